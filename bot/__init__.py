@@ -1,0 +1,1 @@
+"""Kokemusvälitys: a Telegram bot for a coordination centre of experts by experience."""

@@ -1,0 +1,70 @@
+"""The composition root: settings in, a ready Application out. No work at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+import handlers
+import scheduler
+from bot.clock import Clock, SystemClock
+from bot.core import Core
+from bot.settings import Settings
+from handlers.base import Ctx
+from handlers.menus import set_chat_commands, set_default_commands
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    request: BaseRequest | None = None,
+    db: Database | None = None,
+) -> Application:
+    """Wire handlers, scheduler and database; the database opens in post_init."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .context_types(ContextTypes(context=Ctx))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .concurrent_updates(True)
+    )
+    if settings.telegram_base_url:
+        builder = builder.base_url(settings.telegram_base_url)
+    if settings.telegram_base_file_url:
+        builder = builder.base_file_url(settings.telegram_base_file_url)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app = builder.build()
+    core = Core.build(settings, clock or SystemClock(), app.bot, db)
+    app.bot_data["core"] = core
+    handlers.install(app, core.texts)
+    scheduler.install(app)
+    return app
+
+
+async def post_init(app: Application) -> None:
+    """Migrate, register commands, and deliver anything left over from before a restart."""
+    core: Core = app.bot_data["core"]
+    await core.db.migrate()
+    async with core.db.unit_of_work() as s:
+        coordinators = await core.access.ensure_coordinators(s)
+    await set_default_commands(app.bot, core.texts)
+    for coord in coordinators:
+        if coord.telegram_id is not None:
+            await set_chat_commands(
+                app.bot, core.texts, coord.telegram_id, coord.role, coord.language
+            )
+    await core.outbox.flush()
+    log.info("ready as @%s", app.bot.username)
+
+
+async def post_shutdown(app: Application) -> None:
+    core: Core = app.bot_data["core"]
+    await core.db.dispose()

@@ -1,0 +1,55 @@
+"""The services and their shared parts, built once per Application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Bot
+
+from bot.clock import Clock
+from bot.i18n import Texts
+from bot.notify import Notifier
+from bot.outbox import OutboxSender
+from bot.present import Presenter
+from bot.services.access import Access
+from bot.services.dispatch import Dispatch
+from bot.services.experts import Experts
+from bot.services.orders import Orders
+from bot.settings import Settings
+from storage.db import Database
+
+
+@dataclass
+class Core:
+    settings: Settings
+    clock: Clock
+    texts: Texts
+    db: Database
+    presenter: Presenter
+    notifier: Notifier
+    access: Access
+    dispatch: Dispatch
+    orders: Orders
+    experts: Experts
+    outbox: OutboxSender
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock, bot: Bot, db: Database | None = None) -> Core:
+        texts = Texts(settings.default_language)
+        db = db or Database(settings.database_url)
+        presenter = Presenter(texts, settings.tz)
+        notifier = Notifier(presenter, settings, clock)
+        dispatch = Dispatch(presenter, notifier, clock)
+        return cls(
+            settings=settings,
+            clock=clock,
+            texts=texts,
+            db=db,
+            presenter=presenter,
+            notifier=notifier,
+            access=Access(settings, texts, clock),
+            dispatch=dispatch,
+            orders=Orders(presenter, notifier, dispatch, clock),
+            experts=Experts(presenter, notifier, clock),
+            outbox=OutboxSender(db, bot, clock),
+        )

@@ -1,0 +1,207 @@
+"""Step-by-step forms (an order, an expert profile) as data, and the rules for filling them.
+
+A draft is a plain dict stored in the database after every answer, so a half-filled form
+survives restarts and a wrong answer never loses the earlier ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import vocab
+from bot.parsing import (
+    InputError,
+    clean_text,
+    parse_datetime,
+    parse_duration_minutes,
+    parse_int,
+    parse_money_cents,
+)
+
+SUMMARY = "summary"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One question. `kind` decides how answers are read; labels come from `options_key`."""
+
+    name: str
+    kind: str  # text | choice | multi | int | datetime | duration | money | yesno
+    options: tuple[str, ...] = ()
+    options_key: str = ""
+    max_len: int = 200
+    low: int = 1
+    high: int = 1000
+    quick: tuple[str, ...] = ()  # typed values offered as buttons too
+    skippable: bool = False  # a "skip"/"unpaid" button stores None
+    when: Callable[[dict[str, Any]], bool] | None = None
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        return self.when is None or self.when(values)
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str
+    fields: tuple[Field, ...]
+    confirm: bool = True  # ends with a summary (Send / Edit / Cancel)
+    hidden: frozenset[str] = field(default_factory=frozenset)  # data keys that are not answers
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def index(self, name: str) -> int:
+        return [f.name for f in self.fields].index(name)
+
+
+ORDER = Form(
+    "order",
+    (
+        Field("organisation", "text", max_len=200),
+        Field("gig_type", "choice", vocab.GIG_TYPES, "gig_type"),
+        Field("topics", "multi", vocab.TOPICS, "topic"),
+        Field("starts_at", "datetime"),
+        Field("duration", "duration", quick=("1", "1,5", "2", "3")),
+        Field("remote", "choice", ("onsite", "remote"), "format"),
+        Field("place", "text", max_len=400),
+        Field("region", "choice", vocab.REGIONS, "region"),
+        Field("audience", "choice", vocab.AUDIENCES, "audience"),
+        Field("audience_size", "int", low=1, high=10000, quick=("10", "25", "50", "100")),
+        Field("seats", "int", low=1, high=10, quick=("1", "2", "3")),
+        Field("language", "choice", vocab.LANGS, "language_name"),
+        Field("fee", "money", skippable=True),
+        Field("contact", "text", max_len=400),
+        Field("notes", "text", max_len=1500, skippable=True),
+    ),
+)
+
+EXPERT = Form(
+    "expert",
+    (
+        Field("display_name", "text", max_len=60),
+        Field("gig_types", "multi", vocab.GIG_TYPES, "gig_type"),
+        Field("topics", "multi", vocab.TOPICS, "topic"),
+        Field("languages", "multi", vocab.LANGS, "language_name"),
+        Field("region", "choice", vocab.REGIONS, "region"),
+        Field("remote_ok", "yesno"),
+    ),
+)
+
+REJECT = Form(
+    "reject", (Field("reason", "text", max_len=1000),), confirm=False, hidden=frozenset({"gig_id"})
+)
+
+FORMS = {f.name: f for f in (ORDER, EXPERT, REJECT)}
+
+
+@dataclass
+class DraftState:
+    """The mutable part of a draft, as stored."""
+
+    form: Form
+    step: str
+    values: dict[str, Any]
+    editing: bool = False
+
+    @property
+    def current(self) -> Field | None:
+        return None if self.step == SUMMARY else self.form.field(self.step)
+
+    def first_step(self) -> str:
+        return self._next_from(0)
+
+    def _next_from(self, start: int) -> str:
+        for f in self.form.fields[start:]:
+            if f.applies(self.values) and not (self.editing and f.name in self.values):
+                return f.name
+        return SUMMARY
+
+    def advance(self) -> None:
+        """Move to the next unanswered question, or to the summary."""
+        if self.step == SUMMARY:
+            return
+        idx = self.form.index(self.step)
+        # When editing one answer, go back to the summary unless a newly relevant
+        # question (one the edit made apply) is still unanswered.
+        self.step = self._next_from(idx + 1)
+
+    def set_value(self, value: Any) -> None:
+        field_ = self.current
+        if field_ is None:
+            raise InputError("err.stale")
+        self.values[field_.name] = value
+        self.advance()
+
+    def edit(self, name: str) -> None:
+        field_ = self.form.field(name)
+        self.editing = True
+        old = self.values.pop(name, None)
+        if field_.kind == "multi":
+            # Start from the earlier picks so an edit is a tweak, not a redo.
+            self.values[selection_key(name)] = list(old or [])
+        self.step = name
+
+    def selection(self) -> list[str]:
+        field_ = self.current
+        return list(self.values.get(selection_key(field_.name), [])) if field_ else []
+
+    def toggle(self, index: int) -> None:
+        field_ = self.current
+        if field_ is None or field_.kind != "multi":
+            raise InputError("err.stale")
+        code = read_choice(field_, index)
+        picked = self.selection()
+        if code in picked:
+            picked.remove(code)
+        else:
+            picked.append(code)
+        # Keep the catalog's order so summaries read the same way every time.
+        self.values[selection_key(field_.name)] = [c for c in field_.options if c in picked]
+
+    def finish_multi(self) -> None:
+        field_ = self.current
+        if field_ is None or field_.kind != "multi":
+            raise InputError("err.stale")
+        picked = self.values.pop(selection_key(field_.name), [])
+        if not picked:
+            self.values[selection_key(field_.name)] = picked
+            raise InputError("err.pick_one")
+        self.set_value(picked)
+
+    def is_complete(self) -> bool:
+        return all(f.name in self.values for f in self.form.fields if f.applies(self.values))
+
+
+def selection_key(name: str) -> str:
+    return f"{name}__sel"
+
+
+def read_typed(field_: Field, text: str, now: datetime, tz: ZoneInfo) -> Any:
+    """Turn typed text into a stored value for this field, or raise InputError."""
+    match field_.kind:
+        case "text":
+            return clean_text(text, field_.max_len)
+        case "int":
+            return parse_int(text, field_.low, field_.high)
+        case "datetime":
+            return parse_datetime(text, now, tz).isoformat()
+        case "duration":
+            return parse_duration_minutes(text)
+        case "money":
+            return parse_money_cents(text)
+        case "choice" | "multi" | "yesno":
+            raise InputError("err.use_buttons")
+    raise InputError("err.use_buttons")
+
+
+def read_choice(field_: Field, index: int) -> str:
+    if field_.kind not in ("choice", "multi") or not 0 <= index < len(field_.options):
+        raise InputError("err.stale")
+    return field_.options[index]

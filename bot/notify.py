@@ -1,0 +1,145 @@
+"""Pushes to people, written to the outbox inside the caller's transaction.
+
+Nothing here talks to Telegram: the outbox sender does that after commit, so a message never
+reports a change that was rolled back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.present import Presenter
+from bot.settings import Settings
+from storage.models import Outbox, OutboxStatus, Role, User
+from storage.repo import OutboxRepo, Users
+
+ButtonSpec = tuple[str, str]  # (catalog key, callback data)
+
+
+def next_allowed(moment: datetime, settings: Settings) -> datetime:
+    """The first moment at or after `moment` outside quiet hours (local time, DST-safe)."""
+    tz = settings.tz
+    local = moment.astimezone(tz)
+    start, end = settings.quiet_hours_start, settings.quiet_hours_end
+    if start == end:
+        return moment
+    hour = local.hour
+    quiet = (start <= hour or hour < end) if start > end else (start <= hour < end)
+    if not quiet:
+        return moment
+    day = local.date()
+    if start > end and hour >= start:
+        day = day + timedelta(days=1)
+    wake = datetime.combine(day, time(end), tzinfo=tz)
+    return wake.astimezone(moment.tzinfo)
+
+
+class Notifier:
+    def __init__(self, presenter: Presenter, settings: Settings, clock: Clock) -> None:
+        self.p = presenter
+        self.settings = settings
+        self.clock = clock
+
+    def buttons(self, lang: str, rows: list[list[ButtonSpec]] | None) -> list[Any] | None:
+        if not rows:
+            return None
+        return [
+            [{"text": self.p.t(lang, key), "callback_data": data} for key, data in row]
+            for row in rows
+        ]
+
+    async def push_text(
+        self,
+        s: AsyncSession,
+        user: User,
+        text: str,
+        *,
+        buttons: list[Any] | None = None,
+        tag: str | None = None,
+        quiet: bool = False,
+    ) -> None:
+        """Queue a message; `quiet` pushes to experts wait for the end of quiet hours."""
+        if user.telegram_id is None:
+            return
+        now = self.clock.now()
+        not_before = next_allowed(now, self.settings) if quiet and user.role == Role.EXPERT else now
+        await OutboxRepo(s).add(
+            Outbox(
+                chat_id=user.telegram_id,
+                kind="send",
+                text=text,
+                buttons=buttons,
+                tag=tag,
+                status=OutboxStatus.PENDING,
+                not_before=not_before,
+                attempts=0,
+                error="",
+                created_at=now,
+            )
+        )
+
+    async def push(
+        self,
+        s: AsyncSession,
+        user: User,
+        key: str,
+        *,
+        buttons: list[list[ButtonSpec]] | None = None,
+        tag: str | None = None,
+        quiet: bool = False,
+        **args: Any,
+    ) -> None:
+        await self.push_text(
+            s,
+            user,
+            self.p.t(user.language, key, **args),
+            buttons=self.buttons(user.language, buttons),
+            tag=tag,
+            quiet=quiet,
+        )
+
+    async def edit_text(
+        self, s: AsyncSession, user: User, tag: str, text: str, buttons: list[Any] | None = None
+    ) -> None:
+        """Replace the message sent under `tag`; if it has not gone out yet, it never will."""
+        if user.telegram_id is None:
+            return
+        now = self.clock.now()
+        await OutboxRepo(s).add(
+            Outbox(
+                chat_id=user.telegram_id,
+                kind="edit",
+                text=text,
+                buttons=buttons,
+                tag=tag,
+                status=OutboxStatus.PENDING,
+                not_before=now,
+                attempts=0,
+                error="",
+                created_at=now,
+            )
+        )
+
+    async def coordinators(
+        self,
+        s: AsyncSession,
+        key: str,
+        *,
+        buttons: list[list[ButtonSpec]] | None = None,
+        tag: str | None = None,
+        exclude: int | None = None,
+        **args: Any,
+    ) -> None:
+        """The same alert to every coordinator, each in their own language."""
+        for coord in await Users(s).coordinators():
+            if coord.id == exclude:
+                continue
+            await self.push(s, coord, key, buttons=buttons, tag=tag, **args)
+
+    async def edit_coordinators(self, s: AsyncSession, tag: str, key: str, **args: Any) -> None:
+        for coord in await Users(s).coordinators():
+            await self.edit_text(s, coord, tag, self.p.t(coord.language, key, **args))

@@ -1,0 +1,125 @@
+"""Turn stored values into readable text in one language. No Telegram here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Texts, fmt_hours, fmt_money
+from storage.models import Gig
+
+Button = tuple[str, str]  # (already rendered label, callback data)
+
+
+def gig_values(gig: Gig) -> dict[str, Any]:
+    """A gig as the same dict an order form fills."""
+    return {
+        "organisation": gig.organisation,
+        "gig_type": gig.gig_type,
+        "topics": gig.topics,
+        "starts_at": gig.starts_at.isoformat(),
+        "duration": gig.duration_min,
+        "remote": "remote" if gig.remote else "onsite",
+        "place": gig.place,
+        "region": gig.region,
+        "audience": gig.audience,
+        "audience_size": gig.audience_size,
+        "seats": gig.seats,
+        "language": gig.language,
+        "fee": gig.fee_cents,
+        "contact": gig.contact,
+        "notes": gig.notes or None,
+    }
+
+
+class Presenter:
+    def __init__(self, texts: Texts, tz: ZoneInfo) -> None:
+        self.texts = texts
+        self.tz = tz
+
+    def t(self, lang: str, key: str, **kwargs: object) -> str:
+        return self.texts.get(lang, key, **kwargs)
+
+    def when(self, lang: str, moment: datetime) -> str:
+        return self.texts.dt(lang, moment, self.tz)
+
+    def label(self, lang: str, prefix: str, code: str) -> str:
+        return self.t(lang, f"{prefix}.{code}")
+
+    def labels(self, lang: str, prefix: str, codes: list[str]) -> str:
+        return ", ".join(self.label(lang, prefix, c) for c in codes)
+
+    def value(self, lang: str, name: str, value: Any) -> str:
+        """One answer of an order or profile, readable."""
+        if value is None:
+            return self.t(lang, {"fee": "common.unpaid"}.get(name, "common.none"))
+        match name:
+            case "gig_type" | "gig_types":
+                return self.labels(lang, "gig_type", value if isinstance(value, list) else [value])
+            case "topics":
+                return self.labels(lang, "topic", value)
+            case "region":
+                return self.label(lang, "region", value)
+            case "audience":
+                return self.label(lang, "audience", value)
+            case "language":
+                return self.label(lang, "language_name", value)
+            case "languages":
+                return self.labels(lang, "language_name", value)
+            case "remote":
+                return self.label(lang, "format", value)
+            case "remote_ok":
+                return self.t(lang, "common.yes" if value else "common.no")
+            case "starts_at":
+                return self.when(lang, datetime.fromisoformat(value))
+            case "duration":
+                return fmt_hours(int(value))
+            case "fee":
+                return fmt_money(int(value))
+        return str(value)
+
+    def gig(self, lang: str, values: dict[str, Any], *, contact: bool = True) -> str:
+        """The facts of a gig, one per line, as the expert or orderer needs them."""
+        lines = []
+        for name in (
+            "organisation",
+            "gig_type",
+            "topics",
+            "starts_at",
+            "duration",
+            "remote",
+            "place",
+            "region",
+            "audience",
+            "audience_size",
+            "seats",
+            "language",
+            "fee",
+            "contact",
+            "notes",
+        ):
+            if name not in values or (name == "contact" and not contact):
+                continue
+            if name == "notes" and not values.get("notes"):
+                continue
+            lines.append(f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}")
+        return "\n".join(lines)
+
+    def gig_title(self, lang: str, gig: Gig) -> str:
+        """#12 Talk, 24.12.2026 klo 14.30: enough to recognise a gig in a list or alert."""
+        return self.t(
+            lang,
+            "gig.title",
+            id=gig.id,
+            type=self.label(lang, "gig_type", gig.gig_type),
+            when=self.when(lang, gig.starts_at),
+        )
+
+    def profile(self, lang: str, values: dict[str, Any]) -> str:
+        lines = []
+        for name in ("display_name", "gig_types", "topics", "languages", "region", "remote_ok"):
+            if name in values:
+                label = self.t(lang, "label." + name)
+                lines.append(f"{label}: {self.value(lang, name, values[name])}")
+        return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""Orders: from a filled form to a pending gig, and the coordinator's decision on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.errors import Refuse
+from bot.notify import Notifier
+from bot.present import Presenter, gig_values
+from bot.services.access import Actor
+from bot.services.dispatch import Dispatch
+from storage.models import Gig, GigStatus, User
+from storage.repo import Gigs, Users
+
+
+class Decision(Enum):
+    DONE = "done"
+    ALREADY = "already"  # another coordinator decided first
+
+
+def approval_tag(gig_id: int) -> str:
+    return f"approval:{gig_id}"
+
+
+class Orders:
+    def __init__(
+        self, presenter: Presenter, notifier: Notifier, dispatch: Dispatch, clock: Clock
+    ) -> None:
+        self.p = presenter
+        self.notify = notifier
+        self.dispatch = dispatch
+        self.clock = clock
+
+    async def submit(self, s: AsyncSession, actor: Actor, values: dict[str, Any]) -> Gig:
+        """Store a completed order form as a pending gig and alert every coordinator."""
+        now = self.clock.now()
+        starts_at = datetime.fromisoformat(values["starts_at"])
+        if starts_at <= now:
+            # The form was filled in earlier and the moment has passed since.
+            raise Refuse("err.datetime_past_on_send")
+        gig = await Gigs(s).add(
+            Gig(
+                orderer_id=actor.id,
+                status=GigStatus.PENDING,
+                organisation=values["organisation"],
+                gig_type=values["gig_type"],
+                topics=list(values["topics"]),
+                starts_at=starts_at,
+                duration_min=int(values["duration"]),
+                remote=values["remote"] == "remote",
+                place=values["place"],
+                region=values["region"],
+                audience=values["audience"],
+                audience_size=int(values["audience_size"]),
+                seats=int(values["seats"]),
+                seats_filled=0,
+                language=values["language"],
+                fee_cents=values.get("fee"),
+                contact=values["contact"],
+                notes=values.get("notes") or "",
+                reject_reason="",
+                created_at=now,
+            )
+        )
+        for coord in await Users(s).coordinators():
+            await self.notify.push(
+                s,
+                coord,
+                "coord.new_order",
+                tag=approval_tag(gig.id),
+                buttons=[[("btn.approve", f"ap:y:{gig.id}"), ("btn.reject", f"ap:n:{gig.id}")]],
+                title=self.p.gig_title(coord.language, gig),
+                details=self.p.gig(coord.language, gig_values(gig)),
+            )
+        return gig
+
+    async def _load_pending(self, s: AsyncSession, gig_id: int) -> Gig:
+        gig = await Gigs(s).get(gig_id)
+        if gig is None:
+            raise Refuse("err.gig_not_found")
+        return gig
+
+    async def approve(
+        self, s: AsyncSession, actor: Actor, gig_id: int
+    ) -> tuple[Decision, Gig, int]:
+        """Approve and send offers; returns how many experts were offered the gig."""
+        gig = await self._load_pending(s, gig_id)
+        if not await Gigs(s).decide(gig_id, GigStatus.OPEN, actor.id, self.clock.now()):
+            return Decision.ALREADY, gig, 0
+        await Gigs(s).refresh(gig)
+        orderer = await Users(s).get(gig.orderer_id)
+        if orderer is not None:
+            await self.notify.push(
+                s, orderer, "order.approved", title=self.p.gig_title(orderer.language, gig)
+            )
+        offered = await self.dispatch.offer_all(s, gig)
+        by = actor.user.name if actor.user is not None else ""
+        for coord in await Users(s).coordinators():
+            await self.notify.edit_text(
+                s,
+                coord,
+                approval_tag(gig.id),
+                self.p.t(
+                    coord.language,
+                    "coord.order_approved",
+                    title=self.p.gig_title(coord.language, gig),
+                    by=by,
+                    count=offered,
+                ),
+            )
+        if offered == 0:
+            await self.dispatch.alert_nobody_left(s, gig)
+        return Decision.DONE, gig, offered
+
+    async def reject(
+        self, s: AsyncSession, actor: Actor, gig_id: int, reason: str
+    ) -> tuple[Decision, Gig]:
+        gig = await self._load_pending(s, gig_id)
+        if not await Gigs(s).decide(gig_id, GigStatus.REJECTED, actor.id, self.clock.now(), reason):
+            return Decision.ALREADY, gig
+        await Gigs(s).refresh(gig)
+        orderer = await Users(s).get(gig.orderer_id)
+        if orderer is not None:
+            await self.notify.push(
+                s,
+                orderer,
+                "order.rejected",
+                reason=reason,
+                title=self.p.gig_title(orderer.language, gig),
+            )
+        by = actor.user.name if actor.user is not None else ""
+        for coord in await Users(s).coordinators():
+            await self.notify.edit_text(
+                s,
+                coord,
+                approval_tag(gig.id),
+                self.p.t(
+                    coord.language,
+                    "coord.order_rejected",
+                    title=self.p.gig_title(coord.language, gig),
+                    by=by,
+                    reason=reason,
+                ),
+            )
+        return Decision.DONE, gig
+
+    async def decider_name(self, s: AsyncSession, gig: Gig) -> str:
+        who: User | None = await Users(s).get(gig.decided_by) if gig.decided_by else None
+        return who.name if who is not None else "?"

@@ -1,0 +1,104 @@
+"""All configuration, read once from the environment and `.env`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LANGUAGES = ("fi", "sv", "en")
+
+# BotFather tokens look like "123456789:AA...". Checking the shape catches a pasted
+# chat id or a truncated token before the first network call does.
+_TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; `.env.example` documents each field."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr
+    database_url: str = "sqlite+aiosqlite:///./data/kokemusvalitys.sqlite3"
+    telegram_base_url: str | None = None
+    telegram_base_file_url: str | None = None
+    coordinator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    timezone: str = "Europe/Helsinki"
+    default_language: str = "fi"
+    invite_valid_days: int = Field(default=7, ge=1, le=365)
+    quiet_hours_start: int = Field(default=21, ge=0, le=23)
+    quiet_hours_end: int = Field(default=8, ge=0, le=23)
+    outbox_interval_seconds: int = Field(default=20, ge=1, le=3600)
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like a token from @BotFather (digits:letters)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("coordinator_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            try:
+                return [int(p) for p in parts]
+            except ValueError as exc:
+                raise ValueError("must be Telegram user ids (numbers) separated by commas") from exc
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def sqlite_path(self) -> Path | None:
+        """The file of a SQLite database URL, or None for other databases."""
+        if not self.database_url.startswith("sqlite"):
+            return None
+        _, _, rest = self.database_url.partition(":///")
+        return Path(rest) if rest and rest != ":memory:" else None
+
+
+class SettingsError(Exception):
+    """Configuration is missing or wrong; the message names the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one plain message per variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            if err["type"] == "missing":
+                lines.append(f"{name} is not set. Put it in the environment or in .env.")
+            else:
+                # Never echo the input: for BOT_TOKEN that would print the secret.
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                lines.append(f"{name}: {msg}.")
+        raise SettingsError("\n".join(lines)) from None

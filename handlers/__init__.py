@@ -1,0 +1,27 @@
+"""Telegram adapters. `build_handlers()` decides the order; each module exports its own."""
+
+from __future__ import annotations
+
+from telegram.ext import Application, BaseHandler
+
+from bot.i18n import Texts
+from handlers import common, coordinator, expert, forms, orderer
+
+
+def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler]]:
+    """Every handler with its group: commands and buttons first, free text and leftovers last."""
+    ordered = [
+        *common.build_handlers(texts),
+        *coordinator.build_handlers(texts),
+        *orderer.build_handlers(texts),
+        *expert.build_handlers(texts),
+        *forms.build_handlers(),
+        *common.build_fallbacks(),
+    ]
+    return [(0, h) for h in ordered]
+
+
+def install(app: Application, texts: Texts) -> None:
+    for group, handler in build_handlers(texts):
+        app.add_handler(handler, group)
+    app.add_error_handler(common.on_error)

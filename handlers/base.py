@@ -1,0 +1,210 @@
+"""What every handler shares: the typed context, one unit of work per update, replies after
+commit, and the role check that runs before any handler code."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.core import Core
+from bot.errors import Refuse
+from bot.services.access import STRANGER, Actor
+from storage.models import Role
+
+log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
+
+
+class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Context with the application's services."""
+
+    def __init__(
+        self,
+        application: Application,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def core(self) -> Core:
+        core: Core = self.bot_data["core"]
+        return core
+
+
+@dataclass
+class Req:
+    """One update being handled: who asks, the open session, and the replies to send."""
+
+    update: Update
+    ctx: Ctx
+    s: AsyncSession
+    actor: Actor
+    _after: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    _toast: str | None = None
+    _toast_alert: bool = False
+
+    @property
+    def core(self) -> Core:
+        return self.ctx.core
+
+    @property
+    def lang(self) -> str:
+        return self.actor.lang
+
+    @property
+    def query(self) -> CallbackQuery | None:
+        return self.update.callback_query
+
+    @property
+    def args(self) -> list[str]:
+        return list(self.ctx.args or [])
+
+    @property
+    def text(self) -> str:
+        msg = self.update.effective_message
+        return (msg.text or "") if msg is not None else ""
+
+    def t(self, key: str, **kwargs: Any) -> str:
+        return self.core.texts.get(self.lang, key, **kwargs)
+
+    def keyboard(self, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+        """Inline buttons from (already rendered label, callback data) pairs."""
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                for row in rows
+            ]
+        )
+
+    def reply(self, text: str, markup: Markup = None) -> None:
+        """Queue a message to this chat; sent once the transaction has committed."""
+        chat = self.update.effective_chat
+        if chat is None:
+            return
+        bot = self.ctx.bot
+        self._after.append(lambda: bot.send_message(chat.id, text, reply_markup=markup))
+
+    def say(self, key: str, markup: Markup = None, **kwargs: Any) -> None:
+        self.reply(self.t(key, **kwargs), markup)
+
+    def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Replace the text of the message whose button was pressed."""
+        query = self.query
+        if query is None or not isinstance(query.message, Message):
+            self.reply(text, markup)
+            return
+        message = query.message
+
+        async def _edit() -> None:
+            try:
+                await message.edit_text(text, reply_markup=markup)
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    raise
+
+        self._after.append(_edit)
+
+    def edit_markup(self, markup: InlineKeyboardMarkup | None) -> None:
+        query = self.query
+        if query is None or not isinstance(query.message, Message):
+            return
+        message = query.message
+
+        async def _edit() -> None:
+            try:
+                await message.edit_reply_markup(reply_markup=markup)
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    raise
+
+        self._after.append(_edit)
+
+    def toast(self, key: str, alert: bool = False, **kwargs: Any) -> None:
+        """A short answer on the pressed button."""
+        self._toast = self.t(key, **kwargs)
+        self._toast_alert = alert
+
+    def later(self, action: Callable[[], Awaitable[Any]]) -> None:
+        self._after.append(action)
+
+    async def finish(self) -> None:
+        if self.query is not None:
+            await self.query.answer(self._toast, show_alert=self._toast_alert)
+        for action in self._after:
+            await action()
+
+
+HandlerFn = Callable[[Req], Awaitable[None]]
+
+
+def handles(*roles: str) -> Callable[[HandlerFn], Callable[[Update, Ctx], Coroutine[Any, Any, None]]]:
+    """Run a handler in one unit of work, for the given roles only (none given: anyone).
+
+    The role comes from the database by the sender's Telegram id: a button or a command is
+    never proof of access.
+    """
+
+    def decorate(fn: HandlerFn) -> Callable[[Update, Ctx], Coroutine[Any, Any, None]]:
+        @functools.wraps(fn)
+        async def run(update: Update, context: Ctx) -> None:
+            tg_user = update.effective_user
+            if tg_user is None or (
+                update.effective_chat and update.effective_chat.type != "private"
+            ):
+                return
+            core = context.core
+            req: Req | None = None
+            try:
+                async with core.db.unit_of_work() as s:
+                    actor = await core.access.identify(
+                        s, tg_user.id, tg_user.language_code, tg_user.full_name
+                    )
+                    req = Req(update, context, s, actor)
+                    if roles and actor.role not in roles:
+                        refuse(req)
+                    else:
+                        await fn(req)
+            except Refuse as refusal:
+                lang = req.lang if req is not None else core.texts.lang(tg_user.language_code)
+                text = core.texts.get(lang, refusal.key, **refusal.args_)
+                if update.callback_query is not None:
+                    await update.callback_query.answer()
+                if update.effective_chat is not None:
+                    await context.bot.send_message(update.effective_chat.id, text)
+                return
+            assert req is not None
+            await req.finish()
+            await core.outbox.flush()
+
+        return run
+
+    return decorate
+
+
+def refuse(req: Req) -> None:
+    """A polite no that reveals nothing about what the command would have touched."""
+    key = "common.not_registered" if req.actor.role == STRANGER else "common.not_allowed"
+    if req.query is not None:
+        req.toast(key, alert=True)
+    else:
+        req.say(key)
+
+
+ANY_MEMBER = Role.ALL

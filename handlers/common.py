@@ -1,0 +1,168 @@
+"""Start, help, language, cancel, and what happens to everything no other handler takes."""
+
+from __future__ import annotations
+
+import html
+import logging
+import traceback
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import Texts
+from bot.services.access import STRANGER, Redeemed
+from bot.settings import LANGUAGES
+from handlers import forms
+from handlers.base import Ctx, Req, handles
+from handlers.menus import menu, set_chat_commands
+from storage.models import Role
+from storage.repo import Users
+
+log = logging.getLogger(__name__)
+
+
+@handles()
+async def start(req: Req) -> None:
+    """Register with an invite code, or greet someone already known."""
+    code = req.args[0] if req.args else ""
+    if req.actor.role != STRANGER:
+        await greet(req)
+        return
+    if not code:
+        req.say("start.stranger")
+        return
+    tg_user = req.update.effective_user
+    assert tg_user is not None
+    outcome, user = await req.core.access.redeem(req.s, req.actor, code, tg_user.full_name)
+    if outcome is not Redeemed.OK or user is None:
+        req.say("start.invalid_invite")
+        return
+    chat_id = req.actor.telegram_id
+    bot, texts, lang, role = req.ctx.bot, req.core.texts, req.lang, user.role
+    req.later(lambda: set_chat_commands(bot, texts, chat_id, role, lang))
+    if user.role == Role.EXPERT:
+        forms.ask_consent(req)
+    else:
+        req.say(f"start.welcome_{user.role}", menu(req.core.texts, req.lang, user.role))
+
+
+async def greet(req: Req) -> None:
+    role = req.actor.role
+    if role == Role.EXPERT and await Users(req.s).profile(req.actor.id) is None:
+        # Registered by invite but consent or profile is still missing: continue there.
+        if await forms.resume(req):
+            return
+        forms.ask_consent(req)
+        return
+    req.say(f"help.{role}", menu(req.core.texts, req.lang, role))
+
+
+@handles()
+async def help_command(req: Req) -> None:
+    """Explain what this person can do, by role."""
+    role = req.actor.role
+    req.say(f"help.{role}", menu(req.core.texts, req.lang, role))
+
+
+@handles()
+async def language(req: Req) -> None:
+    """Offer the three languages, each named in itself."""
+    texts = req.core.texts
+    req.say(
+        "language.choose",
+        req.keyboard([[(texts.get(code, "language.self"), f"lg:{code}") for code in LANGUAGES]]),
+    )
+
+
+@handles()
+async def language_chosen(req: Req) -> None:
+    """Switch the language of every message from now on."""
+    code = (req.query.data or "").removeprefix("lg:") if req.query else ""
+    if code not in LANGUAGES:
+        req.toast("err.stale")
+        return
+    await req.core.access.set_language(req.s, req.actor, code)
+    req.edit(req.t("language.changed"))
+    role = req.actor.role
+    if role != STRANGER:
+        bot, texts, chat_id = req.ctx.bot, req.core.texts, req.actor.telegram_id
+        req.later(lambda: set_chat_commands(bot, texts, chat_id, role, code))
+        req.say(f"help.{role}", menu(texts, code, role))
+
+
+@handles()
+async def cancel(req: Req) -> None:
+    """Leave the form in progress; nothing half-finished is sent."""
+    if await forms.discard(req):
+        req.say("common.cancelled", menu(req.core.texts, req.lang, req.actor.role))
+    else:
+        req.say("common.nothing_to_cancel")
+
+
+@handles()
+async def unknown_command(req: Req) -> None:
+    """Point to /help for commands the bot does not have (or this person may not use)."""
+    req.say("common.unknown_command" if req.actor.role != STRANGER else "start.stranger")
+
+
+@handles()
+async def unknown_text(req: Req) -> None:
+    req.say("common.unknown_text" if req.actor.role != STRANGER else "start.stranger")
+
+
+@handles()
+async def unknown_button(req: Req) -> None:
+    """An old or forged button: say so and change nothing."""
+    req.toast("err.stale", alert=True)
+
+
+async def on_error(update: object, context: Ctx) -> None:
+    """Log first, then tell the person something kind and true, then alert coordinators."""
+    err = context.error
+    log.error(
+        "error while handling an update: %s",
+        "".join(traceback.format_exception_only(type(err), err)).strip() if err else "?",
+        exc_info=err,
+    )
+    core = context.core
+    if isinstance(update, Update) and update.effective_chat is not None:
+        lang = core.texts.lang(
+            update.effective_user.language_code if update.effective_user else None
+        )
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, core.texts.get(lang, "common.error")
+            )
+        except Exception:
+            log.warning("could not tell the user about the error")
+    kind = type(err).__name__ if err else "?"
+    try:
+        async with core.db.unit_of_work() as s:
+            coordinators = list(await Users(s).coordinators())
+        for coord in coordinators:
+            if coord.telegram_id is not None:
+                await context.bot.send_message(
+                    coord.telegram_id,
+                    core.texts.get(coord.language, "coord.error_alert", kind=html.escape(kind)),
+                )
+    except Exception:
+        log.warning("could not alert coordinators about the error")
+
+
+def build_handlers(texts: Texts) -> list[BaseHandler]:
+    return [
+        CommandHandler("start", start),
+        MessageHandler(filters.Text(sorted(texts.all_variants("menu.help"))), help_command),
+        CommandHandler("help", help_command),
+        CommandHandler("language", language),
+        CommandHandler("cancel", cancel),
+        CallbackQueryHandler(language_chosen, pattern=r"^lg:[a-z]{2}$"),
+    ]
+
+
+def build_fallbacks() -> list[BaseHandler]:
+    return [
+        MessageHandler(filters.COMMAND, unknown_command),
+        MessageHandler(filters.ALL, unknown_text),
+        CallbackQueryHandler(unknown_button),
+    ]

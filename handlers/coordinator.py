@@ -1,0 +1,137 @@
+"""Coordinator commands: invites, pending orders, approve and reject."""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.forms import REJECT
+from bot.i18n import Texts
+from bot.present import gig_values
+from bot.services.orders import Decision
+from handlers import forms
+from handlers.base import Req, handles
+from storage.models import GigStatus, Role
+from storage.repo import Gigs
+
+ROLE_WORDS = {
+    "expert": Role.EXPERT,
+    "asiantuntija": Role.EXPERT,
+    "kokemusasiantuntija": Role.EXPERT,
+    "expert_sv": Role.EXPERT,
+    "sakkunnig": Role.EXPERT,
+    "orderer": Role.ORDERER,
+    "tilaaja": Role.ORDERER,
+    "bestallare": Role.ORDERER,
+    "beställare": Role.ORDERER,
+    "coordinator": Role.COORDINATOR,
+    "koordinaattori": Role.COORDINATOR,
+    "koordinator": Role.COORDINATOR,
+}
+
+
+@handles(Role.COORDINATOR)
+async def invite(req: Req) -> None:
+    """Create a one-time invite link for an expert, an orderer or a coordinator."""
+    role = ROLE_WORDS.get(req.args[0].lower()) if req.args else None
+    if role is None:
+        req.say(
+            "invite.choose_role",
+            req.keyboard(
+                [
+                    [
+                        (req.t("invite.role_expert"), "iv:expert"),
+                        (req.t("invite.role_orderer"), "iv:orderer"),
+                    ],
+                    [(req.t("invite.role_coordinator"), "iv:coordinator")],
+                ]
+            ),
+        )
+        return
+    await _create(req, role)
+
+
+@handles(Role.COORDINATOR)
+async def invite_button(req: Req) -> None:
+    role = (req.query.data or "").removeprefix("iv:") if req.query else ""
+    if role not in Role.ALL:
+        req.toast("err.stale")
+        return
+    req.edit_markup(None)
+    await _create(req, role)
+
+
+async def _create(req: Req, role: str) -> None:
+    inv = await req.core.access.create_invite(req.s, req.actor, role)
+    link = f"https://t.me/{req.ctx.bot.username}?start={inv.code}"
+    req.say(
+        "invite.created",
+        role=req.t(f"invite.role_{role}"),
+        link=link,
+        expires=req.core.presenter.when(req.lang, inv.expires_at),
+    )
+
+
+@handles(Role.COORDINATOR)
+async def pending(req: Req) -> None:
+    """List orders waiting for a decision, each with Approve / Reject."""
+    gigs = await Gigs(req.s).pending()
+    if not gigs:
+        req.say("coord.no_pending")
+        return
+    p = req.core.presenter
+    for gig in gigs[:20]:
+        req.reply(
+            req.t(
+                "coord.new_order",
+                title=p.gig_title(req.lang, gig),
+                details=p.gig(req.lang, gig_values(gig)),
+            ),
+            req.keyboard(
+                [
+                    [
+                        (req.t("btn.approve"), f"ap:y:{gig.id}"),
+                        (req.t("btn.reject"), f"ap:n:{gig.id}"),
+                    ]
+                ]
+            ),
+        )
+    if len(gigs) > 20:
+        req.say("coord.more_pending", count=len(gigs) - 20)
+
+
+@handles(Role.COORDINATOR)
+async def decide(req: Req) -> None:
+    """Approve sends offers at once; reject asks for the reason the orderer will read."""
+    _, verb, raw_id = (req.query.data or "").split(":") if req.query else ("", "", "0")
+    gig_id = int(raw_id)
+    p = req.core.presenter
+    gig = await Gigs(req.s).get(gig_id)
+    if gig is None:
+        req.toast("err.stale", alert=True)
+        return
+    if gig.status != GigStatus.PENDING:
+        req.toast(
+            "coord.already_decided",
+            alert=True,
+            title=p.gig_title(req.lang, gig),
+            by=await req.core.orders.decider_name(req.s, gig),
+        )
+        req.edit_markup(None)
+        return
+    if verb == "y":
+        decision, gig, offered = await req.core.orders.approve(req.s, req.actor, gig_id)
+        if decision is Decision.DONE:
+            req.toast("coord.approved_toast", count=offered)
+        return
+    req.edit_markup(None)
+    await forms.begin(req, REJECT, {"gig_id": gig_id})
+
+
+def build_handlers(texts: Texts) -> list[BaseHandler]:
+    return [
+        CommandHandler("invite", invite),
+        CommandHandler("pending", pending),
+        MessageHandler(filters.Text(sorted(texts.all_variants("menu.pending"))), pending),
+        CallbackQueryHandler(invite_button, pattern=r"^iv:[a-z]{1,16}$"),
+        CallbackQueryHandler(decide, pattern=r"^ap:[yn]:\d{1,10}$"),
+    ]

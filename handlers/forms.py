@@ -1,0 +1,377 @@
+"""Step-by-step forms in chat: one question at a time, buttons where choices are fixed.
+
+Every answer is saved to the draft at once; a wrong answer gets an explanation and the same
+question again, and nothing typed before is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from bot.forms import (
+    EXPERT,
+    FORMS,
+    ORDER,
+    REJECT,
+    SUMMARY,
+    DraftState,
+    Field,
+    Form,
+    read_choice,
+    read_typed,
+)
+from bot.parsing import InputError
+from bot.services.access import STRANGER
+from bot.services.orders import Decision
+from handlers.base import Req, handles
+from handlers.menus import menu
+from storage.models import Role
+from storage.repo import Drafts
+
+FORM_ROLE = {ORDER.name: Role.ORDERER, EXPERT.name: Role.EXPERT, REJECT.name: Role.COORDINATOR}
+
+
+# ----- drafts -----------------------------------------------------------------------------
+
+
+async def load(req: Req) -> DraftState | None:
+    draft = await Drafts(req.s).get(req.actor.telegram_id)
+    if draft is None or draft.form not in FORMS:
+        return None
+    if FORM_ROLE[draft.form] != req.actor.role:
+        # The person's role changed since; the draft is not theirs to finish any more.
+        await Drafts(req.s).delete(req.actor.telegram_id)
+        return None
+    return DraftState(FORMS[draft.form], draft.step, dict(draft.data), draft.editing)
+
+
+async def save(req: Req, state: DraftState) -> None:
+    await Drafts(req.s).save(
+        req.actor.telegram_id,
+        state.form.name,
+        state.step,
+        state.values,
+        state.editing,
+        req.core.clock.now(),
+    )
+
+
+async def discard(req: Req) -> bool:
+    return await Drafts(req.s).delete(req.actor.telegram_id)
+
+
+async def begin(
+    req: Req,
+    form: Form,
+    values: dict[str, Any] | None = None,
+    *,
+    step: str | None = None,
+    intro: str | None = None,
+) -> None:
+    """Start a form (or edit existing values from the summary) and ask the first question."""
+    state = DraftState(form, "", dict(values or {}))
+    state.step = step or state.first_step()
+    await save(req, state)
+    if intro:
+        req.say(intro)
+    ask(req, state)
+
+
+async def resume(req: Req) -> bool:
+    """Ask the pending question of a form in progress again; false if there is none."""
+    state = await load(req)
+    if state is None:
+        return False
+    req.say("form.resumed")
+    ask(req, state)
+    return True
+
+
+# ----- rendering --------------------------------------------------------------------------
+
+
+def prompt_key(state: DraftState, field: Field) -> str:
+    if state.form is ORDER and field.name == "place":
+        return f"form.order.place_{state.values.get('remote', 'onsite')}"
+    return f"form.{state.form.name}.{field.name}"
+
+
+def question_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup | None:
+    field = state.current
+    assert field is not None
+    step = field.name
+    p = req.core.presenter
+    rows: list[list[tuple[str, str]]] = []
+    if field.kind in ("choice", "multi"):
+        picked = state.selection()
+        buttons = []
+        for i, code in enumerate(field.options):
+            label = p.label(req.lang, field.options_key, code)
+            if field.kind == "multi" and code in picked:
+                label = f"✅ {label}"
+            buttons.append((label, f"f:{'c' if field.kind == 'choice' else 't'}:{step}:{i}"))
+        per_row = 3 if len(buttons) > 12 else 2
+        rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+        if field.kind == "multi":
+            rows.append([(req.t("btn.done"), f"f:d:{step}")])
+    elif field.kind == "yesno":
+        rows = [[(req.t("common.yes"), f"f:y:{step}:1"), (req.t("common.no"), f"f:y:{step}:0")]]
+    elif field.quick:
+        rows = [[(q, f"f:q:{step}:{i}") for i, q in enumerate(field.quick)]]
+    if field.skippable:
+        skip_key = "btn.unpaid" if field.kind == "money" else "btn.skip"
+        rows.append([(req.t(skip_key), f"f:k:{step}")])
+    return req.keyboard(rows) if rows else None
+
+
+def ask(req: Req, state: DraftState) -> None:
+    if state.step == SUMMARY:
+        show_summary(req, state)
+        return
+    field = state.current
+    assert field is not None
+    text = req.t(prompt_key(state, field))
+    if field.kind in ("multi",):
+        text = f"{text}\n\n{req.t('form.multi_hint')}"
+    req.reply(text, question_markup(req, state))
+
+
+def summary_text(req: Req, state: DraftState) -> str:
+    p = req.core.presenter
+    shown = {
+        k: v
+        for k, v in state.values.items()
+        if "__" not in k and k not in state.form.hidden and k != "consent_at"
+    }
+    body = p.profile(req.lang, shown) if state.form is EXPERT else p.gig(req.lang, shown)
+    return f"{req.t(f'form.{state.form.name}.summary')}\n\n{body}"
+
+
+def show_summary(req: Req, state: DraftState) -> None:
+    send_key = "btn.save" if state.form is EXPERT else "btn.send"
+    req.reply(
+        summary_text(req, state),
+        req.keyboard(
+            [
+                [(req.t(send_key), "f:s"), (req.t("btn.edit"), "f:e")],
+                [(req.t("btn.cancel_form"), "f:x")],
+            ]
+        ),
+    )
+
+
+def answered(req: Req, state: DraftState, field: Field) -> str:
+    """The question with its answer, to replace a question whose button was pressed."""
+    shown = req.core.presenter.value(req.lang, field.name, state.values.get(field.name))
+    return f"{req.t(prompt_key(state, field))}\n\n➜ {shown}"
+
+
+# ----- input ------------------------------------------------------------------------------
+
+
+@handles()
+async def on_text(req: Req) -> None:
+    """Answer the current question with typed text, or explain what the bot can do."""
+    if req.actor.role == STRANGER:
+        req.say("start.stranger")
+        return
+    state = await load(req)
+    if state is None:
+        req.say("common.unknown_text")
+        return
+    field = state.current
+    if field is None:
+        req.say("form.use_summary_buttons")
+        show_summary(req, state)
+        return
+    try:
+        value = read_typed(field, req.text, req.core.clock.now(), req.core.settings.tz)
+    except InputError as err:
+        await _explain(req, state, err)
+        return
+    state.set_value(value)
+    await _after_answer(req, state)
+
+
+async def _explain(req: Req, state: DraftState, err: InputError) -> None:
+    """Why that did not work, then the same question again; earlier answers stay."""
+    req.say(err.key, None, **err.params)
+    ask(req, state)
+
+
+async def _after_answer(req: Req, state: DraftState) -> None:
+    if state.step == SUMMARY and not state.form.confirm:
+        await complete(req, state)
+        return
+    await save(req, state)
+    ask(req, state)
+
+
+@handles()
+async def on_button(req: Req) -> None:
+    """Every button of a form: choices, toggles, quick values, skip, and the summary's."""
+    data = (req.query.data or "") if req.query else ""
+    parts = data.split(":")
+    state = await load(req)
+    if state is None:
+        req.toast("form.expired", alert=True)
+        req.edit_markup(None)
+        return
+    action = parts[1] if len(parts) > 1 else ""
+    if action in ("s", "e", "x", "b") or (action == "e" and len(parts) == 3):
+        await _summary_action(req, state, parts)
+        return
+    step = parts[2] if len(parts) > 2 else ""
+    field = state.current
+    if field is None or step != field.name:
+        req.toast("err.stale")
+        return
+    try:
+        if action == "c":
+            state.set_value(read_choice(field, _index(parts)))
+        elif action == "t":
+            state.toggle(_index(parts))
+            await save(req, state)
+            req.edit_markup(question_markup(req, state))
+            return
+        elif action == "d":
+            state.finish_multi()
+        elif action == "y" and field.kind == "yesno":
+            state.set_value(parts[3] == "1" if len(parts) > 3 else False)
+        elif action == "q" and field.quick:
+            idx = _index(parts)
+            if not 0 <= idx < len(field.quick):
+                raise InputError("err.stale")
+            state.set_value(
+                read_typed(field, field.quick[idx], req.core.clock.now(), req.core.settings.tz)
+            )
+        elif action == "k" and field.skippable:
+            state.set_value(None)
+        else:
+            raise InputError("err.stale")
+    except InputError as err:
+        req.toast(err.key, alert=True, **err.params)
+        return
+    req.edit(answered(req, state, field))
+    await _after_answer(req, state)
+
+
+def _index(parts: list[str]) -> int:
+    try:
+        return int(parts[3])
+    except (IndexError, ValueError):
+        raise InputError("err.stale") from None
+
+
+async def _summary_action(req: Req, state: DraftState, parts: list[str]) -> None:
+    action = parts[1]
+    if state.step != SUMMARY:
+        req.toast("err.stale")
+        return
+    if action == "s":
+        req.edit_markup(None)
+        await complete(req, state)
+    elif action == "x":
+        await discard(req)
+        req.edit(req.t("common.cancelled"))
+        req.say("common.what_next", menu(req.core.texts, req.lang, req.actor.role))
+    elif action == "e" and len(parts) == 2:
+        names = [f.name for f in state.form.fields if f.applies(state.values)]
+        rows = [[(req.t(f"label.{n}"), f"f:e:{state.form.index(n)}")] for n in names]
+        rows.append([(req.t("btn.back"), "f:b")])
+        req.edit(req.t("form.edit_which"), req.keyboard(rows))
+    elif action == "e":
+        try:
+            field = state.form.fields[int(parts[2])]
+        except (ValueError, IndexError):
+            req.toast("err.stale")
+            return
+        state.edit(field.name)
+        await save(req, state)
+        req.edit_markup(None)
+        ask(req, state)
+    elif action == "b":
+        req.edit(
+            summary_text(req, state),
+            req.keyboard(
+                [
+                    [
+                        (req.t("btn.save" if state.form is EXPERT else "btn.send"), "f:s"),
+                        (req.t("btn.edit"), "f:e"),
+                    ],
+                    [(req.t("btn.cancel_form"), "f:x")],
+                ]
+            ),
+        )
+
+
+# ----- finishing --------------------------------------------------------------------------
+
+
+async def complete(req: Req, state: DraftState) -> None:
+    """Hand the finished form to its service; the draft goes only when that succeeded."""
+    core = req.core
+    values = {k: v for k, v in state.values.items() if "__" not in k}
+    if state.form is ORDER:
+        gig = await core.orders.submit(req.s, req.actor, values)
+        req.say(
+            "order.received",
+            menu(core.texts, req.lang, req.actor.role),
+            title=core.presenter.gig_title(req.lang, gig),
+        )
+    elif state.form is EXPERT:
+        new = await core.experts.save(req.s, req.actor, values)
+        req.say(
+            "expert.registered" if new else "expert.profile_saved",
+            menu(core.texts, req.lang, req.actor.role),
+        )
+    elif state.form is REJECT:
+        decision, gig = await core.orders.reject(
+            req.s, req.actor, int(values["gig_id"]), values["reason"]
+        )
+        if decision is Decision.ALREADY:
+            req.say(
+                "coord.already_decided",
+                title=core.presenter.gig_title(req.lang, gig),
+                by=await core.orders.decider_name(req.s, gig),
+            )
+        else:
+            req.say("coord.rejected_done", title=core.presenter.gig_title(req.lang, gig))
+    await discard(req)
+
+
+# ----- consent (the step before an expert's profile) ---------------------------------------
+
+
+def ask_consent(req: Req) -> None:
+    req.say(
+        "expert.consent",
+        req.keyboard([[(req.t("btn.consent_yes"), "cs:y")], [(req.t("btn.consent_no"), "cs:n")]]),
+    )
+
+
+@handles(Role.EXPERT)
+async def on_consent(req: Req) -> None:
+    """Agreeing starts the profile questions; nothing about experience is stored before."""
+    agreed = req.query is not None and req.query.data == "cs:y"
+    if await req.core.experts.profile(req.s, req.actor) is not None:
+        req.toast("err.stale")
+        req.edit_markup(None)
+        return
+    if not agreed:
+        await discard(req)
+        req.edit(req.t("expert.consent_declined"))
+        return
+    req.edit(req.t("expert.consent_given"))
+    await begin(req, EXPERT, {"consent_at": req.core.clock.now().isoformat()})
+
+
+def build_handlers() -> list[BaseHandler]:
+    return [
+        CallbackQueryHandler(on_consent, pattern=r"^cs:[yn]$"),
+        CallbackQueryHandler(on_button, pattern=r"^f:[a-z](:[a-z_]{1,32})?(:\d{1,3})?$"),
+        MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
+    ]

@@ -1,0 +1,54 @@
+"""What runs when. Jobs carry no data and fixed ids; each reloads its state from the database."""
+
+from __future__ import annotations
+
+import logging
+from datetime import time
+
+from telegram.ext import Application, ContextTypes
+
+from bot.core import Core
+from storage.repo import Invites
+
+log = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {"replace_existing": True, "coalesce": True, "misfire_grace_time": 3600}
+
+
+def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
+    core: Core = context.application.bot_data["core"]
+    return core
+
+
+async def flush_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send what has become due: messages held over quiet hours, retries after errors."""
+    await _core(context).outbox.flush()
+
+
+async def purge_invites(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete invites that expired unused, so no old link can ever work."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        removed = await Invites(s).purge_expired(core.clock.now())
+    if removed:
+        log.info("removed %d expired invites", removed)
+
+
+def install(app: Application) -> None:
+    core: Core = app.bot_data["core"]
+    jq = app.job_queue
+    if jq is None:
+        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    jq.run_repeating(
+        flush_outbox,
+        interval=core.settings.outbox_interval_seconds,
+        first=5,
+        name="outbox:flush",
+        job_kwargs={"id": "outbox:flush", **JOB_DEFAULTS},
+    )
+    jq.run_daily(
+        purge_invites,
+        time=time(3, 30, tzinfo=core.settings.tz),
+        name="invites:purge",
+        job_kwargs={"id": "invites:purge", **JOB_DEFAULTS},
+    )

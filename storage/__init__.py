@@ -1,0 +1,1 @@
+"""Persistence: models, the unit of work, repositories and migrations. No Telegram here."""

@@ -1,0 +1,221 @@
+"""SQLAlchemy models. Times are stored as naive UTC and read back as aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class Role:
+    COORDINATOR = "coordinator"
+    EXPERT = "expert"
+    ORDERER = "orderer"
+    ALL = (COORDINATOR, EXPERT, ORDERER)
+
+
+class User(Base):
+    """A person known to the bot. Strangers have no row."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="fi")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ExpertProfile(Base):
+    """What matching needs to know of an expert, all chosen by the expert."""
+
+    __tablename__ = "expert_profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    display_name: Mapped[str] = mapped_column(String(100))
+    gig_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    region: Mapped[str] = mapped_column(String(40))
+    remote_ok: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    used_at: Mapped[datetime | None]
+
+
+class GigStatus:
+    PENDING = "pending"  # waiting for a coordinator
+    OPEN = "open"  # approved, offers out, seats left
+    FILLED = "filled"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    UPCOMING = (PENDING, OPEN, FILLED)
+
+
+class Gig(Base):
+    """An order and, once approved, the gig it becomes."""
+
+    __tablename__ = "gigs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orderer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default=GigStatus.PENDING)
+    organisation: Mapped[str] = mapped_column(String(200))
+    gig_type: Mapped[str] = mapped_column(String(32))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    starts_at: Mapped[datetime]
+    duration_min: Mapped[int] = mapped_column(Integer)
+    remote: Mapped[bool] = mapped_column(Boolean)
+    place: Mapped[str] = mapped_column(String(400))
+    region: Mapped[str] = mapped_column(String(40))
+    audience: Mapped[str] = mapped_column(String(32))
+    audience_size: Mapped[int] = mapped_column(Integer)
+    seats: Mapped[int] = mapped_column(Integer)
+    seats_filled: Mapped[int] = mapped_column(Integer, default=0)
+    language: Mapped[str] = mapped_column(String(8))
+    fee_cents: Mapped[int | None] = mapped_column(Integer)
+    contact: Mapped[str] = mapped_column(String(400))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    reject_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filled_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_gigs_status_starts", "status", "starts_at"),)
+
+
+class OfferStatus:
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CLOSED = "closed"  # the gig filled or was withdrawn before an answer
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.OPEN)
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("gig_id", "expert_id", name="uq_offers_gig_expert"),)
+
+
+class Draft(Base):
+    """A form in progress (an order, a registration), so nothing typed is lost."""
+
+    __tablename__ = "drafts"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    form: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    editing: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
+
+
+class OutboxStatus:
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Outbox(Base):
+    """Messages to push to people, written in the same transaction as the change they report.
+
+    A row is sent once, after commit; quiet hours set `not_before`. `tag` links a sent message to
+    what it is about (an offer, an approval alert) so it can be edited later.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))  # send | edit
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON)
+    tag: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
+    not_before: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "not_before"),
+        Index("ix_outbox_tag_chat", "tag", "chat_id"),
+    )

@@ -1,0 +1,337 @@
+"""Repositories: queries and writes over one session. They never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Draft,
+    ExpertProfile,
+    Gig,
+    GigStatus,
+    Invite,
+    Offer,
+    OfferStatus,
+    Outbox,
+    OutboxStatus,
+    Role,
+    User,
+)
+
+
+class Users:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def by_telegram_id(self, telegram_id: int) -> User | None:
+        return await self.s.scalar(select(User).where(User.telegram_id == telegram_id))
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.s.get(User, user_id)
+
+    async def add(
+        self, telegram_id: int, role: str, language: str, name: str, now: datetime
+    ) -> User:
+        user = User(
+            telegram_id=telegram_id,
+            role=role,
+            language=language,
+            name=name[:200],
+            active=True,
+            reachable=True,
+            created_at=now,
+        )
+        self.s.add(user)
+        await self.s.flush()
+        return user
+
+    async def coordinators(self) -> Sequence[User]:
+        rows = await self.s.scalars(
+            select(User)
+            .where(
+                User.role == Role.COORDINATOR, User.active.is_(True), User.telegram_id.is_not(None)
+            )
+            .order_by(User.id)
+        )
+        return rows.all()
+
+    async def profile(self, user_id: int) -> ExpertProfile | None:
+        return await self.s.get(ExpertProfile, user_id)
+
+    async def save_profile(
+        self, user_id: int, values: dict[str, Any], now: datetime
+    ) -> ExpertProfile:
+        profile = await self.profile(user_id)
+        if profile is None:
+            profile = ExpertProfile(user_id=user_id, consent_at=now)
+            self.s.add(profile)
+        profile.display_name = values["display_name"]
+        profile.gig_types = list(values["gig_types"])
+        profile.topics = list(values["topics"])
+        profile.languages = list(values["languages"])
+        profile.region = values["region"]
+        profile.remote_ok = bool(values["remote_ok"])
+        profile.updated_at = now
+        await self.s.flush()
+        return profile
+
+    async def experts_with_profiles(self) -> Sequence[tuple[User, ExpertProfile]]:
+        rows = await self.s.execute(
+            select(User, ExpertProfile)
+            .join(ExpertProfile, ExpertProfile.user_id == User.id)
+            .where(
+                User.role == Role.EXPERT,
+                User.active.is_(True),
+                User.reachable.is_(True),
+                User.telegram_id.is_not(None),
+            )
+            .order_by(User.id)
+        )
+        return [(u, p) for u, p in rows.tuples()]
+
+    async def mark_unreachable(self, telegram_id: int) -> None:
+        await self.s.execute(
+            update(User).where(User.telegram_id == telegram_id).values(reachable=False)
+        )
+
+
+class Invites:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, invite: Invite) -> None:
+        self.s.add(invite)
+        await self.s.flush()
+
+    async def claim(self, code: str, user_id: int, now: datetime) -> bool:
+        """Use an invite once: true only for the one caller that claimed it in time."""
+        result = await self.s.execute(
+            update(Invite)
+            .where(Invite.code == code, Invite.used_by.is_(None), Invite.expires_at > now)
+            .values(used_by=user_id, used_at=now)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def get(self, code: str) -> Invite | None:
+        return await self.s.get(Invite, code)
+
+    async def purge_expired(self, now: datetime) -> int:
+        rows = await self.s.scalars(
+            select(Invite).where(Invite.used_by.is_(None), Invite.expires_at <= now)
+        )
+        count = 0
+        for inv in rows.all():
+            await self.s.delete(inv)
+            count += 1
+        return count
+
+
+class Gigs:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, gig: Gig) -> Gig:
+        self.s.add(gig)
+        await self.s.flush()
+        return gig
+
+    async def get(self, gig_id: int) -> Gig | None:
+        return await self.s.get(Gig, gig_id)
+
+    async def decide(
+        self, gig_id: int, new_status: str, by: int, now: datetime, reason: str = ""
+    ) -> bool:
+        """Move a pending order to approved (open) or rejected; false if someone was first."""
+        result = await self.s.execute(
+            update(Gig)
+            .where(Gig.id == gig_id, Gig.status == GigStatus.PENDING)
+            .values(status=new_status, decided_by=by, decided_at=now, reject_reason=reason)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def take_seat(self, gig_id: int, now: datetime) -> bool:
+        """Atomically take one free seat; the database decides who gets the last one."""
+        will_fill = Gig.seats_filled + 1 >= Gig.seats
+        result = await self.s.execute(
+            update(Gig)
+            .where(Gig.id == gig_id, Gig.status == GigStatus.OPEN, Gig.seats_filled < Gig.seats)
+            .values(
+                seats_filled=Gig.seats_filled + 1,
+                status=case((will_fill, GigStatus.FILLED), else_=Gig.status),
+                filled_at=case((will_fill, now), else_=Gig.filled_at),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def refresh(self, gig: Gig) -> Gig:
+        await self.s.refresh(gig)
+        return gig
+
+    async def pending(self) -> Sequence[Gig]:
+        rows = await self.s.scalars(
+            select(Gig).where(Gig.status == GigStatus.PENDING).order_by(Gig.created_at, Gig.id)
+        )
+        return rows.all()
+
+    async def of_orderer(self, user_id: int, since: datetime) -> Sequence[Gig]:
+        rows = await self.s.scalars(
+            select(Gig)
+            .where(Gig.orderer_id == user_id, Gig.starts_at >= since)
+            .order_by(Gig.starts_at, Gig.id)
+        )
+        return rows.all()
+
+
+class Offers:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, gig_id: int, expert_id: int, now: datetime) -> Offer:
+        offer = Offer(gig_id=gig_id, expert_id=expert_id, status=OfferStatus.OPEN, created_at=now)
+        self.s.add(offer)
+        await self.s.flush()
+        return offer
+
+    async def get(self, offer_id: int) -> Offer | None:
+        return await self.s.get(Offer, offer_id)
+
+    async def answer(self, offer_id: int, new_status: str, now: datetime) -> bool:
+        """Answer an open offer once; a repeated press finds it answered and changes nothing."""
+        result = await self.s.execute(
+            update(Offer)
+            .where(Offer.id == offer_id, Offer.status == OfferStatus.OPEN)
+            .values(status=new_status, answered_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def close_open(self, gig_id: int, now: datetime) -> list[Offer]:
+        """Close every unanswered offer of a gig; returns them (to tell their experts)."""
+        rows = (
+            await self.s.scalars(
+                select(Offer)
+                .where(Offer.gig_id == gig_id, Offer.status == OfferStatus.OPEN)
+                .order_by(Offer.id)
+            )
+        ).all()
+        for offer in rows:
+            offer.status = OfferStatus.CLOSED
+            offer.answered_at = now
+        await self.s.flush()
+        return list(rows)
+
+    async def count_open(self, gig_id: int) -> int:
+        return int(
+            await self.s.scalar(
+                select(func.count())
+                .select_from(Offer)
+                .where(Offer.gig_id == gig_id, Offer.status == OfferStatus.OPEN)
+            )
+            or 0
+        )
+
+    async def accepted_names(self, gig_id: int) -> list[str]:
+        rows = await self.s.scalars(
+            select(ExpertProfile.display_name)
+            .join(Offer, Offer.expert_id == ExpertProfile.user_id)
+            .where(Offer.gig_id == gig_id, Offer.status == OfferStatus.ACCEPTED)
+            .order_by(Offer.answered_at, Offer.id)
+        )
+        return list(rows.all())
+
+    async def accepted_gigs(self, expert_id: int, since: datetime) -> Sequence[Gig]:
+        rows = await self.s.scalars(
+            select(Gig)
+            .join(Offer, Offer.gig_id == Gig.id)
+            .where(
+                Offer.expert_id == expert_id,
+                Offer.status == OfferStatus.ACCEPTED,
+                Gig.starts_at >= since,
+                Gig.status.in_(GigStatus.UPCOMING),
+            )
+            .order_by(Gig.starts_at, Gig.id)
+        )
+        return rows.all()
+
+    async def open_for_expert(self, expert_id: int) -> Sequence[tuple[Offer, Gig]]:
+        rows = await self.s.execute(
+            select(Offer, Gig)
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(Offer.expert_id == expert_id, Offer.status == OfferStatus.OPEN)
+            .order_by(Gig.starts_at)
+        )
+        return [(o, g) for o, g in rows.tuples()]
+
+
+class Drafts:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def get(self, telegram_id: int) -> Draft | None:
+        return await self.s.get(Draft, telegram_id)
+
+    async def save(
+        self,
+        telegram_id: int,
+        form: str,
+        step: str,
+        data: dict[str, Any],
+        editing: bool,
+        now: datetime,
+    ) -> None:
+        draft = await self.get(telegram_id)
+        if draft is None:
+            draft = Draft(telegram_id=telegram_id)
+            self.s.add(draft)
+        draft.form, draft.step, draft.editing, draft.updated_at = form, step, editing, now
+        draft.data = dict(data)  # a new object, so the JSON change is seen
+        await self.s.flush()
+
+    async def delete(self, telegram_id: int) -> bool:
+        draft = await self.get(telegram_id)
+        if draft is None:
+            return False
+        await self.s.delete(draft)
+        await self.s.flush()
+        return True
+
+
+class OutboxRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, row: Outbox) -> None:
+        self.s.add(row)
+        await self.s.flush()
+
+    async def due(self, now: datetime, limit: int) -> Sequence[Outbox]:
+        rows = await self.s.scalars(
+            select(Outbox)
+            .where(Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= now)
+            .order_by(Outbox.id)
+            .limit(limit)
+        )
+        return rows.all()
+
+    async def get(self, row_id: int) -> Outbox | None:
+        return await self.s.get(Outbox, row_id)
+
+    async def tagged_send(self, tag: str, chat_id: int) -> Outbox | None:
+        """The newest message sent (or still waiting) under a tag in one chat."""
+        return await self.s.scalar(
+            select(Outbox)
+            .where(Outbox.tag == tag, Outbox.chat_id == chat_id, Outbox.kind == "send")
+            .order_by(Outbox.id.desc())
+            .limit(1)
+        )
+
+    async def next_due_at(self) -> datetime | None:
+        return await self.s.scalar(
+            select(func.min(Outbox.not_before)).where(Outbox.status == OutboxStatus.PENDING)
+        )

@@ -1,0 +1,63 @@
+"""Fixtures: a fresh database (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set),
+the real Application on a fake Bot API, and a clock that moves only when told."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.app import build_application, post_init
+from bot.clock import FakeClock
+from bot.settings import load_settings
+from tests.fakebot import FakeTelegram
+from tests.harness import TOKEN, ErrorLog, Harness, at
+
+COORDINATOR_ID = 100
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db_url(tmp_path: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        await _reset_postgres(url)
+        return url
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # A Monday morning in Helsinki, outside quiet hours.
+    return FakeClock(at("23.11.2026 10.00"))
+
+
+@pytest.fixture
+async def h(db_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
+    settings = load_settings(
+        bot_token=TOKEN, database_url=db_url, coordinator_ids=str(COORDINATOR_ID), _env_file=None
+    )
+    tg = FakeTelegram()
+    app = build_application(settings, clock=clock, request=tg.request())
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    try:
+        async with app:
+            await post_init(app)
+            yield Harness(app, tg, clock)
+            await app.bot_data["core"].db.dispose()
+    finally:
+        logging.getLogger().removeHandler(errors)
+    assert not errors.records, [r.getMessage() for r in errors.records]

@@ -1,0 +1,278 @@
+"""A fake Bot API: answers like Telegram, keeps every chat's messages, and records each call.
+
+Plugged into the real Application as its request object, so tests exercise python-telegram-bot,
+our handlers and the database exactly as in production, minus the network.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {
+    "id": 999000,
+    "is_bot": True,
+    "first_name": "Kokemusbotti",
+    "username": "kokemus_test_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+@dataclass
+class Button:
+    text: str
+    data: str
+
+
+@dataclass
+class Sent:
+    """A message as the recipient sees it now (edits applied)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    reply_keyboard: list[list[str]] | None = None
+    document: tuple[str, bytes] | None = None
+    edits: int = 0
+    date: int = 0
+
+    @property
+    def flat_buttons(self) -> list[Button]:
+        return [b for row in self.buttons for b in row]
+
+    def as_api(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "message_id": self.message_id,
+            "date": self.date,
+            "from": BOT_USER,
+            "chat": {"id": self.chat_id, "type": "private", "first_name": "x"},
+            "text": self.text,
+        }
+        if self.buttons:
+            data["reply_markup"] = {
+                "inline_keyboard": [
+                    [{"text": b.text, "callback_data": b.data} for b in row] for row in self.buttons
+                ]
+            }
+        return data
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Fault:
+    """Make the next matching call fail the way Telegram would."""
+
+    method: str
+    chat_id: int | None
+    status: int
+    description: str
+    retry_after: int | None = None
+    times: int = 1
+
+
+class FakeTelegram:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.messages: dict[int, list[Sent]] = {}
+        self.callback_answers: list[dict[str, Any]] = []
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.faults: list[Fault] = []
+        self._ids = itertools.count(1)
+        self.now = 1_800_000_000
+
+    def request(self) -> FakeRequest:
+        return FakeRequest(self)
+
+    def chat(self, chat_id: int) -> list[Sent]:
+        return self.messages.setdefault(chat_id, [])
+
+    def find(self, chat_id: int, message_id: int) -> Sent | None:
+        for msg in self.chat(chat_id):
+            if msg.message_id == message_id:
+                return msg
+        return None
+
+    # --- the API --------------------------------------------------------------------------
+    def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.calls.append(Call(method, params))
+        chat_id = _int(params.get("chat_id"))
+        for fault in self.faults:
+            if fault.method == method and fault.chat_id in (None, chat_id) and fault.times > 0:
+                fault.times -= 1
+                body: dict[str, Any] = {
+                    "ok": False,
+                    "error_code": fault.status,
+                    "description": fault.description,
+                }
+                if fault.retry_after is not None:
+                    body["parameters"] = {"retry_after": fault.retry_after}
+                return fault.status, body
+        handler = getattr(self, f"api_{method}", None)
+        if handler is None:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": f"Bad Request: fake has no method {method}",
+            }
+        try:
+            return 200, {"ok": True, "result": handler(params)}
+        except _ApiError as err:
+            return err.status, {
+                "ok": False,
+                "error_code": err.status,
+                "description": err.description,
+            }
+
+    def api_getMe(self, params: dict[str, Any]) -> Any:
+        return BOT_USER
+
+    def api_setMyCommands(self, params: dict[str, Any]) -> Any:
+        scope = params.get("scope") or {"type": "default"}
+        key = f"{scope.get('type')}:{scope.get('chat_id', '')}:{params.get('language_code', '')}"
+        self.commands[key] = list(params["commands"])
+        return True
+
+    def api_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        return True
+
+    def api_getUpdates(self, params: dict[str, Any]) -> Any:
+        return []
+
+    def api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        self.callback_answers.append(params)
+        return True
+
+    def _store(
+        self,
+        chat_id: int,
+        text: str,
+        params: dict[str, Any],
+        document: tuple[str, bytes] | None = None,
+    ) -> Sent:
+        if len(text) > 4096:
+            raise _ApiError(400, "Bad Request: message is too long")
+        if chat_id <= 0:
+            raise _ApiError(400, "Bad Request: chat not found")
+        msg = Sent(chat_id, next(self._ids), text, date=self.now, document=document)
+        _apply_markup(msg, params.get("reply_markup"))
+        self.chat(chat_id).append(msg)
+        return msg
+
+    def api_sendMessage(self, params: dict[str, Any]) -> Any:
+        return self._store(int(params["chat_id"]), str(params["text"]), params).as_api()
+
+    def api_sendDocument(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        msg = self._store(
+            chat_id, str(params.get("caption", "")), params, document=params.get("_file")
+        )
+        return msg.as_api() | {"document": {"file_id": "f", "file_unique_id": "u"}}
+
+    api_sendPhoto = api_sendDocument
+
+    def _edit_target(self, params: dict[str, Any]) -> Sent:
+        msg = self.find(int(params["chat_id"]), int(params["message_id"]))
+        if msg is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        return msg
+
+    def api_editMessageText(self, params: dict[str, Any]) -> Any:
+        msg = self._edit_target(params)
+        new_buttons = Sent(0, 0, "")
+        _apply_markup(new_buttons, params.get("reply_markup"))
+        if msg.text == params["text"] and msg.buttons == new_buttons.buttons:
+            raise _ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message "
+                "content and reply markup are exactly the same",
+            )
+        msg.text = str(params["text"])
+        msg.buttons = new_buttons.buttons
+        msg.edits += 1
+        return msg.as_api()
+
+    def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
+        msg = self._edit_target(params)
+        new_buttons = Sent(0, 0, "")
+        _apply_markup(new_buttons, params.get("reply_markup"))
+        if msg.buttons == new_buttons.buttons:
+            raise _ApiError(400, "Bad Request: message is not modified")
+        msg.buttons = new_buttons.buttons
+        msg.edits += 1
+        return msg.as_api()
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        self.status, self.description = status, description
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _apply_markup(msg: Sent, markup: Any) -> None:
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if not markup:
+        msg.buttons = []
+        return
+    if "inline_keyboard" in markup:
+        msg.buttons = [
+            [Button(b["text"], b.get("callback_data", "")) for b in row]
+            for row in markup["inline_keyboard"]
+        ]
+    elif "keyboard" in markup:
+        msg.reply_keyboard = [
+            [b["text"] if isinstance(b, dict) else b for b in row] for row in markup["keyboard"]
+        ]
+
+
+class FakeRequest(BaseRequest):
+    def __init__(self, server: FakeTelegram) -> None:
+        self.server = server
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
+        if request_data is not None and request_data.contains_files:
+            for name, value in request_data.multipart_data.items():
+                filename, content = value[0], value[1]
+                params["_file"] = (filename, content if isinstance(content, bytes) else b"")
+                params.setdefault("_field", name)
+        status, body = self.server.handle(api_method, params)
+        return status, json.dumps(body).encode()

@@ -1,0 +1,143 @@
+"""Drive the real Application offline: people send messages and press buttons; we look at
+what each of them sees."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.clock import FakeClock
+from bot.core import Core
+from tests.fakebot import Button, FakeTelegram, Sent
+
+HEL = ZoneInfo("Europe/Helsinki")
+TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmno"
+
+
+class Harness:
+    def __init__(self, app: Application, tg: FakeTelegram, clock: FakeClock) -> None:  # type: ignore[type-arg]
+        self.app = app
+        self.tg = tg
+        self.clock = clock
+        self._ids = itertools.count(1)
+
+    @property
+    def core(self) -> Core:
+        core: Core = self.app.bot_data["core"]
+        return core
+
+    def person(self, telegram_id: int, name: str = "Testi", lang: str = "fi") -> Person:
+        return Person(self, telegram_id, name, lang)
+
+    def t(self, lang: str, key: str, **kwargs: object) -> str:
+        return self.core.texts.get(lang, key, **kwargs)
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        data["update_id"] = next(self._ids)
+        await self.app.process_update(Update.de_json(data, self.app.bot))
+
+    async def advance(self, delta: timedelta) -> None:
+        """Let time pass and run what the scheduler would have run by then."""
+        self.clock.advance(delta)
+        await self.core.outbox.flush()
+
+
+@dataclass
+class Person:
+    h: Harness
+    id: int
+    name: str
+    lang: str
+
+    @property
+    def user(self) -> dict[str, Any]:
+        return {"id": self.id, "is_bot": False, "first_name": self.name, "language_code": self.lang}
+
+    @property
+    def inbox(self) -> list[Sent]:
+        return self.h.tg.chat(self.id)
+
+    @property
+    def last(self) -> Sent:
+        assert self.inbox, f"{self.name} has received nothing"
+        return self.inbox[-1]
+
+    def texts(self) -> list[str]:
+        return [m.text for m in self.inbox]
+
+    def t(self, key: str, **kwargs: object) -> str:
+        return self.h.t(self.lang, key, **kwargs)
+
+    async def send(self, text: str) -> list[Sent]:
+        """Type a message; returns what arrived in this chat because of it."""
+        before = len(self.inbox)
+        entities = []
+        if text.startswith("/"):
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        await self.h.feed(
+            {
+                "message": {
+                    "message_id": next(self.h._ids) + 100000,
+                    "date": self.h.tg.now,
+                    "chat": {"id": self.id, "type": "private", "first_name": self.name},
+                    "from": self.user,
+                    "text": text,
+                    "entities": entities,
+                }
+            }
+        )
+        return self.inbox[before:]
+
+    def find_button(self, label: str, message: Sent | None = None) -> tuple[Sent, Button]:
+        """The newest message carrying a button whose text contains `label`."""
+        candidates = [message] if message else list(reversed(self.inbox))
+        for msg in candidates:
+            for b in msg.flat_buttons:
+                if label in b.text:
+                    return msg, b
+        shown = [[b.text for b in m.flat_buttons] for m in self.inbox[-3:]]
+        raise AssertionError(f"{self.name}: no button {label!r}; last buttons: {shown}")
+
+    async def press(self, label: str, message: Sent | None = None) -> list[Sent]:
+        msg, button = self.find_button(label, message)
+        return await self.press_data(button.data, msg)
+
+    async def press_data(self, data: str, message: Sent) -> list[Sent]:
+        before = len(self.inbox)
+        await self.h.feed(
+            {
+                "callback_query": {
+                    "id": str(next(self.h._ids)),
+                    "from": self.user,
+                    "chat_instance": "ci",
+                    "data": data,
+                    "message": message.as_api(),
+                }
+            }
+        )
+        return self.inbox[before:]
+
+    def last_toast(self) -> str | None:
+        answers = self.h.tg.callback_answers
+        return answers[-1].get("text") if answers else None
+
+
+def at(text: str) -> datetime:
+    """'24.12.2026 14.30' in Helsinki time, as an aware datetime."""
+    return datetime.strptime(text, "%d.%m.%Y %H.%M").replace(tzinfo=HEL)
+
+
+class ErrorLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
