@@ -152,16 +152,17 @@ class Req:
 
 
 HandlerFn = Callable[[Req], Awaitable[None]]
+UpdateFn = Callable[[Update, Ctx], Coroutine[Any, Any, None]]
 
 
-def handles(*roles: str) -> Callable[[HandlerFn], Callable[[Update, Ctx], Coroutine[Any, Any, None]]]:
+def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
     """Run a handler in one unit of work, for the given roles only (none given: anyone).
 
     The role comes from the database by the sender's Telegram id: a button or a command is
     never proof of access.
     """
 
-    def decorate(fn: HandlerFn) -> Callable[[Update, Ctx], Coroutine[Any, Any, None]]:
+    def decorate(fn: HandlerFn) -> UpdateFn:
         @functools.wraps(fn)
         async def run(update: Update, context: Ctx) -> None:
             tg_user = update.effective_user

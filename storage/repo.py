@@ -92,7 +92,7 @@ class Users:
             )
             .order_by(User.id)
         )
-        return [(u, p) for u, p in rows.tuples()]
+        return [(u, p) for u, p in rows]
 
     async def mark_unreachable(self, telegram_id: int) -> None:
         await self.s.execute(
@@ -266,7 +266,7 @@ class Offers:
             .where(Offer.expert_id == expert_id, Offer.status == OfferStatus.OPEN)
             .order_by(Gig.starts_at)
         )
-        return [(o, g) for o, g in rows.tuples()]
+        return [(o, g) for o, g in rows]
 
 
 class Drafts:

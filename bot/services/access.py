@@ -69,8 +69,15 @@ class Access:
             and user.role != Role.COORDINATOR
         ):
             user.role = Role.COORDINATOR
-        if user is not None and not user.reachable:
-            user.reachable = True  # they are talking to us, so messages reach them again
+        if user is not None:
+            if not user.name and name:
+                # First contact of a coordinator created from settings: adopt their client's
+                # name and language.
+                user.language = self.texts.lang(language_code)
+            if name and user.name != name[:200]:
+                user.name = name[:200]
+            if not user.reachable:
+                user.reachable = True  # they are talking to us, so messages reach them again
         lang = user.language if user is not None else self.texts.lang(language_code)
         return Actor(telegram_id, user, lang)
 
