@@ -20,7 +20,9 @@ _TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 class Settings(BaseSettings):
     """Every setting of the bot; `.env.example` documents each field."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     bot_token: SecretStr
     database_url: str = "sqlite+aiosqlite:///./data/kokemusvalitys.sqlite3"

@@ -143,6 +143,17 @@ class Gigs:
     async def get(self, gig_id: int) -> Gig | None:
         return await self.s.get(Gig, gig_id)
 
+    async def lock(self, gig_id: int) -> Gig | None:
+        """Read a gig and hold its row until commit (PostgreSQL), so every answer to its offers
+        queues up in one order and two answers can never deadlock. SQLite's write lock, taken at
+        BEGIN, already serialises them."""
+        return await self.s.scalar(
+            select(Gig)
+            .where(Gig.id == gig_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
     async def decide(
         self, gig_id: int, new_status: str, by: int, now: datetime, reason: str = ""
     ) -> bool:

@@ -85,7 +85,7 @@ class Dispatch:
         offer = await self._own_offer(s, actor, offer_id)
         if offer is None:
             return AnswerResult(Answer.NOT_FOUND)
-        gig = await Gigs(s).get(offer.gig_id)
+        gig = await Gigs(s).lock(offer.gig_id)
         assert gig is not None
         now = self.clock.now()
         if offer.status != OfferStatus.OPEN:
@@ -163,7 +163,7 @@ class Dispatch:
         offer = await self._own_offer(s, actor, offer_id)
         if offer is None:
             return AnswerResult(Answer.NOT_FOUND)
-        gig = await Gigs(s).get(offer.gig_id)
+        gig = await Gigs(s).lock(offer.gig_id)
         assert gig is not None
         if not await Offers(s).answer(offer.id, OfferStatus.DECLINED, self.clock.now()):
             return AnswerResult(Answer.ALREADY, offer, gig)
