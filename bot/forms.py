@@ -16,6 +16,7 @@ from bot import vocab
 from bot.parsing import (
     InputError,
     clean_text,
+    parse_date,
     parse_datetime,
     parse_duration_minutes,
     parse_int,
@@ -30,14 +31,16 @@ class Field:
     """One question. `kind` decides how answers are read; labels come from `options_key`."""
 
     name: str
-    kind: str  # text | choice | multi | int | datetime | duration | money | yesno
+    kind: str  # text | choice | multi | int | datetime | date | duration | money | yesno
     options: tuple[str, ...] = ()
     options_key: str = ""
     max_len: int = 200
     low: int = 1
     high: int = 1000
     quick: tuple[str, ...] = ()  # typed values offered as buttons too
-    skippable: bool = False  # a "skip"/"unpaid" button stores None
+    skippable: bool = False  # a button that stores None; its label is `skip_label`
+    skip_label: str = "btn.skip"
+    min_picks: int = 1  # for multi: how many must be picked (0: none means "any")
     when: Callable[[dict[str, Any]], bool] | None = None
 
     def applies(self, values: dict[str, Any]) -> bool:
@@ -76,7 +79,7 @@ ORDER = Form(
         Field("audience_size", "int", low=1, high=10000, quick=("10", "25", "50", "100")),
         Field("seats", "int", low=1, high=10, quick=("1", "2", "3")),
         Field("language", "choice", vocab.LANGS, "language_name"),
-        Field("fee", "money", skippable=True),
+        Field("fee", "money", skippable=True, skip_label="btn.unpaid"),
         Field("contact", "text", max_len=400),
         Field("notes", "text", max_len=1500, skippable=True),
     ),
@@ -89,16 +92,43 @@ EXPERT = Form(
         Field("gig_types", "multi", vocab.GIG_TYPES, "gig_type"),
         Field("topics", "multi", vocab.TOPICS, "topic"),
         Field("languages", "multi", vocab.LANGS, "language_name"),
-        Field("region", "choice", vocab.REGIONS, "region"),
+        Field("regions", "multi", vocab.REGIONS, "region"),
         Field("remote_ok", "yesno"),
+        Field("audiences", "multi", vocab.AUDIENCES, "audience", min_picks=0),
+        Field("coord_notes", "text", max_len=1000, skippable=True),
     ),
 )
 
-REJECT = Form(
-    "reject", (Field("reason", "text", max_len=1000),), confirm=False, hidden=frozenset({"gig_id"})
-)
 
-FORMS = {f.name: f for f in (ORDER, EXPERT, REJECT)}
+def _one(form: str, field: Field, hidden: tuple[str, ...] = ()) -> Form:
+    """A single question that finishes on its answer, without a summary."""
+    return Form(form, (field,), confirm=False, hidden=frozenset(hidden))
+
+
+REJECT = _one("reject", Field("reason", "text", max_len=1000), ("gig_id",))
+LIMIT_GIGS = _one(
+    "limit_gigs",
+    Field(
+        "max_gigs_month",
+        "int",
+        low=1,
+        high=60,
+        quick=("1", "2", "4", "8"),
+        skippable=True,
+        skip_label="btn.no_limit",
+    ),
+)
+LIMIT_EARNINGS = _one(
+    "limit_earnings", Field("max_earnings", "money", skippable=True, skip_label="btn.no_limit")
+)
+PAUSE = _one("pause", Field("paused_until", "date"))
+CONTRACT = _one("contract", Field("contract_until", "date"), ("expert_id",))
+COMPANION = _one("companion", Field("companion", "text", max_len=200), ("gig_id",))
+
+FORMS = {
+    f.name: f
+    for f in (ORDER, EXPERT, REJECT, LIMIT_GIGS, LIMIT_EARNINGS, PAUSE, CONTRACT, COMPANION)
+}
 
 
 @dataclass
@@ -170,7 +200,7 @@ class DraftState:
         if field_ is None or field_.kind != "multi":
             raise InputError("err.stale")
         picked = self.values.pop(selection_key(field_.name), [])
-        if not picked:
+        if len(picked) < field_.min_picks:
             self.values[selection_key(field_.name)] = picked
             raise InputError("err.pick_one")
         self.set_value(picked)
@@ -192,6 +222,8 @@ def read_typed(field_: Field, text: str, now: datetime, tz: ZoneInfo) -> Any:
             return parse_int(text, field_.low, field_.high)
         case "datetime":
             return parse_datetime(text, now, tz).isoformat()
+        case "date":
+            return parse_date(text, now, tz).isoformat()
         case "duration":
             return parse_duration_minutes(text)
         case "money":

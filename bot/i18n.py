@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -79,6 +79,10 @@ def fmt_datetime(moment: datetime, tz: ZoneInfo, word: str = "klo") -> str:
 def fmt_date(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
     return f"{local.day}.{local.month}.{local.year}"
+
+
+def fmt_day(day: date) -> str:
+    return f"{day.day}.{day.month}.{day.year}"
 
 
 def fmt_money(cents: int) -> str:

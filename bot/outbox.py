@@ -137,6 +137,10 @@ class OutboxSender:
             fresh.status = status
             fresh.error = error
             fresh.attempts += 1
+            # A delivered (or abandoned) message's text is not kept: it may name people, and
+            # only the message id is needed to edit it later.
+            fresh.text = ""
+            fresh.buttons = None
             if message_id is not None:
                 fresh.message_id = message_id
             if status == OutboxStatus.SENT:

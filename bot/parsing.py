@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,32 @@ def parse_datetime(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     if result <= now:
         raise InputError("err.datetime_past")
     if result > now + timedelta(days=MAX_DAYS_AHEAD):
+        raise InputError("err.datetime_far")
+    return result
+
+
+_DATE_RE = re.compile(r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.?(?P<y>\d{4}|\d{2})?$")
+
+
+def parse_date(text: str, now: datetime, tz: ZoneInfo, max_days: int = MAX_DAYS_AHEAD) -> date:
+    """'31.12.2026' or '31.12.' -> a date from today on (a past day-month means next year)."""
+    cleaned = "".join(text.split())
+    match = _DATE_RE.match(cleaned) if len(cleaned) <= 12 else None
+    if not match:
+        raise InputError("err.date_format")
+    today = now.astimezone(tz).date()
+    day, month = int(match["d"]), int(match["m"])
+    year = int(match["y"]) if match["y"] else today.year
+    year = year + 2000 if year < 100 else year
+    try:
+        result = date(year, month, day)
+        if not match["y"] and result < today:
+            result = date(year + 1, month, day)
+    except ValueError:
+        raise InputError("err.date_invalid", {"date": f"{day}.{month}."}) from None
+    if result < today:
+        raise InputError("err.date_past")
+    if result > today + timedelta(days=max_days):
         raise InputError("err.datetime_far")
     return result
 

@@ -30,6 +30,7 @@ def gig_values(gig: Gig) -> dict[str, Any]:
         "fee": gig.fee_cents,
         "contact": gig.contact,
         "notes": gig.notes or None,
+        "companion": gig.companion or None,
     }
 
 
@@ -61,6 +62,10 @@ class Presenter:
                 return self.labels(lang, "topic", value)
             case "region":
                 return self.label(lang, "region", value)
+            case "regions":
+                return self.labels(lang, "region", value)
+            case "audiences":
+                return self.labels(lang, "audience", value) if value else self.t(lang, "common.any")
             case "audience":
                 return self.label(lang, "audience", value)
             case "language":
@@ -98,10 +103,11 @@ class Presenter:
             "fee",
             "contact",
             "notes",
+            "companion",
         ):
             if name not in values or (name == "contact" and not contact):
                 continue
-            if name == "notes" and not values.get("notes"):
+            if name in ("notes", "companion") and not values.get(name):
                 continue
             lines.append(f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}")
         return "\n".join(lines)
@@ -118,7 +124,16 @@ class Presenter:
 
     def profile(self, lang: str, values: dict[str, Any]) -> str:
         lines = []
-        for name in ("display_name", "gig_types", "topics", "languages", "region", "remote_ok"):
+        for name in (
+            "display_name",
+            "gig_types",
+            "topics",
+            "languages",
+            "regions",
+            "remote_ok",
+            "audiences",
+            "coord_notes",
+        ):
             if name in values:
                 label = self.t(lang, "label." + name)
                 lines.append(f"{label}: {self.value(lang, name, values[name])}")

@@ -1,17 +1,20 @@
-"""Experts: offers (accept, decline), own gigs, and the profile."""
+"""Experts: offers (accept, decline), own gigs, the profile and own limits, and data rights."""
 
 from __future__ import annotations
 
+import json
+
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.forms import EXPERT, SUMMARY
-from bot.i18n import Texts
+from bot.forms import EXPERT, LIMIT_EARNINGS, LIMIT_GIGS, PAUSE, SUMMARY
+from bot.i18n import Texts, fmt_day, fmt_money
+from bot.parsing import InputError, parse_date
 from bot.present import gig_values
 from bot.services.dispatch import Answer
 from bot.services.experts import profile_values
 from handlers import forms
 from handlers.base import Req, handles
-from storage.models import Role
+from storage.models import ExpertStatus, Role
 from storage.repo import Offers
 
 
@@ -19,17 +22,34 @@ def _offer_id(req: Req) -> int:
     return int((req.query.data or "0").rsplit(":", 1)[1]) if req.query else 0
 
 
-@handles(Role.EXPERT)
-async def accept(req: Req) -> None:
-    """Take a seat if one is left; the database decides who was first."""
-    result = await req.core.dispatch.accept(req.s, req.actor, _offer_id(req))
+async def _accept(req: Req, despite_limit: bool) -> None:
+    result = await req.core.dispatch.accept(
+        req.s, req.actor, _offer_id(req), despite_limit=despite_limit
+    )
     p = req.core.presenter
     gig = result.gig
-    if result.answer is Answer.NOT_FOUND or gig is None:
+    if result.answer is Answer.NOT_FOUND or gig is None or result.offer is None:
         req.toast("err.stale", alert=True)
         return
     title = p.gig_title(req.lang, gig)
     match result.answer:
+        case Answer.OVER_LIMIT:
+            oid = result.offer.id
+            req.say(
+                "offer.over_limit",
+                req.keyboard(
+                    [
+                        [(req.t("btn.accept_anyway"), f"of:A:{oid}")],
+                        [(req.t("btn.decline"), f"of:d:{oid}")],
+                    ]
+                ),
+                title=title,
+                earned=fmt_money(result.earned),
+                limit=fmt_money(result.limit),
+                fee=fmt_money(gig.fee_cents or 0),
+            )
+        case Answer.ACCEPTED if result.offer.awaiting_companion:
+            req.edit(req.t("offer.accepted_youth", title=title))
         case Answer.ACCEPTED:
             req.edit(req.t("offer.accepted", title=title))
             req.say("offer.confirmation", title=title, details=p.gig(req.lang, gig_values(gig)))
@@ -39,6 +59,18 @@ async def accept(req: Req) -> None:
             req.edit(req.t("offer.filled_late", title=title))
         case _:
             req.edit(req.t("offer.closed", title=title))
+
+
+@handles(Role.EXPERT)
+async def accept(req: Req) -> None:
+    """Take a seat if one is left; the database decides who was first."""
+    await _accept(req, despite_limit=False)
+
+
+@handles(Role.EXPERT)
+async def accept_despite_limit(req: Req) -> None:
+    """Accept after the earnings-limit warning: the expert's own informed choice."""
+    await _accept(req, despite_limit=True)
 
 
 @handles(Role.EXPERT)
@@ -77,37 +109,151 @@ async def my_gigs(req: Req) -> None:
 
 @handles(Role.EXPERT)
 async def profile(req: Req) -> None:
-    """Show the profile with an Edit button, or continue registration if it is missing."""
+    """Show the profile, own limits and status, with buttons to change each."""
     prof = await req.core.experts.profile(req.s, req.actor)
     if prof is None:
         if not await forms.resume(req):
             forms.ask_consent(req)
         return
-    text = (
-        req.t("expert.profile_header")
-        + "\n\n"
-        + req.core.presenter.profile(req.lang, profile_values(prof))
+    gigs, earned = await req.core.experts.month_so_far(req.s, req.actor.id)
+    no_limit = req.t("limits.none")
+    lines = [
+        req.t("expert.profile_header"),
+        "",
+        req.core.presenter.profile(req.lang, profile_values(prof)),
+        "",
+        req.t("limits.header"),
+        req.t(
+            "limits.gigs_line",
+            count=gigs,
+            limit=prof.max_gigs_month if prof.max_gigs_month is not None else no_limit,
+        ),
+        req.t(
+            "limits.earnings_line",
+            amount=fmt_money(earned),
+            limit=fmt_money(prof.max_earnings_cents)
+            if prof.max_earnings_cents is not None
+            else no_limit,
+        ),
+    ]
+    if prof.paused_until is not None:
+        lines.append(req.t("limits.paused_line", date=fmt_day(prof.paused_until)))
+    if prof.status == ExpertStatus.PENDING:
+        lines += ["", req.t("expert.awaiting_approval")]
+    pause_button = (
+        ("btn.resume", "pf:r") if prof.paused_until is not None else ("btn.pause", "pf:p")
     )
-    req.reply(text, req.keyboard([[(req.t("btn.edit_profile"), "pf:e")]]))
+    req.reply(
+        "\n".join(lines),
+        req.keyboard(
+            [
+                [(req.t("btn.edit_profile"), "pf:e")],
+                [(req.t("btn.limit_gigs"), "pf:g"), (req.t("btn.limit_earnings"), "pf:m")],
+                [(req.t(pause_button[0]), pause_button[1])],
+            ]
+        ),
+    )
 
 
 @handles(Role.EXPERT)
-async def edit_profile(req: Req) -> None:
+async def profile_button(req: Req) -> None:
+    """Edit the profile, set a limit, pause or resume."""
     prof = await req.core.experts.profile(req.s, req.actor)
+    action = (req.query.data or "") if req.query else ""
     if prof is None:
         req.toast("err.stale")
         return
     req.edit_markup(None)
-    await forms.begin(req, EXPERT, profile_values(prof), step=SUMMARY)
+    if action == "pf:e":
+        await forms.begin(req, EXPERT, profile_values(prof), step=SUMMARY)
+    elif action == "pf:g":
+        await forms.begin(req, LIMIT_GIGS)
+    elif action == "pf:m":
+        await forms.begin(req, LIMIT_EARNINGS)
+    elif action == "pf:p":
+        await forms.begin(req, PAUSE)
+    elif action == "pf:r":
+        await _resume(req)
+
+
+@handles(Role.EXPERT)
+async def pause(req: Req) -> None:
+    """`/pause 31.12.2026` pauses offers in one step; without a date, asks for one."""
+    if not req.args:
+        await forms.begin(req, PAUSE)
+        return
+    try:
+        until = parse_date(" ".join(req.args), req.core.clock.now(), req.core.settings.tz)
+    except InputError as err:
+        req.say(err.key, None, **err.params)
+        await forms.begin(req, PAUSE)
+        return
+    await req.core.experts.pause(req.s, req.actor, until)
+    req.say("limits.paused", date=fmt_day(until))
+
+
+@handles(Role.EXPERT)
+async def resume(req: Req) -> None:
+    """End a pause now."""
+    await _resume(req)
+
+
+async def _resume(req: Req) -> None:
+    was_paused = await req.core.experts.resume(req.s, req.actor)
+    req.say("limits.resumed" if was_paused else "limits.not_paused")
+
+
+@handles(Role.EXPERT)
+async def my_data(req: Req) -> None:
+    """Send everything stored about this expert as a JSON file, with a readable summary."""
+    data = await req.core.experts.export(req.s, req.actor)
+    prof = data["profile"]
+    summary = req.t(
+        "data.summary",
+        offers=len(data["offers"]),
+        profile=req.core.presenter.profile(req.lang, prof) if prof else "–",
+    )
+    payload = json.dumps(data, ensure_ascii=False, indent=2).encode()
+    chat_id, bot = req.actor.telegram_id, req.ctx.bot
+    req.reply(summary)
+    req.later(
+        lambda: bot.send_document(
+            chat_id, payload, filename="omat-tiedot.json", caption=req.t("data.file_caption")
+        )
+    )
+
+
+@handles(Role.EXPERT)
+async def forget(req: Req) -> None:
+    """Ask once more before erasing; explain what happens to confirmed gigs."""
+    req.say(
+        "data.forget_confirm",
+        req.keyboard([[(req.t("btn.forget_yes"), "fg:y")], [(req.t("btn.forget_no"), "fg:n")]]),
+    )
+
+
+@handles(Role.EXPERT)
+async def forget_answer(req: Req) -> None:
+    if req.query is None or req.query.data != "fg:y":
+        req.edit(req.t("data.forget_kept"))
+        return
+    handed_back = await req.core.experts.forget(req.s, req.actor)
+    req.edit(req.t("data.forgotten", count=len(handed_back)))
 
 
 def build_handlers(texts: Texts) -> list[BaseHandler]:
     return [
         CommandHandler("mygigs", my_gigs),
         CommandHandler("profile", profile),
+        CommandHandler("pause", pause),
+        CommandHandler("resume", resume),
+        CommandHandler("mydata", my_data),
+        CommandHandler("forget", forget),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.my_gigs"))), my_gigs),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.profile"))), profile),
         CallbackQueryHandler(accept, pattern=r"^of:a:\d{1,10}$"),
+        CallbackQueryHandler(accept_despite_limit, pattern=r"^of:A:\d{1,10}$"),
         CallbackQueryHandler(decline, pattern=r"^of:d:\d{1,10}$"),
-        CallbackQueryHandler(edit_profile, pattern=r"^pf:e$"),
+        CallbackQueryHandler(profile_button, pattern=r"^pf:[egmpr]$"),
+        CallbackQueryHandler(forget_answer, pattern=r"^fg:[yn]$"),
     ]

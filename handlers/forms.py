@@ -6,15 +6,21 @@ question again, and nothing typed before is lost.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.forms import (
+    COMPANION,
+    CONTRACT,
     EXPERT,
     FORMS,
+    LIMIT_EARNINGS,
+    LIMIT_GIGS,
     ORDER,
+    PAUSE,
     REJECT,
     SUMMARY,
     DraftState,
@@ -23,6 +29,7 @@ from bot.forms import (
     read_choice,
     read_typed,
 )
+from bot.i18n import fmt_day, fmt_money
 from bot.parsing import InputError
 from bot.services.access import STRANGER
 from bot.services.orders import Decision
@@ -31,7 +38,16 @@ from handlers.menus import menu
 from storage.models import Role
 from storage.repo import Drafts
 
-FORM_ROLE = {ORDER.name: Role.ORDERER, EXPERT.name: Role.EXPERT, REJECT.name: Role.COORDINATOR}
+FORM_ROLE = {
+    ORDER.name: Role.ORDERER,
+    EXPERT.name: Role.EXPERT,
+    LIMIT_GIGS.name: Role.EXPERT,
+    LIMIT_EARNINGS.name: Role.EXPERT,
+    PAUSE.name: Role.EXPERT,
+    REJECT.name: Role.COORDINATOR,
+    CONTRACT.name: Role.COORDINATOR,
+    COMPANION.name: Role.COORDINATOR,
+}
 
 
 # ----- drafts -----------------------------------------------------------------------------
@@ -122,8 +138,7 @@ def question_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup | None:
     elif field.quick:
         rows = [[(q, f"f:q:{step}:{i}") for i, q in enumerate(field.quick)]]
     if field.skippable:
-        skip_key = "btn.unpaid" if field.kind == "money" else "btn.skip"
-        rows.append([(req.t(skip_key), f"f:k:{step}")])
+        rows.append([(req.t(field.skip_label), f"f:k:{step}")])
     return req.keyboard(rows) if rows else None
 
 
@@ -328,6 +343,35 @@ async def complete(req: Req, state: DraftState) -> None:
             "expert.registered" if new else "expert.profile_saved",
             menu(core.texts, req.lang, req.actor.role),
         )
+    elif state.form in (LIMIT_GIGS, LIMIT_EARNINGS):
+        name, value = next(iter(values.items()))
+        await core.experts.set_limit(req.s, req.actor, name, value)
+        if value is None:
+            req.say("limits.removed")
+        elif name == "max_gigs_month":
+            req.say("limits.gigs_set", count=value)
+        else:
+            req.say("limits.earnings_set", amount=fmt_money(value))
+    elif state.form is PAUSE:
+        until = date.fromisoformat(values["paused_until"])
+        await core.experts.pause(req.s, req.actor, until)
+        req.say("limits.paused", date=fmt_day(until))
+    elif state.form is CONTRACT:
+        profile = await core.experts.set_field(
+            req.s, req.actor, int(values["expert_id"]), "contract_until", values["contract_until"]
+        )
+        req.say(
+            "register.contract_set",
+            name=profile.display_name,
+            date=fmt_day(date.fromisoformat(values["contract_until"])),
+        )
+    elif state.form is COMPANION:
+        gig, confirmed = await core.dispatch.set_companion(
+            req.s, int(values["gig_id"]), values["companion"]
+        )
+        req.say(
+            "coord.companion_set", title=core.presenter.gig_title(req.lang, gig), count=confirmed
+        )
     elif state.form is REJECT:
         decision, gig = await core.orders.reject(
             req.s, req.actor, int(values["gig_id"]), values["reason"]
@@ -363,6 +407,7 @@ async def on_consent(req: Req) -> None:
         return
     if not agreed:
         await discard(req)
+        await req.core.experts.refuse_consent(req.s, req.actor)
         req.edit(req.t("expert.consent_declined"))
         return
     req.edit(req.t("expert.consent_given"))

@@ -17,8 +17,27 @@ log = logging.getLogger(__name__)
 COMMANDS: dict[str, tuple[str, ...]] = {
     STRANGER: ("start", "help", "language"),
     Role.ORDERER: ("neworder", "myorders", "help", "language", "cancel"),
-    Role.EXPERT: ("mygigs", "profile", "help", "language", "cancel"),
-    Role.COORDINATOR: ("pending", "invite", "help", "language", "cancel"),
+    Role.EXPERT: (
+        "mygigs",
+        "profile",
+        "pause",
+        "resume",
+        "mydata",
+        "forget",
+        "help",
+        "language",
+        "cancel",
+    ),
+    Role.COORDINATOR: (
+        "pending",
+        "experts",
+        "expert",
+        "invite",
+        "companion",
+        "help",
+        "language",
+        "cancel",
+    ),
 }
 
 MENUS: dict[str, tuple[tuple[str, ...], ...]] = {

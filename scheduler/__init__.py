@@ -34,6 +34,17 @@ async def purge_invites(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("removed %d expired invites", removed)
 
 
+async def register_daily(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Each morning: end pauses that are over, and remind about contracts ending soon."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        ended = await core.experts.end_pauses(s)
+        reminded = await core.experts.contract_reminders(s)
+    if ended or reminded:
+        log.info("pauses ended: %d, contract reminders: %d", ended, reminded)
+    await core.outbox.flush()
+
+
 def install(app: Application) -> None:
     core: Core = app.bot_data["core"]
     jq = app.job_queue
@@ -45,6 +56,12 @@ def install(app: Application) -> None:
         first=5,
         name="outbox:flush",
         job_kwargs={"id": "outbox:flush", **JOB_DEFAULTS},
+    )
+    jq.run_daily(
+        register_daily,
+        time=time(8, 5, tzinfo=core.settings.tz),
+        name="register:daily",
+        job_kwargs={"id": "register:daily", **JOB_DEFAULTS},
     )
     jq.run_daily(
         purge_invites,

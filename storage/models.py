@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -78,10 +79,19 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # An expert who said no to the privacy statement: the refusal is all that is kept.
+    consent_refused_at: Mapped[datetime | None]
+
+
+class ExpertStatus:
+    PENDING = "pending"  # registered, waiting for a coordinator
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class ExpertProfile(Base):
-    """What matching needs to know of an expert, all chosen by the expert."""
+    """An expert's register entry. The first block is the expert's own; the second the
+    coordinator's (training, contract, youth)."""
 
     __tablename__ = "expert_profiles"
 
@@ -92,10 +102,24 @@ class ExpertProfile(Base):
     gig_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
-    region: Mapped[str] = mapped_column(String(40))
+    regions: Mapped[list[str]] = mapped_column(JSON, default=list)
     remote_ok: Mapped[bool] = mapped_column(Boolean, default=True)
+    audiences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    max_gigs_month: Mapped[int | None] = mapped_column(Integer)
+    max_earnings_cents: Mapped[int | None] = mapped_column(Integer)
+    paused_until: Mapped[date | None] = mapped_column(Date)  # no offers up to and including
     consent_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    status: Mapped[str] = mapped_column(String(16), default=ExpertStatus.PENDING)
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    basic_training: Mapped[bool] = mapped_column(Boolean, default=False)
+    paikko: Mapped[bool] = mapped_column(Boolean, default=False)
+    contract_until: Mapped[date | None] = mapped_column(Date)
+    contract_reminded_for: Mapped[date | None] = mapped_column(Date)
+    youth: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Invite(Base):
@@ -143,6 +167,7 @@ class Gig(Base):
     fee_cents: Mapped[int | None] = mapped_column(Integer)
     contact: Mapped[str] = mapped_column(String(400))
     notes: Mapped[str] = mapped_column(Text, default="")
+    companion: Mapped[str] = mapped_column(String(200), default="")  # adult with a youth expert
     reject_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
@@ -157,6 +182,7 @@ class OfferStatus:
     ACCEPTED = "accepted"
     DECLINED = "declined"
     CLOSED = "closed"  # the gig filled or was withdrawn before an answer
+    WITHDRAWN = "withdrawn"  # accepted, then the expert stepped back (never a no-show)
 
 
 class Offer(Base):
@@ -168,6 +194,8 @@ class Offer(Base):
     status: Mapped[str] = mapped_column(String(16), default=OfferStatus.OPEN)
     created_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
+    # A youth expert's accept holds the seat; confirmation waits for the accompanying adult.
+    awaiting_companion: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (UniqueConstraint("gig_id", "expert_id", name="uq_offers_gig_expert"),)
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Draft,
     ExpertProfile,
+    ExpertStatus,
     Gig,
     GigStatus,
     Invite,
@@ -66,16 +67,26 @@ class Users:
     async def save_profile(
         self, user_id: int, values: dict[str, Any], now: datetime
     ) -> ExpertProfile:
+        """Write the expert's own answers; coordinator fields are left as they are."""
         profile = await self.profile(user_id)
         if profile is None:
-            profile = ExpertProfile(user_id=user_id, consent_at=now)
+            profile = ExpertProfile(
+                user_id=user_id,
+                consent_at=now,
+                status=ExpertStatus.PENDING,
+                basic_training=False,
+                paikko=False,
+                youth=False,
+            )
             self.s.add(profile)
         profile.display_name = values["display_name"]
         profile.gig_types = list(values["gig_types"])
         profile.topics = list(values["topics"])
         profile.languages = list(values["languages"])
-        profile.region = values["region"]
+        profile.regions = list(values["regions"])
         profile.remote_ok = bool(values["remote_ok"])
+        profile.audiences = list(values.get("audiences") or [])
+        profile.notes = values.get("coord_notes") or ""
         profile.updated_at = now
         await self.s.flush()
         return profile
@@ -89,6 +100,7 @@ class Users:
                 User.active.is_(True),
                 User.reachable.is_(True),
                 User.telegram_id.is_not(None),
+                ExpertProfile.status == ExpertStatus.APPROVED,
             )
             .order_by(User.id)
         )

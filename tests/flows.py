@@ -7,8 +7,8 @@ from tests.harness import Harness, Person
 COORD = 100
 
 
-def coordinator(h: Harness, lang: str = "fi") -> Person:
-    return h.person(COORD, "Kaisa Koordinaattori", lang)
+def coordinator(h: Harness, lang: str | None = None) -> Person:
+    return h.person(COORD, "Kaisa Koordinaattori", lang or h.coord_lang)
 
 
 async def invite_link(h: Harness, role: str, coord: Person | None = None) -> str:
@@ -38,9 +38,12 @@ async def register_expert(
     gig_types: tuple[str, ...] = ("talk",),
     topics: tuple[str, ...] = ("mental_health",),
     languages: tuple[str, ...] = ("fi",),
-    region: str = "keski_suomi",
+    regions: tuple[str, ...] = ("keski_suomi",),
     remote_ok: bool = True,
+    audiences: tuple[str, ...] = (),
+    approve: bool = True,
 ) -> Person:
+    """Invite, consent, answer every profile question, and (by default) get approved."""
     code = await invite_link(h, "expert")
     p = h.person(telegram_id, name, lang)
     await p.send(f"/start {code}")
@@ -50,14 +53,24 @@ async def register_expert(
         ("gig_type", gig_types),
         ("topic", topics),
         ("language_name", languages),
+        ("region", regions),
     ):
         for code_ in codes:
             await p.press(p.t(f"{label_prefix}.{code_}"))
         await p.press(p.t("btn.done"))
-    await p.press(p.t(f"region.{region}"))
     await p.press(p.t("common.yes" if remote_ok else "common.no"))
+    for code_ in audiences:
+        await p.press(p.t(f"audience.{code_}"))
+    await p.press(p.t("btn.done"))
+    await p.press(p.t("btn.skip"))
     await p.press(p.t("btn.save"))
     assert p.last.text == p.t("expert.registered"), p.last.text
+    if approve:
+        coord = coordinator(h)
+        alert, _ = coord.find_button(coord.t("btn.approve"))
+        assert f"#{await h.user_id(telegram_id)}" in alert.text
+        await coord.press(coord.t("btn.approve"), alert)
+        assert p.last.text == p.t("expert.approved"), p.last.text
     return p
 
 
@@ -107,3 +120,17 @@ async def fill_order(p: Person, **changes: object) -> None:
         await p.press(p.t("btn.skip"))
     else:
         await p.send(str(o["notes"]))
+
+
+async def order_and_approve(h: Harness, nurse: Person, **changes: object) -> Person:
+    """Submit an order and have the coordinator approve it; returns the coordinator."""
+    await fill_order(nurse, **changes)
+    await nurse.press(nurse.t("btn.send"))
+    coord = coordinator(h)
+    await coord.press(coord.t("btn.approve"))
+    return coord
+
+
+def offered(p: Person) -> bool:
+    """Whether this person has an offer they can still accept."""
+    return any(b.text == p.t("btn.accept") for m in p.inbox for b in m.flat_buttons)

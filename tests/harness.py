@@ -27,6 +27,7 @@ class Harness:
         self.tg = tg
         self.clock = clock
         self._ids = itertools.count(1)
+        self.coord_lang = "fi"  # the language the coordinator's client uses in this test
 
     @property
     def core(self) -> Core:
@@ -42,6 +43,31 @@ class Harness:
     async def feed(self, data: dict[str, Any]) -> None:
         data["update_id"] = next(self._ids)
         await self.app.process_update(Update.de_json(data, self.app.bot))
+
+    async def user_id(self, telegram_id: int) -> int:
+        """The register number of a person, as coordinators see it."""
+        from storage.repo import Users
+
+        async with self.core.db.unit_of_work() as s:
+            user = await Users(s).by_telegram_id(telegram_id)
+            assert user is not None
+            return user.id
+
+    async def title(self, lang: str, gig_id: int) -> str:
+        """A gig's title as the bot shows it in `lang`."""
+        from storage.models import Gig
+
+        async with self.core.db.unit_of_work() as s:
+            gig = await s.get(Gig, gig_id)
+            assert gig is not None
+            return self.core.presenter.gig_title(lang, gig)
+
+    async def run_job(self, job_id: str) -> None:
+        """Run a scheduled job now, as the job queue would."""
+        jq = self.app.job_queue
+        assert jq is not None
+        job = next(j for j in jq.jobs() if j.job.id == job_id)
+        await job.run(self.app)
 
     async def advance(self, delta: timedelta) -> None:
         """Let time pass and run what the scheduler would have run by then."""

@@ -26,17 +26,10 @@ async def offers(h: Harness) -> dict[int, str]:
         return {o.expert_id: o.status for o in rows}
 
 
-async def order_and_approve(h: Harness, nurse: Person, **changes: object) -> Person:
-    await flows.fill_order(nurse, **changes)
-    await nurse.press(nurse.t("btn.send"))
-    coord = flows.coordinator(h)
-    await coord.press(coord.t("btn.approve"))
-    return coord
-
-
 @pytest.mark.parametrize("lang", ["fi", "en"])
 async def test_whole_loop(h: Harness, lang: str) -> None:
-    coord = flows.coordinator(h, lang)
+    h.coord_lang = lang
+    coord = flows.coordinator(h)
     await coord.send("/language")
     await coord.press(h.t(lang, "language.self"))
     nurse = await flows.register_orderer(h, 201, "Nea", lang)
@@ -113,7 +106,7 @@ def _title(h: Harness, p: Person) -> str:
 async def test_open_offers_are_closed_when_the_gig_fills(h: Harness) -> None:
     nurse = await flows.register_orderer(h, 201)
     experts = [await flows.register_expert(h, 300 + i, f"E{i}") for i in range(3)]
-    await order_and_approve(h, nurse, seats="1")
+    await flows.order_and_approve(h, nurse, seats="1")
     offer_of_last = experts[2].last
     stale_msg, stale_button = experts[1].find_button(experts[1].t("btn.accept"))
     await experts[0].press(experts[0].t("btn.accept"))
@@ -134,7 +127,7 @@ async def test_two_accepts_for_the_last_seat_never_both_win(h: Harness) -> None:
     nurse = await flows.register_orderer(h, 201)
     a = await flows.register_expert(h, 301, "A")
     b = await flows.register_expert(h, 302, "B")
-    await order_and_approve(h, nurse, seats="1")
+    await flows.order_and_approve(h, nurse, seats="1")
     offer_a, button_a = a.find_button(a.t("btn.accept"))
     offer_b, button_b = b.find_button(b.t("btn.accept"))
     await asyncio.gather(a.press_data(button_a.data, offer_a), b.press_data(button_b.data, offer_b))
@@ -153,7 +146,7 @@ async def test_two_accepts_for_the_last_seat_never_both_win(h: Harness) -> None:
 async def test_double_tap_on_accept_takes_one_seat(h: Harness) -> None:
     nurse = await flows.register_orderer(h, 201)
     a = await flows.register_expert(h, 301, "A")
-    await order_and_approve(h, nurse, seats="2")
+    await flows.order_and_approve(h, nurse, seats="2")
     offer, button = a.find_button(a.t("btn.accept"))
     await asyncio.gather(a.press_data(button.data, offer), a.press_data(button.data, offer))
     await a.press_data(button.data, offer)  # Telegram redelivers the same tap
@@ -184,7 +177,7 @@ async def test_reject_asks_a_reason_and_the_orderer_reads_it(h: Harness) -> None
 async def test_nobody_eligible_alerts_the_coordinator(h: Harness) -> None:
     nurse = await flows.register_orderer(h, 201)
     await flows.register_expert(h, 301, "A", languages=("sv",))
-    coord = await order_and_approve(h, nurse)
+    coord = await flows.order_and_approve(h, nurse)
     assert any(t.startswith("⚠️") and "#1" in t for t in coord.texts())
 
 
@@ -192,7 +185,7 @@ async def test_offers_wait_for_the_end_of_quiet_hours(h: Harness) -> None:
     nurse = await flows.register_orderer(h, 201)
     a = await flows.register_expert(h, 301, "A")
     h.clock.set(at("23.11.2026 22.15"))
-    await order_and_approve(h, nurse)
+    await flows.order_and_approve(h, nurse)
     assert not any(b.text == a.t("btn.accept") for m in a.inbox for b in m.flat_buttons)
     await h.advance(timedelta(hours=9))  # 07.15: still quiet
     assert not any(b.text == a.t("btn.accept") for m in a.inbox for b in m.flat_buttons)

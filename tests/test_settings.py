@@ -82,8 +82,11 @@ def test_self_hosted_bot_api_urls_are_passed_as_given() -> None:
 def test_env_example_documents_every_setting() -> None:
     from bot.settings import Settings
 
-    documented = {line.split("=")[0] for line in (ROOT / ".env.example").read_text().splitlines()
-                  if re.match(r"^[A-Z_]+=", line)}
+    documented = {
+        line.split("=")[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if re.match(r"^[A-Z_]+=", line)
+    }
     assert documented == {name.upper() for name in Settings.model_fields}
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.errors import Refuse
 from bot.notify import Notifier
 from bot.present import Presenter, gig_values
+from bot.services import matching
 from bot.services.access import Actor
 from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus, User
 from storage.repo import Gigs, Offers, Users
@@ -17,6 +20,7 @@ from storage.repo import Gigs, Offers, Users
 
 class Answer(Enum):
     ACCEPTED = "accepted"
+    OVER_LIMIT = "over_limit"  # would cross the expert's own monthly earnings limit: ask first
     DECLINED = "declined"
     ALREADY = "already"  # this expert answered before (a double tap changes nothing)
     FILLED = "filled"  # the seats went to others
@@ -29,20 +33,12 @@ class AnswerResult:
     answer: Answer
     offer: Offer | None = None
     gig: Gig | None = None
+    earned: int = 0  # this month so far, cents (for OVER_LIMIT)
+    limit: int = 0
 
 
 def offer_tag(offer_id: int) -> str:
     return f"offer:{offer_id}"
-
-
-def matches(gig: Gig, profile: ExpertProfile) -> bool:
-    """The gig-loop rule: gig type, a shared topic, language, and region or remote."""
-    return (
-        gig.gig_type in profile.gig_types
-        and bool(set(gig.topics) & set(profile.topics))
-        and gig.language in profile.languages
-        and (gig.region == profile.region or (gig.remote and profile.remote_ok))
-    )
 
 
 class Dispatch:
@@ -50,9 +46,14 @@ class Dispatch:
         self.p = presenter
         self.notify = notifier
         self.clock = clock
+        self.tz = presenter.tz
 
     async def eligible(self, s: AsyncSession, gig: Gig) -> list[tuple[User, ExpertProfile]]:
-        return [(u, p) for u, p in await Users(s).experts_with_profiles() if matches(gig, p)]
+        """Experts who pass every rule, including their own limits, for this gig."""
+        people = await Users(s).experts_with_profiles()
+        load_of = await matching.loads(s, gig, [u.id for u, _ in people], self.tz)
+        today = self.clock.now().astimezone(self.tz).date()
+        return matching.eligible(gig, people, load_of, today, self.tz)
 
     async def offer_all(self, s: AsyncSession, gig: Gig) -> int:
         """Offer the gig to every eligible expert (quiet hours respected)."""
@@ -81,7 +82,9 @@ class Dispatch:
             return None
         return offer
 
-    async def accept(self, s: AsyncSession, actor: Actor, offer_id: int) -> AnswerResult:
+    async def accept(
+        self, s: AsyncSession, actor: Actor, offer_id: int, *, despite_limit: bool = False
+    ) -> AnswerResult:
         offer = await self._own_offer(s, actor, offer_id)
         if offer is None:
             return AnswerResult(Answer.NOT_FOUND)
@@ -96,6 +99,22 @@ class Dispatch:
             return AnswerResult(kind, offer, gig)
         if gig.starts_at <= now or gig.status not in (GigStatus.OPEN, GigStatus.FILLED):
             return AnswerResult(Answer.CLOSED, offer, gig)
+        profile = await Users(s).profile(actor.id)
+        if (
+            profile is not None
+            and not despite_limit
+            and gig.fee_cents
+            and (profile.max_earnings_cents is not None)
+        ):
+            load = (await matching.loads(s, gig, [actor.id], self.tz))[actor.id]
+            if load.earnings_in_month + gig.fee_cents > profile.max_earnings_cents:
+                return AnswerResult(
+                    Answer.OVER_LIMIT,
+                    offer,
+                    gig,
+                    load.earnings_in_month,
+                    profile.max_earnings_cents,
+                )
         # Claim the offer first: a second tap by the same person waits on this row and then
         # finds it answered, so it can never take a second seat.
         if not await Offers(s).answer(offer.id, OfferStatus.ACCEPTED, now):
@@ -108,8 +127,48 @@ class Dispatch:
             return AnswerResult(Answer.FILLED, offer, gig)
         await s.refresh(offer)
         await Gigs(s).refresh(gig)
+        if profile is not None and profile.youth and not gig.companion:
+            offer.awaiting_companion = True
+            for coord in await Users(s).coordinators():
+                await self.notify.push(
+                    s,
+                    coord,
+                    "coord.companion_needed",
+                    name=profile.display_name,
+                    id=gig.id,
+                    title=self.p.gig_title(coord.language, gig),
+                    buttons=[[("btn.name_companion", f"cp:{gig.id}")]],
+                )
         await self._tell_about_accept(s, gig, actor)
         return AnswerResult(Answer.ACCEPTED, offer, gig)
+
+    async def set_companion(self, s: AsyncSession, gig_id: int, name: str) -> tuple[Gig, int]:
+        """Name the adult accompanying youth experts; confirms the youth experts waiting."""
+        gig = await Gigs(s).lock(gig_id)
+        if gig is None or gig.status not in (GigStatus.OPEN, GigStatus.FILLED):
+            raise Refuse("err.gig_not_found")
+        gig.companion = name
+        waiting = (
+            await s.scalars(
+                select(Offer).where(
+                    Offer.gig_id == gig_id,
+                    Offer.status == OfferStatus.ACCEPTED,
+                    Offer.awaiting_companion.is_(True),
+                )
+            )
+        ).all()
+        for offer in waiting:
+            offer.awaiting_companion = False
+            expert = await Users(s).get(offer.expert_id)
+            if expert is not None:
+                await self.notify.push(
+                    s,
+                    expert,
+                    "offer.confirmation",
+                    title=self.p.gig_title(expert.language, gig),
+                    details=self.p.gig(expert.language, gig_values(gig)),
+                )
+        return gig, len(waiting)
 
     async def _tell_about_accept(self, s: AsyncSession, gig: Gig, actor: Actor) -> None:
         profile = await Users(s).profile(actor.id)

@@ -1,10 +1,13 @@
-"""The expert's own profile: what matching uses, saved only after consent."""
+"""The experts' register: own profile and limits, coordinator approval and fields, the
+register's views, and the expert's data rights (export, erase)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -12,8 +15,25 @@ from bot.errors import Refuse
 from bot.notify import Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
-from storage.models import ExpertProfile
-from storage.repo import Users
+from bot.services.matching import month_bounds
+from storage.models import (
+    Draft,
+    ExpertProfile,
+    ExpertStatus,
+    Gig,
+    GigStatus,
+    Invite,
+    Offer,
+    OfferStatus,
+    Outbox,
+    OutboxStatus,
+    Role,
+    User,
+)
+from storage.repo import Gigs, Users
+
+CONTRACT_REMINDER_DAYS = 30
+PAGE_SIZE = 10
 
 
 def profile_values(profile: ExpertProfile) -> dict[str, Any]:
@@ -22,9 +42,35 @@ def profile_values(profile: ExpertProfile) -> dict[str, Any]:
         "gig_types": list(profile.gig_types),
         "topics": list(profile.topics),
         "languages": list(profile.languages),
-        "region": profile.region,
+        "regions": list(profile.regions),
         "remote_ok": profile.remote_ok,
+        "audiences": list(profile.audiences),
+        "coord_notes": profile.notes or None,
     }
+
+
+def registration_tag(user_id: int) -> str:
+    return f"register:{user_id}"
+
+
+@dataclass
+class Filters:
+    """The register's filters; each is a code from bot.vocab or a status word."""
+
+    topic: str | None = None
+    gig_type: str | None = None
+    region: str | None = None
+    language: str | None = None
+    status: str | None = None  # active | pending | inactive | None for all
+
+
+@dataclass
+class Card:
+    user: User
+    profile: ExpertProfile
+    gigs_90d: int
+    days_since_last: int | None
+    upcoming: int
 
 
 class Experts:
@@ -32,19 +78,406 @@ class Experts:
         self.p = presenter
         self.notify = notifier
         self.clock = clock
+        self.tz = presenter.tz
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.tz).date()
 
     async def profile(self, s: AsyncSession, actor: Actor) -> ExpertProfile | None:
         return await Users(s).profile(actor.id)
 
+    # ----- the expert's own ---------------------------------------------------------------
+
+    async def refuse_consent(self, s: AsyncSession, actor: Actor) -> None:
+        """Keep only the refusal and its time; nothing about the person's experience."""
+        if actor.user is not None:
+            actor.user.consent_refused_at = self.clock.now()
+
     async def save(self, s: AsyncSession, actor: Actor, values: dict[str, Any]) -> bool:
-        """Save the profile; true when this completed a new registration."""
+        """Save the profile; true when this completed a new registration (awaiting approval)."""
         users = Users(s)
         existing = await users.profile(actor.id)
         if existing is None and not values.get("consent_at"):
             raise Refuse("expert.consent_needed")
         profile = await users.save_profile(actor.id, values, self.clock.now())
-        if existing is None:
-            profile.consent_at = datetime.fromisoformat(values["consent_at"])
-            await self.notify.coordinators(s, "coord.expert_registered", name=profile.display_name)
-            return True
-        return False
+        if existing is not None:
+            return False
+        profile.consent_at = datetime.fromisoformat(values["consent_at"])
+        if actor.user is not None:
+            actor.user.consent_refused_at = None
+        for coord in await users.coordinators():
+            await self.notify.push(
+                s,
+                coord,
+                "register.new",
+                tag=registration_tag(actor.id),
+                buttons=[[("btn.approve", f"xr:y:{actor.id}"), ("btn.reject", f"xr:n:{actor.id}")]],
+                id=actor.id,
+                name=profile.display_name,
+                summary=self.p.profile(coord.language, profile_values(profile)),
+            )
+        return True
+
+    async def set_limit(self, s: AsyncSession, actor: Actor, name: str, value: int | None) -> None:
+        profile = await self._own(s, actor)
+        if name == "max_gigs_month":
+            profile.max_gigs_month = value
+        elif name == "max_earnings":
+            profile.max_earnings_cents = value
+        else:
+            raise ValueError(name)
+        profile.updated_at = self.clock.now()
+
+    async def pause(self, s: AsyncSession, actor: Actor, until: date) -> None:
+        profile = await self._own(s, actor)
+        profile.paused_until = until
+        profile.updated_at = self.clock.now()
+
+    async def resume(self, s: AsyncSession, actor: Actor) -> bool:
+        profile = await self._own(s, actor)
+        was_paused = profile.paused_until is not None
+        profile.paused_until = None
+        return was_paused
+
+    async def _own(self, s: AsyncSession, actor: Actor) -> ExpertProfile:
+        profile = await Users(s).profile(actor.id)
+        if profile is None:
+            raise Refuse("expert.profile_missing")
+        return profile
+
+    async def month_so_far(self, s: AsyncSession, user_id: int) -> tuple[int, int]:
+        """Confirmed gigs and their fees in the current local month."""
+        start, end = month_bounds(self.clock.now(), self.tz)
+        row = (
+            await s.execute(
+                select(func.count(), func.coalesce(func.sum(Gig.fee_cents), 0))
+                .join(Offer, Offer.gig_id == Gig.id)
+                .where(
+                    Offer.expert_id == user_id,
+                    Offer.status == OfferStatus.ACCEPTED,
+                    Gig.starts_at >= start,
+                    Gig.starts_at < end,
+                    Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+                )
+            )
+        ).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    # ----- coordinators -------------------------------------------------------------------
+
+    async def decide(
+        self, s: AsyncSession, actor: Actor, user_id: int, approve: bool
+    ) -> tuple[bool, ExpertProfile | None]:
+        """Approve or reject a new registration; false when someone decided already."""
+        profile = await Users(s).profile(user_id)
+        if profile is None:
+            return False, None
+        if profile.status != ExpertStatus.PENDING:
+            return False, profile
+        now = self.clock.now()
+        profile.status = ExpertStatus.APPROVED if approve else ExpertStatus.REJECTED
+        profile.decided_at, profile.decided_by = now, actor.id
+        if approve and profile.contract_until is None:
+            # Contracts are yearly; approving means one has been made. Editable on the card.
+            profile.contract_until = self.today() + timedelta(days=365)
+        expert = await Users(s).get(user_id)
+        if expert is not None:
+            if not approve:
+                expert.active = False
+            await self.notify.push(s, expert, "expert.approved" if approve else "expert.rejected")
+        by = actor.user.name if actor.user else ""
+        for coord in await Users(s).coordinators():
+            await self.notify.edit_text(
+                s,
+                coord,
+                registration_tag(user_id),
+                self.p.t(
+                    coord.language,
+                    "register.approved" if approve else "register.rejected",
+                    name=profile.display_name,
+                    by=by,
+                    id=user_id,
+                ),
+            )
+        return True, profile
+
+    async def card(self, s: AsyncSession, user_id: int) -> Card | None:
+        user = await Users(s).get(user_id)
+        profile = await Users(s).profile(user_id)
+        if user is None or profile is None or user.role != Role.EXPERT:
+            return None
+        now = self.clock.now()
+        done = (
+            Offer.expert_id == user_id,
+            Offer.status == OfferStatus.ACCEPTED,
+            Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+        )
+        gigs_90d = await s.scalar(
+            select(func.count())
+            .select_from(Offer)
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(*done, Gig.starts_at >= now - timedelta(days=90), Gig.starts_at < now)
+        )
+        last = await s.scalar(
+            select(func.max(Gig.starts_at))
+            .join(Offer, Offer.gig_id == Gig.id)
+            .where(*done, Gig.starts_at < now)
+        )
+        upcoming = await s.scalar(
+            select(func.count())
+            .select_from(Offer)
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(*done, Gig.starts_at >= now)
+        )
+        days = (now - last).days if last is not None else None
+        return Card(user, profile, int(gigs_90d or 0), days, int(upcoming or 0))
+
+    async def set_field(
+        self, s: AsyncSession, actor: Actor, user_id: int, name: str, value: Any = None
+    ) -> ExpertProfile:
+        """Coordinator-only fields: training, PAIKKO, youth, contract date, active."""
+        card = await self.card(s, user_id)
+        if card is None:
+            raise Refuse("register.not_found")
+        profile, user = card.profile, card.user
+        match name:
+            case "basic_training" | "paikko" | "youth":
+                setattr(profile, name, not getattr(profile, name))
+            case "contract_until":
+                profile.contract_until = date.fromisoformat(value)
+                profile.contract_reminded_for = None
+            case "active":
+                user.active = bool(value)
+                if user.active and profile.status == ExpertStatus.REJECTED:
+                    profile.status = ExpertStatus.APPROVED
+            case _:
+                raise ValueError(name)
+        return profile
+
+    async def search(self, s: AsyncSession, f: Filters, page: int) -> tuple[list[Card], int]:
+        """One page of the register (newest first) and the number of matches."""
+        query = (
+            select(User, ExpertProfile)
+            .join(ExpertProfile, ExpertProfile.user_id == User.id)
+            .where(User.role == Role.EXPERT, User.telegram_id.is_not(None))
+        )
+        if f.status == "active":
+            query = query.where(
+                User.active.is_(True), ExpertProfile.status == ExpertStatus.APPROVED
+            )
+        elif f.status == "pending":
+            query = query.where(ExpertProfile.status == ExpertStatus.PENDING)
+        elif f.status == "inactive":
+            query = query.where(
+                or_(User.active.is_(False), ExpertProfile.status == ExpertStatus.REJECTED)
+            )
+        rows = [(u, p) for u, p in await s.execute(query.order_by(User.id.desc()))]
+        # List filters over JSON columns run here, the same on SQLite and PostgreSQL.
+        picked = [
+            (u, p)
+            for u, p in rows
+            if (f.topic is None or f.topic in p.topics)
+            and (f.gig_type is None or f.gig_type in p.gig_types)
+            and (f.region is None or f.region in p.regions)
+            and (f.language is None or f.language in p.languages)
+        ]
+        start = page * PAGE_SIZE
+        cards = []
+        for u, _ in picked[start : start + PAGE_SIZE]:
+            card = await self.card(s, u.id)
+            if card is not None:
+                cards.append(card)
+        return cards, len(picked)
+
+    async def contract_reminders(self, s: AsyncSession) -> int:
+        """Tell coordinators, once per contract date, about contracts ending within 30 days."""
+        today = self.today()
+        due = (
+            await s.scalars(
+                select(ExpertProfile)
+                .join(User, User.id == ExpertProfile.user_id)
+                .where(
+                    User.active.is_(True),
+                    User.telegram_id.is_not(None),
+                    ExpertProfile.status == ExpertStatus.APPROVED,
+                    ExpertProfile.contract_until.is_not(None),
+                    ExpertProfile.contract_until <= today + timedelta(days=CONTRACT_REMINDER_DAYS),
+                )
+                .order_by(ExpertProfile.contract_until)
+            )
+        ).all()
+        count = 0
+        for profile in due:
+            if profile.contract_reminded_for == profile.contract_until:
+                continue
+            profile.contract_reminded_for = profile.contract_until
+            assert profile.contract_until is not None
+            for coord in await Users(s).coordinators():
+                key = (
+                    "register.contract_expired"
+                    if profile.contract_until < today
+                    else "register.contract_expiring"
+                )
+                await self.notify.push(
+                    s,
+                    coord,
+                    key,
+                    id=profile.user_id,
+                    name=profile.display_name,
+                    date=f"{profile.contract_until.day}."
+                    f"{profile.contract_until.month}."
+                    f"{profile.contract_until.year}",
+                )
+            count += 1
+        return count
+
+    async def end_pauses(self, s: AsyncSession) -> int:
+        """Experts whose pause is over get offers again, and are told so."""
+        today = self.today()
+        ended = (
+            await s.scalars(
+                select(ExpertProfile).where(
+                    ExpertProfile.paused_until.is_not(None), ExpertProfile.paused_until < today
+                )
+            )
+        ).all()
+        for profile in ended:
+            profile.paused_until = None
+            user = await Users(s).get(profile.user_id)
+            if user is not None and user.active:
+                await self.notify.push(s, user, "expert.pause_ended", quiet=True)
+        return len(ended)
+
+    # ----- data rights --------------------------------------------------------------------
+
+    async def export(self, s: AsyncSession, actor: Actor) -> dict[str, Any]:
+        """Everything stored about this person, in plain JSON-able form."""
+        user = actor.user
+        assert user is not None
+        profile = await Users(s).profile(user.id)
+        rows = await s.execute(
+            select(Offer, Gig)
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(Offer.expert_id == user.id)
+            .order_by(Offer.id)
+        )
+        draft = await s.get(Draft, actor.telegram_id)
+
+        def iso(value: datetime | date | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        data: dict[str, Any] = {
+            "exported_at": self.clock.now().isoformat(),
+            "account": {
+                "telegram_id": user.telegram_id,
+                "telegram_name": user.name,
+                "role": user.role,
+                "language": user.language,
+                "active": user.active,
+                "registered_at": iso(user.created_at),
+                "consent_refused_at": iso(user.consent_refused_at),
+            },
+            "profile": None,
+            "offers": [
+                {
+                    "gig": g.id,
+                    "gig_type": g.gig_type,
+                    "starts_at": iso(g.starts_at),
+                    "organisation": g.organisation,
+                    "status": o.status,
+                    "offered_at": iso(o.created_at),
+                    "answered_at": iso(o.answered_at),
+                }
+                for o, g in rows
+            ],
+            "form_in_progress": draft.data if draft is not None else None,
+        }
+        if profile is not None:
+            data["profile"] = {
+                **profile_values(profile),
+                "max_gigs_month": profile.max_gigs_month,
+                "max_earnings_cents": profile.max_earnings_cents,
+                "paused_until": iso(profile.paused_until),
+                "consent_at": iso(profile.consent_at),
+                "status": profile.status,
+                "basic_training": profile.basic_training,
+                "paikko": profile.paikko,
+                "contract_until": iso(profile.contract_until),
+                "youth": profile.youth,
+            }
+        return data
+
+    async def forget(self, s: AsyncSession, actor: Actor) -> list[Gig]:
+        """Erase the person; confirmed future gigs go back to the coordinators first.
+
+        What stays is an anonymous user row, so past offers and gigs still count in statistics.
+        Returns the gigs that were handed back.
+        """
+        user = actor.user
+        assert user is not None and user.telegram_id is not None
+        now = self.clock.now()
+        profile = await Users(s).profile(user.id)
+        name = profile.display_name if profile is not None else ""
+        handed_back = await self._hand_back_future_gigs(s, user.id, now)
+        await s.execute(
+            update(Offer)
+            .where(Offer.expert_id == user.id, Offer.status == OfferStatus.OPEN)
+            .values(status=OfferStatus.CLOSED, answered_at=now)
+        )
+        tid = user.telegram_id
+        await s.execute(delete(Draft).where(Draft.telegram_id == tid))
+        await s.execute(delete(Outbox).where(Outbox.chat_id == tid))
+        if name:
+            # Delivered texts are not kept (see OutboxSender); messages still waiting for
+            # others must not carry the name either.
+            for row in (
+                await s.scalars(
+                    select(Outbox).where(
+                        Outbox.status == OutboxStatus.PENDING, Outbox.text.contains(name)
+                    )
+                )
+            ).all():
+                row.text = row.text.replace(name, "–")
+        if profile is not None:
+            await s.delete(profile)
+        await s.execute(update(Invite).where(Invite.used_by == user.id).values(used_by=None))
+        user.telegram_id = None
+        user.name = ""
+        user.active = False
+        user.reachable = False
+        user.consent_refused_at = None
+        await s.flush()
+        return handed_back
+
+    async def _hand_back_future_gigs(
+        self, s: AsyncSession, user_id: int, now: datetime
+    ) -> list[Gig]:
+        rows = await s.execute(
+            select(Offer, Gig)
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(
+                Offer.expert_id == user_id,
+                Offer.status == OfferStatus.ACCEPTED,
+                Gig.starts_at > now,
+                Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+            )
+        )
+        gigs = []
+        for offer, gig in list(rows):
+            await Gigs(s).lock(gig.id)
+            offer.status = OfferStatus.WITHDRAWN
+            offer.answered_at = now
+            gig.seats_filled = max(0, gig.seats_filled - 1)
+            gig.status = GigStatus.OPEN
+            gig.filled_at = None
+            gigs.append(gig)
+            for coord in await Users(s).coordinators():
+                await self.notify.push(
+                    s,
+                    coord,
+                    "register.gig_handed_back",
+                    title=self.p.gig_title(coord.language, gig),
+                    filled=gig.seats_filled,
+                    seats=gig.seats,
+                )
+        return gigs

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:12:20.815903
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("reachable", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("consent_refused_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("telegram_id", name=op.f("uq_users_telegram_id")),
     )
@@ -69,10 +70,26 @@ def upgrade() -> None:
         sa.Column("gig_types", sa.JSON(), nullable=False),
         sa.Column("topics", sa.JSON(), nullable=False),
         sa.Column("languages", sa.JSON(), nullable=False),
-        sa.Column("region", sa.String(length=40), nullable=False),
+        sa.Column("regions", sa.JSON(), nullable=False),
         sa.Column("remote_ok", sa.Boolean(), nullable=False),
+        sa.Column("audiences", sa.JSON(), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("max_gigs_month", sa.Integer(), nullable=True),
+        sa.Column("max_earnings_cents", sa.Integer(), nullable=True),
+        sa.Column("paused_until", sa.Date(), nullable=True),
         sa.Column("consent_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("decided_at", sa.DateTime(), nullable=True),
+        sa.Column("decided_by", sa.Integer(), nullable=True),
+        sa.Column("basic_training", sa.Boolean(), nullable=False),
+        sa.Column("paikko", sa.Boolean(), nullable=False),
+        sa.Column("contract_until", sa.Date(), nullable=True),
+        sa.Column("contract_reminded_for", sa.Date(), nullable=True),
+        sa.Column("youth", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["users.id"], name=op.f("fk_expert_profiles_decided_by_users")
+        ),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -102,6 +119,7 @@ def upgrade() -> None:
         sa.Column("fee_cents", sa.Integer(), nullable=True),
         sa.Column("contact", sa.String(length=400), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("companion", sa.String(length=200), nullable=False),
         sa.Column("reject_reason", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("decided_at", sa.DateTime(), nullable=True),
@@ -141,6 +159,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("answered_at", sa.DateTime(), nullable=True),
+        sa.Column("awaiting_companion", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["expert_id"], ["users.id"], name=op.f("fk_offers_expert_id_users"), ondelete="CASCADE"
         ),

@@ -1,0 +1,310 @@
+"""The coordinator's side of the experts' register: approvals, the list, one expert's card."""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot import vocab
+from bot.forms import COMPANION, CONTRACT
+from bot.i18n import Texts, fmt_day, fmt_money
+from bot.services.experts import PAGE_SIZE, Card, Filters, profile_values
+from handlers import forms
+from handlers.base import Req, handles
+from storage.models import ExpertStatus, Role
+
+STATUS_WORDS = {
+    "active": "active",
+    "aktiivinen": "active",
+    "aktiiviset": "active",
+    "aktiva": "active",
+    "pending": "pending",
+    "odottaa": "pending",
+    "odottavat": "pending",
+    "väntar": "pending",
+    "inactive": "inactive",
+    "passiivinen": "inactive",
+    "passiiviset": "inactive",
+    "inaktiva": "inactive",
+}
+# One-letter codes keep paging buttons' callback data short.
+STATUS_CODES = {"active": "a", "pending": "p", "inactive": "i"}
+LISTS = (
+    ("topic", vocab.TOPICS),
+    ("gig_type", vocab.GIG_TYPES),
+    ("region", vocab.REGIONS),
+    ("language_name", vocab.LANGS),
+)
+
+
+def parse_filters(texts: Texts, words: list[str]) -> tuple[Filters, list[str]]:
+    """Read filters from words in any language (codes or labels); returns the unknown words."""
+    f = Filters()
+    unknown = []
+    for word in words:
+        w = word.strip().lower()
+        if w in STATUS_WORDS:
+            f.status = STATUS_WORDS[w]
+            continue
+        for prefix, codes in LISTS:
+            hit = next(
+                (
+                    c
+                    for c in codes
+                    if w == c or w in {t.lower() for t in texts.all_variants(f"{prefix}.{c}")}
+                ),
+                None,
+            )
+            if hit is not None:
+                attr = {
+                    "topic": "topic",
+                    "gig_type": "gig_type",
+                    "region": "region",
+                    "language_name": "language",
+                }[prefix]
+                setattr(f, attr, hit)
+                break
+        else:
+            unknown.append(word)
+    return f, unknown
+
+
+def pack_filters(f: Filters) -> str:
+    def idx(codes: tuple[str, ...], value: str | None) -> str:
+        return str(codes.index(value)) if value is not None else "-"
+
+    return ".".join(
+        [
+            STATUS_CODES.get(f.status or "", "-"),
+            idx(vocab.TOPICS, f.topic),
+            idx(vocab.GIG_TYPES, f.gig_type),
+            idx(vocab.REGIONS, f.region),
+            idx(vocab.LANGS, f.language),
+        ]
+    )
+
+
+def unpack_filters(packed: str) -> Filters:
+    parts = packed.split(".")
+    if len(parts) != 5:
+        raise ValueError(packed)
+
+    def pick(codes: tuple[str, ...], raw: str) -> str | None:
+        return None if raw == "-" else codes[int(raw)]
+
+    status = {v: k for k, v in STATUS_CODES.items()}.get(parts[0])
+    return Filters(
+        topic=pick(vocab.TOPICS, parts[1]),
+        gig_type=pick(vocab.GIG_TYPES, parts[2]),
+        region=pick(vocab.REGIONS, parts[3]),
+        language=pick(vocab.LANGS, parts[4]),
+        status=status,
+    )
+
+
+def status_text(req: Req, card: Card) -> str:
+    if not card.user.active:
+        return req.t("register.status_inactive")
+    if card.profile.status == ExpertStatus.PENDING:
+        return req.t("register.status_pending")
+    if card.profile.status == ExpertStatus.REJECTED:
+        return req.t("register.status_rejected")
+    return req.t("register.status_active")
+
+
+def contract_text(req: Req, card: Card) -> str:
+    until = card.profile.contract_until
+    if until is None:
+        return req.t("register.contract_none")
+    today = req.core.clock.now().astimezone(req.core.settings.tz).date()
+    key = "register.contract_valid" if until >= today else "register.contract_ended"
+    return req.t(key, date=fmt_day(until))
+
+
+async def show_list(req: Req, f: Filters, page: int, *, edit: bool) -> None:
+    cards, total = await req.core.experts.search(req.s, f, page)
+    if total == 0:
+        req.say("register.list_empty")
+        return
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    lines = [req.t("register.list_header", total=total, page=page + 1, pages=pages)]
+    for c in cards:
+        lines.append(
+            req.t(
+                "register.list_item",
+                id=c.user.id,
+                name=c.profile.display_name,
+                status=status_text(req, c),
+                gigs=c.gigs_90d,
+            )
+        )
+    lines.append(req.t("register.list_footer"))
+    packed = pack_filters(f)
+    nav = []
+    if page > 0:
+        nav.append(("◀", f"xl:{page - 1}:{packed}"))
+    if page + 1 < pages:
+        nav.append(("▶", f"xl:{page + 1}:{packed}"))
+    markup = req.keyboard([nav]) if nav else None
+    if edit:
+        req.edit("\n".join(lines), markup)
+    else:
+        req.reply("\n".join(lines), markup)
+
+
+@handles(Role.COORDINATOR)
+async def experts(req: Req) -> None:
+    """List experts: `/experts [active|pending|inactive] [topic] [gig type] [region] [language]`."""
+    f, unknown = parse_filters(req.core.texts, req.args)
+    if unknown:
+        req.say("register.unknown_filter", words=", ".join(unknown))
+        return
+    await show_list(req, f, 0, edit=False)
+
+
+@handles(Role.COORDINATOR)
+async def experts_page(req: Req) -> None:
+    _, raw_page, packed = (req.query.data or "").split(":", 2) if req.query else ("", "0", "")
+    try:
+        f = unpack_filters(packed)
+    except (ValueError, IndexError):
+        req.toast("err.stale")
+        return
+    await show_list(req, f, int(raw_page), edit=True)
+
+
+async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
+    card = await req.core.experts.card(req.s, user_id)
+    if card is None:
+        req.say("register.not_found")
+        return
+    p, prof = req.core.presenter, card.profile
+    yes, no = req.t("common.yes"), req.t("common.no")
+    none = req.t("limits.none")
+    lines = [
+        req.t("register.card_header", id=card.user.id, name=prof.display_name),
+        req.t("register.card_status", status=status_text(req, card)),
+        req.t("register.card_contract", contract=contract_text(req, card)),
+        req.t(
+            "register.card_training",
+            basic=yes if prof.basic_training else no,
+            paikko=yes if prof.paikko else no,
+        ),
+        req.t("register.card_youth", youth=yes if prof.youth else no),
+        req.t(
+            "register.card_gigs",
+            gigs=card.gigs_90d,
+            upcoming=card.upcoming,
+            days=card.days_since_last if card.days_since_last is not None else "–",
+        ),
+        req.t(
+            "register.card_limits",
+            gigs=prof.max_gigs_month if prof.max_gigs_month is not None else none,
+            money=fmt_money(prof.max_earnings_cents)
+            if prof.max_earnings_cents is not None
+            else none,
+            paused=fmt_day(prof.paused_until) if prof.paused_until else "–",
+        ),
+        "",
+        p.profile(req.lang, profile_values(prof)),
+    ]
+    uid = card.user.id
+    rows = []
+    if prof.status == ExpertStatus.PENDING:
+        rows.append([(req.t("btn.approve"), f"xr:y:{uid}"), (req.t("btn.reject"), f"xr:n:{uid}")])
+    rows += [
+        [
+            (req.t("btn.toggle_training"), f"xc:t:{uid}"),
+            (req.t("btn.toggle_paikko"), f"xc:k:{uid}"),
+        ],
+        [(req.t("btn.set_contract"), f"xc:c:{uid}"), (req.t("btn.toggle_youth"), f"xc:y:{uid}")],
+        [
+            (req.t("btn.deactivate"), f"xc:d:{uid}")
+            if card.user.active
+            else (req.t("btn.reactivate"), f"xc:a:{uid}")
+        ],
+    ]
+    if edit:
+        req.edit("\n".join(lines), req.keyboard(rows))
+    else:
+        req.reply("\n".join(lines), req.keyboard(rows))
+
+
+@handles(Role.COORDINATOR)
+async def expert_card(req: Req) -> None:
+    """One expert's card: `/expert <number>`."""
+    if not req.args or not req.args[0].lstrip("#").isdigit():
+        req.say("register.card_usage")
+        return
+    await show_card(req, int(req.args[0].lstrip("#")))
+
+
+@handles(Role.COORDINATOR)
+async def card_action(req: Req) -> None:
+    """Coordinator fields on the card; every change shows the updated card."""
+    _, action, raw_id = (req.query.data or "").split(":") if req.query else ("", "", "0")
+    user_id = int(raw_id)
+    if action == "c":
+        req.edit_markup(None)
+        await forms.begin(req, CONTRACT, {"expert_id": user_id})
+        return
+    field = {
+        "t": ("basic_training", None),
+        "k": ("paikko", None),
+        "y": ("youth", None),
+        "d": ("active", False),
+        "a": ("active", True),
+    }[action]
+    await req.core.experts.set_field(req.s, req.actor, user_id, field[0], field[1])
+    await show_card(req, user_id, edit=True)
+
+
+@handles(Role.COORDINATOR)
+async def decide_registration(req: Req) -> None:
+    """Approve or reject a new expert; the expert is told either way."""
+    _, verb, raw_id = (req.query.data or "").split(":") if req.query else ("", "", "0")
+    done, profile = await req.core.experts.decide(req.s, req.actor, int(raw_id), verb == "y")
+    if profile is None:
+        req.toast("err.stale", alert=True)
+    elif not done:
+        req.toast("register.already_decided", alert=True)
+        req.edit_markup(None)
+    else:
+        req.toast("register.approved_toast" if verb == "y" else "register.rejected_toast")
+
+
+@handles(Role.COORDINATOR)
+async def companion(req: Req) -> None:
+    """`/companion <gig> <name>` names the adult accompanying youth experts on a gig."""
+    if len(req.args) < 2 or not req.args[0].lstrip("#").isdigit():
+        req.say("coord.companion_usage")
+        return
+    name = " ".join(req.args[1:])[:200]
+    gig, confirmed = await req.core.dispatch.set_companion(
+        req.s, int(req.args[0].lstrip("#")), name
+    )
+    req.say(
+        "coord.companion_set", title=req.core.presenter.gig_title(req.lang, gig), count=confirmed
+    )
+
+
+@handles(Role.COORDINATOR)
+async def companion_button(req: Req) -> None:
+    gig_id = int((req.query.data or "cp:0").split(":")[1]) if req.query else 0
+    req.edit_markup(None)
+    await forms.begin(req, COMPANION, {"gig_id": gig_id})
+
+
+def build_handlers(texts: Texts) -> list[BaseHandler]:
+    return [
+        CommandHandler("experts", experts),
+        CommandHandler("expert", expert_card),
+        CommandHandler("companion", companion),
+        CallbackQueryHandler(
+            experts_page,
+            pattern=r"^xl:\d{1,4}:[a-z\-]\.[\d\-]{1,2}\.[\d\-]{1,2}"
+            r"\.[\d\-]{1,2}\.[\d\-]{1,2}$",
+        ),
+        CallbackQueryHandler(card_action, pattern=r"^xc:[tkycda]:\d{1,10}$"),
+        CallbackQueryHandler(decide_registration, pattern=r"^xr:[yn]:\d{1,10}$"),
+        CallbackQueryHandler(companion_button, pattern=r"^cp:\d{1,10}$"),
+    ]
