@@ -28,6 +28,12 @@ STATUS_WORDS = {
 }
 # One-letter codes keep paging buttons' callback data short.
 STATUS_CODES = {"active": "a", "pending": "p", "inactive": "i"}
+FILTER_ATTR = {
+    "topic": "topic",
+    "gig_type": "gig_type",
+    "region": "region",
+    "language_name": "language",
+}
 LISTS = (
     ("topic", vocab.TOPICS),
     ("gig_type", vocab.GIG_TYPES),
@@ -36,35 +42,38 @@ LISTS = (
 )
 
 
+def _lookup(texts: Texts, phrase: str) -> tuple[str, str] | None:
+    """(filter attribute, code) for a status word, a code or a label in any language."""
+    if phrase in STATUS_WORDS:
+        return "status", STATUS_WORDS[phrase]
+    for prefix, codes in LISTS:
+        for code in codes:
+            if phrase == code or phrase in {
+                t.lower() for t in texts.all_variants(f"{prefix}.{code}")
+            }:
+                return FILTER_ATTR[prefix], code
+    return None
+
+
 def parse_filters(texts: Texts, words: list[str]) -> tuple[Filters, list[str]]:
-    """Read filters from words in any language (codes or labels); returns the unknown words."""
+    """Read filters from words in any language; labels may span words ("substance use").
+
+    Returns the filters and the words that matched nothing.
+    """
     f = Filters()
     unknown = []
-    for word in words:
-        w = word.strip().lower()
-        if w in STATUS_WORDS:
-            f.status = STATUS_WORDS[w]
-            continue
-        for prefix, codes in LISTS:
-            hit = next(
-                (
-                    c
-                    for c in codes
-                    if w == c or w in {t.lower() for t in texts.all_variants(f"{prefix}.{c}")}
-                ),
-                None,
-            )
+    lowered = [w.strip().lower() for w in words]
+    i = 0
+    while i < len(lowered):
+        for span in range(min(4, len(lowered) - i), 0, -1):
+            hit = _lookup(texts, " ".join(lowered[i : i + span]))
             if hit is not None:
-                attr = {
-                    "topic": "topic",
-                    "gig_type": "gig_type",
-                    "region": "region",
-                    "language_name": "language",
-                }[prefix]
-                setattr(f, attr, hit)
+                setattr(f, hit[0], hit[1])
+                i += span
                 break
         else:
-            unknown.append(word)
+            unknown.append(words[i])
+            i += 1
     return f, unknown
 
 

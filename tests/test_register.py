@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 
 from storage.models import Base, ExpertProfile, Gig, GigStatus, Offer, OfferStatus, User
@@ -13,9 +14,11 @@ from tests.flows import offered
 from tests.harness import Harness, at
 
 
-async def test_declining_consent_keeps_only_the_refusal(h: Harness) -> None:
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_declining_consent_keeps_only_the_refusal(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
     code = await flows.invite_link(h, "expert")
-    p = h.person(301, "Aino")
+    p = h.person(301, "Aino", lang)
     await p.send(f"/start {code}")
     assert "/mydata" in p.last.text and "/forget" in p.last.text
     await p.press(p.t("btn.consent_no"))
@@ -25,9 +28,11 @@ async def test_declining_consent_keeps_only_the_refusal(h: Harness) -> None:
         assert await s.scalar(select(func.count()).select_from(ExpertProfile)) == 0
 
 
-async def test_a_new_expert_waits_for_approval_and_gets_no_offers(h: Harness) -> None:
-    nurse = await flows.register_orderer(h, 201)
-    aino = await flows.register_expert(h, 301, "Aino", approve=False)
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_a_new_expert_waits_for_approval_and_gets_no_offers(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    aino = await flows.register_expert(h, 301, "Aino", lang=lang, approve=False)
     coord = flows.coordinator(h)
     alert = coord.last
     aino_id = await h.user_id(301)
@@ -74,9 +79,11 @@ def offered_since(p: flows.Person, index: int) -> bool:
     return any(b.text == p.t("btn.accept") for m in p.inbox[index:] for b in m.flat_buttons)
 
 
-async def test_earnings_limit_warns_before_an_accept_would_cross_it(h: Harness) -> None:
-    nurse = await flows.register_orderer(h, 201)
-    aino = await flows.register_expert(h, 301, "Aino")
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_earnings_limit_warns_before_an_accept_would_cross_it(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    aino = await flows.register_expert(h, 301, "Aino", lang=lang)
     await aino.send("/profile")
     await aino.press(aino.t("btn.limit_earnings"))
     replies = await aino.send("ei tiedä")
@@ -87,7 +94,7 @@ async def test_earnings_limit_warns_before_an_accept_would_cross_it(h: Harness) 
     await flows.order_and_approve(h, nurse, fee="150", starts_at="17.12.2026 klo 10.00")
     await aino.press(aino.t("btn.accept"))
     assert aino.last.text == aino.t(
-        "offer.over_limit", title=await h.title("fi", 2), earned="150 €", limit="250 €", fee="150 €"
+        "offer.over_limit", title=await h.title(lang, 2), earned="150 €", limit="250 €", fee="150 €"
     )
     async with h.core.db.unit_of_work() as s:
         assert (await s.get(Gig, 2)).seats_filled == 0  # type: ignore[union-attr]
@@ -100,9 +107,11 @@ async def test_earnings_limit_warns_before_an_accept_would_cross_it(h: Harness) 
     assert not offered_since(aino, before)
 
 
-async def test_pause_in_one_step_and_told_when_it_ends(h: Harness) -> None:
-    nurse = await flows.register_orderer(h, 201)
-    aino = await flows.register_expert(h, 301, "Aino")
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_pause_in_one_step_and_told_when_it_ends(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    aino = await flows.register_expert(h, 301, "Aino", lang=lang)
     await aino.send("/pause 30.11.2026")
     assert aino.last.text == aino.t("limits.paused", date="30.11.2026")
     await flows.order_and_approve(h, nurse)
@@ -127,20 +136,22 @@ async def test_resume_ends_a_pause_at_once(h: Harness) -> None:
     assert aino.last.text == aino.t("limits.resumed")
 
 
-async def test_youth_expert_needs_a_named_adult_before_confirmation(h: Harness) -> None:
-    nurse = await flows.register_orderer(h, 201)
-    nuppu = await flows.register_expert(h, 301, "Nuppu")
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_youth_expert_needs_a_named_adult_before_confirmation(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    nuppu = await flows.register_expert(h, 301, "Nuppu", lang=lang)
     coord = flows.coordinator(h)
     await coord.send(f"/expert {await h.user_id(301)}")
     await coord.press(coord.t("btn.toggle_youth"))
     assert coord.t("register.card_youth", youth=coord.t("common.yes")) in coord.last.text
     await flows.order_and_approve(h, nurse, seats="1")
     await nuppu.press(nuppu.t("btn.accept"))
-    assert nuppu.last.text == nuppu.t("offer.accepted_youth", title=await h.title("fi", 1))
+    assert nuppu.last.text == nuppu.t("offer.accepted_youth", title=await h.title(lang, 1))
     assert not any("Nea Nurse, 040" in t for t in nuppu.texts())  # not confirmed yet
     await coord.press(coord.t("btn.name_companion"))
     await coord.send("Sari Saattaja, 050 765 4321")
-    assert coord.last.text == coord.t("coord.companion_set", title=await h.title("fi", 1), count=1)
+    assert coord.last.text == coord.t("coord.companion_set", title=await h.title(lang, 1), count=1)
     confirmation = nuppu.last.text
     assert "Sari Saattaja, 050 765 4321" in confirmation and "Nea Nurse, 040" in confirmation
 
@@ -166,7 +177,9 @@ async def test_expired_contract_means_no_offers_and_coordinators_are_reminded(h:
     assert not offered(aino)
 
 
-async def test_experts_list_filters_and_pages(h: Harness) -> None:
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_experts_list_filters_and_pages(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
     for i in range(11):
         await flows.register_expert(
             h, 300 + i, f"Asiantuntija{i}", topics=("loss",) if i % 2 else ("substance_use",)
@@ -178,7 +191,7 @@ async def test_experts_list_filters_and_pages(h: Harness) -> None:
     assert first.text.count("\n#") == 10
     await coord.press("▶", first)
     assert first.text.startswith(coord.t("register.list_header", total=11, page=2, pages=2))
-    await coord.send("/experts päihteet aktiivinen")
+    await coord.send(f"/experts {coord.t('topic.substance_use').lower()} active")
     assert coord.last.text.startswith(coord.t("register.list_header", total=6, page=1, pages=1))
     await coord.send("/experts loss")
     assert coord.last.text.startswith(coord.t("register.list_header", total=5, page=1, pages=1))
@@ -205,8 +218,10 @@ async def test_card_counts_gigs_and_deactivation_stops_offers(h: Harness) -> Non
     assert coord.t("register.card_status", status=coord.t("register.status_active")) in card.text
 
 
-async def test_mydata_sends_everything_as_json(h: Harness) -> None:
-    aino = await flows.register_expert(h, 301, "Aino", topics=("loss", "relative"))
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_mydata_sends_everything_as_json(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
+    aino = await flows.register_expert(h, 301, "Aino", lang=lang, topics=("loss", "relative"))
     await aino.send("/mydata")
     document = aino.last.document
     assert document is not None
@@ -267,9 +282,11 @@ async def test_forget_erases_the_person_and_keeps_the_statistics(h: Harness) -> 
     assert aino.last.text == aino.t("common.not_registered")
 
 
-async def test_forget_hands_future_gigs_back_to_the_coordinator(h: Harness) -> None:
-    nurse = await flows.register_orderer(h, 201)
-    aino = await flows.register_expert(h, 301, "Aino")
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_forget_hands_future_gigs_back_to_the_coordinator(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    aino = await flows.register_expert(h, 301, "Aino", lang=lang)
     await flows.order_and_approve(h, nurse, seats="1")
     await aino.press(aino.t("btn.accept"))
     await aino.send("/forget")
