@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -11,10 +12,17 @@ class Clock(Protocol):
         """The current moment, timezone-aware UTC."""
         ...
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait; a fake clock just moves on."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 class FakeClock:
@@ -24,6 +32,7 @@ class FakeClock:
         if start.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
         self._now = start.astimezone(UTC)
+        self.slept = 0.0
 
     def now(self) -> datetime:
         return self._now
@@ -33,3 +42,7 @@ class FakeClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self._now += timedelta(seconds=seconds)

@@ -33,13 +33,20 @@ class Core:
     experts: Experts
     outbox: OutboxSender
 
+    def __post_init__(self) -> None:
+        self.outbox.on_unreachable = self._unreachable
+
+    async def _unreachable(self, telegram_id: int, tag: str | None) -> None:
+        async with self.db.unit_of_work() as s:
+            await self.dispatch.unreachable(s, telegram_id, tag)
+
     @classmethod
     def build(cls, settings: Settings, clock: Clock, bot: Bot, db: Database | None = None) -> Core:
         texts = Texts(settings.default_language)
         db = db or Database(settings.database_url)
         presenter = Presenter(texts, settings.tz)
         notifier = Notifier(presenter, settings, clock)
-        dispatch = Dispatch(presenter, notifier, clock)
+        dispatch = Dispatch(presenter, notifier, clock, settings)
         return cls(
             settings=settings,
             clock=clock,
@@ -51,5 +58,5 @@ class Core:
             dispatch=dispatch,
             orders=Orders(presenter, notifier, dispatch, clock),
             experts=Experts(presenter, notifier, clock),
-            outbox=OutboxSender(db, bot, clock),
+            outbox=OutboxSender(db, bot, clock, settings.send_rate_per_second),
         )

@@ -124,10 +124,33 @@ LIMIT_EARNINGS = _one(
 PAUSE = _one("pause", Field("paused_until", "date"))
 CONTRACT = _one("contract", Field("contract_until", "date"), ("expert_id",))
 COMPANION = _one("companion", Field("companion", "text", max_len=200), ("gig_id",))
+CANCEL_ORDER = _one(
+    "cancel_order", Field("cancel_reason", "text", max_len=1000, skippable=True), ("gig_id",)
+)
+CANCEL_GIG = _one("cancel_gig", Field("cancel_reason", "text", max_len=1000), ("gig_id",))
+CHANGE_TIME = _one("change_time", Field("starts_at", "datetime"), ("gig_id",))
+CHANGE_PLACE = _one("change_place", Field("place", "text", max_len=400), ("gig_id",))
+HANDPICK_REASON = _one(
+    "handpick_reason", Field("override_reason", "text", max_len=500), ("gig_id", "picked")
+)
 
 FORMS = {
     f.name: f
-    for f in (ORDER, EXPERT, REJECT, LIMIT_GIGS, LIMIT_EARNINGS, PAUSE, CONTRACT, COMPANION)
+    for f in (
+        ORDER,
+        EXPERT,
+        REJECT,
+        LIMIT_GIGS,
+        LIMIT_EARNINGS,
+        PAUSE,
+        CONTRACT,
+        COMPANION,
+        CANCEL_ORDER,
+        CANCEL_GIG,
+        CHANGE_TIME,
+        CHANGE_PLACE,
+        HANDPICK_REASON,
+    )
 }
 
 

@@ -1,9 +1,16 @@
-"""Sends what the outbox holds, after the transaction that wrote it has committed."""
+"""Sends what the outbox holds, after the transaction that wrote it has committed.
+
+One flush at a time, in order, through a rate limiter that keeps under Telegram's limits.
+A 429 is waited out and retried, a network error retried with backoff, and a person who has
+blocked the bot is marked unreachable (the dispatch engine then skips them and tells the
+coordinators).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,12 +20,15 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.clock import Clock
 from storage.db import Database
 from storage.models import Outbox, OutboxStatus
-from storage.repo import OutboxRepo, Users
+from storage.repo import OutboxRepo
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+IN_FLUSH_RETRIES = 3
 BATCH = 200
+
+Unreachable = Callable[[int, str | None], Awaitable[None]]
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -36,13 +46,40 @@ def markup(buttons: list[Any] | None) -> InlineKeyboardMarkup | None:
     )
 
 
-class OutboxSender:
-    """Delivers due rows in order. One flush at a time, so edits always follow their sends."""
+class RateLimiter:
+    """At most `per_second` messages overall, and new messages to one chat a second apart."""
 
-    def __init__(self, db: Database, bot: Bot, clock: Clock) -> None:
+    def __init__(self, clock: Clock, per_second: float, per_chat_seconds: float = 1.0) -> None:
+        self.clock = clock
+        self.interval = 1.0 / per_second
+        self.per_chat = per_chat_seconds
+        self.next_any = 0.0
+        self.next_chat: dict[int, float] = {}
+
+    async def wait(self, chat_id: int, new_message: bool) -> None:
+        now = self.clock.now().timestamp()
+        ready = max(self.next_any, self.next_chat.get(chat_id, 0.0) if new_message else 0.0)
+        if ready > now:
+            await self.clock.sleep(ready - now)
+            now = ready
+        self.next_any = now + self.interval
+        if new_message:
+            self.next_chat[chat_id] = now + self.per_chat
+            if len(self.next_chat) > 10_000:
+                self.next_chat = {c: t for c, t in self.next_chat.items() if t > now}
+
+
+class _Stop(Exception):
+    """Telegram keeps refusing: leave the rest for the next flush."""
+
+
+class OutboxSender:
+    def __init__(self, db: Database, bot: Bot, clock: Clock, per_second: float = 25.0) -> None:
         self.db = db
         self.bot = bot
         self.clock = clock
+        self.limiter = RateLimiter(clock, per_second)
+        self.on_unreachable: Unreachable | None = None
         self._lock = asyncio.Lock()
 
     async def flush(self) -> int:
@@ -54,60 +91,86 @@ class OutboxSender:
                     rows = list(await OutboxRepo(s).due(self.clock.now(), BATCH))
                 if not rows:
                     return delivered
-                for row in rows:
-                    outcome = await self._deliver(row)
-                    if outcome == "stop":
-                        return delivered
-                    delivered += outcome == "sent"
-                if len(rows) < BATCH:
+                try:
+                    for row in rows:
+                        delivered += await self._deliver(row)
+                except _Stop:
                     return delivered
+                # Sending may have queued more (an unreachable expert's seat offered onward),
+                # so look again until nothing is due.
 
-    async def _deliver(self, row: Outbox) -> str:
+    async def _deliver(self, row: Outbox) -> int:
         if row.kind == "edit":
             return await self._edit(row)
+        return await self._send(row)
+
+    async def _call(self, row: Outbox, action: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one Bot API call with waiting on 429 and backoff on network errors."""
+        for attempt in range(IN_FLUSH_RETRIES + 1):
+            await self.limiter.wait(row.chat_id, row.kind == "send")
+            try:
+                return await action()
+            except RetryAfter as exc:
+                wait = _seconds(exc.retry_after)
+                log.warning("Telegram asked to wait %.0f s (outbox row %s)", wait, row.id)
+                if attempt == IN_FLUSH_RETRIES:
+                    await self._retry(row, wait, "retry after")
+                    raise _Stop from exc
+                await self.clock.sleep(wait)
+            except (Forbidden, BadRequest):
+                raise
+            except (NetworkError, TelegramError) as exc:
+                if attempt == IN_FLUSH_RETRIES:
+                    await self._retry(row, 2.0 ** min(row.attempts + 4, 10), str(exc))
+                    raise _Stop from exc
+                await self.clock.sleep(2.0**attempt)
+        raise AssertionError("unreachable")
+
+    async def _send(self, row: Outbox) -> int:
         try:
-            message = await self.bot.send_message(
-                row.chat_id, row.text, reply_markup=markup(row.buttons)
+            message = await self._call(
+                row,
+                lambda: self.bot.send_message(
+                    row.chat_id, row.text, reply_markup=markup(row.buttons)
+                ),
             )
-        except RetryAfter as exc:
-            # Telegram asked us to slow down: keep the row and everything after it.
-            await self._retry(row, _seconds(exc.retry_after), str(exc), count=False)
-            return "stop"
         except Forbidden:
             log.info("outbox row %s: the recipient has blocked the bot", row.id)
-            async with self.db.unit_of_work() as s:
-                await Users(s).mark_unreachable(row.chat_id)
             await self._finish(row, OutboxStatus.FAILED, error="forbidden")
-            return "failed"
+            if self.on_unreachable is not None:
+                await self.on_unreachable(row.chat_id, row.tag)
+            return 0
         except BadRequest as exc:
             await self._finish(row, OutboxStatus.FAILED, error=str(exc)[:200])
-            return "failed"
-        except (NetworkError, TelegramError) as exc:
-            await self._retry(row, 2 ** min(row.attempts, 9), str(exc))
-            return "retry"
+            return 0
         await self._finish(row, OutboxStatus.SENT, message_id=message.message_id)
-        return "sent"
+        return 1
 
-    async def _edit(self, row: Outbox) -> str:
+    async def _edit(self, row: Outbox) -> int:
         async with self.db.unit_of_work() as s:
-            target = await OutboxRepo(s).tagged_send(row.tag or "", row.chat_id)
-            if target is not None and target.status == OutboxStatus.PENDING:
-                # Not delivered yet (quiet hours): it is out of date, so it never goes out.
-                target.status = OutboxStatus.CANCELLED
-            message_id = target.message_id if target is not None else None
+            repo = OutboxRepo(s)
+            if await repo.newer_edit_pending(row):
+                # A later edit of the same message is waiting: only the newest text matters.
+                message_id = None
+            else:
+                target = await repo.tagged_send(row.tag or "", row.chat_id)
+                if target is not None and target.status == OutboxStatus.PENDING:
+                    # Not delivered yet (quiet hours): it is out of date, so it never goes out.
+                    target.status = OutboxStatus.CANCELLED
+                message_id = target.message_id if target is not None else None
         if message_id is None:
             await self._finish(row, OutboxStatus.CANCELLED)
-            return "cancelled"
+            return 0
         try:
-            await self.bot.edit_message_text(
-                row.text,
-                chat_id=row.chat_id,
-                message_id=message_id,
-                reply_markup=markup(row.buttons),
+            await self._call(
+                row,
+                lambda: self.bot.edit_message_text(
+                    row.text,
+                    chat_id=row.chat_id,
+                    message_id=message_id,
+                    reply_markup=markup(row.buttons),
+                ),
             )
-        except RetryAfter as exc:
-            await self._retry(row, _seconds(exc.retry_after), str(exc), count=False)
-            return "stop"
         except BadRequest as exc:
             # "message is not modified" means it already says this; other 400s (too old,
             # deleted) cannot be fixed by retrying.
@@ -117,15 +180,12 @@ class OutboxSender:
                 OutboxStatus.SENT if done else OutboxStatus.FAILED,
                 error="" if done else str(exc)[:200],
             )
-            return "sent" if done else "failed"
+            return int(done)
         except Forbidden:
             await self._finish(row, OutboxStatus.FAILED, error="forbidden")
-            return "failed"
-        except (NetworkError, TelegramError) as exc:
-            await self._retry(row, 2 ** min(row.attempts, 9), str(exc))
-            return "retry"
+            return 0
         await self._finish(row, OutboxStatus.SENT, message_id=message_id)
-        return "sent"
+        return 1
 
     async def _finish(
         self, row: Outbox, status: str, *, message_id: int | None = None, error: str = ""
@@ -146,16 +206,15 @@ class OutboxSender:
             if status == OutboxStatus.SENT:
                 fresh.sent_at = self.clock.now()
 
-    async def _retry(self, row: Outbox, delay: float, error: str, count: bool = True) -> None:
+    async def _retry(self, row: Outbox, delay: float, error: str) -> None:
         async with self.db.unit_of_work() as s:
             fresh = await OutboxRepo(s).get(row.id)
             if fresh is None:
                 return
-            if count:
-                fresh.attempts += 1
+            fresh.attempts += 1
             fresh.error = error[:200]
             if fresh.attempts >= MAX_ATTEMPTS:
                 fresh.status = OutboxStatus.FAILED
                 log.warning("outbox row %s failed after %s attempts", row.id, fresh.attempts)
             else:
-                fresh.not_before = self.clock.now() + timedelta(seconds=float(delay))
+                fresh.not_before = self.clock.now() + timedelta(seconds=delay)

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     quiet_hours_start: int = Field(default=21, ge=0, le=23)
     quiet_hours_end: int = Field(default=8, ge=0, le=23)
     outbox_interval_seconds: int = Field(default=20, ge=1, le=3600)
+    dispatch_mode: str = Field(default="broadcast", pattern="^(broadcast|cascade|handpick)$")
+    cascade_size: int = Field(default=3, ge=1, le=100)
+    cascade_wait_hours: int = Field(default=24, ge=1, le=336)
+    offer_valid_hours: int = Field(default=48, ge=1, le=720)
+    fill_deadline_hours: int = Field(default=48, ge=0, le=720)
+    send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
     log_level: str = "INFO"
 
     @field_validator("bot_token")

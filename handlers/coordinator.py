@@ -91,7 +91,8 @@ async def pending(req: Req) -> None:
                     [
                         (req.t("btn.approve"), f"ap:y:{gig.id}"),
                         (req.t("btn.reject"), f"ap:n:{gig.id}"),
-                    ]
+                    ],
+                    [(req.t("btn.ranking"), f"rk:{gig.id}")],
                 ]
             ),
         )

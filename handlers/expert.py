@@ -57,6 +57,8 @@ async def _accept(req: Req, despite_limit: bool) -> None:
             req.toast("offer.already_answered")
         case Answer.FILLED:
             req.edit(req.t("offer.filled_late", title=title))
+        case Answer.EXPIRED:
+            req.edit(req.t("offer.expired", title=title))
         case _:
             req.edit(req.t("offer.closed", title=title))
 
@@ -90,21 +92,72 @@ async def decline(req: Req) -> None:
 
 @handles(Role.EXPERT)
 async def my_gigs(req: Req) -> None:
-    """Confirmed upcoming gigs, and offers still waiting for an answer."""
+    """Confirmed upcoming gigs (each can be stepped back from), and offers still open."""
     p = req.core.presenter
-    gigs = await req.core.dispatch.confirmed_gigs(req.s, req.actor)
+    confirmed = await req.core.dispatch.confirmed_gigs(req.s, req.actor)
     waiting = await Offers(req.s).open_for_expert(req.actor.id)
-    if not gigs and not waiting:
+    if not confirmed and not waiting:
         req.say("expert.no_gigs")
         return
     lines = []
-    if gigs:
+    if confirmed:
         lines.append(req.t("expert.gigs_header"))
-        lines += [f"• {p.gig_title(req.lang, g)}" for g in gigs]
+        lines += [f"• {p.gig_title(req.lang, g)}" for _, g in confirmed]
     if waiting:
         lines.append(req.t("expert.offers_header"))
         lines += [f"• {p.gig_title(req.lang, g)}" for _, g in waiting]
-    req.reply("\n".join(lines))
+    rows = [[(req.t("btn.step_back", id=g.id), f"sb:{o.id}")] for o, g in confirmed]
+    req.reply("\n".join(lines), req.keyboard(rows) if rows else None)
+
+
+@handles(Role.EXPERT)
+async def step_back_ask(req: Req) -> None:
+    """Stepping back needs no reason; one more tap to be sure."""
+    oid = _offer_id(req)
+    req.say(
+        "expert.step_back_confirm",
+        req.keyboard(
+            [
+                [(req.t("btn.step_back_yes"), f"sb:y:{oid}")],
+                [(req.t("btn.step_back_no"), f"sb:n:{oid}")],
+            ]
+        ),
+    )
+
+
+@handles(Role.EXPERT)
+async def step_back(req: Req) -> None:
+    data = (req.query.data or "") if req.query else ""
+    if data.startswith("sb:n:"):
+        req.edit(req.t("expert.step_back_kept"))
+        return
+    gig = await req.core.dispatch.step_back(req.s, req.actor, _offer_id(req))
+    if gig is None:
+        req.toast("err.stale", alert=True)
+        return
+    req.edit(req.t("expert.stepped_back", title=req.core.presenter.gig_title(req.lang, gig)))
+
+
+@handles(Role.EXPERT)
+async def reconfirm(req: Req) -> None:
+    """After a time change: still coming, or step back (never a no-show)."""
+    coming = (req.query.data or "").startswith("rc:y") if req.query else False
+    done, gig = await req.core.dispatch.reconfirm(req.s, req.actor, _offer_id(req), coming)
+    if not done or gig is None:
+        req.toast("err.stale", alert=True)
+        return
+    title = req.core.presenter.gig_title(req.lang, gig)
+    req.edit(req.t("expert.reconfirmed" if coming else "expert.stepped_back", title=title))
+
+
+@handles(Role.EXPERT)
+async def why(req: Req) -> None:
+    """Why this offer came to me: the topics that matched and my place in the rotation."""
+    text = await req.core.dispatch.why(req.s, req.actor, _offer_id(req))
+    if text is None:
+        req.toast("err.stale", alert=True)
+        return
+    req.reply(text)
 
 
 @handles(Role.EXPERT)
@@ -254,6 +307,10 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CallbackQueryHandler(accept, pattern=r"^of:a:\d{1,10}$"),
         CallbackQueryHandler(accept_despite_limit, pattern=r"^of:A:\d{1,10}$"),
         CallbackQueryHandler(decline, pattern=r"^of:d:\d{1,10}$"),
+        CallbackQueryHandler(why, pattern=r"^of:w:\d{1,10}$"),
+        CallbackQueryHandler(step_back_ask, pattern=r"^sb:\d{1,10}$"),
+        CallbackQueryHandler(step_back, pattern=r"^sb:[yn]:\d{1,10}$"),
+        CallbackQueryHandler(reconfirm, pattern=r"^rc:[yn]:\d{1,10}$"),
         CallbackQueryHandler(profile_button, pattern=r"^pf:[egmpr]$"),
         CallbackQueryHandler(forget_answer, pattern=r"^fg:[yn]$"),
     ]

@@ -6,17 +6,22 @@ question again, and nothing typed before is lost.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.forms import (
+    CANCEL_GIG,
+    CANCEL_ORDER,
+    CHANGE_PLACE,
+    CHANGE_TIME,
     COMPANION,
     CONTRACT,
     EXPERT,
     FORMS,
+    HANDPICK_REASON,
     LIMIT_EARNINGS,
     LIMIT_GIGS,
     ORDER,
@@ -33,20 +38,26 @@ from bot.i18n import fmt_day, fmt_money
 from bot.parsing import InputError
 from bot.services.access import STRANGER
 from bot.services.orders import Decision
+from handlers import gigs
 from handlers.base import Req, handles
 from handlers.menus import menu
 from storage.models import Role
 from storage.repo import Drafts
 
-FORM_ROLE = {
-    ORDER.name: Role.ORDERER,
-    EXPERT.name: Role.EXPERT,
-    LIMIT_GIGS.name: Role.EXPERT,
-    LIMIT_EARNINGS.name: Role.EXPERT,
-    PAUSE.name: Role.EXPERT,
-    REJECT.name: Role.COORDINATOR,
-    CONTRACT.name: Role.COORDINATOR,
-    COMPANION.name: Role.COORDINATOR,
+FORM_ROLES = {
+    ORDER.name: {Role.ORDERER},
+    EXPERT.name: {Role.EXPERT},
+    LIMIT_GIGS.name: {Role.EXPERT},
+    LIMIT_EARNINGS.name: {Role.EXPERT},
+    PAUSE.name: {Role.EXPERT},
+    REJECT.name: {Role.COORDINATOR},
+    CONTRACT.name: {Role.COORDINATOR},
+    COMPANION.name: {Role.COORDINATOR},
+    CANCEL_ORDER.name: {Role.ORDERER},
+    CANCEL_GIG.name: {Role.COORDINATOR},
+    CHANGE_TIME.name: {Role.ORDERER, Role.COORDINATOR},
+    CHANGE_PLACE.name: {Role.ORDERER, Role.COORDINATOR},
+    HANDPICK_REASON.name: {Role.COORDINATOR},
 }
 
 
@@ -57,7 +68,7 @@ async def load(req: Req) -> DraftState | None:
     draft = await Drafts(req.s).get(req.actor.telegram_id)
     if draft is None or draft.form not in FORMS:
         return None
-    if FORM_ROLE[draft.form] != req.actor.role:
+    if req.actor.role not in FORM_ROLES[draft.form]:
         # The person's role changed since; the draft is not theirs to finish any more.
         await Drafts(req.s).delete(req.actor.telegram_id)
         return None
@@ -364,6 +375,22 @@ async def complete(req: Req, state: DraftState) -> None:
             "register.contract_set",
             name=profile.display_name,
             date=fmt_day(date.fromisoformat(values["contract_until"])),
+        )
+    elif state.form in (CANCEL_ORDER, CANCEL_GIG):
+        gig = await gigs.authorised_gig(req, int(values["gig_id"]))
+        reason = values.get("cancel_reason") or req.t("gig.no_reason")
+        await core.dispatch.cancel_gig(req.s, req.actor, gig.id, reason)
+        req.say("gig.cancelled_done", title=core.presenter.gig_title(req.lang, gig))
+    elif state.form in (CHANGE_TIME, CHANGE_PLACE):
+        gig = await gigs.authorised_gig(req, int(values["gig_id"]))
+        starts = datetime.fromisoformat(values["starts_at"]) if "starts_at" in values else None
+        gig = await core.dispatch.change_gig(
+            req.s, req.actor, gig.id, starts_at=starts, place=values.get("place")
+        )
+        req.say("gig.changed_done", title=core.presenter.gig_title(req.lang, gig))
+    elif state.form is HANDPICK_REASON:
+        await gigs.send_handpicked(
+            req, int(values["gig_id"]), list(values["picked"]), values["override_reason"]
         )
     elif state.form is COMPANION:
         gig, confirmed = await core.dispatch.set_companion(

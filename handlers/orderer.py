@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.forms import ORDER
 from bot.i18n import Texts
-from handlers import forms
+from handlers import forms, gigs
 from handlers.base import Req, handles
 from storage.models import GigStatus, Role
 from storage.repo import Gigs, Offers
@@ -41,7 +41,32 @@ async def my_orders(req: Req) -> None:
             names = ", ".join(await Offers(req.s).accepted_names(gig.id))
             line += "\n" + req.t("order.list_names", names=names)
         lines.append(line)
-    req.reply("\n\n".join(lines))
+    rows = [
+        [(req.t("btn.order_actions", id=g.id), f"oa:{g.id}")]
+        for g in gigs
+        if g.status in GigStatus.UPCOMING
+    ]
+    req.reply("\n\n".join(lines), req.keyboard(rows) if rows else None)
+
+
+@handles(Role.ORDERER)
+async def order_actions(req: Req) -> None:
+    """What the orderer can do with one order: move it, change the place, cancel it."""
+    gig_id = int((req.query.data or "oa:0").split(":")[1]) if req.query else 0
+    gig = await gigs.authorised_gig(req, gig_id)
+    req.say(
+        "order.actions",
+        req.keyboard(
+            [
+                [
+                    (req.t("btn.change_time"), f"ot:{gig.id}"),
+                    (req.t("btn.change_place"), f"op:{gig.id}"),
+                ],
+                [(req.t("btn.cancel_order"), f"oc:{gig.id}")],
+            ]
+        ),
+        title=req.core.presenter.gig_title(req.lang, gig),
+    )
 
 
 def build_handlers(texts: Texts) -> list[BaseHandler]:
@@ -50,4 +75,5 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CommandHandler("myorders", my_orders),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.new_order"))), new_order),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.my_orders"))), my_orders),
+        CallbackQueryHandler(order_actions, pattern=r"^oa:\d{1,10}$"),
     ]

@@ -34,6 +34,14 @@ async def purge_invites(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("removed %d expired invites", removed)
 
 
+async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Expire offers whose time is up, send the next cascade wave, alert on deadlines."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        await core.dispatch.tick(s)
+    await core.outbox.flush()
+
+
 async def register_daily(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Each morning: end pauses that are over, and remind about contracts ending soon."""
     core = _core(context)
@@ -56,6 +64,13 @@ def install(app: Application) -> None:
         first=5,
         name="outbox:flush",
         job_kwargs={"id": "outbox:flush", **JOB_DEFAULTS},
+    )
+    jq.run_repeating(
+        dispatch_tick,
+        interval=60,
+        first=10,
+        name="dispatch:tick",
+        job_kwargs={"id": "dispatch:tick", **JOB_DEFAULTS},
     )
     jq.run_daily(
         register_daily,

@@ -173,6 +173,15 @@ class Gig(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     filled_at: Mapped[datetime | None]
+    # Dispatch: how offers go out (broadcast | cascade | handpick), and by when seats should fill.
+    dispatch_mode: Mapped[str] = mapped_column(String(16), default="broadcast")
+    cascade_k: Mapped[int] = mapped_column(Integer, default=3)
+    cascade_hours: Mapped[int] = mapped_column(Integer, default=24)
+    deadline: Mapped[datetime | None]
+    deadline_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    exhausted_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (Index("ix_gigs_status_starts", "status", "starts_at"),)
 
@@ -183,6 +192,8 @@ class OfferStatus:
     DECLINED = "declined"
     CLOSED = "closed"  # the gig filled or was withdrawn before an answer
     WITHDRAWN = "withdrawn"  # accepted, then the expert stepped back (never a no-show)
+    EXPIRED = "expired"  # no answer in time
+    CANCELLED = "cancelled"  # the gig was cancelled
 
 
 class Offer(Base):
@@ -196,8 +207,17 @@ class Offer(Base):
     answered_at: Mapped[datetime | None]
     # A youth expert's accept holds the seat; confirmation waits for the accompanying adult.
     awaiting_companion: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None]
+    rank: Mapped[int] = mapped_column(Integer, default=0)  # place in the rotation when offered
+    pool: Mapped[int] = mapped_column(Integer, default=0)  # eligible experts at that moment
+    override_reason: Mapped[str] = mapped_column(Text, default="")  # hand-picked over others
+    reconfirm: Mapped[bool] = mapped_column(Boolean, default=False)  # asked after a time change
 
-    __table_args__ = (UniqueConstraint("gig_id", "expert_id", name="uq_offers_gig_expert"),)
+    __table_args__ = (
+        UniqueConstraint("gig_id", "expert_id", name="uq_offers_gig_expert"),
+        Index("ix_offers_status_expires", "status", "expires_at"),
+        Index("ix_offers_expert_status", "expert_id", "status"),
+    )
 
 
 class Draft(Base):

@@ -354,6 +354,20 @@ class OutboxRepo:
             .limit(1)
         )
 
+    async def newer_edit_pending(self, row: Outbox) -> bool:
+        newer = await self.s.scalar(
+            select(Outbox.id)
+            .where(
+                Outbox.tag == row.tag,
+                Outbox.chat_id == row.chat_id,
+                Outbox.kind == "edit",
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.id > row.id,
+            )
+            .limit(1)
+        )
+        return newer is not None
+
     async def next_due_at(self) -> datetime | None:
         return await self.s.scalar(
             select(func.min(Outbox.not_before)).where(Outbox.status == OutboxStatus.PENDING)

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
 BOT_USER = {
@@ -72,7 +73,7 @@ class Call:
 
 @dataclass
 class Fault:
-    """Make the next matching call fail the way Telegram would."""
+    """Make the next matching call fail the way Telegram would (status 0: a timeout)."""
 
     method: str
     chat_id: int | None
@@ -275,4 +276,6 @@ class FakeRequest(BaseRequest):
                 params["_file"] = (filename, content if isinstance(content, bytes) else b"")
                 params.setdefault("_field", name)
         status, body = self.server.handle(api_method, params)
+        if status == 0:  # a fault standing for a request that never got an answer
+            raise TimedOut("fake timeout")
         return status, json.dumps(body).encode()

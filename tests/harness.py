@@ -70,8 +70,9 @@ class Harness:
         await job.run(self.app)
 
     async def advance(self, delta: timedelta) -> None:
-        """Let time pass and run what the scheduler would have run by then."""
+        """Let time pass, then run the periodic jobs once, as the scheduler would by then."""
         self.clock.advance(delta)
+        await self.run_job("dispatch:tick")
         await self.core.outbox.flush()
 
 

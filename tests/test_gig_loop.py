@@ -48,11 +48,18 @@ async def test_whole_loop(h: Harness, lang: str) -> None:
 
     alert = coord.last
     assert "#1" in alert.text and "Hoitajantie 3" in alert.text
-    assert [b.text for b in alert.flat_buttons] == [coord.t("btn.approve"), coord.t("btn.reject")]
+    assert [b.text for b in alert.flat_buttons] == [
+        coord.t("btn.approve"),
+        coord.t("btn.reject"),
+        coord.t("btn.ranking"),
+    ]
     await coord.press(coord.t("btn.approve"), alert)
     # The alert is edited in place: it says what happened and has no buttons to press twice.
     assert alert.text == coord.t(
-        "coord.order_approved", title=_title(h, coord), by="Kaisa Koordinaattori", count=3
+        "coord.order_approved",
+        title=_title(h, coord),
+        by="Kaisa Koordinaattori",
+        mode=coord.t("mode.broadcast"),
     )
     assert not alert.flat_buttons
     assert nurse.last.text == nurse.t("order.approved", title=_title(h, nurse))
@@ -60,14 +67,19 @@ async def test_whole_loop(h: Harness, lang: str) -> None:
     for expert in (aino, bertta, cecilia):
         offer = expert.last
         assert offer.text.startswith(
-            expert.t("offer.new", name=expert.name, details="", topics="").split("\n")[0]
+            expert.t("offer.new", name=expert.name, details="", topics="", expires="").split("\n")[
+                0
+            ]
         )
         assert "Hoitajantie 3" in offer.text and "1 h 30 min" in offer.text
         assert "040 123 4567" not in offer.text  # contact details only once confirmed
         assert [b.text for b in offer.flat_buttons] == [
             expert.t("btn.accept"),
             expert.t("btn.decline"),
+            expert.t("btn.why"),
         ]
+        # Broadcast offers are open for 48 hours (OFFER_VALID_HOURS).
+        assert expert.t("common.clock_word").join(["25.11.2026 ", " 10.00"]) in offer.text
     assert not any(expert.t("btn.accept") in b.text for m in dani.inbox for b in m.flat_buttons)
 
     await bertta.press(bertta.t("btn.decline"))

@@ -1,21 +1,46 @@
-"""Offers: who is eligible, sending offers, and filling seats atomically."""
+"""The dispatch engine: fair ranking, offers in three modes, atomic seats, expiry, cascade
+waves, cancellations and changes, and the coordinator's live status message per gig.
+
+Everything is decided in the database inside the caller's unit of work; messages go through
+the outbox, so a restart in the middle neither loses nor repeats an offer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.errors import Refuse
-from bot.notify import Notifier
+from bot.notify import Notifier, next_allowed
 from bot.present import Presenter, gig_values
 from bot.services import matching
 from bot.services.access import Actor
-from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus, User
+from bot.settings import Settings
+from storage.models import (
+    ExpertProfile,
+    Gig,
+    GigStatus,
+    Offer,
+    OfferStatus,
+    User,
+)
 from storage.repo import Gigs, Offers, Users
+
+ROTATION_DAYS = 90
+# Offers that count as answered "no" for this gig: the expert is not asked again.
+NOT_AGAIN = (
+    OfferStatus.DECLINED,
+    OfferStatus.WITHDRAWN,
+    OfferStatus.EXPIRED,
+    OfferStatus.CANCELLED,
+)
+MODES = ("broadcast", "cascade", "handpick")
+STATUS_NAMES_MAX = 30
 
 
 class Answer(Enum):
@@ -25,6 +50,7 @@ class Answer(Enum):
     ALREADY = "already"  # this expert answered before (a double tap changes nothing)
     FILLED = "filled"  # the seats went to others
     CLOSED = "closed"  # the gig is no longer open
+    EXPIRED = "expired"  # the offer ran out of time
     NOT_FOUND = "not_found"  # unknown or somebody else's offer: the same reply, learns nothing
 
 
@@ -37,16 +63,46 @@ class AnswerResult:
     limit: int = 0
 
 
+@dataclass
+class Ranked:
+    """One eligible expert's place in the fair rotation, with the facts behind it."""
+
+    user: User
+    profile: ExpertProfile
+    place: int
+    gigs_90d: int
+    minutes_90d: int
+    last_gig: datetime | None
+
+
 def offer_tag(offer_id: int) -> str:
     return f"offer:{offer_id}"
 
 
+def status_tag(gig_id: int) -> str:
+    return f"status:{gig_id}"
+
+
+def rotation_key(
+    gigs: int, minutes: int, last: datetime | None, user_id: int
+) -> tuple[int, int, float, int]:
+    """Fewer gigs, then fewer hours in the last 90 days, then longest since the last gig
+    (never had one: first), then the earlier registration. Declines never count."""
+    since = -last.timestamp() if last is not None else float("-inf")
+    return (gigs, minutes, since, user_id)
+
+
 class Dispatch:
-    def __init__(self, presenter: Presenter, notifier: Notifier, clock: Clock) -> None:
+    def __init__(
+        self, presenter: Presenter, notifier: Notifier, clock: Clock, settings: Settings
+    ) -> None:
         self.p = presenter
         self.notify = notifier
         self.clock = clock
+        self.settings = settings
         self.tz = presenter.tz
+
+    # ----- who, in which order ------------------------------------------------------------
 
     async def eligible(self, s: AsyncSession, gig: Gig) -> list[tuple[User, ExpertProfile]]:
         """Experts who pass every rule, including their own limits, for this gig."""
@@ -55,26 +111,182 @@ class Dispatch:
         today = self.clock.now().astimezone(self.tz).date()
         return matching.eligible(gig, people, load_of, today, self.tz)
 
-    async def offer_all(self, s: AsyncSession, gig: Gig) -> int:
-        """Offer the gig to every eligible expert (quiet hours respected)."""
-        count = 0
+    async def rotation(
+        self, s: AsyncSession, ids: list[int]
+    ) -> dict[int, tuple[int, int, datetime | None]]:
+        """Per expert: gigs and minutes done in the last 90 days, and the last gig ever."""
         now = self.clock.now()
-        for user, profile in await self.eligible(s, gig):
-            offer = await Offers(s).add(gig.id, user.id, now)
-            shared = [t for t in gig.topics if t in profile.topics]
-            await self.notify.push(
-                s,
-                user,
-                "offer.new",
-                quiet=True,
-                tag=offer_tag(offer.id),
-                buttons=[[("btn.accept", f"of:a:{offer.id}"), ("btn.decline", f"of:d:{offer.id}")]],
-                name=profile.display_name,
-                details=self.p.gig(user.language, gig_values(gig), contact=False),
-                topics=self.p.labels(user.language, "topic", shared),
+        done = (
+            Offer.status == OfferStatus.ACCEPTED,
+            Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+            Gig.starts_at < now,
+        )
+        stats: dict[int, tuple[int, int, datetime | None]] = {i: (0, 0, None) for i in ids}
+        if not ids:
+            return stats
+        recent = await s.execute(
+            select(Offer.expert_id, func.count(), func.coalesce(func.sum(Gig.duration_min), 0))
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(*done, Gig.starts_at >= now - timedelta(days=ROTATION_DAYS))
+            .group_by(Offer.expert_id)
+        )
+        for expert_id, count, minutes in recent:
+            if expert_id in stats:
+                stats[expert_id] = (int(count), int(minutes or 0), None)
+        last = await s.execute(
+            select(Offer.expert_id, func.max(Gig.starts_at))
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(*done)
+            .group_by(Offer.expert_id)
+        )
+        for expert_id, when in last:
+            if expert_id in stats:
+                gigs, minutes, _ = stats[expert_id]
+                stats[expert_id] = (gigs, minutes, when)
+        return stats
+
+    async def ranked(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
+        """Eligible experts in fair rotation order."""
+        people = await self.eligible(s, gig)
+        stats = await self.rotation(s, [u.id for u, _ in people])
+        people.sort(key=lambda up: rotation_key(*stats[up[0].id], up[0].id))
+        return [Ranked(u, p, i + 1, *stats[u.id]) for i, (u, p) in enumerate(people)]
+
+    # ----- starting and continuing ----------------------------------------------------------
+
+    async def start(
+        self,
+        s: AsyncSession,
+        gig: Gig,
+        mode: str,
+        *,
+        picked: list[int] | None = None,
+        reason: str = "",
+    ) -> int:
+        """Begin offering an approved gig in `mode`; returns how many offers went out."""
+        if mode not in MODES:
+            raise Refuse("err.stale")
+        now = self.clock.now()
+        gig.dispatch_mode = mode
+        gig.cascade_k = gig.cascade_k or self.settings.cascade_size
+        gig.cascade_hours = gig.cascade_hours or self.settings.cascade_wait_hours
+        if gig.deadline is None:
+            # Seats should fill well before the day; a gig ordered at short notice gets a
+            # couple of hours at least.
+            target = gig.starts_at - timedelta(hours=self.settings.fill_deadline_hours)
+            gig.deadline = min(gig.starts_at, max(target, now + timedelta(hours=2)))
+        for coord in await Users(s).coordinators():
+            await self.notify.push_text(
+                s, coord, await self.status_text(s, gig, coord.language), tag=status_tag(gig.id)
             )
-            count += 1
-        return count
+        if mode == "handpick":
+            return await self._offer_to(s, gig, picked or [], reason)
+        return await self.proceed(s, gig)
+
+    async def proceed(self, s: AsyncSession, gig: Gig) -> int:
+        """Send the offers the gig's mode calls for now; alert if nobody is left to ask."""
+        if gig.status != GigStatus.OPEN or gig.starts_at <= self.clock.now():
+            return 0
+        free = gig.seats - gig.seats_filled
+        if free <= 0:
+            return 0
+        sent = 0
+        if gig.dispatch_mode in ("broadcast", "cascade"):
+            ranked = await self.ranked(s, gig)
+            states = await self._offer_states(s, gig.id)
+            fresh = [
+                r
+                for r in ranked
+                if states.get(r.user.id) not in (*NOT_AGAIN, OfferStatus.OPEN, OfferStatus.ACCEPTED)
+            ]
+            if gig.dispatch_mode == "cascade":
+                waiting = sum(1 for st in states.values() if st == OfferStatus.OPEN)
+                fresh = fresh[: max(0, gig.cascade_k - waiting)]
+            for r in fresh:
+                await self._offer(s, gig, r, len(ranked))
+                sent += 1
+        if sent:
+            gig.exhausted_alerted = False
+        elif await Offers(s).count_open(gig.id) == 0 and not gig.exhausted_alerted:
+            gig.exhausted_alerted = True
+            await self.alert_nobody_left(s, gig)
+        await self.refresh_status(s, gig)
+        return sent
+
+    async def _offer_states(self, s: AsyncSession, gig_id: int) -> dict[int, str]:
+        rows = await s.execute(select(Offer.expert_id, Offer.status).where(Offer.gig_id == gig_id))
+        return {expert_id: status for expert_id, status in rows}
+
+    async def handpick(self, s: AsyncSession, gig: Gig, user_ids: list[int], reason: str) -> int:
+        """Offer to experts the coordinator chose (only those still eligible)."""
+        return await self._offer_to(s, gig, user_ids, reason)
+
+    async def _offer_to(self, s: AsyncSession, gig: Gig, user_ids: list[int], reason: str) -> int:
+        ranked = {r.user.id: r for r in await self.ranked(s, gig)}
+        states = await self._offer_states(s, gig.id)
+        sent = 0
+        for uid in user_ids:
+            if uid in ranked and states.get(uid) in (None, OfferStatus.CLOSED):
+                await self._offer(s, gig, ranked[uid], len(ranked), reason)
+                sent += 1
+        await self.refresh_status(s, gig)
+        return sent
+
+    def _expiry(self, gig: Gig, delivered: datetime) -> datetime:
+        hours = (
+            gig.cascade_hours if gig.dispatch_mode == "cascade" else self.settings.offer_valid_hours
+        )
+        latest = gig.starts_at - timedelta(hours=1)
+        return max(
+            delivered + timedelta(minutes=30), min(delivered + timedelta(hours=hours), latest)
+        )
+
+    async def _offer(
+        self, s: AsyncSession, gig: Gig, r: Ranked, pool: int, reason: str = ""
+    ) -> Offer:
+        now = self.clock.now()
+        offer = await s.scalar(
+            select(Offer).where(Offer.gig_id == gig.id, Offer.expert_id == r.user.id)
+        )
+        if offer is None:
+            offer = await Offers(s).add(gig.id, r.user.id, now)
+        else:  # offered before and closed when the gig filled: the seat is free again
+            offer.status, offer.created_at, offer.answered_at = OfferStatus.OPEN, now, None
+        offer.rank, offer.pool, offer.override_reason = r.place, pool, reason
+        offer.expires_at = self._expiry(gig, next_allowed(now, self.settings))
+        await s.flush()
+        await self.notify.push_text(
+            s,
+            r.user,
+            self.offer_text(r.user.language, gig, r.profile, offer),
+            buttons=self.offer_buttons(r.user.language, offer.id),
+            tag=offer_tag(offer.id),
+            quiet=True,
+        )
+        return offer
+
+    def offer_text(self, lang: str, gig: Gig, profile: ExpertProfile, offer: Offer) -> str:
+        shared = [t for t in gig.topics if t in profile.topics]
+        assert offer.expires_at is not None
+        return self.p.t(
+            lang,
+            "offer.new",
+            name=profile.display_name,
+            details=self.p.gig(lang, gig_values(gig), contact=False),
+            topics=self.p.labels(lang, "topic", shared),
+            expires=self.p.when(lang, offer.expires_at),
+        )
+
+    def offer_buttons(self, lang: str, offer_id: int) -> list[object] | None:
+        return self.notify.buttons(
+            lang,
+            [
+                [("btn.accept", f"of:a:{offer_id}"), ("btn.decline", f"of:d:{offer_id}")],
+                [("btn.why", f"of:w:{offer_id}")],
+            ],
+        )
+
+    # ----- answers --------------------------------------------------------------------------
 
     async def _own_offer(self, s: AsyncSession, actor: Actor, offer_id: int) -> Offer | None:
         offer = await Offers(s).get(offer_id)
@@ -90,21 +302,21 @@ class Dispatch:
             return AnswerResult(Answer.NOT_FOUND)
         gig = await Gigs(s).lock(offer.gig_id)
         assert gig is not None
+        await s.refresh(offer)
         now = self.clock.now()
         if offer.status != OfferStatus.OPEN:
-            kind = {
-                OfferStatus.ACCEPTED: Answer.ALREADY,
-                OfferStatus.DECLINED: Answer.ALREADY,
-            }.get(offer.status, Answer.FILLED if gig.status == GigStatus.FILLED else Answer.CLOSED)
-            return AnswerResult(kind, offer, gig)
+            return AnswerResult(self._answered(offer, gig), offer, gig)
         if gig.starts_at <= now or gig.status not in (GigStatus.OPEN, GigStatus.FILLED):
             return AnswerResult(Answer.CLOSED, offer, gig)
+        if offer.expires_at is not None and offer.expires_at <= now:
+            await self._expire(s, offer, gig)
+            return AnswerResult(Answer.EXPIRED, offer, gig)
         profile = await Users(s).profile(actor.id)
         if (
             profile is not None
             and not despite_limit
             and gig.fee_cents
-            and (profile.max_earnings_cents is not None)
+            and profile.max_earnings_cents is not None
         ):
             load = (await matching.loads(s, gig, [actor.id], self.tz))[actor.id]
             if load.earnings_in_month + gig.fee_cents > profile.max_earnings_cents:
@@ -139,52 +351,19 @@ class Dispatch:
                     title=self.p.gig_title(coord.language, gig),
                     buttons=[[("btn.name_companion", f"cp:{gig.id}")]],
                 )
-        await self._tell_about_accept(s, gig, actor)
+        if gig.status == GigStatus.FILLED:
+            await self._tell_filled(s, gig)
+        await self.refresh_status(s, gig)
         return AnswerResult(Answer.ACCEPTED, offer, gig)
 
-    async def set_companion(self, s: AsyncSession, gig_id: int, name: str) -> tuple[Gig, int]:
-        """Name the adult accompanying youth experts; confirms the youth experts waiting."""
-        gig = await Gigs(s).lock(gig_id)
-        if gig is None or gig.status not in (GigStatus.OPEN, GigStatus.FILLED):
-            raise Refuse("err.gig_not_found")
-        gig.companion = name
-        waiting = (
-            await s.scalars(
-                select(Offer).where(
-                    Offer.gig_id == gig_id,
-                    Offer.status == OfferStatus.ACCEPTED,
-                    Offer.awaiting_companion.is_(True),
-                )
-            )
-        ).all()
-        for offer in waiting:
-            offer.awaiting_companion = False
-            expert = await Users(s).get(offer.expert_id)
-            if expert is not None:
-                await self.notify.push(
-                    s,
-                    expert,
-                    "offer.confirmation",
-                    title=self.p.gig_title(expert.language, gig),
-                    details=self.p.gig(expert.language, gig_values(gig)),
-                )
-        return gig, len(waiting)
+    def _answered(self, offer: Offer, gig: Gig) -> Answer:
+        if offer.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.WITHDRAWN):
+            return Answer.ALREADY
+        if offer.status == OfferStatus.EXPIRED:
+            return Answer.EXPIRED
+        return Answer.FILLED if gig.status == GigStatus.FILLED else Answer.CLOSED
 
-    async def _tell_about_accept(self, s: AsyncSession, gig: Gig, actor: Actor) -> None:
-        profile = await Users(s).profile(actor.id)
-        name = profile.display_name if profile is not None else ""
-        if gig.status != GigStatus.FILLED:
-            for coord in await Users(s).coordinators():
-                await self.notify.push(
-                    s,
-                    coord,
-                    "coord.expert_accepted",
-                    name=name,
-                    filled=gig.seats_filled,
-                    seats=gig.seats,
-                    title=self.p.gig_title(coord.language, gig),
-                )
-            return
+    async def _tell_filled(self, s: AsyncSession, gig: Gig) -> None:
         now = self.clock.now()
         for closed in await Offers(s).close_open(gig.id, now):
             expert = await Users(s).get(closed.expert_id)
@@ -219,17 +398,349 @@ class Dispatch:
             )
 
     async def decline(self, s: AsyncSession, actor: Actor, offer_id: int) -> AnswerResult:
+        """One tap, no reason; the place in the rotation does not change."""
         offer = await self._own_offer(s, actor, offer_id)
         if offer is None:
             return AnswerResult(Answer.NOT_FOUND)
         gig = await Gigs(s).lock(offer.gig_id)
         assert gig is not None
         if not await Offers(s).answer(offer.id, OfferStatus.DECLINED, self.clock.now()):
-            return AnswerResult(Answer.ALREADY, offer, gig)
+            await s.refresh(offer)
+            return AnswerResult(self._answered(offer, gig), offer, gig)
         await s.refresh(offer)
-        if gig.status == GigStatus.OPEN and await Offers(s).count_open(gig.id) == 0:
-            await self.alert_nobody_left(s, gig)
+        await self.proceed(s, gig)  # a cascade asks the next person at once
         return AnswerResult(Answer.DECLINED, offer, gig)
+
+    async def why(self, s: AsyncSession, actor: Actor, offer_id: int) -> str | None:
+        """The plain reason an offer came to this expert."""
+        offer = await self._own_offer(s, actor, offer_id)
+        if offer is None:
+            return None
+        gig = await Gigs(s).get(offer.gig_id)
+        profile = await Users(s).profile(actor.id)
+        if gig is None or profile is None:
+            return None
+        gigs, minutes, _ = (await self.rotation(s, [actor.id]))[actor.id]
+        lang = actor.lang
+        shared = [t for t in gig.topics if t in profile.topics]
+        return self.p.t(
+            lang,
+            "offer.why",
+            topics=self.p.labels(lang, "topic", shared),
+            type=self.p.label(lang, "gig_type", gig.gig_type),
+            place=offer.rank,
+            pool=offer.pool,
+            gigs=gigs,
+            hours=round(minutes / 60, 1),
+            mode=self.p.t(lang, f"mode.{gig.dispatch_mode}"),
+        )
+
+    # ----- time passing ---------------------------------------------------------------------
+
+    async def _expire(self, s: AsyncSession, offer: Offer, gig: Gig) -> None:
+        offer.status = OfferStatus.EXPIRED
+        offer.answered_at = self.clock.now()
+        expert = await Users(s).get(offer.expert_id)
+        if expert is not None:
+            await self.notify.edit_text(
+                s,
+                expert,
+                offer_tag(offer.id),
+                self.p.t(
+                    expert.language, "offer.expired", title=self.p.gig_title(expert.language, gig)
+                ),
+            )
+
+    async def tick(self, s: AsyncSession) -> int:
+        """Expire offers whose time is up, send the next cascade wave, and alert on deadlines.
+
+        Reads everything from the database, so it is safe to run at any time, any number of
+        times, and after any downtime.
+        """
+        now = self.clock.now()
+        due = (
+            await s.execute(
+                select(Offer, Gig)
+                .join(Gig, Gig.id == Offer.gig_id)
+                .where(Offer.status == OfferStatus.OPEN, Offer.expires_at <= now)
+                .order_by(Offer.gig_id, Offer.id)
+            )
+        ).all()
+        touched: dict[int, Gig] = {}
+        for offer, gig in due:
+            await self._expire(s, offer, gig)
+            touched[gig.id] = gig
+        for gig in touched.values():
+            await self.proceed(s, gig)
+        late = (
+            await s.scalars(
+                select(Gig).where(
+                    Gig.status == GigStatus.OPEN,
+                    Gig.deadline <= now,
+                    Gig.deadline_alerted.is_(False),
+                    Gig.starts_at > now,
+                )
+            )
+        ).all()
+        for gig in late:
+            gig.deadline_alerted = True
+            for coord in await Users(s).coordinators():
+                await self.notify.push(
+                    s,
+                    coord,
+                    "coord.deadline",
+                    title=self.p.gig_title(coord.language, gig),
+                    filled=gig.seats_filled,
+                    seats=gig.seats,
+                    buttons=[[("btn.ranking", f"rk:{gig.id}")]],
+                )
+        return len(due) + len(late)
+
+    # ----- stepping back, cancelling, changing ---------------------------------------------
+
+    async def step_back(self, s: AsyncSession, actor: Actor, offer_id: int) -> Gig | None:
+        """A confirmed expert steps back: never a no-show; the seat reopens at once."""
+        offer = await self._own_offer(s, actor, offer_id)
+        if offer is None:
+            return None
+        gig = await Gigs(s).lock(offer.gig_id)
+        await s.refresh(offer)
+        if (
+            gig is None
+            or offer.status != OfferStatus.ACCEPTED
+            or gig.status not in (GigStatus.OPEN, GigStatus.FILLED)
+            or gig.starts_at <= self.clock.now()
+        ):
+            return None
+        await self.release_seat(s, gig, offer, actor.user.id if actor.user else 0)
+        return gig
+
+    async def release_seat(self, s: AsyncSession, gig: Gig, offer: Offer, expert_id: int) -> None:
+        offer.status = OfferStatus.WITHDRAWN
+        offer.answered_at = self.clock.now()
+        offer.reconfirm = False
+        gig.seats_filled = max(0, gig.seats_filled - 1)
+        gig.status = GigStatus.OPEN
+        gig.filled_at = None
+        profile = await Users(s).profile(expert_id)
+        name = profile.display_name if profile is not None else "–"
+        for coord in await Users(s).coordinators():
+            await self.notify.push(
+                s,
+                coord,
+                "coord.stepped_back",
+                name=name,
+                title=self.p.gig_title(coord.language, gig),
+                filled=gig.seats_filled,
+                seats=gig.seats,
+                buttons=[[("btn.ranking", f"rk:{gig.id}")]],
+            )
+        await s.flush()
+        await self.proceed(s, gig)
+
+    async def cancel_gig(self, s: AsyncSession, actor: Actor, gig_id: int, reason: str) -> Gig:
+        """Cancel for everyone: confirmed experts and open offers are told at once."""
+        gig = await Gigs(s).lock(gig_id)
+        if gig is None or gig.status not in GigStatus.UPCOMING:
+            raise Refuse("err.gig_not_found")
+        now = self.clock.now()
+        gig.status, gig.cancelled_at, gig.cancel_reason = GigStatus.CANCELLED, now, reason
+        rows = (
+            await s.scalars(
+                select(Offer).where(
+                    Offer.gig_id == gig.id,
+                    Offer.status.in_((OfferStatus.OPEN, OfferStatus.ACCEPTED)),
+                )
+            )
+        ).all()
+        for offer in rows:
+            expert = await Users(s).get(offer.expert_id)
+            was_open = offer.status == OfferStatus.OPEN
+            offer.status, offer.answered_at = OfferStatus.CANCELLED, now
+            if expert is None:
+                continue
+            title = self.p.gig_title(expert.language, gig)
+            if was_open:
+                await self.notify.edit_text(
+                    s,
+                    expert,
+                    offer_tag(offer.id),
+                    self.p.t(expert.language, "offer.cancelled", title=title, reason=reason),
+                )
+            else:
+                await self.notify.push(
+                    s, expert, "gig.cancelled_expert", title=title, reason=reason
+                )
+        orderer = await Users(s).get(gig.orderer_id)
+        if orderer is not None and orderer.id != actor.id:
+            await self.notify.push(
+                s,
+                orderer,
+                "gig.cancelled_orderer",
+                reason=reason,
+                title=self.p.gig_title(orderer.language, gig),
+            )
+        for coord in await Users(s).coordinators():
+            if coord.id != actor.id:
+                await self.notify.push(
+                    s,
+                    coord,
+                    "gig.cancelled_coord",
+                    reason=reason,
+                    by=actor.user.name if actor.user else "",
+                    title=self.p.gig_title(coord.language, gig),
+                )
+        await self.refresh_status(s, gig)
+        return gig
+
+    async def change_gig(
+        self,
+        s: AsyncSession,
+        actor: Actor,
+        gig_id: int,
+        *,
+        starts_at: datetime | None = None,
+        place: str | None = None,
+    ) -> Gig:
+        """Move a gig or change its place; everyone involved hears what changed, at once.
+        After a time change, confirmed experts are asked to confirm again."""
+        gig = await Gigs(s).lock(gig_id)
+        if gig is None or gig.status not in GigStatus.UPCOMING:
+            raise Refuse("err.gig_not_found")
+        old = {lang: (self.p.when(lang, gig.starts_at), gig.place) for lang in ("fi", "sv", "en")}
+        if starts_at is not None:
+            if starts_at <= self.clock.now():
+                raise Refuse("err.datetime_past")
+            gig.starts_at = starts_at
+            gig.deadline = None
+            gig.deadline_alerted = False
+        if place is not None:
+            gig.place = place
+        await s.flush()
+        offers = (
+            await s.scalars(
+                select(Offer).where(
+                    Offer.gig_id == gig.id,
+                    Offer.status.in_((OfferStatus.OPEN, OfferStatus.ACCEPTED)),
+                )
+            )
+        ).all()
+        for offer in offers:
+            expert = await Users(s).get(offer.expert_id)
+            profile = await Users(s).profile(offer.expert_id)
+            if expert is None or profile is None:
+                continue
+            lang = expert.language
+            what = self._what_changed(lang, gig, old[lang], starts_at, place)
+            if offer.status == OfferStatus.OPEN:
+                await self.notify.edit_text(
+                    s,
+                    expert,
+                    offer_tag(offer.id),
+                    self.p.t(lang, "offer.changed", what=what)
+                    + "\n\n"
+                    + self.offer_text(lang, gig, profile, offer),
+                    self.offer_buttons(lang, offer.id),
+                )
+                continue
+            if starts_at is not None:
+                offer.reconfirm = True
+                await self.notify.push(
+                    s,
+                    expert,
+                    "gig.changed_reconfirm",
+                    what=what,
+                    title=self.p.gig_title(lang, gig),
+                    details=self.p.gig(lang, gig_values(gig)),
+                    buttons=[
+                        [("btn.still_coming", f"rc:y:{offer.id}")],
+                        [("btn.cannot_come", f"rc:n:{offer.id}")],
+                    ],
+                )
+            else:
+                await self.notify.push(
+                    s,
+                    expert,
+                    "gig.changed",
+                    what=what,
+                    title=self.p.gig_title(lang, gig),
+                    details=self.p.gig(lang, gig_values(gig)),
+                )
+        targets = [await Users(s).get(gig.orderer_id), *await Users(s).coordinators()]
+        for person in targets:
+            if person is None or person.id == actor.id:
+                continue
+            lang = person.language
+            await self.notify.push(
+                s,
+                person,
+                "gig.changed_info",
+                title=self.p.gig_title(lang, gig),
+                what=self._what_changed(lang, gig, old[lang], starts_at, place),
+            )
+        await self.refresh_status(s, gig)
+        return gig
+
+    def _what_changed(
+        self,
+        lang: str,
+        gig: Gig,
+        old: tuple[str, str],
+        starts_at: datetime | None,
+        place: str | None,
+    ) -> str:
+        parts = []
+        if starts_at is not None:
+            parts.append(
+                self.p.t(lang, "gig.change_time", old=old[0], new=self.p.when(lang, gig.starts_at))
+            )
+        if place is not None:
+            parts.append(self.p.t(lang, "gig.change_place", old=old[1], new=gig.place))
+        return "\n".join(parts)
+
+    async def reconfirm(
+        self, s: AsyncSession, actor: Actor, offer_id: int, coming: bool
+    ) -> tuple[bool, Gig | None]:
+        offer = await self._own_offer(s, actor, offer_id)
+        if offer is None or not offer.reconfirm or offer.status != OfferStatus.ACCEPTED:
+            return False, None
+        gig = await Gigs(s).lock(offer.gig_id)
+        await s.refresh(offer)
+        if gig is None or not offer.reconfirm:
+            return False, gig
+        offer.reconfirm = False
+        if not coming:
+            await self.release_seat(s, gig, offer, offer.expert_id)
+        await self.refresh_status(s, gig)
+        return True, gig
+
+    async def unreachable(self, s: AsyncSession, telegram_id: int, tag: str | None) -> None:
+        """Someone blocked the bot: skip them from now on, free what they held, tell
+        coordinators."""
+        user = await Users(s).by_telegram_id(telegram_id)
+        if user is None:
+            return
+        user.reachable = False
+        if tag is not None and tag.startswith("offer:"):
+            offer = await Offers(s).get(int(tag.split(":")[1]))
+            if offer is not None and offer.status == OfferStatus.OPEN:
+                gig = await Gigs(s).lock(offer.gig_id)
+                offer.status, offer.answered_at = OfferStatus.CLOSED, self.clock.now()
+                if gig is not None:
+                    await s.flush()
+                    await self.proceed(s, gig)
+        if user.role == "expert":
+            profile = await Users(s).profile(user.id)
+            for coord in await Users(s).coordinators():
+                await self.notify.push(
+                    s,
+                    coord,
+                    "coord.unreachable",
+                    id=user.id,
+                    name=profile.display_name if profile else user.name,
+                )
+
+    # ----- what coordinators see ------------------------------------------------------------
 
     async def alert_nobody_left(self, s: AsyncSession, gig: Gig) -> None:
         for coord in await Users(s).coordinators():
@@ -240,7 +751,111 @@ class Dispatch:
                 title=self.p.gig_title(coord.language, gig),
                 filled=gig.seats_filled,
                 seats=gig.seats,
+                buttons=[[("btn.ranking", f"rk:{gig.id}")]],
             )
 
-    async def confirmed_gigs(self, s: AsyncSession, actor: Actor) -> list[Gig]:
-        return list(await Offers(s).accepted_gigs(actor.id, self.clock.now()))
+    async def status_text(self, s: AsyncSession, gig: Gig, lang: str) -> str:
+        """The live status of a gig's offers: counts, and names while the list is short."""
+        rows = (
+            await s.execute(
+                select(Offer.status, ExpertProfile.display_name)
+                .outerjoin(ExpertProfile, ExpertProfile.user_id == Offer.expert_id)
+                .where(Offer.gig_id == gig.id)
+                .order_by(Offer.rank, Offer.id)
+            )
+        ).all()
+        counts = {
+            st: 0
+            for st in (
+                OfferStatus.OPEN,
+                OfferStatus.ACCEPTED,
+                OfferStatus.DECLINED,
+                OfferStatus.EXPIRED,
+                OfferStatus.WITHDRAWN,
+            )
+        }
+        for st, _ in rows:
+            if st in counts:
+                counts[st] += 1
+        lines = [
+            self.p.t(
+                lang,
+                "status_msg.header",
+                title=self.p.gig_title(lang, gig),
+                mode=self.p.t(lang, f"mode.{gig.dispatch_mode}"),
+                filled=gig.seats_filled,
+                seats=gig.seats,
+                status=self.p.t(lang, f"status.{gig.status}"),
+            ),
+            self.p.t(
+                lang,
+                "status_msg.counts",
+                sent=len(rows),
+                pending=counts[OfferStatus.OPEN],
+                accepted=counts[OfferStatus.ACCEPTED],
+                declined=counts[OfferStatus.DECLINED],
+                expired=counts[OfferStatus.EXPIRED],
+                withdrawn=counts[OfferStatus.WITHDRAWN],
+            ),
+        ]
+        if 0 < len(rows) <= STATUS_NAMES_MAX:
+            icons = {
+                OfferStatus.OPEN: "⏳",
+                OfferStatus.ACCEPTED: "✅",
+                OfferStatus.DECLINED: "➖",
+                OfferStatus.EXPIRED: "⌛",
+                OfferStatus.WITHDRAWN: "↩️",
+                OfferStatus.CLOSED: "·",
+                OfferStatus.CANCELLED: "·",
+            }
+            lines.append(" ".join(f"{icons.get(st, '·')}{name or '–'}" for st, name in rows))
+        return "\n".join(lines)
+
+    async def refresh_status(self, s: AsyncSession, gig: Gig) -> None:
+        """Edit every coordinator's status message for this gig in place."""
+        for coord in await Users(s).coordinators():
+            await self.notify.edit_text(
+                s, coord, status_tag(gig.id), await self.status_text(s, gig, coord.language)
+            )
+
+    async def confirmed_gigs(self, s: AsyncSession, actor: Actor) -> list[tuple[Offer, Gig]]:
+        rows = await s.execute(
+            select(Offer, Gig)
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(
+                Offer.expert_id == actor.id,
+                Offer.status == OfferStatus.ACCEPTED,
+                Gig.starts_at >= self.clock.now(),
+                Gig.status.in_(GigStatus.UPCOMING),
+            )
+            .order_by(Gig.starts_at, Gig.id)
+        )
+        return [(o, g) for o, g in rows]
+
+    async def set_companion(self, s: AsyncSession, gig_id: int, name: str) -> tuple[Gig, int]:
+        """Name the adult accompanying youth experts; confirms the youth experts waiting."""
+        gig = await Gigs(s).lock(gig_id)
+        if gig is None or gig.status not in (GigStatus.OPEN, GigStatus.FILLED):
+            raise Refuse("err.gig_not_found")
+        gig.companion = name
+        waiting = (
+            await s.scalars(
+                select(Offer).where(
+                    Offer.gig_id == gig_id,
+                    Offer.status == OfferStatus.ACCEPTED,
+                    Offer.awaiting_companion.is_(True),
+                )
+            )
+        ).all()
+        for offer in waiting:
+            offer.awaiting_companion = False
+            expert = await Users(s).get(offer.expert_id)
+            if expert is not None:
+                await self.notify.push(
+                    s,
+                    expert,
+                    "offer.confirmation",
+                    title=self.p.gig_title(expert.language, gig),
+                    details=self.p.gig(expert.language, gig_values(gig)),
+                )
+        return gig, len(waiting)

@@ -73,7 +73,10 @@ class Orders:
                 coord,
                 "coord.new_order",
                 tag=approval_tag(gig.id),
-                buttons=[[("btn.approve", f"ap:y:{gig.id}"), ("btn.reject", f"ap:n:{gig.id}")]],
+                buttons=[
+                    [("btn.approve", f"ap:y:{gig.id}"), ("btn.reject", f"ap:n:{gig.id}")],
+                    [("btn.ranking", f"rk:{gig.id}")],
+                ],
                 title=self.p.gig_title(coord.language, gig),
                 details=self.p.gig(coord.language, gig_values(gig)),
             )
@@ -86,9 +89,15 @@ class Orders:
         return gig
 
     async def approve(
-        self, s: AsyncSession, actor: Actor, gig_id: int
+        self,
+        s: AsyncSession,
+        actor: Actor,
+        gig_id: int,
+        mode: str | None = None,
+        picked: list[int] | None = None,
+        reason: str = "",
     ) -> tuple[Decision, Gig, int]:
-        """Approve and send offers; returns how many experts were offered the gig."""
+        """Approve and start offering in `mode` (the settings' default if None)."""
         gig = await self._load_pending(s, gig_id)
         if not await Gigs(s).decide(gig_id, GigStatus.OPEN, actor.id, self.clock.now()):
             return Decision.ALREADY, gig, 0
@@ -98,8 +107,8 @@ class Orders:
             await self.notify.push(
                 s, orderer, "order.approved", title=self.p.gig_title(orderer.language, gig)
             )
-        offered = await self.dispatch.offer_all(s, gig)
         by = actor.user.name if actor.user is not None else ""
+        mode = mode or self.dispatch.settings.dispatch_mode
         for coord in await Users(s).coordinators():
             await self.notify.edit_text(
                 s,
@@ -110,11 +119,10 @@ class Orders:
                     "coord.order_approved",
                     title=self.p.gig_title(coord.language, gig),
                     by=by,
-                    count=offered,
+                    mode=self.p.t(coord.language, f"mode.{mode}"),
                 ),
             )
-        if offered == 0:
-            await self.dispatch.alert_nobody_left(s, gig)
+        offered = await self.dispatch.start(s, gig, mode, picked=picked, reason=reason)
         return Decision.DONE, gig, offered
 
     async def reject(

@@ -1,0 +1,272 @@
+"""One gig: the coordinator's ranking and dispatch choices, the gig card, and the changes an
+orderer or coordinator can make (cancel, move, change place)."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.errors import Refuse
+from bot.forms import CANCEL_GIG, CANCEL_ORDER, CHANGE_PLACE, CHANGE_TIME, HANDPICK_REASON
+from bot.i18n import Texts
+from bot.present import gig_values
+from bot.services.dispatch import Ranked
+from bot.services.orders import Decision
+from handlers import forms
+from handlers.base import Req, handles
+from storage.models import Gig, GigStatus, Role
+from storage.repo import Gigs
+
+RANKING_SHOWN = 15
+PICK = "✅ "
+
+
+async def authorised_gig(req: Req, gig_id: int) -> Gig:
+    """The gig, if this person may act on it: coordinators any, an orderer only their own.
+    Anyone else learns nothing, not even that the gig exists."""
+    gig = await Gigs(req.s).get(gig_id)
+    role = req.actor.role
+    if gig is None or not (
+        role == Role.COORDINATOR or (role == Role.ORDERER and gig.orderer_id == req.actor.id)
+    ):
+        raise Refuse("err.gig_not_found")
+    return gig
+
+
+def _gig_id(req: Req) -> int:
+    return int((req.query.data or "x:0").split(":")[-1]) if req.query else 0
+
+
+def rank_line(req: Req, r: Ranked) -> str:
+    now = req.core.clock.now()
+    since = (
+        req.t("ranking.days_since", days=(now - r.last_gig).days)
+        if r.last_gig
+        else req.t("ranking.never")
+    )
+    return req.t(
+        "ranking.line",
+        place=r.place,
+        name=r.profile.display_name,
+        gigs=r.gigs_90d,
+        hours=round(r.minutes_90d / 60, 1),
+        since=since,
+    )
+
+
+@handles(Role.COORDINATOR)
+async def ranking(req: Req) -> None:
+    """The ranked list with the reason for each place, and the three ways to send offers."""
+    gig = await authorised_gig(req, _gig_id(req))
+    if gig.status not in (GigStatus.PENDING, GigStatus.OPEN):
+        req.toast("gig.not_dispatchable", alert=True)
+        return
+    ranked = await req.core.dispatch.ranked(req.s, gig)
+    p = req.core.presenter
+    lines = [
+        req.t("ranking.header", title=p.gig_title(req.lang, gig), count=len(ranked)),
+        req.t("ranking.rule"),
+    ]
+    lines += [rank_line(req, r) for r in ranked[:RANKING_SHOWN]]
+    if len(ranked) > RANKING_SHOWN:
+        lines.append(req.t("ranking.more", count=len(ranked) - RANKING_SHOWN))
+    settings = req.core.settings
+    req.reply(
+        "\n".join(lines),
+        req.keyboard(
+            [
+                [(req.t("mode_btn.broadcast"), f"dm:b:{gig.id}")],
+                [
+                    (
+                        req.t(
+                            "mode_btn.cascade",
+                            k=gig.cascade_k or settings.cascade_size,
+                            hours=gig.cascade_hours or settings.cascade_wait_hours,
+                        ),
+                        f"dm:c:{gig.id}",
+                    )
+                ],
+                [(req.t("mode_btn.handpick"), f"dm:h:{gig.id}")],
+            ]
+        ),
+    )
+
+
+@handles(Role.COORDINATOR)
+async def choose_mode(req: Req) -> None:
+    """Approve (if still pending) and start offering in the chosen mode."""
+    data = (req.query.data or "") if req.query else ""
+    mode = {"b": "broadcast", "c": "cascade", "h": "handpick"}[data.split(":")[1]]
+    gig = await authorised_gig(req, _gig_id(req))
+    if mode == "handpick":
+        await show_picker(req, gig)
+        return
+    req.edit_markup(None)
+    if gig.status == GigStatus.PENDING:
+        decision, gig, sent = await req.core.orders.approve(req.s, req.actor, gig.id, mode)
+        if decision is Decision.ALREADY:
+            req.toast("gig.not_dispatchable", alert=True)
+            return
+    elif gig.status == GigStatus.OPEN:
+        gig.dispatch_mode = mode
+        sent = await req.core.dispatch.proceed(req.s, gig)
+    else:
+        req.toast("gig.not_dispatchable", alert=True)
+        return
+    req.say(
+        "ranking.sent",
+        count=sent,
+        mode=req.t(f"mode.{mode}"),
+        title=req.core.presenter.gig_title(req.lang, gig),
+    )
+
+
+async def show_picker(req: Req, gig: Gig) -> None:
+    ranked = await req.core.dispatch.ranked(req.s, gig)
+    if not ranked:
+        req.say("ranking.nobody")
+        return
+    rows = [
+        [(f"{r.place}. {r.profile.display_name}", f"hp:t:{gig.id}:{r.user.id}")]
+        for r in ranked[:RANKING_SHOWN]
+    ]
+    rows.append([(req.t("btn.send_picked"), f"hp:s:{gig.id}")])
+    req.say("ranking.pick", req.keyboard(rows), title=req.core.presenter.gig_title(req.lang, gig))
+
+
+def _picked(message: Message | None) -> list[int]:
+    """The experts ticked on the picker message (the keyboard is the selection)."""
+    if message is None or not isinstance(message.reply_markup, InlineKeyboardMarkup):
+        return []
+    out = []
+    for row in message.reply_markup.inline_keyboard:
+        for b in row:
+            data = str(b.callback_data or "")
+            if b.text.startswith(PICK) and data.startswith("hp:t:"):
+                out.append(int(data.rsplit(":", 1)[1]))
+    return out
+
+
+@handles(Role.COORDINATOR)
+async def toggle_pick(req: Req) -> None:
+    """Tick or untick one expert on the picker."""
+    message = req.query.message if req.query else None
+    if not isinstance(message, Message) or not isinstance(
+        message.reply_markup, InlineKeyboardMarkup
+    ):
+        req.toast("err.stale")
+        return
+    target = (req.query.data or "") if req.query else ""
+    rows = []
+    for row in message.reply_markup.inline_keyboard:
+        new_row = []
+        for b in row:
+            label = b.text
+            if b.callback_data == target:
+                label = label.removeprefix(PICK) if label.startswith(PICK) else PICK + label
+            new_row.append((label, str(b.callback_data)))
+        rows.append(new_row)
+    req.edit_markup(req.keyboard(rows))
+
+
+@handles(Role.COORDINATOR)
+async def send_picked(req: Req) -> None:
+    """Offer to the ticked experts; skipping higher-ranked ones asks for a reason first."""
+    gig = await authorised_gig(req, _gig_id(req))
+    picked = _picked(req.query.message if req.query else None)  # type: ignore[arg-type]
+    if not picked:
+        req.toast("ranking.pick_someone", alert=True)
+        return
+    ranked = await req.core.dispatch.ranked(req.s, gig)
+    places = {r.user.id: r.place for r in ranked}
+    picked = [uid for uid in picked if uid in places]
+    worst = max((places[uid] for uid in picked), default=0)
+    skipped = [r for r in ranked if r.place < worst and r.user.id not in picked]
+    req.edit_markup(None)
+    if skipped:
+        names = ", ".join(r.profile.display_name for r in skipped)
+        await forms.begin(req, HANDPICK_REASON, {"gig_id": gig.id, "picked": picked}, intro=None)
+        req.say("ranking.skipped", names=names)
+        return
+    await send_handpicked(req, gig.id, picked, "")
+
+
+async def send_handpicked(req: Req, gig_id: int, picked: list[int], reason: str) -> None:
+    gig = await authorised_gig(req, gig_id)
+    if gig.status == GigStatus.PENDING:
+        decision, gig, sent = await req.core.orders.approve(
+            req.s, req.actor, gig.id, "handpick", picked=picked, reason=reason
+        )
+        if decision is Decision.ALREADY:
+            req.say("gig.not_dispatchable")
+            return
+    elif gig.status == GigStatus.OPEN:
+        gig.dispatch_mode = "handpick"
+        sent = await req.core.dispatch.handpick(req.s, gig, picked, reason)
+    else:
+        req.say("gig.not_dispatchable")
+        return
+    req.say(
+        "ranking.sent",
+        count=sent,
+        mode=req.t("mode.handpick"),
+        title=req.core.presenter.gig_title(req.lang, gig),
+    )
+
+
+@handles(Role.COORDINATOR)
+async def gig_card(req: Req) -> None:
+    """`/gig <number>`: every fact, the offers' live status, and what can be done."""
+    if not req.args or not req.args[0].lstrip("#").isdigit():
+        req.say("gig.card_usage")
+        return
+    gig = await authorised_gig(req, int(req.args[0].lstrip("#")))
+    p = req.core.presenter
+    text = "\n\n".join(
+        [
+            p.gig_title(req.lang, gig) + " · " + req.t(f"status.{gig.status}"),
+            p.gig(req.lang, gig_values(gig)),
+            await req.core.dispatch.status_text(req.s, gig, req.lang),
+        ]
+    )
+    rows = []
+    if gig.status in GigStatus.UPCOMING:
+        if gig.status in (GigStatus.PENDING, GigStatus.OPEN):
+            rows.append([(req.t("btn.ranking"), f"rk:{gig.id}")])
+        rows.append(
+            [
+                (req.t("btn.change_time"), f"ot:{gig.id}"),
+                (req.t("btn.change_place"), f"op:{gig.id}"),
+            ]
+        )
+        rows.append([(req.t("btn.cancel_gig"), f"gc:{gig.id}")])
+    req.reply(text, req.keyboard(rows) if rows else None)
+
+
+@handles(Role.ORDERER, Role.COORDINATOR)
+async def change(req: Req) -> None:
+    """Cancel, move or change the place of a gig: each asks one question first."""
+    data = (req.query.data or "") if req.query else ""
+    gig = await authorised_gig(req, _gig_id(req))
+    if gig.status not in GigStatus.UPCOMING or gig.starts_at <= req.core.clock.now():
+        req.toast("gig.not_changeable", alert=True)
+        return
+    form = {"oc": CANCEL_ORDER, "gc": CANCEL_GIG, "ot": CHANGE_TIME, "op": CHANGE_PLACE}[
+        data.split(":")[0]
+    ]
+    if form is CANCEL_ORDER and req.actor.role == Role.COORDINATOR:
+        form = CANCEL_GIG
+    if form is CANCEL_GIG and req.actor.role == Role.ORDERER:
+        form = CANCEL_ORDER
+    await forms.begin(req, form, {"gig_id": gig.id})
+
+
+def build_handlers(texts: Texts) -> list[BaseHandler]:
+    return [
+        CommandHandler("gig", gig_card),
+        CallbackQueryHandler(ranking, pattern=r"^rk:\d{1,10}$"),
+        CallbackQueryHandler(choose_mode, pattern=r"^dm:[bch]:\d{1,10}$"),
+        CallbackQueryHandler(toggle_pick, pattern=r"^hp:t:\d{1,10}:\d{1,10}$"),
+        CallbackQueryHandler(send_picked, pattern=r"^hp:s:\d{1,10}$"),
+        CallbackQueryHandler(change, pattern=r"^(oc|gc|ot|op):\d{1,10}$"),
+    ]
