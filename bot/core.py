@@ -12,6 +12,7 @@ from bot.notify import Notifier
 from bot.outbox import OutboxSender
 from bot.present import Presenter
 from bot.services.access import Access
+from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch
 from bot.services.experts import Experts
 from bot.services.orders import Orders
@@ -31,6 +32,7 @@ class Core:
     dispatch: Dispatch
     orders: Orders
     experts: Experts
+    checkins: CheckIns
     outbox: OutboxSender
 
     def __post_init__(self) -> None:
@@ -46,7 +48,8 @@ class Core:
         db = db or Database(settings.database_url)
         presenter = Presenter(texts, settings.tz)
         notifier = Notifier(presenter, settings, clock)
-        dispatch = Dispatch(presenter, notifier, clock, settings)
+        checkins = CheckIns(presenter, notifier, clock, settings)
+        dispatch = Dispatch(presenter, notifier, clock, settings, checkins)
         return cls(
             settings=settings,
             clock=clock,
@@ -57,6 +60,7 @@ class Core:
             access=Access(settings, texts, clock),
             dispatch=dispatch,
             orders=Orders(presenter, notifier, dispatch, clock),
-            experts=Experts(presenter, notifier, clock),
+            experts=Experts(presenter, notifier, clock, checkins),
+            checkins=checkins,
             outbox=OutboxSender(db, bot, clock, settings.send_rate_per_second),
         )

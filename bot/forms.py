@@ -130,6 +130,9 @@ CANCEL_ORDER = _one(
 CANCEL_GIG = _one("cancel_gig", Field("cancel_reason", "text", max_len=1000), ("gig_id",))
 CHANGE_TIME = _one("change_time", Field("starts_at", "datetime"), ("gig_id",))
 CHANGE_PLACE = _one("change_place", Field("place", "text", max_len=400), ("gig_id",))
+DEBRIEF_NOTE = _one(
+    "debrief_note", Field("note", "text", max_len=1000, skippable=True), ("checkin_id",)
+)
 HANDPICK_REASON = _one(
     "handpick_reason", Field("override_reason", "text", max_len=500), ("gig_id", "picked")
 )
@@ -150,6 +153,7 @@ FORMS = {
         CHANGE_TIME,
         CHANGE_PLACE,
         HANDPICK_REASON,
+        DEBRIEF_NOTE,
     )
 }
 

@@ -44,11 +44,15 @@ class Notifier:
         self.settings = settings
         self.clock = clock
 
+    def label(self, lang: str, key: str) -> str:
+        """A button label: a catalog key, or literal text after "=" (digits of a scale)."""
+        return key[1:] if key.startswith("=") else self.p.t(lang, key)
+
     def buttons(self, lang: str, rows: list[list[ButtonSpec]] | None) -> list[Any] | None:
         if not rows:
             return None
         return [
-            [{"text": self.p.t(lang, key), "callback_data": data} for key, data in row]
+            [{"text": self.label(lang, key), "callback_data": data} for key, data in row]
             for row in rows
         ]
 
@@ -100,6 +104,28 @@ class Notifier:
             buttons=self.buttons(user.language, buttons),
             tag=tag,
             quiet=quiet,
+        )
+
+    async def push_document(
+        self, s: AsyncSession, user: User, filename: str, content: str, *, quiet: bool = False
+    ) -> None:
+        """Queue a file (a calendar entry) to follow the messages queued before it."""
+        if user.telegram_id is None:
+            return
+        now = self.clock.now()
+        not_before = next_allowed(now, self.settings) if quiet and user.role == Role.EXPERT else now
+        await OutboxRepo(s).add(
+            Outbox(
+                chat_id=user.telegram_id,
+                kind="document",
+                text=content,
+                filename=filename,
+                status=OutboxStatus.PENDING,
+                not_before=not_before,
+                attempts=0,
+                error="",
+                created_at=now,
+            )
         )
 
     async def edit_text(

@@ -107,7 +107,7 @@ class OutboxSender:
     async def _call(self, row: Outbox, action: Callable[[], Awaitable[Any]]) -> Any:
         """Run one Bot API call with waiting on 429 and backoff on network errors."""
         for attempt in range(IN_FLUSH_RETRIES + 1):
-            await self.limiter.wait(row.chat_id, row.kind == "send")
+            await self.limiter.wait(row.chat_id, row.kind != "edit")
             try:
                 return await action()
             except RetryAfter as exc:
@@ -127,13 +127,15 @@ class OutboxSender:
         raise AssertionError("unreachable")
 
     async def _send(self, row: Outbox) -> int:
+        def call() -> Awaitable[Any]:
+            if row.kind == "document":
+                return self.bot.send_document(
+                    row.chat_id, row.text.encode(), filename=row.filename or "file.txt"
+                )
+            return self.bot.send_message(row.chat_id, row.text, reply_markup=markup(row.buttons))
+
         try:
-            message = await self._call(
-                row,
-                lambda: self.bot.send_message(
-                    row.chat_id, row.text, reply_markup=markup(row.buttons)
-                ),
-            )
+            message = await self._call(row, call)
         except Forbidden:
             log.info("outbox row %s: the recipient has blocked the bot", row.id)
             await self._finish(row, OutboxStatus.FAILED, error="forbidden")

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     cascade_wait_hours: int = Field(default=24, ge=1, le=336)
     offer_valid_hours: int = Field(default=48, ge=1, le=720)
     fill_deadline_hours: int = Field(default=48, ge=0, le=720)
+    prep_hours_before: int = Field(default=48, ge=1, le=336)
+    reminder_hours_before: int = Field(default=3, ge=1, le=24)
+    debrief_hours_after: int = Field(default=2, ge=0, le=72)
+    keep_in_touch_days: int = Field(default=30, ge=7, le=365)
+    digest_hour: int = Field(default=8, ge=0, le=23)
     send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
     log_level: str = "INFO"
 

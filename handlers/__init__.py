@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram.ext import Application, BaseHandler
 
 from bot.i18n import Texts
-from handlers import common, coordinator, expert, forms, gigs, orderer, register
+from handlers import checkins, common, coordinator, expert, forms, gigs, orderer, register
 
 
 def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler]]:
@@ -15,6 +15,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler]]:
         *coordinator.build_handlers(texts),
         *register.build_handlers(texts),
         *gigs.build_handlers(texts),
+        *checkins.build_handlers(texts),
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
         *forms.build_handlers(),

@@ -19,6 +19,7 @@ from bot.forms import (
     CHANGE_TIME,
     COMPANION,
     CONTRACT,
+    DEBRIEF_NOTE,
     EXPERT,
     FORMS,
     HANDPICK_REASON,
@@ -58,6 +59,7 @@ FORM_ROLES = {
     CHANGE_TIME.name: {Role.ORDERER, Role.COORDINATOR},
     CHANGE_PLACE.name: {Role.ORDERER, Role.COORDINATOR},
     HANDPICK_REASON.name: {Role.COORDINATOR},
+    DEBRIEF_NOTE.name: {Role.EXPERT},
 }
 
 
@@ -391,6 +393,19 @@ async def complete(req: Req, state: DraftState) -> None:
     elif state.form is HANDPICK_REASON:
         await gigs.send_handpicked(
             req, int(values["gig_id"]), list(values["picked"]), values["override_reason"]
+        )
+    elif state.form is DEBRIEF_NOTE:
+        row = await core.checkins.own(req.s, req.actor, int(values["checkin_id"]))
+        if row is not None and values.get("note"):
+            row.note = values["note"]
+        req.say(
+            "checkin.debrief_thanks",
+            req.keyboard(
+                [
+                    [(req.t("btn.debrief_coordinator"), f"ck:dc:{values['checkin_id']}")],
+                    [(req.t("btn.debrief_peer"), f"ck:dp:{values['checkin_id']}")],
+                ]
+            ),
         )
     elif state.form is COMPANION:
         gig, confirmed = await core.dispatch.set_companion(

@@ -42,12 +42,30 @@ async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     await core.outbox.flush()
 
 
+async def checkins_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the check-ins that are due (and follow up unanswered debriefs)."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        await core.checkins.tick(s)
+    await core.outbox.flush()
+
+
+async def digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The coordinators' morning message."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        await core.checkins.digest(s)
+    await core.outbox.flush()
+
+
 async def register_daily(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Each morning: end pauses that are over, and remind about contracts ending soon."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
         ended = await core.experts.end_pauses(s)
         reminded = await core.experts.contract_reminders(s)
+        await core.checkins.keep_in_touch(s)
+        await core.checkins.tick(s)
     if ended or reminded:
         log.info("pauses ended: %d, contract reminders: %d", ended, reminded)
     await core.outbox.flush()
@@ -71,6 +89,19 @@ def install(app: Application) -> None:
         first=10,
         name="dispatch:tick",
         job_kwargs={"id": "dispatch:tick", **JOB_DEFAULTS},
+    )
+    jq.run_repeating(
+        checkins_tick,
+        interval=60,
+        first=15,
+        name="checkins:tick",
+        job_kwargs={"id": "checkins:tick", **JOB_DEFAULTS},
+    )
+    jq.run_daily(
+        digest,
+        time=time(core.settings.digest_hour, 0, tzinfo=core.settings.tz),
+        name="digest:daily",
+        job_kwargs={"id": "digest:daily", **JOB_DEFAULTS},
     )
     jq.run_daily(
         register_daily,

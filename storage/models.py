@@ -182,6 +182,9 @@ class Gig(Base):
     exhausted_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    # Bumped on every change of time or place: the calendar file's SEQUENCE.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    prep_hours: Mapped[int | None] = mapped_column(Integer)  # None: the settings' default
 
     __table_args__ = (Index("ix_gigs_status_starts", "status", "starts_at"),)
 
@@ -220,6 +223,52 @@ class Offer(Base):
     )
 
 
+class CheckInKind:
+    PREP = "prep"
+    REMINDER = "reminder"
+    DEBRIEF = "debrief"
+    KEEP_IN_TOUCH = "keep"
+    GIG_KINDS = (PREP, REMINDER, DEBRIEF)
+
+
+class CheckInStatus:
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    ANSWERED = "answered"
+    CANCELLED = "cancelled"  # the gig was cancelled or the expert stepped back
+    DROPPED = "dropped"  # fell due while the bot was down and is no longer relevant
+
+
+class CheckIn(Base):
+    """One scheduled message of support: the schedule lives here, not in memory."""
+
+    __tablename__ = "checkins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    gig_id: Mapped[int | None] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"))
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default=CheckInStatus.SCHEDULED)
+    sent_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answer: Mapped[str] = mapped_column(String(16), default="")
+    score: Mapped[int | None] = mapped_column(Integer)  # debrief: how it went, 1-5
+    orderer_rating: Mapped[int | None] = mapped_column(Integer)  # how the orderer treated them
+    preparation_rating: Mapped[int | None] = mapped_column(Integer)  # how well it was prepared
+    note: Mapped[str] = mapped_column(Text, default="")
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+    coordinator_noted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("kind", "offer_id", name="uq_checkins_kind_offer"),
+        Index("ix_checkins_status_due", "status", "due_at"),
+        Index("ix_checkins_expert", "expert_id"),
+    )
+
+
 class Draft(Base):
     """A form in progress (an order, a registration), so nothing typed is lost."""
 
@@ -251,7 +300,8 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(8))  # send | edit
+    kind: Mapped[str] = mapped_column(String(8))  # send | edit | document
+    filename: Mapped[str | None] = mapped_column(String(100))  # for documents: text is content
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     tag: Mapped[str | None] = mapped_column(String(64))

@@ -73,6 +73,7 @@ class Harness:
         """Let time pass, then run the periodic jobs once, as the scheduler would by then."""
         self.clock.advance(delta)
         await self.run_job("dispatch:tick")
+        await self.run_job("checkins:tick")
         await self.core.outbox.flush()
 
 
@@ -93,8 +94,16 @@ class Person:
 
     @property
     def last(self) -> Sent:
-        assert self.inbox, f"{self.name} has received nothing"
-        return self.inbox[-1]
+        """The newest text message (files such as calendar entries are in `last_file`)."""
+        texts = [m for m in self.inbox if m.document is None]
+        assert texts, f"{self.name} has received nothing"
+        return texts[-1]
+
+    @property
+    def last_file(self) -> Sent:
+        files = [m for m in self.inbox if m.document is not None]
+        assert files, f"{self.name} has received no file"
+        return files[-1]
 
     def texts(self) -> list[str]:
         return [m.text for m in self.inbox]

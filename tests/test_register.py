@@ -119,7 +119,7 @@ async def test_pause_in_one_step_and_told_when_it_ends(h: Harness, lang: str) ->
     h.clock.set(at("1.12.2026 07.00"))
     await h.run_job("register:daily")
     await h.advance(timedelta(hours=1, minutes=5))  # the message waits for the end of quiet hours
-    assert aino.last.text == aino.t("expert.pause_ended")
+    assert aino.last.text == aino.t("checkin.keep_after_pause")
     await flows.order_and_approve(h, nurse, starts_at="11.12.2026 klo 13.00")
     assert offered(aino)
 
@@ -223,13 +223,13 @@ async def test_mydata_sends_everything_as_json(h: Harness, lang: str) -> None:
     h.coord_lang = lang
     aino = await flows.register_expert(h, 301, "Aino", lang=lang, topics=("loss", "relative"))
     await aino.send("/mydata")
-    document = aino.last.document
+    document = aino.last_file.document
     assert document is not None
     data = json.loads(document[1])
     assert data["account"]["telegram_id"] == 301
     assert data["profile"]["topics"] == ["loss", "relative"]
     assert data["profile"]["consent_at"] is not None
-    assert aino.inbox[-2].text.startswith(aino.t("data.summary", offers=0, profile="")[:30])
+    assert aino.last.text.startswith(aino.t("data.summary", offers=0, profile="")[:30])
 
 
 async def _stats(h: Harness) -> tuple[int, ...]:

@@ -20,6 +20,7 @@ from bot.notify import Notifier, next_allowed
 from bot.present import Presenter, gig_values
 from bot.services import matching
 from bot.services.access import Actor
+from bot.services.checkins import CheckIns
 from bot.settings import Settings
 from storage.models import (
     ExpertProfile,
@@ -94,12 +95,18 @@ def rotation_key(
 
 class Dispatch:
     def __init__(
-        self, presenter: Presenter, notifier: Notifier, clock: Clock, settings: Settings
+        self,
+        presenter: Presenter,
+        notifier: Notifier,
+        clock: Clock,
+        settings: Settings,
+        checkins: CheckIns,
     ) -> None:
         self.p = presenter
         self.notify = notifier
         self.clock = clock
         self.settings = settings
+        self.checkins = checkins
         self.tz = presenter.tz
 
     # ----- who, in which order ------------------------------------------------------------
@@ -351,6 +358,10 @@ class Dispatch:
                     title=self.p.gig_title(coord.language, gig),
                     buttons=[[("btn.name_companion", f"cp:{gig.id}")]],
                 )
+        if offer.awaiting_companion:
+            await self.checkins.sync_gig(s, gig)
+        elif actor.user is not None:
+            await self.checkins.confirmed(s, gig, actor.user)
         if gig.status == GigStatus.FILLED:
             await self._tell_filled(s, gig)
         await self.refresh_status(s, gig)
@@ -536,6 +547,7 @@ class Dispatch:
                 buttons=[[("btn.ranking", f"rk:{gig.id}")]],
             )
         await s.flush()
+        await self.checkins.sync_gig(s, gig)
         await self.proceed(s, gig)
 
     async def cancel_gig(self, s: AsyncSession, actor: Actor, gig_id: int, reason: str) -> Gig:
@@ -571,6 +583,8 @@ class Dispatch:
                 await self.notify.push(
                     s, expert, "gig.cancelled_expert", title=title, reason=reason
                 )
+                # The calendar entry is withdrawn too (same UID, METHOD:CANCEL).
+                await self.checkins.send_calendar(s, gig, expert, cancelled=True)
         orderer = await Users(s).get(gig.orderer_id)
         if orderer is not None and orderer.id != actor.id:
             await self.notify.push(
@@ -590,6 +604,7 @@ class Dispatch:
                     by=actor.user.name if actor.user else "",
                     title=self.p.gig_title(coord.language, gig),
                 )
+        await self.checkins.sync_gig(s, gig)
         await self.refresh_status(s, gig)
         return gig
 
@@ -616,7 +631,9 @@ class Dispatch:
             gig.deadline_alerted = False
         if place is not None:
             gig.place = place
+        gig.revision += 1
         await s.flush()
+        await self.checkins.sync_gig(s, gig)
         offers = (
             await s.scalars(
                 select(Offer).where(
@@ -666,6 +683,7 @@ class Dispatch:
                     title=self.p.gig_title(lang, gig),
                     details=self.p.gig(lang, gig_values(gig)),
                 )
+            await self.checkins.send_calendar(s, gig, expert)
         targets = [await Users(s).get(gig.orderer_id), *await Users(s).coordinators()]
         for person in targets:
             if person is None or person.id == actor.id:
@@ -858,4 +876,5 @@ class Dispatch:
                     title=self.p.gig_title(expert.language, gig),
                     details=self.p.gig(expert.language, gig_values(gig)),
                 )
+                await self.checkins.confirmed(s, gig, expert)
         return gig, len(waiting)

@@ -15,6 +15,7 @@ from bot.errors import Refuse
 from bot.notify import Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
+from bot.services.checkins import CheckIns
 from bot.services.matching import month_bounds
 from storage.models import (
     Draft,
@@ -74,10 +75,13 @@ class Card:
 
 
 class Experts:
-    def __init__(self, presenter: Presenter, notifier: Notifier, clock: Clock) -> None:
+    def __init__(
+        self, presenter: Presenter, notifier: Notifier, clock: Clock, checkins: CheckIns
+    ) -> None:
         self.p = presenter
         self.notify = notifier
         self.clock = clock
+        self.checkins = checkins
         self.tz = presenter.tz
 
     def today(self) -> date:
@@ -345,7 +349,7 @@ class Experts:
             profile.paused_until = None
             user = await Users(s).get(profile.user_id)
             if user is not None and user.active:
-                await self.notify.push(s, user, "expert.pause_ended", quiet=True)
+                await self.checkins.pause_ended(s, user)
         return len(ended)
 
     # ----- data rights --------------------------------------------------------------------

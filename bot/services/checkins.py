@@ -1,0 +1,574 @@
+"""Support around every gig and between gigs: preparation, the day's reminder, the debrief,
+keeping in touch, and the coordinators' morning digest.
+
+The schedule is the `checkins` table. One periodic job reads what is due, so a restart or a
+day of downtime sends each due item once, in order, and drops what is no longer relevant.
+Quiet hours hold pushes until the morning (the outbox keeps their order).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.calendar import gig_ics
+from bot.clock import Clock
+from bot.notify import Notifier
+from bot.present import Presenter, gig_values
+from bot.services.access import Actor
+from bot.settings import Settings
+from storage.models import (
+    CheckIn,
+    CheckInKind,
+    CheckInStatus,
+    ExpertProfile,
+    ExpertStatus,
+    Gig,
+    GigStatus,
+    Offer,
+    OfferStatus,
+    User,
+)
+from storage.repo import Users
+
+PREP_MIN_LEAD = timedelta(hours=4)  # closer than this, the day's reminder is enough
+DEBRIEF_STALE = timedelta(days=7)
+ANSWER_WAIT = timedelta(hours=24)
+LOW_SCORE = 2
+
+
+def wall_shift(moment: datetime, delta: timedelta, tz: ZoneInfo) -> datetime:
+    """`moment` moved by `delta` on the local wall clock, so "48 h before a 10.00 gig" is
+    10.00 two days earlier even across a daylight-saving change."""
+    local = moment.astimezone(tz).replace(tzinfo=None) + delta
+    return local.replace(tzinfo=tz).astimezone(moment.tzinfo)
+
+
+class CheckIns:
+    def __init__(
+        self, presenter: Presenter, notifier: Notifier, clock: Clock, settings: Settings
+    ) -> None:
+        self.p = presenter
+        self.notify = notifier
+        self.clock = clock
+        self.settings = settings
+        self.tz = settings.tz
+
+    # ----- when ---------------------------------------------------------------------------
+
+    def due_times(self, gig: Gig) -> dict[str, datetime]:
+        tz = self.tz
+        prep_hours = gig.prep_hours or self.settings.prep_hours_before
+        prep = wall_shift(gig.starts_at, -timedelta(hours=prep_hours), tz)
+        reminder = wall_shift(
+            gig.starts_at, -timedelta(hours=self.settings.reminder_hours_before), tz
+        )
+        local_reminder = reminder.astimezone(tz)
+        morning = datetime.combine(
+            local_reminder.date(), time(self.settings.quiet_hours_end), tzinfo=tz
+        )
+        if local_reminder < morning:
+            # Not before the morning; if the gig starts before that, the evening before.
+            reminder = (
+                morning if morning < gig.starts_at.astimezone(tz) else morning - timedelta(hours=12)
+            ).astimezone(gig.starts_at.tzinfo)
+        end = gig.starts_at + timedelta(minutes=gig.duration_min)
+        debrief = wall_shift(end, timedelta(hours=self.settings.debrief_hours_after), tz)
+        return {
+            CheckInKind.PREP: prep,
+            CheckInKind.REMINDER: reminder,
+            CheckInKind.DEBRIEF: debrief,
+        }
+
+    # ----- keeping the schedule in step with the gig ----------------------------------------
+
+    async def sync_gig(self, s: AsyncSession, gig: Gig) -> None:
+        """Make the gig's check-ins match it: one set per confirmed expert, at the right
+        times; none for anyone else, and none at all for a cancelled gig."""
+        now = self.clock.now()
+        offers = (await s.scalars(select(Offer).where(Offer.gig_id == gig.id))).all()
+        existing = (await s.scalars(select(CheckIn).where(CheckIn.gig_id == gig.id))).all()
+        by_key = {(c.kind, c.offer_id): c for c in existing}
+        live = gig.status in (GigStatus.OPEN, GigStatus.FILLED)
+        due = self.due_times(gig)
+        for offer in offers:
+            confirmed = live and offer.status == OfferStatus.ACCEPTED
+            for kind, at in due.items():
+                row = by_key.get((kind, offer.id))
+                if not confirmed:
+                    if row is not None and row.status == CheckInStatus.SCHEDULED:
+                        row.status = CheckInStatus.CANCELLED
+                    continue
+                if kind == CheckInKind.PREP and gig.starts_at - now < PREP_MIN_LEAD:
+                    if row is not None and row.status == CheckInStatus.SCHEDULED:
+                        row.status = CheckInStatus.CANCELLED
+                    continue
+                if row is None:
+                    s.add(
+                        CheckIn(
+                            kind=kind,
+                            expert_id=offer.expert_id,
+                            gig_id=gig.id,
+                            offer_id=offer.id,
+                            due_at=max(at, now),
+                            status=CheckInStatus.SCHEDULED,
+                            created_at=now,
+                        )
+                    )
+                elif row.status in (CheckInStatus.SCHEDULED, CheckInStatus.CANCELLED):
+                    row.status, row.due_at = CheckInStatus.SCHEDULED, max(at, now)
+        await s.flush()
+
+    async def confirmed(self, s: AsyncSession, gig: Gig, expert: User) -> None:
+        """After a confirmation: the calendar file, and the check-ins."""
+        await self.send_calendar(s, gig, expert)
+        await self.sync_gig(s, gig)
+
+    async def send_calendar(
+        self, s: AsyncSession, gig: Gig, expert: User, cancelled: bool = False
+    ) -> None:
+        lang = expert.language
+        values = gig_values(gig)
+        summary = self.p.gig_title(lang, gig)
+        description = "\n".join(
+            [
+                f"{self.p.t(lang, 'label.organisation')}: {gig.organisation}",
+                f"{self.p.t(lang, 'label.contact')}: {gig.contact}",
+                *(
+                    [f"{self.p.t(lang, 'label.companion')}: {gig.companion}"]
+                    if gig.companion
+                    else []
+                ),
+                *([f"{self.p.t(lang, 'label.notes')}: {gig.notes}"] if gig.notes else []),
+            ]
+        )
+        url = gig.place if gig.remote and gig.place.startswith(("https://", "http://")) else None
+        ics = gig_ics(
+            gig_id=gig.id,
+            revision=gig.revision,
+            starts_at=gig.starts_at,
+            minutes=gig.duration_min,
+            summary=summary,
+            location=self.p.value(lang, "place", values["place"]),
+            description=description,
+            url=url,
+            cancelled=cancelled,
+            tz=self.tz,
+            now=self.clock.now(),
+        )
+        await self.notify.push_document(s, expert, f"keikka-{gig.id}.ics", ics)
+
+    # ----- sending what is due ---------------------------------------------------------------
+
+    async def tick(self, s: AsyncSession) -> int:
+        """Send every check-in that is due, drop the stale ones, and follow up silence."""
+        now = self.clock.now()
+        due = (
+            await s.scalars(
+                select(CheckIn)
+                .where(CheckIn.status == CheckInStatus.SCHEDULED, CheckIn.due_at <= now)
+                .order_by(CheckIn.due_at, CheckIn.id)
+                .limit(500)
+            )
+        ).all()
+        for row in due:
+            await self._send(s, row, now)
+        await self._follow_up(s, now)
+        return len(due)
+
+    async def _relevant(
+        self, s: AsyncSession, row: CheckIn, now: datetime
+    ) -> tuple[Gig | None, User | None]:
+        expert = await Users(s).get(row.expert_id)
+        if expert is None or expert.telegram_id is None or not expert.active:
+            return None, None
+        if row.kind == CheckInKind.KEEP_IN_TOUCH:
+            return None, expert
+        gig = await s.get(Gig, row.gig_id) if row.gig_id else None
+        offer = await s.get(Offer, row.offer_id) if row.offer_id else None
+        if (
+            gig is None
+            or offer is None
+            or offer.status != OfferStatus.ACCEPTED
+            or gig.status not in (GigStatus.OPEN, GigStatus.FILLED)
+        ):
+            return None, None
+        if row.kind in (CheckInKind.PREP, CheckInKind.REMINDER) and gig.starts_at <= now:
+            return None, None
+        if row.kind == CheckInKind.DEBRIEF and now - row.due_at > DEBRIEF_STALE:
+            return None, None
+        return gig, expert
+
+    async def _send(self, s: AsyncSession, row: CheckIn, now: datetime) -> None:
+        gig, expert = await self._relevant(s, row, now)
+        if expert is None:
+            row.status = CheckInStatus.DROPPED
+            return
+        row.status, row.sent_at = CheckInStatus.SENT, now
+        lang = expert.language
+        cid = row.id
+        if row.kind == CheckInKind.KEEP_IN_TOUCH:
+            key = "checkin.keep_after_pause" if row.note == "after_pause" else "checkin.keep"
+            await self.notify.push(
+                s,
+                expert,
+                key,
+                quiet=True,
+                buttons=[
+                    [("btn.kt_still", f"kt:y:{cid}")],
+                    [("btn.kt_pause", f"kt:p:{cid}")],
+                    [("btn.kt_talk", f"kt:t:{cid}")],
+                ],
+            )
+            return
+        assert gig is not None
+        title = self.p.gig_title(lang, gig)
+        if row.kind == CheckInKind.PREP:
+            await self.notify.push(
+                s,
+                expert,
+                "checkin.prep",
+                quiet=True,
+                title=title,
+                buttons=[
+                    [("btn.prep_ready", f"ck:r:{cid}")],
+                    [("btn.prep_talk", f"ck:t:{cid}")],
+                    [("btn.prep_step_back", f"ck:s:{cid}")],
+                ],
+            )
+        elif row.kind == CheckInKind.REMINDER:
+            row.status = CheckInStatus.ANSWERED  # nothing to answer
+            await self.notify.push(
+                s,
+                expert,
+                "checkin.reminder",
+                quiet=True,
+                title=title,
+                when=self.p.when(lang, gig.starts_at),
+                place=self.p.value(lang, "place", gig.place),
+                contact=gig.contact,
+            )
+        elif row.kind == CheckInKind.DEBRIEF:
+            await self.notify.push(
+                s,
+                expert,
+                "checkin.debrief",
+                quiet=True,
+                title=title,
+                buttons=self.debrief_buttons(cid),
+            )
+            profile = await Users(s).profile(expert.id)
+            if profile is not None and profile.youth:
+                # Young experts always get a debrief, with the adult who came along.
+                await self._alert(
+                    s,
+                    "checkin.alert_youth_debrief",
+                    gig=gig,
+                    expert=expert,
+                    companion=gig.companion or "–",
+                )
+
+    def debrief_buttons(self, cid: int) -> list[list[tuple[str, str]]]:
+        return [
+            [(f"={n}", f"ck:{n}:{cid}") for n in range(1, 6)],
+            [("btn.debrief_coordinator", f"ck:dc:{cid}")],
+            [("btn.debrief_peer", f"ck:dp:{cid}")],
+        ]
+
+    async def _follow_up(self, s: AsyncSession, now: datetime) -> None:
+        """A debrief left unanswered: one gentle reminder after a day, then a note to the
+        coordinators after another."""
+        silent = (
+            await s.scalars(
+                select(CheckIn).where(
+                    CheckIn.kind == CheckInKind.DEBRIEF,
+                    CheckIn.status == CheckInStatus.SENT,
+                    CheckIn.coordinator_noted.is_(False),
+                    CheckIn.sent_at <= now - ANSWER_WAIT,
+                )
+            )
+        ).all()
+        for row in silent:
+            expert = await Users(s).get(row.expert_id)
+            gig = await s.get(Gig, row.gig_id) if row.gig_id else None
+            if expert is None or gig is None or expert.telegram_id is None:
+                row.status = CheckInStatus.DROPPED
+                continue
+            assert row.sent_at is not None
+            if not row.reminded:
+                row.reminded = True
+                await self.notify.push(
+                    s,
+                    expert,
+                    "checkin.debrief_reminder",
+                    quiet=True,
+                    title=self.p.gig_title(expert.language, gig),
+                    buttons=self.debrief_buttons(row.id),
+                )
+            elif row.sent_at <= now - 2 * ANSWER_WAIT:
+                row.coordinator_noted = True
+                await self._alert(s, "checkin.alert_silent", gig=gig, expert=expert)
+
+    async def _alert(
+        self,
+        s: AsyncSession,
+        key: str,
+        *,
+        gig: Gig | None,
+        expert: User,
+        labels: dict[str, str] | None = None,
+        **args: Any,
+    ) -> None:
+        """The same alert to every coordinator in their language; `labels` are catalog keys
+        rendered per coordinator."""
+        profile = await Users(s).profile(expert.id)
+        name = profile.display_name if profile is not None else expert.name
+        for coord in await Users(s).coordinators():
+            lang = coord.language
+            title = self.p.gig_title(lang, gig) if gig is not None else ""
+            rendered: dict[str, Any] = {k: self.p.t(lang, v) for k, v in (labels or {}).items()}
+            await self.notify.push(
+                s,
+                coord,
+                key,
+                name=name,
+                id=expert.id,
+                title=title,
+                tg=f"tg://user?id={expert.telegram_id}",
+                **rendered,
+                **args,
+            )
+
+    # ----- answers --------------------------------------------------------------------------
+
+    async def own(self, s: AsyncSession, actor: Actor, checkin_id: int) -> CheckIn | None:
+        row = await s.get(CheckIn, checkin_id)
+        if row is None or actor.user is None or row.expert_id != actor.user.id:
+            return None
+        return row
+
+    async def answer(
+        self, s: AsyncSession, actor: Actor, row: CheckIn, answer: str, **extra: object
+    ) -> Gig | None:
+        """Record an answer; alerts for the ones a coordinator must act on."""
+        now = self.clock.now()
+        row.status, row.answered_at = CheckInStatus.ANSWERED, now
+        row.answer = answer
+        gig = await s.get(Gig, row.gig_id) if row.gig_id else None
+        assert actor.user is not None
+        if answer in ("talk_telegram", "talk_phone", "talk_meeting"):
+            await self._alert(
+                s,
+                "checkin.alert_talk",
+                gig=gig,
+                expert=actor.user,
+                labels={"way": f"contact_way.{answer}"},
+            )
+        elif answer in ("debrief_coordinator", "debrief_peer"):
+            await self._alert(
+                s,
+                "checkin.alert_debrief_request",
+                gig=gig,
+                expert=actor.user,
+                labels={"who": f"debrief_with.{answer}"},
+            )
+        elif answer == "keep_talk":
+            await self._alert(s, "checkin.alert_keep_talk", gig=None, expert=actor.user)
+        return gig
+
+    async def score(self, s: AsyncSession, actor: Actor, row: CheckIn, value: int) -> Gig | None:
+        row.score = value
+        gig = await self.answer(s, actor, row, "score")
+        if value <= LOW_SCORE:
+            assert actor.user is not None
+            await self._alert(s, "checkin.alert_low_score", gig=gig, expert=actor.user, score=value)
+        return gig
+
+    # ----- between gigs ----------------------------------------------------------------------
+
+    async def keep_in_touch(self, s: AsyncSession) -> int:
+        """Experts with no gig and no word from us for a while get a friendly check-in."""
+        now = self.clock.now()
+        quiet_for = timedelta(days=self.settings.keep_in_touch_days)
+        rows = (
+            await s.execute(
+                select(User, ExpertProfile)
+                .join(ExpertProfile, ExpertProfile.user_id == User.id)
+                .where(
+                    User.active.is_(True),
+                    User.telegram_id.is_not(None),
+                    ExpertProfile.status == ExpertStatus.APPROVED,
+                    ExpertProfile.paused_until.is_(None),
+                )
+            )
+        ).all()
+        if not rows:
+            return 0
+        ids = [u.id for u, _ in rows]
+        last_gig: dict[int, datetime] = dict(
+            (
+                await s.execute(
+                    select(Offer.expert_id, func.max(Gig.starts_at))
+                    .join(Gig, Gig.id == Offer.gig_id)
+                    .where(Offer.expert_id.in_(ids), Offer.status == OfferStatus.ACCEPTED)
+                    .group_by(Offer.expert_id)
+                )
+            ).all()
+        )
+        last_contact: dict[int, datetime] = dict(
+            (
+                await s.execute(
+                    select(CheckIn.expert_id, func.max(CheckIn.due_at))
+                    .where(CheckIn.expert_id.in_(ids), CheckIn.kind == CheckInKind.KEEP_IN_TOUCH)
+                    .group_by(CheckIn.expert_id)
+                )
+            ).all()
+        )
+        created = 0
+        for user, profile in rows:
+            since = max(
+                d
+                for d in (
+                    last_gig.get(user.id),
+                    last_contact.get(user.id),
+                    profile.decided_at,
+                    user.created_at,
+                )
+                if d is not None
+            )
+            if now - since >= quiet_for:
+                s.add(
+                    CheckIn(
+                        kind=CheckInKind.KEEP_IN_TOUCH,
+                        expert_id=user.id,
+                        due_at=now,
+                        status=CheckInStatus.SCHEDULED,
+                        created_at=now,
+                    )
+                )
+                created += 1
+        await s.flush()
+        return created
+
+    async def pause_ended(self, s: AsyncSession, user: User) -> None:
+        """The keep-in-touch check-in, worded for the end of a pause."""
+        now = self.clock.now()
+        s.add(
+            CheckIn(
+                kind=CheckInKind.KEEP_IN_TOUCH,
+                expert_id=user.id,
+                due_at=now,
+                status=CheckInStatus.SCHEDULED,
+                note="after_pause",
+                created_at=now,
+            )
+        )
+        await s.flush()
+
+    # ----- the coordinators' morning ---------------------------------------------------------
+
+    async def digest(self, s: AsyncSession) -> None:
+        """One message per coordinator: today's gigs, unanswered check-ins, gigs short of
+        experts, contracts about to end."""
+        now = self.clock.now()
+        today: date = now.astimezone(self.tz).date()
+        day_start = datetime.combine(today, time(0), tzinfo=self.tz)
+        day_end = day_start + timedelta(days=1)
+        todays = (
+            await s.scalars(
+                select(Gig)
+                .where(
+                    Gig.starts_at >= day_start,
+                    Gig.starts_at < day_end,
+                    Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+                )
+                .order_by(Gig.starts_at)
+            )
+        ).all()
+        short = (
+            await s.scalars(
+                select(Gig)
+                .where(
+                    Gig.status == GigStatus.OPEN,
+                    Gig.starts_at > now,
+                    Gig.starts_at < now + timedelta(days=14),
+                )
+                .order_by(Gig.starts_at)
+            )
+        ).all()
+        unanswered = (
+            await s.execute(
+                select(CheckIn, ExpertProfile.display_name)
+                .join(ExpertProfile, ExpertProfile.user_id == CheckIn.expert_id)
+                .where(CheckIn.status == CheckInStatus.SENT, CheckIn.kind != CheckInKind.REMINDER)
+                .order_by(CheckIn.sent_at)
+            )
+        ).all()
+        contracts = (
+            await s.scalars(
+                select(ExpertProfile)
+                .join(User, User.id == ExpertProfile.user_id)
+                .where(
+                    User.active.is_(True),
+                    ExpertProfile.status == ExpertStatus.APPROVED,
+                    ExpertProfile.contract_until.is_not(None),
+                    ExpertProfile.contract_until <= today + timedelta(days=30),
+                )
+                .order_by(ExpertProfile.contract_until)
+            )
+        ).all()
+        for coord in await Users(s).coordinators():
+            lang = coord.language
+            none = self.p.t(lang, "digest.none")
+            parts = [self.p.t(lang, "digest.header", date=f"{today.day}.{today.month}.")]
+            parts.append(
+                self.p.t(lang, "digest.today")
+                + "\n"
+                + (
+                    "\n".join(
+                        f"• {self.p.gig_title(lang, g)} ({g.seats_filled}/{g.seats})"
+                        for g in todays
+                    )
+                    or none
+                )
+            )
+            parts.append(
+                self.p.t(lang, "digest.unanswered")
+                + "\n"
+                + (
+                    "\n".join(
+                        f"• {name}: {self.p.t(lang, f'checkin_kind.{c.kind}')}"
+                        for c, name in unanswered[:20]
+                    )
+                    or none
+                )
+            )
+            parts.append(
+                self.p.t(lang, "digest.short")
+                + "\n"
+                + (
+                    "\n".join(
+                        f"• {self.p.gig_title(lang, g)} ({g.seats_filled}/{g.seats})"
+                        for g in short[:20]
+                    )
+                    or none
+                )
+            )
+            parts.append(
+                self.p.t(lang, "digest.contracts")
+                + "\n"
+                + (
+                    "\n".join(
+                        f"• {p.display_name} (#{p.user_id}): {p.contract_until.day}."
+                        f"{p.contract_until.month}.{p.contract_until.year}"
+                        for p in contracts
+                        if p.contract_until is not None
+                    )
+                    or none
+                )
+            )
+            await self.notify.push_text(s, coord, "\n\n".join(parts))
