@@ -15,6 +15,7 @@ from bot.services.access import Access
 from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch
 from bot.services.experts import Experts
+from bot.services.feedback import Feedback
 from bot.services.orders import Orders
 from bot.settings import Settings
 from storage.db import Database
@@ -33,6 +34,7 @@ class Core:
     orders: Orders
     experts: Experts
     checkins: CheckIns
+    feedback: Feedback
     outbox: OutboxSender
 
     def __post_init__(self) -> None:
@@ -62,5 +64,6 @@ class Core:
             orders=Orders(presenter, notifier, dispatch, clock),
             experts=Experts(presenter, notifier, clock, checkins),
             checkins=checkins,
+            feedback=Feedback(presenter, notifier, clock, settings),
             outbox=OutboxSender(db, bot, clock, settings.send_rate_per_second),
         )

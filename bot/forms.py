@@ -133,6 +133,9 @@ CHANGE_PLACE = _one("change_place", Field("place", "text", max_len=400), ("gig_i
 DEBRIEF_NOTE = _one(
     "debrief_note", Field("note", "text", max_len=1000, skippable=True), ("checkin_id",)
 )
+ORDERER_NOTE = _one(
+    "orderer_note", Field("feedback_text", "text", max_len=1000, skippable=True), ("gig_id",)
+)
 HANDPICK_REASON = _one(
     "handpick_reason", Field("override_reason", "text", max_len=500), ("gig_id", "picked")
 )
@@ -154,6 +157,7 @@ FORMS = {
         CHANGE_PLACE,
         HANDPICK_REASON,
         DEBRIEF_NOTE,
+        ORDERER_NOTE,
     )
 }
 

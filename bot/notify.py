@@ -6,6 +6,7 @@ reports a change that was rolled back.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -122,6 +123,25 @@ class Notifier:
                 filename=filename,
                 status=OutboxStatus.PENDING,
                 not_before=not_before,
+                attempts=0,
+                error="",
+                created_at=now,
+            )
+        )
+
+    async def push_photo(self, s: AsyncSession, user: User, png: bytes) -> None:
+        """Queue an image (a QR code); stored base64 until sent, then forgotten."""
+        if user.telegram_id is None:
+            return
+        now = self.clock.now()
+        await OutboxRepo(s).add(
+            Outbox(
+                chat_id=user.telegram_id,
+                kind="photo",
+                text=base64.b64encode(png).decode(),
+                filename="qr.png",
+                status=OutboxStatus.PENDING,
+                not_before=now,
                 attempts=0,
                 error="",
                 created_at=now,

@@ -9,6 +9,7 @@ coordinators).
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -128,6 +129,8 @@ class OutboxSender:
 
     async def _send(self, row: Outbox) -> int:
         def call() -> Awaitable[Any]:
+            if row.kind == "photo":
+                return self.bot.send_photo(row.chat_id, base64.b64decode(row.text))
             if row.kind == "document":
                 return self.bot.send_document(
                     row.chat_id, row.text.encode(), filename=row.filename or "file.txt"

@@ -42,6 +42,11 @@ class Presenter:
     def t(self, lang: str, key: str, **kwargs: object) -> str:
         return self.texts.get(lang, key, **kwargs)
 
+    def num(self, lang: str, value: float, digits: int = 1) -> str:
+        """A decimal number the way the language writes it (4,5 in Finnish and Swedish)."""
+        text = f"{value:.{digits}f}"
+        return text if lang == "en" else text.replace(".", ",")
+
     def when(self, lang: str, moment: datetime) -> str:
         return self.texts.dt(lang, moment, self.tz)
 

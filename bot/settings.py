@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     debrief_hours_after: int = Field(default=2, ge=0, le=72)
     keep_in_touch_days: int = Field(default=30, ge=7, le=365)
     digest_hour: int = Field(default=8, ge=0, le=23)
+    feedback_days: int = Field(default=14, ge=1, le=90)
+    feedback_min_answers: int = Field(default=5, ge=3, le=100)
+    feedback_alert_below: float = Field(default=2.5, ge=1, le=5)
     send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
     log_level: str = "INFO"
 

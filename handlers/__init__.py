@@ -5,7 +5,17 @@ from __future__ import annotations
 from telegram.ext import Application, BaseHandler
 
 from bot.i18n import Texts
-from handlers import checkins, common, coordinator, expert, forms, gigs, orderer, register
+from handlers import (
+    checkins,
+    common,
+    coordinator,
+    expert,
+    feedback,
+    forms,
+    gigs,
+    orderer,
+    register,
+)
 
 
 def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler]]:
@@ -16,6 +26,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler]]:
         *register.build_handlers(texts),
         *gigs.build_handlers(texts),
         *checkins.build_handlers(texts),
+        *feedback.build_handlers(texts),
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
         *forms.build_handlers(),

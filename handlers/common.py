@@ -11,8 +11,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.i18n import Texts
 from bot.services.access import STRANGER, Redeemed
+from bot.services.feedback import TOKEN_PREFIX
 from bot.settings import LANGUAGES
-from handlers import forms
+from handlers import feedback, forms
 from handlers.base import Ctx, Req, handles
 from handlers.menus import menu, set_chat_commands
 from storage.models import Role
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 async def start(req: Req) -> None:
     """Register with an invite code, or greet someone already known."""
     code = req.args[0] if req.args else ""
+    if code.startswith(TOKEN_PREFIX):
+        # A feedback link works for anyone, registered or not.
+        await feedback.start_answer(req, code.removeprefix(TOKEN_PREFIX))
+        return
     if req.actor.role != STRANGER:
         await greet(req)
         return

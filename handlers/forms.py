@@ -26,6 +26,7 @@ from bot.forms import (
     LIMIT_EARNINGS,
     LIMIT_GIGS,
     ORDER,
+    ORDERER_NOTE,
     PAUSE,
     REJECT,
     SUMMARY,
@@ -39,7 +40,7 @@ from bot.i18n import fmt_day, fmt_money
 from bot.parsing import InputError
 from bot.services.access import STRANGER
 from bot.services.orders import Decision
-from handlers import gigs
+from handlers import feedback, gigs
 from handlers.base import Req, handles
 from handlers.menus import menu
 from storage.models import Role
@@ -60,6 +61,7 @@ FORM_ROLES = {
     CHANGE_PLACE.name: {Role.ORDERER, Role.COORDINATOR},
     HANDPICK_REASON.name: {Role.COORDINATOR},
     DEBRIEF_NOTE.name: {Role.EXPERT},
+    ORDERER_NOTE.name: {Role.ORDERER},
 }
 
 
@@ -203,12 +205,12 @@ def answered(req: Req, state: DraftState, field: Field) -> str:
 @handles()
 async def on_text(req: Req) -> None:
     """Answer the current question with typed text, or explain what the bot can do."""
-    if req.actor.role == STRANGER:
-        req.say("start.stranger")
-        return
-    state = await load(req)
+    state = await load(req) if req.actor.role != STRANGER else None
     if state is None:
-        req.say("common.unknown_text")
+        # Audience members answering a feedback link are often not registered at all.
+        if await feedback.typed_answer(req):
+            return
+        req.say("start.stranger" if req.actor.role == STRANGER else "common.unknown_text")
         return
     field = state.current
     if field is None:
@@ -394,6 +396,12 @@ async def complete(req: Req, state: DraftState) -> None:
         await gigs.send_handpicked(
             req, int(values["gig_id"]), list(values["picked"]), values["override_reason"]
         )
+    elif state.form is ORDERER_NOTE:
+        assert req.actor.user is not None
+        await core.feedback.orderer_rate(
+            req.s, req.actor.user, int(values["gig_id"]), "text", None, values.get("feedback_text")
+        )
+        req.say("feedback.orderer_thanks")
     elif state.form is DEBRIEF_NOTE:
         row = await core.checkins.own(req.s, req.actor, int(values["checkin_id"]))
         if row is not None and values.get("note"):

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "profile",
         "pause",
         "resume",
+        "myfeedback",
         "mydata",
         "forget",
         "help",
@@ -30,8 +31,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     ),
     Role.COORDINATOR: (
         "pending",
+        "gig",
         "experts",
         "expert",
+        "feedback",
         "invite",
         "companion",
         "help",

@@ -50,6 +50,17 @@ async def checkins_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     await core.outbox.flush()
 
 
+async def feedback_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Open feedback rounds for gigs that ended, close expired ones (destroying their
+    secrets), and alert on very low averages."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        await core.feedback.open_due(s, context.bot.username)
+        await core.feedback.close_due(s)
+        await core.feedback.alert_low(s)
+    await core.outbox.flush()
+
+
 async def digest(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The coordinators' morning message."""
     core = _core(context)
@@ -96,6 +107,13 @@ def install(app: Application) -> None:
         first=15,
         name="checkins:tick",
         job_kwargs={"id": "checkins:tick", **JOB_DEFAULTS},
+    )
+    jq.run_repeating(
+        feedback_tick,
+        interval=300,
+        first=20,
+        name="feedback:tick",
+        job_kwargs={"id": "feedback:tick", **JOB_DEFAULTS},
     )
     jq.run_daily(
         digest,

@@ -269,6 +269,56 @@ class CheckIn(Base):
     )
 
 
+class FeedbackRound(Base):
+    """One gig's audience feedback. `secret` keys the one-answer-per-person hashes and is
+    destroyed, with the hashes, when the round closes."""
+
+    __tablename__ = "feedback_rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"), unique=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    secret: Mapped[str | None] = mapped_column(String(64))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    low_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FeedbackAnswer(Base):
+    """An audience member's answer. No Telegram id, name or time of day: only the day, and
+    (while the round is open) a keyed hash that lets the same person change their answer."""
+
+    __tablename__ = "feedback_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("feedback_rounds.id", ondelete="CASCADE"))
+    person_hash: Mapped[str | None] = mapped_column(String(64))
+    usefulness: Mapped[int] = mapped_column(Integer)
+    stayed: Mapped[str] = mapped_column(Text, default="")
+    better: Mapped[str] = mapped_column(Text, default="")
+    step: Mapped[str] = mapped_column(String(12), default="stayed")  # the next question
+    answered_on: Mapped[date] = mapped_column(Date)
+    respondent: Mapped[str] = mapped_column(String(100), default="")  # named rounds only
+
+    __table_args__ = (UniqueConstraint("round_id", "person_hash", name="uq_feedback_round_person"),)
+
+
+class OrdererFeedback(Base):
+    """The orderer's rating of a gig and of the cooperation; not anonymous to coordinators."""
+
+    __tablename__ = "orderer_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"), unique=True)
+    orderer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    gig_rating: Mapped[int | None] = mapped_column(Integer)
+    cooperation_rating: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
 class Draft(Base):
     """A form in progress (an order, a registration), so nothing typed is lost."""
 
@@ -300,7 +350,7 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(8))  # send | edit | document
+    kind: Mapped[str] = mapped_column(String(8))  # send | edit | document | photo
     filename: Mapped[str | None] = mapped_column(String(100))  # for documents: text is content
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)

@@ -74,6 +74,7 @@ class Harness:
         self.clock.advance(delta)
         await self.run_job("dispatch:tick")
         await self.run_job("checkins:tick")
+        await self.run_job("feedback:tick")
         await self.core.outbox.flush()
 
 

@@ -1,0 +1,244 @@
+"""Feedback: the audience's anonymous answers through a link, the orderer's rating, and the
+results for coordinators and experts (only where enough answers exist)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.forms import ORDERER_NOTE
+from bot.i18n import Texts
+from bot.parsing import InputError, clean_text
+from bot.services.feedback import Summary
+from handlers import forms
+from handlers.base import Req, handles
+from storage.models import CheckIn, FeedbackRound, Gig, OrdererFeedback, Role
+from storage.repo import Gigs
+
+
+def usefulness_keyboard(req: Req, token: str) -> list[list[tuple[str, str]]]:
+    return [[(str(n), f"fa:{n}:{token}") for n in range(1, 6)]]
+
+
+async def start_answer(req: Req, token: str) -> None:
+    """Someone opened a feedback link: ask the first question (no registration)."""
+    core = req.core
+    rnd = await core.feedback.round_by_token(req.s, token)
+    if rnd is None:
+        req.say("feedback.closed")
+        return
+    gig = await Gigs(req.s).get(rnd.gig_id)
+    assert gig is not None
+    earlier = await core.feedback.existing(req.s, rnd, req.actor.telegram_id)
+    intro = "feedback.intro_named" if not rnd.anonymous else "feedback.intro"
+    text = req.t(
+        intro,
+        type=core.presenter.label(req.lang, "gig_type", gig.gig_type),
+        organisation=gig.organisation,
+        until=core.presenter.when(req.lang, rnd.closes_at),
+    )
+    if earlier is not None:
+        text += "\n\n" + req.t("feedback.again")
+    req.reply(
+        text + "\n\n" + req.t("feedback.q_useful"), req.keyboard(usefulness_keyboard(req, token))
+    )
+
+
+@handles()
+async def rate(req: Req) -> None:
+    """The usefulness score (1-5); then the two optional free-text questions."""
+    _, raw, token = (req.query.data or "").split(":", 2) if req.query else ("", "0", "")
+    rnd = await req.core.feedback.round_by_token(req.s, token)
+    if rnd is None:
+        req.toast("feedback.closed", alert=True)
+        return
+    tg_user = req.update.effective_user
+    await req.core.feedback.rate(
+        req.s, rnd, req.actor.telegram_id, int(raw), tg_user.first_name if tg_user else ""
+    )
+    req.edit(req.t("feedback.q_useful") + f"\n\n➜ {raw}/5")
+    req.say("feedback.q_stayed", req.keyboard([[(req.t("btn.skip"), f"fs:{token}")]]))
+
+
+@handles()
+async def skip(req: Req) -> None:
+    token = (req.query.data or "").split(":", 1)[1] if req.query else ""
+    rnd = await req.core.feedback.round_by_token(req.s, token)
+    row = await req.core.feedback.existing(req.s, rnd, req.actor.telegram_id) if rnd else None
+    if row is None or row.step not in ("stayed", "better"):
+        req.toast("err.stale")
+        return
+    req.edit_markup(None)
+    step = await req.core.feedback.write(req.s, row, None)
+    ask_next(req, step, token)
+
+
+def ask_next(req: Req, step: str, token: str) -> None:
+    if step == "better":
+        req.say("feedback.q_better", req.keyboard([[(req.t("btn.skip"), f"fs:{token}")]]))
+    else:
+        req.say("feedback.thanks")
+
+
+async def typed_answer(req: Req) -> bool:
+    """Route free text to an audience answer in progress; false if there is none."""
+    found = await req.core.feedback.in_progress(req.s, req.actor.telegram_id)
+    if found is None:
+        return False
+    rnd, row = found
+    try:
+        text = clean_text(req.text, 1000)
+    except InputError as err:
+        req.say(err.key, None, **err.params)
+        return True
+    step = await req.core.feedback.write(req.s, row, text)
+    ask_next(req, step, rnd.token)
+    return True
+
+
+def render(req: Req, summary: Summary) -> str:
+    k = req.core.feedback.k
+    if not summary.shown:
+        return req.t("feedback.too_few", count=summary.count, k=k)
+    dist = " · ".join(f"{n}: {c}" for n, c in summary.distribution.items())
+    lines = [
+        req.t(
+            "feedback.result",
+            count=summary.count,
+            average=req.core.presenter.num(req.lang, summary.average or 0),
+            dist=dist,
+            days=", ".join(summary.days),
+        )
+    ]
+    if summary.stayed:
+        lines.append(
+            req.t("feedback.stayed_header") + "\n" + "\n".join(f"• {t}" for t in summary.stayed)
+        )
+    if summary.better:
+        lines.append(
+            req.t("feedback.better_header") + "\n" + "\n".join(f"• {t}" for t in summary.better)
+        )
+    return "\n\n".join(lines)
+
+
+@handles(Role.COORDINATOR)
+async def coordinator_feedback(req: Req) -> None:
+    """`/feedback <gig>`: one gig; `/feedback`: all gigs, small ones only pooled."""
+    core = req.core
+    p = core.presenter
+    if req.args and req.args[0].lstrip("#").isdigit():
+        gig = await Gigs(req.s).get(int(req.args[0].lstrip("#")))
+        if gig is None:
+            req.say("err.gig_not_found")
+            return
+        summary = await core.feedback.for_gig(req.s, gig.id)
+        parts = [
+            req.t("feedback.gig_header", title=p.gig_title(req.lang, gig)),
+            render(req, summary),
+        ]
+        parts.append(await orderer_and_experts(req, gig))
+        rows = []
+        if summary.count == 0:
+            rows.append([(req.t("btn.feedback_named"), f"fn:{gig.id}")])
+        req.reply("\n\n".join(x for x in parts if x), req.keyboard(rows) if rows else None)
+        return
+    gig_ids = list((await req.s.scalars(select(FeedbackRound.gig_id))).all())
+    per, pooled = await core.feedback.for_gigs(req.s, gig_ids)
+    parts = [req.t("feedback.all_header", rounds=len(gig_ids))]
+    for gig_id, summary in per.items():
+        gig = await Gigs(req.s).get(gig_id)
+        if gig is not None:
+            parts.append(p.gig_title(req.lang, gig) + "\n" + render(req, summary))
+    parts.append(req.t("feedback.pooled_header") + "\n" + render(req, pooled))
+    req.reply("\n\n".join(parts))
+
+
+async def orderer_and_experts(req: Req, gig: Gig) -> str:
+    """The orderer's (named) rating and the experts' view of the gig, for coordinators."""
+    lines = []
+    of = await req.s.scalar(select(OrdererFeedback).where(OrdererFeedback.gig_id == gig.id))
+    if of is not None:
+        lines.append(
+            req.t(
+                "feedback.orderer_line",
+                gig=of.gig_rating or "–",
+                coop=of.cooperation_rating or "–",
+                text=of.text or "–",
+            )
+        )
+    rows = (
+        await req.s.scalars(
+            select(CheckIn).where(CheckIn.gig_id == gig.id, CheckIn.kind == "debrief")
+        )
+    ).all()
+    treated = [r.orderer_rating for r in rows if r.orderer_rating]
+    prepared = [r.preparation_rating for r in rows if r.preparation_rating]
+    if treated or prepared:
+        lines.append(
+            req.t(
+                "feedback.experts_line",
+                treated=req.core.presenter.num(req.lang, sum(treated) / len(treated))
+                if treated
+                else "–",
+                prepared=req.core.presenter.num(req.lang, sum(prepared) / len(prepared))
+                if prepared
+                else "–",
+                count=max(len(treated), len(prepared)),
+            )
+        )
+    return "\n".join(lines)
+
+
+@handles(Role.COORDINATOR)
+async def make_named(req: Req) -> None:
+    """Before the first answer, a round can collect named answers instead."""
+    gig_id = int((req.query.data or "fn:0").split(":")[1]) if req.query else 0
+    await req.core.feedback.set_named(req.s, gig_id, True)
+    req.edit_markup(None)
+    req.say("feedback.named_set")
+
+
+@handles(Role.EXPERT)
+async def my_feedback(req: Req) -> None:
+    """An expert's own feedback: per gig where enough answers exist, the rest pooled."""
+    core = req.core
+    gig_ids = await core.feedback.expert_gig_ids(req.s, req.actor.id)
+    per, pooled = await core.feedback.for_gigs(req.s, gig_ids)
+    parts = [req.t("feedback.mine_header")]
+    for gig_id, summary in per.items():
+        gig = await Gigs(req.s).get(gig_id)
+        if gig is not None:
+            parts.append(core.presenter.gig_title(req.lang, gig) + "\n" + render(req, summary))
+    parts.append(req.t("feedback.pooled_header") + "\n" + render(req, pooled))
+    req.reply("\n\n".join(parts))
+
+
+@handles(Role.ORDERER)
+async def orderer_rating(req: Req) -> None:
+    """The orderer rates the gig, then the cooperation, then may add a line."""
+    _, what, raw_gig = (req.query.data or "").split(":") if req.query else ("", "", "0")
+    gig_id = int(raw_gig)
+    value = int(what[1:])
+    assert req.actor.user is not None
+    if what[0] == "g":
+        await req.core.feedback.orderer_rate(req.s, req.actor.user, gig_id, "gig", value)
+        req.edit(req.t("feedback.orderer_ask_done", value=value))
+        req.say(
+            "feedback.orderer_coop",
+            req.keyboard([[(str(n), f"ob:c{n}:{gig_id}") for n in range(1, 6)]]),
+        )
+    else:
+        await req.core.feedback.orderer_rate(req.s, req.actor.user, gig_id, "coop", value)
+        req.edit(req.t("feedback.orderer_ask_done", value=value))
+        await forms.begin(req, ORDERER_NOTE, {"gig_id": gig_id})
+
+
+def build_handlers(texts: Texts) -> list[BaseHandler]:
+    return [
+        CommandHandler("feedback", coordinator_feedback),
+        CommandHandler("myfeedback", my_feedback),
+        CallbackQueryHandler(rate, pattern=r"^fa:[1-5]:[A-Za-z0-9_-]{10,40}$"),
+        CallbackQueryHandler(skip, pattern=r"^fs:[A-Za-z0-9_-]{10,40}$"),
+        CallbackQueryHandler(make_named, pattern=r"^fn:\d{1,10}$"),
+        CallbackQueryHandler(orderer_rating, pattern=r"^ob:[gc][1-5]:\d{1,10}$"),
+    ]
