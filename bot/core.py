@@ -12,11 +12,15 @@ from bot.notify import Notifier
 from bot.outbox import OutboxSender
 from bot.present import Presenter
 from bot.services.access import Access
+from bot.services.alerts import Alerts
+from bot.services.audit import Audit
 from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch
 from bot.services.experts import Experts
 from bot.services.feedback import Feedback
+from bot.services.fees import Fees
 from bot.services.orders import Orders
+from bot.services.reports import Reports
 from bot.settings import Settings
 from storage.db import Database
 
@@ -35,6 +39,10 @@ class Core:
     experts: Experts
     checkins: CheckIns
     feedback: Feedback
+    fees: Fees
+    audit: Audit
+    alerts: Alerts
+    reports: Reports
     outbox: OutboxSender
 
     def __post_init__(self) -> None:
@@ -50,8 +58,11 @@ class Core:
         db = db or Database(settings.database_url)
         presenter = Presenter(texts, settings.tz)
         notifier = Notifier(presenter, settings, clock)
+        audit = Audit(clock)
+        feedback = Feedback(presenter, notifier, clock, settings)
+        fees = Fees(presenter, notifier, clock, settings, audit)
         checkins = CheckIns(presenter, notifier, clock, settings)
-        dispatch = Dispatch(presenter, notifier, clock, settings, checkins)
+        dispatch = Dispatch(presenter, notifier, clock, settings, checkins, fees, audit)
         return cls(
             settings=settings,
             clock=clock,
@@ -62,8 +73,12 @@ class Core:
             access=Access(settings, texts, clock),
             dispatch=dispatch,
             orders=Orders(presenter, notifier, dispatch, clock),
-            experts=Experts(presenter, notifier, clock, checkins),
+            experts=Experts(presenter, notifier, clock, checkins, audit),
             checkins=checkins,
-            feedback=Feedback(presenter, notifier, clock, settings),
+            feedback=feedback,
+            reports=Reports(presenter, feedback, settings.tz),
+            fees=fees,
+            audit=audit,
+            alerts=Alerts(presenter, notifier, clock),
             outbox=OutboxSender(db, bot, clock, settings.send_rate_per_second),
         )

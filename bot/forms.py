@@ -136,6 +136,18 @@ DEBRIEF_NOTE = _one(
 ORDERER_NOTE = _one(
     "orderer_note", Field("feedback_text", "text", max_len=1000, skippable=True), ("gig_id",)
 )
+FEE_EDIT = Form(
+    "fee_edit",
+    (
+        Field("fee_type", "choice", ("palkkio", "tyokorvaus", "expenses", "volunteer"), "fee_type"),
+        Field("amount", "money", when=lambda v: v.get("fee_type") in ("palkkio", "tyokorvaus")),
+        Field("travel", "money", skippable=True, skip_label="btn.none"),
+        Field("other", "money", skippable=True, skip_label="btn.none"),
+    ),
+    confirm=False,
+    hidden=frozenset({"fee_id"}),
+)
+GIG_MESSAGE = _one("gig_message", Field("message", "text", max_len=2000), ("gig_id",))
 HANDPICK_REASON = _one(
     "handpick_reason", Field("override_reason", "text", max_len=500), ("gig_id", "picked")
 )
@@ -158,6 +170,8 @@ FORMS = {
         HANDPICK_REASON,
         DEBRIEF_NOTE,
         ORDERER_NOTE,
+        FEE_EDIT,
+        GIG_MESSAGE,
     )
 }
 

@@ -7,6 +7,7 @@ reports a change that was rolled back.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.present import Presenter
 from bot.settings import Settings
-from storage.models import Outbox, OutboxStatus, Role, User
+from storage.models import Alert, Outbox, OutboxStatus, Role, User
 from storage.repo import OutboxRepo, Users
 
 ButtonSpec = tuple[str, str]  # (catalog key, callback data)
@@ -169,6 +170,55 @@ class Notifier:
                 created_at=now,
             )
         )
+
+    async def alert(
+        self,
+        s: AsyncSession,
+        category: str,
+        key: str,
+        *,
+        claimable: bool = False,
+        buttons: list[list[ButtonSpec]] | None = None,
+        tag: str | None = None,
+        per_lang: Callable[[str], dict[str, Any]] | None = None,
+        exclude: int | None = None,
+        **args: Any,
+    ) -> Alert | None:
+        """An alert to every coordinator who wants this category, each in their language.
+
+        A claimable alert carries "I'll take it": the first coordinator to press it is shown
+        to the others (see bot.services.alerts).
+        """
+        coords = [
+            c
+            for c in await Users(s).coordinators()
+            if category not in (c.alert_mutes or []) and c.id != exclude
+        ]
+        if not coords:
+            return None
+        texts = {}
+        for coord in coords:
+            lang = coord.language
+            if lang not in texts:
+                texts[lang] = self.p.t(lang, key, **args, **(per_lang(lang) if per_lang else {}))
+        alert = None
+        rows = list(buttons or [])
+        if claimable:
+            alert = Alert(
+                category=category,
+                texts=texts,
+                created_at=self.clock.now(),
+                buttons=[[list(b) for b in row] for row in rows],
+            )
+            s.add(alert)
+            await s.flush()
+            rows = [*rows, [("btn.claim", f"cl:{alert.id}")]]
+            tag = f"alert:{alert.id}"
+        for coord in coords:
+            await self.push_text(
+                s, coord, texts[coord.language], buttons=self.buttons(coord.language, rows), tag=tag
+            )
+        return alert
 
     async def coordinators(
         self,

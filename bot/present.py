@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -85,8 +86,10 @@ class Presenter:
                 return self.when(lang, datetime.fromisoformat(value))
             case "duration":
                 return fmt_hours(int(value))
-            case "fee":
+            case "fee" | "amount" | "travel" | "other":
                 return fmt_money(int(value))
+            case "fee_type":
+                return self.label(lang, "fee_type", value)
         return str(value)
 
     def gig(self, lang: str, values: dict[str, Any], *, contact: bool = True) -> str:
@@ -126,6 +129,17 @@ class Presenter:
             type=self.label(lang, "gig_type", gig.gig_type),
             when=self.when(lang, gig.starts_at),
         )
+
+    def title_args(self, gig: Gig | None, **numbers: float) -> Callable[[str], dict[str, Any]]:
+        """Per-language arguments for an alert about a gig: its title, and decimal numbers
+        written the way each language writes them."""
+
+        def render(lang: str) -> dict[str, Any]:
+            out: dict[str, Any] = {"title": self.gig_title(lang, gig) if gig is not None else ""}
+            out.update({k: self.num(lang, v) for k, v in numbers.items()})
+            return out
+
+        return render
 
     def profile(self, lang: str, values: dict[str, Any]) -> str:
         lines = []

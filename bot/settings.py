@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     feedback_days: int = Field(default=14, ge=1, le=90)
     feedback_min_answers: int = Field(default=5, ge=3, le=100)
     feedback_alert_below: float = Field(default=2.5, ge=1, le=5)
+    fee_reminder_days: int = Field(default=30, ge=1, le=365)
     send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
     log_level: str = "INFO"
 

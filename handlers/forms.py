@@ -21,7 +21,9 @@ from bot.forms import (
     CONTRACT,
     DEBRIEF_NOTE,
     EXPERT,
+    FEE_EDIT,
     FORMS,
+    GIG_MESSAGE,
     HANDPICK_REASON,
     LIMIT_EARNINGS,
     LIMIT_GIGS,
@@ -62,6 +64,8 @@ FORM_ROLES = {
     HANDPICK_REASON.name: {Role.COORDINATOR},
     DEBRIEF_NOTE.name: {Role.EXPERT},
     ORDERER_NOTE.name: {Role.ORDERER},
+    FEE_EDIT.name: {Role.COORDINATOR},
+    GIG_MESSAGE.name: {Role.COORDINATOR},
 }
 
 
@@ -396,6 +400,22 @@ async def complete(req: Req, state: DraftState) -> None:
         await gigs.send_handpicked(
             req, int(values["gig_id"]), list(values["picked"]), values["override_reason"]
         )
+    elif state.form is FEE_EDIT:
+        fee = await core.fees.edit(
+            req.s,
+            req.actor,
+            int(values["fee_id"]),
+            values["fee_type"],
+            values.get("amount") or 0,
+            values.get("travel") or 0,
+            values.get("other") or 0,
+        )
+        req.say("fees.edited", id=fee.id)
+    elif state.form is GIG_MESSAGE:
+        count = await core.dispatch.message_confirmed(
+            req.s, req.actor, int(values["gig_id"]), values["message"]
+        )
+        req.say("desk.message_sent", count=count)
     elif state.form is ORDERER_NOTE:
         assert req.actor.user is not None
         await core.feedback.orderer_rate(

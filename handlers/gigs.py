@@ -3,6 +3,7 @@ orderer or coordinator can make (cancel, move, change place)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from telegram import InlineKeyboardMarkup, Message
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -14,7 +15,7 @@ from bot.services.dispatch import Ranked
 from bot.services.orders import Decision
 from handlers import forms
 from handlers.base import Req, handles
-from storage.models import Gig, GigStatus, Role
+from storage.models import CheckIn, ExpertProfile, Gig, GigStatus, OfferStatus, Role
 from storage.repo import Gigs
 
 RANKING_SHOWN = 15
@@ -222,15 +223,20 @@ async def gig_card(req: Req) -> None:
         return
     gig = await authorised_gig(req, int(req.args[0].lstrip("#")))
     p = req.core.presenter
-    text = "\n\n".join(
-        [
-            p.gig_title(req.lang, gig) + " · " + req.t(f"status.{gig.status}"),
-            p.gig(req.lang, gig_values(gig)),
-            await req.core.dispatch.status_text(req.s, gig, req.lang),
-        ]
-    )
+    people = await req.core.dispatch.people(req.s, gig.id)
+    confirmed = [(o, name) for o, name in people if o.status == OfferStatus.ACCEPTED]
+    answers = await checkin_answers(req, gig)
+    parts = [
+        p.gig_title(req.lang, gig) + " · " + req.t(f"status.{gig.status}"),
+        p.gig(req.lang, gig_values(gig)),
+        await req.core.dispatch.status_text(req.s, gig, req.lang),
+        req.t("desk.confirmed", names=", ".join(n for _, n in confirmed) or "–"),
+    ]
+    if answers:
+        parts.append(req.t("desk.checkin_answers") + "\n" + "\n".join(answers))
     rows = []
-    if gig.status in GigStatus.UPCOMING:
+    started = gig.starts_at <= req.core.clock.now()
+    if gig.status in GigStatus.UPCOMING and not started:
         if gig.status in (GigStatus.PENDING, GigStatus.OPEN):
             rows.append([(req.t("btn.ranking"), f"rk:{gig.id}")])
         rows.append(
@@ -240,7 +246,35 @@ async def gig_card(req: Req) -> None:
             ]
         )
         rows.append([(req.t("btn.cancel_gig"), f"gc:{gig.id}")])
-    req.reply(text, req.keyboard(rows) if rows else None)
+    for offer, name in confirmed:
+        label = "btn.no_show" if started else "btn.replace"
+        rows.append([(req.t(label, name=name), f"{'ns' if started else 'rp'}:{offer.id}")])
+    if confirmed:
+        rows.append([(req.t("btn.message_experts"), f"gm:{gig.id}")])
+    if started and gig.status in (GigStatus.OPEN, GigStatus.FILLED):
+        rows.append([(req.t("btn.mark_done"), f"gd:{gig.id}")])
+    req.reply("\n\n".join(parts), req.keyboard(rows) if rows else None)
+
+
+async def checkin_answers(req: Req, gig: Gig) -> list[str]:
+    """Each check-in answer on this gig: who, which check-in, what they said."""
+    rows = await req.s.execute(
+        select(CheckIn, ExpertProfile.display_name)
+        .join(ExpertProfile, ExpertProfile.user_id == CheckIn.expert_id)
+        .where(
+            CheckIn.gig_id == gig.id,
+            CheckIn.kind != "reminder",
+            CheckIn.status.in_(("sent", "answered")),
+        )
+        .order_by(CheckIn.id)
+    )
+    out = []
+    for c, name in rows:
+        said = c.answer or req.t("desk.no_answer")
+        if c.score is not None:
+            said = f"{c.score}/5"
+        out.append(f"• {name}: {req.t(f'checkin_kind.{c.kind}')} – {said}")
+    return out
 
 
 @handles(Role.ORDERER, Role.COORDINATOR)

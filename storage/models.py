@@ -81,6 +81,8 @@ class User(Base):
     created_at: Mapped[datetime]
     # An expert who said no to the privacy statement: the refusal is all that is kept.
     consent_refused_at: Mapped[datetime | None]
+    # Coordinators: alert categories they chose not to receive.
+    alert_mutes: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class ExpertStatus:
@@ -140,6 +142,7 @@ class GigStatus:
     FILLED = "filled"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    DONE = "done"  # marked held by a coordinator
     UPCOMING = (PENDING, OPEN, FILLED)
 
 
@@ -197,6 +200,7 @@ class OfferStatus:
     WITHDRAWN = "withdrawn"  # accepted, then the expert stepped back (never a no-show)
     EXPIRED = "expired"  # no answer in time
     CANCELLED = "cancelled"  # the gig was cancelled
+    NO_SHOW = "no_show"  # confirmed but did not come (never used for stepping back)
 
 
 class Offer(Base):
@@ -317,6 +321,76 @@ class OrdererFeedback(Base):
     cooperation_rating: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
+
+
+class FeeType:
+    PALKKIO = "palkkio"  # a fee paid as salary (with a tax card)
+    TYOKORVAUS = "tyokorvaus"  # a fee paid as a business invoice
+    EXPENSES = "expenses"  # expenses only
+    VOLUNTEER = "volunteer"  # no fee: volunteer, or the expert refused one
+    ALL = (PALKKIO, TYOKORVAUS, EXPENSES, VOLUNTEER)
+
+
+class FeeStatus:
+    AGREED = "agreed"
+    FORM_SENT = "form_sent"  # the fee form went to the orderer
+    PAID = "paid"
+    ALL = (AGREED, FORM_SENT, PAID)
+
+
+class Fee(Base):
+    """What one expert is paid for one gig, and how far the payment has got."""
+
+    __tablename__ = "fees"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    fee_type: Mapped[str] = mapped_column(String(16))
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    travel_cents: Mapped[int] = mapped_column(Integer, default=0)
+    other_cents: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default=FeeStatus.AGREED)
+    agreed_at: Mapped[datetime]
+    form_sent_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("gig_id", "expert_id", name="uq_fees_gig_expert"),
+        Index("ix_fees_status", "status"),
+    )
+
+
+class AuditLog(Base):
+    """Who did what, when: every coordinator action and every data export or erasure."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(16))  # gig | expert | fee
+    target_id: Mapped[int] = mapped_column(Integer)
+    details: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
+
+
+class Alert(Base):
+    """An alert that needs someone to act; one coordinator claims it and the rest see who."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(16))
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per language
+    buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)  # (catalog key, data) rows
+    created_at: Mapped[datetime]
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None]
 
 
 class Draft(Base):

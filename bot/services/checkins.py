@@ -327,21 +327,22 @@ class CheckIns:
         rendered per coordinator."""
         profile = await Users(s).profile(expert.id)
         name = profile.display_name if profile is not None else expert.name
-        for coord in await Users(s).coordinators():
-            lang = coord.language
-            title = self.p.gig_title(lang, gig) if gig is not None else ""
-            rendered: dict[str, Any] = {k: self.p.t(lang, v) for k, v in (labels or {}).items()}
-            await self.notify.push(
-                s,
-                coord,
-                key,
-                name=name,
-                id=expert.id,
-                title=title,
-                tg=f"tg://user?id={expert.telegram_id}",
-                **rendered,
-                **args,
-            )
+
+        def per_lang(lang: str) -> dict[str, Any]:
+            rendered = {k: self.p.t(lang, v) for k, v in (labels or {}).items()}
+            return {"title": self.p.gig_title(lang, gig) if gig is not None else "", **rendered}
+
+        await self.notify.alert(
+            s,
+            "checkins",
+            key,
+            claimable=True,
+            per_lang=per_lang,
+            name=name,
+            id=expert.id,
+            tg=f"tg://user?id={expert.telegram_id}",
+            **args,
+        )
 
     # ----- answers --------------------------------------------------------------------------
 

@@ -20,7 +20,9 @@ from bot.notify import Notifier, next_allowed
 from bot.present import Presenter, gig_values
 from bot.services import matching
 from bot.services.access import Actor
+from bot.services.audit import Audit
 from bot.services.checkins import CheckIns
+from bot.services.fees import Fees
 from bot.settings import Settings
 from storage.models import (
     ExpertProfile,
@@ -101,12 +103,16 @@ class Dispatch:
         clock: Clock,
         settings: Settings,
         checkins: CheckIns,
+        fees: Fees,
+        audit: Audit,
     ) -> None:
         self.p = presenter
         self.notify = notifier
         self.clock = clock
         self.settings = settings
         self.checkins = checkins
+        self.fees = fees
+        self.audit = audit
         self.tz = presenter.tz
 
     # ----- who, in which order ------------------------------------------------------------
@@ -187,6 +193,8 @@ class Dispatch:
                 s, coord, await self.status_text(s, gig, coord.language), tag=status_tag(gig.id)
             )
         if mode == "handpick":
+            if reason:
+                await self.audit.record(s, None, "override", "gig", gig.id, reason)
             return await self._offer_to(s, gig, picked or [], reason)
         return await self.proceed(s, gig)
 
@@ -226,6 +234,8 @@ class Dispatch:
 
     async def handpick(self, s: AsyncSession, gig: Gig, user_ids: list[int], reason: str) -> int:
         """Offer to experts the coordinator chose (only those still eligible)."""
+        if reason:
+            await self.audit.record(s, None, "override", "gig", gig.id, reason)
         return await self._offer_to(s, gig, user_ids, reason)
 
     async def _offer_to(self, s: AsyncSession, gig: Gig, user_ids: list[int], reason: str) -> int:
@@ -348,16 +358,17 @@ class Dispatch:
         await Gigs(s).refresh(gig)
         if profile is not None and profile.youth and not gig.companion:
             offer.awaiting_companion = True
-            for coord in await Users(s).coordinators():
-                await self.notify.push(
-                    s,
-                    coord,
-                    "coord.companion_needed",
-                    name=profile.display_name,
-                    id=gig.id,
-                    title=self.p.gig_title(coord.language, gig),
-                    buttons=[[("btn.name_companion", f"cp:{gig.id}")]],
-                )
+            await self.notify.alert(
+                s,
+                "short",
+                "coord.companion_needed",
+                claimable=True,
+                name=profile.display_name,
+                id=gig.id,
+                buttons=[[("btn.name_companion", f"cp:{gig.id}")]],
+                per_lang=self.p.title_args(gig),
+            )
+        await self.fees.agree(s, gig, offer.expert_id)
         if offer.awaiting_companion:
             await self.checkins.sync_gig(s, gig)
         elif actor.user is not None:
@@ -399,14 +410,13 @@ class Dispatch:
                 names=names,
                 title=self.p.gig_title(orderer.language, gig),
             )
-        for coord in await Users(s).coordinators():
-            await self.notify.push(
-                s,
-                coord,
-                "coord.gig_filled",
-                names=names,
-                title=self.p.gig_title(coord.language, gig),
-            )
+        await self.notify.alert(
+            s,
+            "short",
+            "coord.gig_filled",
+            names=names,
+            per_lang=self.p.title_args(gig),
+        )
 
     async def decline(self, s: AsyncSession, actor: Actor, offer_id: int) -> AnswerResult:
         """One tap, no reason; the place in the rotation does not change."""
@@ -495,16 +505,16 @@ class Dispatch:
         ).all()
         for gig in late:
             gig.deadline_alerted = True
-            for coord in await Users(s).coordinators():
-                await self.notify.push(
-                    s,
-                    coord,
-                    "coord.deadline",
-                    title=self.p.gig_title(coord.language, gig),
-                    filled=gig.seats_filled,
-                    seats=gig.seats,
-                    buttons=[[("btn.ranking", f"rk:{gig.id}")]],
-                )
+            await self.notify.alert(
+                s,
+                "short",
+                "coord.deadline",
+                claimable=True,
+                filled=gig.seats_filled,
+                seats=gig.seats,
+                buttons=[[("btn.ranking", f"rk:{gig.id}")]],
+                per_lang=self.p.title_args(gig),
+            )
         return len(due) + len(late)
 
     # ----- stepping back, cancelling, changing ---------------------------------------------
@@ -530,22 +540,23 @@ class Dispatch:
         offer.status = OfferStatus.WITHDRAWN
         offer.answered_at = self.clock.now()
         offer.reconfirm = False
+        await self.fees.drop(s, gig.id, offer.expert_id)
         gig.seats_filled = max(0, gig.seats_filled - 1)
         gig.status = GigStatus.OPEN
         gig.filled_at = None
         profile = await Users(s).profile(expert_id)
         name = profile.display_name if profile is not None else "–"
-        for coord in await Users(s).coordinators():
-            await self.notify.push(
-                s,
-                coord,
-                "coord.stepped_back",
-                name=name,
-                title=self.p.gig_title(coord.language, gig),
-                filled=gig.seats_filled,
-                seats=gig.seats,
-                buttons=[[("btn.ranking", f"rk:{gig.id}")]],
-            )
+        await self.notify.alert(
+            s,
+            "short",
+            "coord.stepped_back",
+            claimable=True,
+            name=name,
+            filled=gig.seats_filled,
+            seats=gig.seats,
+            buttons=[[("btn.ranking", f"rk:{gig.id}")]],
+            per_lang=self.p.title_args(gig),
+        )
         await s.flush()
         await self.checkins.sync_gig(s, gig)
         await self.proceed(s, gig)
@@ -555,6 +566,7 @@ class Dispatch:
         gig = await Gigs(s).lock(gig_id)
         if gig is None or gig.status not in GigStatus.UPCOMING:
             raise Refuse("err.gig_not_found")
+        await self.audit.record(s, actor, "cancel", "gig", gig.id, reason)
         now = self.clock.now()
         gig.status, gig.cancelled_at, gig.cancel_reason = GigStatus.CANCELLED, now, reason
         rows = (
@@ -569,6 +581,7 @@ class Dispatch:
             expert = await Users(s).get(offer.expert_id)
             was_open = offer.status == OfferStatus.OPEN
             offer.status, offer.answered_at = OfferStatus.CANCELLED, now
+            await self.fees.drop(s, gig.id, offer.expert_id)
             if expert is None:
                 continue
             title = self.p.gig_title(expert.language, gig)
@@ -594,16 +607,15 @@ class Dispatch:
                 reason=reason,
                 title=self.p.gig_title(orderer.language, gig),
             )
-        for coord in await Users(s).coordinators():
-            if coord.id != actor.id:
-                await self.notify.push(
-                    s,
-                    coord,
-                    "gig.cancelled_coord",
-                    reason=reason,
-                    by=actor.user.name if actor.user else "",
-                    title=self.p.gig_title(coord.language, gig),
-                )
+        await self.notify.alert(
+            s,
+            "orders",
+            "gig.cancelled_coord",
+            exclude=actor.id,
+            reason=reason,
+            by=actor.user.name if actor.user else "",
+            per_lang=self.p.title_args(gig),
+        )
         await self.checkins.sync_gig(s, gig)
         await self.refresh_status(s, gig)
         return gig
@@ -632,6 +644,14 @@ class Dispatch:
         if place is not None:
             gig.place = place
         gig.revision += 1
+        await self.audit.record(
+            s,
+            actor,
+            "change",
+            "gig",
+            gig.id,
+            " ".join(x for x in (starts_at.isoformat() if starts_at else "", place or "") if x),
+        )
         await s.flush()
         await self.checkins.sync_gig(s, gig)
         offers = (
@@ -749,28 +769,104 @@ class Dispatch:
                     await self.proceed(s, gig)
         if user.role == "expert":
             profile = await Users(s).profile(user.id)
-            for coord in await Users(s).coordinators():
+            await self.notify.alert(
+                s,
+                "short",
+                "coord.unreachable",
+                claimable=True,
+                id=user.id,
+                name=profile.display_name if profile else user.name,
+            )
+
+    # ----- the coordinator's desk -------------------------------------------------------------
+
+    async def mark_done(self, s: AsyncSession, actor: Actor, gig_id: int) -> Gig:
+        gig = await Gigs(s).lock(gig_id)
+        if gig is None or gig.status not in (GigStatus.OPEN, GigStatus.FILLED):
+            raise Refuse("gig.not_changeable")
+        if gig.starts_at > self.clock.now():
+            raise Refuse("desk.not_yet")
+        gig.status = GigStatus.DONE
+        await Offers(s).close_open(gig.id, self.clock.now())
+        await self.audit.record(s, actor, "done", "gig", gig.id)
+        return gig
+
+    async def no_show(self, s: AsyncSession, actor: Actor, offer_id: int) -> Offer:
+        """Record that a confirmed expert did not come (only after the gig has started)."""
+        offer = await Offers(s).get(offer_id)
+        gig = await Gigs(s).get(offer.gig_id) if offer else None
+        if offer is None or gig is None or offer.status != OfferStatus.ACCEPTED:
+            raise Refuse("err.stale")
+        if gig.starts_at > self.clock.now():
+            raise Refuse("desk.not_yet")
+        offer.status = OfferStatus.NO_SHOW
+        await self.fees.drop(s, gig.id, offer.expert_id)
+        await self.audit.record(s, actor, "no_show", "gig", gig.id, f"offer {offer.id}")
+        await self.audit.record(s, actor, "no_show", "expert", offer.expert_id, f"gig {gig.id}")
+        return offer
+
+    async def replace(self, s: AsyncSession, actor: Actor, offer_id: int) -> Gig:
+        """Take a confirmed expert off a gig (they are told kindly) and offer the seat on."""
+        offer = await Offers(s).get(offer_id)
+        gig = await Gigs(s).lock(offer.gig_id) if offer else None
+        if offer is None or gig is None or offer.status != OfferStatus.ACCEPTED:
+            raise Refuse("err.stale")
+        expert = await Users(s).get(offer.expert_id)
+        await self.audit.record(s, actor, "replace", "gig", gig.id, f"offer {offer.id}")
+        if expert is not None:
+            await self.notify.push(
+                s, expert, "desk.replaced", title=self.p.gig_title(expert.language, gig)
+            )
+            await self.checkins.send_calendar(s, gig, expert, cancelled=True)
+        await self.release_seat(s, gig, offer, offer.expert_id)
+        return gig
+
+    async def message_confirmed(self, s: AsyncSession, actor: Actor, gig_id: int, text: str) -> int:
+        gig = await Gigs(s).get(gig_id)
+        if gig is None:
+            raise Refuse("err.gig_not_found")
+        rows = (
+            await s.scalars(
+                select(Offer).where(Offer.gig_id == gig_id, Offer.status == OfferStatus.ACCEPTED)
+            )
+        ).all()
+        for offer in rows:
+            expert = await Users(s).get(offer.expert_id)
+            if expert is not None:
                 await self.notify.push(
                     s,
-                    coord,
-                    "coord.unreachable",
-                    id=user.id,
-                    name=profile.display_name if profile else user.name,
+                    expert,
+                    "desk.message",
+                    text=text,
+                    title=self.p.gig_title(expert.language, gig),
+                    by=actor.user.name if actor.user else "",
                 )
+        await self.audit.record(s, actor, "message", "gig", gig_id, text)
+        return len(rows)
+
+    async def people(self, s: AsyncSession, gig_id: int) -> list[tuple[Offer, str]]:
+        """Everyone offered this gig, best first, with their chosen names."""
+        rows = await s.execute(
+            select(Offer, ExpertProfile.display_name)
+            .outerjoin(ExpertProfile, ExpertProfile.user_id == Offer.expert_id)
+            .where(Offer.gig_id == gig_id)
+            .order_by(Offer.rank, Offer.id)
+        )
+        return [(o, name or "–") for o, name in rows]
 
     # ----- what coordinators see ------------------------------------------------------------
 
     async def alert_nobody_left(self, s: AsyncSession, gig: Gig) -> None:
-        for coord in await Users(s).coordinators():
-            await self.notify.push(
-                s,
-                coord,
-                "coord.nobody_left",
-                title=self.p.gig_title(coord.language, gig),
-                filled=gig.seats_filled,
-                seats=gig.seats,
-                buttons=[[("btn.ranking", f"rk:{gig.id}")]],
-            )
+        await self.notify.alert(
+            s,
+            "short",
+            "coord.nobody_left",
+            claimable=True,
+            filled=gig.seats_filled,
+            seats=gig.seats,
+            buttons=[[("btn.ranking", f"rk:{gig.id}")]],
+            per_lang=self.p.title_args(gig),
+        )
 
     async def status_text(self, s: AsyncSession, gig: Gig, lang: str) -> str:
         """The live status of a gig's offers: counts, and names while the list is short."""

@@ -15,9 +15,11 @@ from bot.errors import Refuse
 from bot.notify import Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
+from bot.services.audit import Audit
 from bot.services.checkins import CheckIns
 from bot.services.matching import month_bounds
 from storage.models import (
+    AuditLog,
     Draft,
     ExpertProfile,
     ExpertStatus,
@@ -76,12 +78,18 @@ class Card:
 
 class Experts:
     def __init__(
-        self, presenter: Presenter, notifier: Notifier, clock: Clock, checkins: CheckIns
+        self,
+        presenter: Presenter,
+        notifier: Notifier,
+        clock: Clock,
+        checkins: CheckIns,
+        audit: Audit,
     ) -> None:
         self.p = presenter
         self.notify = notifier
         self.clock = clock
         self.checkins = checkins
+        self.audit = audit
         self.tz = presenter.tz
 
     def today(self) -> date:
@@ -109,17 +117,16 @@ class Experts:
         profile.consent_at = datetime.fromisoformat(values["consent_at"])
         if actor.user is not None:
             actor.user.consent_refused_at = None
-        for coord in await users.coordinators():
-            await self.notify.push(
-                s,
-                coord,
-                "register.new",
-                tag=registration_tag(actor.id),
-                buttons=[[("btn.approve", f"xr:y:{actor.id}"), ("btn.reject", f"xr:n:{actor.id}")]],
-                id=actor.id,
-                name=profile.display_name,
-                summary=self.p.profile(coord.language, profile_values(profile)),
-            )
+        await self.notify.alert(
+            s,
+            "register",
+            "register.new",
+            tag=registration_tag(actor.id),
+            buttons=[[("btn.approve", f"xr:y:{actor.id}"), ("btn.reject", f"xr:n:{actor.id}")]],
+            id=actor.id,
+            name=profile.display_name,
+            per_lang=lambda lang: {"summary": self.p.profile(lang, profile_values(profile))},
+        )
         return True
 
     async def set_limit(self, s: AsyncSession, actor: Actor, name: str, value: int | None) -> None:
@@ -179,6 +186,9 @@ class Experts:
         if profile.status != ExpertStatus.PENDING:
             return False, profile
         now = self.clock.now()
+        await self.audit.record(
+            s, actor, "approve_expert" if approve else "reject_expert", "expert", user_id
+        )
         profile.status = ExpertStatus.APPROVED if approve else ExpertStatus.REJECTED
         profile.decided_at, profile.decided_by = now, actor.id
         if approve and profile.contract_until is None:
@@ -244,6 +254,9 @@ class Experts:
         if card is None:
             raise Refuse("register.not_found")
         profile, user = card.profile, card.user
+        await self.audit.record(
+            s, actor, f"edit_{name}", "expert", user_id, "" if value is None else str(value)
+        )
         match name:
             case "basic_training" | "paikko" | "youth":
                 setattr(profile, name, not getattr(profile, name))
@@ -316,22 +329,22 @@ class Experts:
                 continue
             profile.contract_reminded_for = profile.contract_until
             assert profile.contract_until is not None
-            for coord in await Users(s).coordinators():
-                key = (
-                    "register.contract_expired"
-                    if profile.contract_until < today
-                    else "register.contract_expiring"
-                )
-                await self.notify.push(
-                    s,
-                    coord,
-                    key,
-                    id=profile.user_id,
-                    name=profile.display_name,
-                    date=f"{profile.contract_until.day}."
-                    f"{profile.contract_until.month}."
-                    f"{profile.contract_until.year}",
-                )
+            key = (
+                "register.contract_expired"
+                if profile.contract_until < today
+                else "register.contract_expiring"
+            )
+            await self.notify.alert(
+                s,
+                "register",
+                key,
+                claimable=True,
+                id=profile.user_id,
+                name=profile.display_name,
+                date=f"{profile.contract_until.day}."
+                f"{profile.contract_until.month}."
+                f"{profile.contract_until.year}",
+            )
             count += 1
         return count
 
@@ -356,6 +369,8 @@ class Experts:
 
     async def export(self, s: AsyncSession, actor: Actor) -> dict[str, Any]:
         """Everything stored about this person, in plain JSON-able form."""
+        assert actor.user is not None
+        await self.audit.record(s, actor, "data_export", "expert", actor.user.id)
         user = actor.user
         assert user is not None
         profile = await Users(s).profile(user.id)
@@ -419,6 +434,8 @@ class Experts:
         """
         user = actor.user
         assert user is not None and user.telegram_id is not None
+        # The log keeps that an erasure happened, not who the person was.
+        await self.audit.record(s, None, "data_erase", "expert", user.id)
         now = self.clock.now()
         profile = await Users(s).profile(user.id)
         name = profile.display_name if profile is not None else ""
@@ -445,6 +462,7 @@ class Experts:
         if profile is not None:
             await s.delete(profile)
         await s.execute(update(Invite).where(Invite.used_by == user.id).values(used_by=None))
+        await s.execute(update(AuditLog).where(AuditLog.actor_id == user.id).values(actor_name=""))
         user.telegram_id = None
         user.name = ""
         user.active = False
@@ -475,13 +493,13 @@ class Experts:
             gig.status = GigStatus.OPEN
             gig.filled_at = None
             gigs.append(gig)
-            for coord in await Users(s).coordinators():
-                await self.notify.push(
-                    s,
-                    coord,
-                    "register.gig_handed_back",
-                    title=self.p.gig_title(coord.language, gig),
-                    filled=gig.seats_filled,
-                    seats=gig.seats,
-                )
+            await self.notify.alert(
+                s,
+                "short",
+                "register.gig_handed_back",
+                claimable=True,
+                filled=gig.seats_filled,
+                seats=gig.seats,
+                per_lang=self.p.title_args(gig),
+            )
         return gigs

@@ -349,12 +349,11 @@ class Feedback:
             ):
                 rnd.low_alerted = True
                 gig = await s.get(Gig, rnd.gig_id)
-                for coord in await Users(s).coordinators():
-                    await self.notify.push(
-                        s,
-                        coord,
-                        "feedback.low_alert",
-                        average=self.p.num(coord.language, summary.average),
-                        count=summary.count,
-                        title=self.p.gig_title(coord.language, gig) if gig else "",
-                    )
+                await self.notify.alert(
+                    s,
+                    "feedback",
+                    "feedback.low_alert",
+                    claimable=True,
+                    count=summary.count,
+                    per_lang=self.p.title_args(gig, average=summary.average or 0),
+                )

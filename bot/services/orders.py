@@ -34,6 +34,7 @@ class Orders:
         self.p = presenter
         self.notify = notifier
         self.dispatch = dispatch
+        self.audit = dispatch.audit
         self.clock = clock
 
     async def submit(self, s: AsyncSession, actor: Actor, values: dict[str, Any]) -> Gig:
@@ -67,19 +68,20 @@ class Orders:
                 created_at=now,
             )
         )
-        for coord in await Users(s).coordinators():
-            await self.notify.push(
-                s,
-                coord,
-                "coord.new_order",
-                tag=approval_tag(gig.id),
-                buttons=[
-                    [("btn.approve", f"ap:y:{gig.id}"), ("btn.reject", f"ap:n:{gig.id}")],
-                    [("btn.ranking", f"rk:{gig.id}")],
-                ],
-                title=self.p.gig_title(coord.language, gig),
-                details=self.p.gig(coord.language, gig_values(gig)),
-            )
+        await self.notify.alert(
+            s,
+            "orders",
+            "coord.new_order",
+            tag=approval_tag(gig.id),
+            buttons=[
+                [("btn.approve", f"ap:y:{gig.id}"), ("btn.reject", f"ap:n:{gig.id}")],
+                [("btn.ranking", f"rk:{gig.id}")],
+            ],
+            per_lang=lambda lang: {
+                "title": self.p.gig_title(lang, gig),
+                "details": self.p.gig(lang, gig_values(gig)),
+            },
+        )
         return gig
 
     async def _load_pending(self, s: AsyncSession, gig_id: int) -> Gig:
@@ -102,6 +104,7 @@ class Orders:
         if not await Gigs(s).decide(gig_id, GigStatus.OPEN, actor.id, self.clock.now()):
             return Decision.ALREADY, gig, 0
         await Gigs(s).refresh(gig)
+        await self.audit.record(s, actor, "approve", "gig", gig.id, mode or "")
         orderer = await Users(s).get(gig.orderer_id)
         if orderer is not None:
             await self.notify.push(
@@ -132,6 +135,7 @@ class Orders:
         if not await Gigs(s).decide(gig_id, GigStatus.REJECTED, actor.id, self.clock.now(), reason):
             return Decision.ALREADY, gig
         await Gigs(s).refresh(gig)
+        await self.audit.record(s, actor, "reject", "gig", gig.id, reason)
         orderer = await Users(s).get(gig.orderer_id)
         if orderer is not None:
             await self.notify.push(

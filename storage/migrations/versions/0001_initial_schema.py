@@ -61,9 +61,42 @@ def upgrade() -> None:
         sa.Column("reachable", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("consent_refused_at", sa.DateTime(), nullable=True),
+        sa.Column("alert_mutes", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("telegram_id", name=op.f("uq_users_telegram_id")),
     )
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column("texts", sa.JSON(), nullable=False),
+        sa.Column("buttons", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("claimed_by", sa.Integer(), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["claimed_by"], ["users.id"], name=op.f("fk_alerts_claimed_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
+    )
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("actor_name", sa.String(length=200), nullable=False),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("target_type", sa.String(length=16), nullable=False),
+        sa.Column("target_id", sa.Integer(), nullable=False),
+        sa.Column("details", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name=op.f("fk_audit_log_actor_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_target", ["target_type", "target_id"], unique=False)
+
     op.create_table(
         "expert_profiles",
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -180,6 +213,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("gig_id", name=op.f("uq_feedback_rounds_gig_id")),
         sa.UniqueConstraint("token", name=op.f("uq_feedback_rounds_token")),
     )
+    op.create_table(
+        "fees",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("gig_id", sa.Integer(), nullable=False),
+        sa.Column("expert_id", sa.Integer(), nullable=False),
+        sa.Column("fee_type", sa.String(length=16), nullable=False),
+        sa.Column("amount_cents", sa.Integer(), nullable=False),
+        sa.Column("travel_cents", sa.Integer(), nullable=False),
+        sa.Column("other_cents", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("agreed_at", sa.DateTime(), nullable=False),
+        sa.Column("form_sent_at", sa.DateTime(), nullable=True),
+        sa.Column("paid_at", sa.DateTime(), nullable=True),
+        sa.Column("reminded", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["expert_id"], ["users.id"], name=op.f("fk_fees_expert_id_users"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["gig_id"], ["gigs.id"], name=op.f("fk_fees_gig_id_gigs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fees")),
+        sa.UniqueConstraint("gig_id", "expert_id", name="uq_fees_gig_expert"),
+    )
+    with op.batch_alter_table("fees", schema=None) as batch_op:
+        batch_op.create_index("ix_fees_status", ["status"], unique=False)
+
     op.create_table(
         "offers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -306,6 +365,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_offers_expert_status")
 
     op.drop_table("offers")
+    with op.batch_alter_table("fees", schema=None) as batch_op:
+        batch_op.drop_index("ix_fees_status")
+
+    op.drop_table("fees")
     op.drop_table("feedback_rounds")
     op.drop_table("invites")
     with op.batch_alter_table("gigs", schema=None) as batch_op:
@@ -313,6 +376,11 @@ def downgrade() -> None:
 
     op.drop_table("gigs")
     op.drop_table("expert_profiles")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_target")
+
+    op.drop_table("audit_log")
+    op.drop_table("alerts")
     op.drop_table("users")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_tag_chat")

@@ -1,0 +1,184 @@
+"""Fees (palkkio, työkorvaus, expenses, volunteer): agreed on confirmation, then form sent to
+the orderer, then paid; the expert confirms payment with a tap; unpaid ones are chased."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.errors import Refuse
+from bot.notify import Notifier
+from bot.present import Presenter
+from bot.services.access import Actor
+from bot.services.audit import Audit
+from bot.settings import Settings
+from storage.models import Fee, FeeStatus, FeeType, Gig, GigStatus
+from storage.repo import Users
+
+
+class Fees:
+    def __init__(
+        self,
+        presenter: Presenter,
+        notifier: Notifier,
+        clock: Clock,
+        settings: Settings,
+        audit: Audit,
+    ) -> None:
+        self.p = presenter
+        self.notify = notifier
+        self.clock = clock
+        self.settings = settings
+        self.audit = audit
+
+    async def agree(self, s: AsyncSession, gig: Gig, expert_id: int) -> Fee:
+        """The fee offered on the order becomes the agreed fee (unpaid gigs: volunteer)."""
+        fee = await s.scalar(select(Fee).where(Fee.gig_id == gig.id, Fee.expert_id == expert_id))
+        if fee is None:
+            fee = Fee(
+                gig_id=gig.id,
+                expert_id=expert_id,
+                fee_type=FeeType.PALKKIO if gig.fee_cents else FeeType.VOLUNTEER,
+                amount_cents=gig.fee_cents or 0,
+                travel_cents=0,
+                other_cents=0,
+                status=FeeStatus.AGREED,
+                agreed_at=self.clock.now(),
+            )
+            s.add(fee)
+            await s.flush()
+        return fee
+
+    async def drop(self, s: AsyncSession, gig_id: int, expert_id: int) -> None:
+        """The expert no longer does the gig: an agreed fee that nothing has happened to goes."""
+        await s.execute(
+            delete(Fee).where(
+                Fee.gig_id == gig_id, Fee.expert_id == expert_id, Fee.status == FeeStatus.AGREED
+            )
+        )
+
+    async def get(self, s: AsyncSession, fee_id: int) -> Fee:
+        fee = await s.get(Fee, fee_id)
+        if fee is None:
+            raise Refuse("err.stale")
+        return fee
+
+    async def set_status(self, s: AsyncSession, actor: Actor, fee_id: int, status: str) -> Fee:
+        """Coordinators move a fee along; the expert may only confirm it was paid."""
+        fee = await self.get(s, fee_id)
+        if actor.role == "expert" and (fee.expert_id != actor.id or status != FeeStatus.PAID):
+            raise Refuse("err.stale")
+        if status not in FeeStatus.ALL:
+            raise Refuse("err.stale")
+        now = self.clock.now()
+        fee.status = status
+        if status == FeeStatus.FORM_SENT:
+            fee.form_sent_at = now
+        elif status == FeeStatus.PAID:
+            fee.paid_at = now
+        await self.audit.record(s, actor, f"fee_{status}", "fee", fee.id, f"gig {fee.gig_id}")
+        return fee
+
+    async def edit(
+        self,
+        s: AsyncSession,
+        actor: Actor,
+        fee_id: int,
+        fee_type: str,
+        amount: int,
+        travel: int,
+        other: int,
+    ) -> Fee:
+        fee = await self.get(s, fee_id)
+        if fee_type not in FeeType.ALL:
+            raise Refuse("err.stale")
+        fee.fee_type = fee_type
+        fee.amount_cents = 0 if fee_type in (FeeType.VOLUNTEER, FeeType.EXPENSES) else amount
+        fee.travel_cents, fee.other_cents = travel, other
+        await self.audit.record(
+            s, actor, "fee_edit", "fee", fee.id, f"{fee_type} {amount} + {travel} + {other}"
+        )
+        return fee
+
+    async def refuse(self, s: AsyncSession, actor: Actor, fee_id: int) -> Fee:
+        """An expert may refuse a fee (volunteer); expenses stay."""
+        fee = await self.get(s, fee_id)
+        if fee.expert_id != actor.id or fee.status == FeeStatus.PAID:
+            raise Refuse("err.stale")
+        fee.fee_type, fee.amount_cents = FeeType.VOLUNTEER, 0
+        return fee
+
+    async def of_expert(self, s: AsyncSession, expert_id: int) -> list[tuple[Fee, Gig]]:
+        rows = await s.execute(
+            select(Fee, Gig)
+            .join(Gig, Gig.id == Fee.gig_id)
+            .where(Fee.expert_id == expert_id)
+            .order_by(Gig.starts_at.desc())
+            .limit(30)
+        )
+        return [(f, g) for f, g in rows]
+
+    async def earned(
+        self, s: AsyncSession, expert_id: int, since: datetime, until: datetime
+    ) -> int:
+        """Fees (not expenses) for gigs in [since, until), the figure an earnings limit uses."""
+        total = await s.scalar(
+            select(func.coalesce(func.sum(Fee.amount_cents), 0))
+            .join(Gig, Gig.id == Fee.gig_id)
+            .where(
+                Fee.expert_id == expert_id,
+                Gig.starts_at >= since,
+                Gig.starts_at < until,
+                Gig.status != GigStatus.CANCELLED,
+            )
+        )
+        return int(total or 0)
+
+    async def unpaid(self, s: AsyncSession) -> list[tuple[Fee, Gig]]:
+        rows = await s.execute(
+            select(Fee, Gig)
+            .join(Gig, Gig.id == Fee.gig_id)
+            .where(
+                Fee.status != FeeStatus.PAID,
+                Fee.fee_type != FeeType.VOLUNTEER,
+                Gig.status != GigStatus.CANCELLED,
+            )
+            .order_by(Gig.starts_at)
+            .limit(50)
+        )
+        return [(f, g) for f, g in rows]
+
+    async def remind(self, s: AsyncSession) -> int:
+        """Unpaid N days after the gig: one reminder to the coordinators per fee."""
+        now = self.clock.now()
+        late = (
+            await s.execute(
+                select(Fee, Gig)
+                .join(Gig, Gig.id == Fee.gig_id)
+                .where(
+                    Fee.status != FeeStatus.PAID,
+                    Fee.reminded.is_(False),
+                    Fee.fee_type != FeeType.VOLUNTEER,
+                    Gig.status != GigStatus.CANCELLED,
+                    Gig.starts_at <= now - timedelta(days=self.settings.fee_reminder_days),
+                )
+            )
+        ).all()
+        for fee, gig in late:
+            fee.reminded = True
+            profile = await Users(s).profile(fee.expert_id)
+            await self.notify.alert(
+                s,
+                "fees",
+                "fees.reminder",
+                claimable=True,
+                id=fee.id,
+                name=profile.display_name if profile else "–",
+                days=self.settings.fee_reminder_days,
+                per_lang=self.p.title_args(gig),
+                buttons=[[("btn.fee_sent", f"fe:s:{fee.id}"), ("btn.fee_paid", f"fe:p:{fee.id}")]],
+            )
+        return len(late)

@@ -1,0 +1,359 @@
+"""The coordinator's desk: the gig list, fees, the audit log, alert choices and claims,
+reports; and the expert's own fees."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import Select, select
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.forms import FEE_EDIT, GIG_MESSAGE
+from bot.i18n import Texts, fmt_money
+from bot.services.alerts import CATEGORIES
+from bot.services.reports import parse_period
+from handlers import forms
+from handlers.base import Req, handles
+from handlers.gigs import authorised_gig
+from storage.models import Fee, FeeStatus, FeeType, Gig, GigStatus, Role
+from storage.repo import Users
+
+PAGE = 10
+GIG_FILTERS = {
+    "u": "upcoming",
+    "n": "needs",
+    "t": "today",
+    "w": "week",
+    "p": "pending",
+    "o": "open",
+    "f": "filled",
+    "c": "cancelled",
+    "d": "done",
+}
+FILTER_WORDS = {
+    "upcoming": "u",
+    "tulevat": "u",
+    "kommande": "u",
+    "needs": "n",
+    "vajaat": "n",
+    "saknar": "n",
+    "today": "t",
+    "tänään": "t",
+    "idag": "t",
+    "week": "w",
+    "viikko": "w",
+    "vecka": "w",
+    "pending": "p",
+    "odottavat": "p",
+    "väntar": "p",
+    "open": "o",
+    "avoimet": "o",
+    "öppna": "o",
+    "filled": "f",
+    "täydet": "f",
+    "fulla": "f",
+    "cancelled": "c",
+    "perutut": "c",
+    "inställda": "c",
+    "done": "d",
+    "pidetyt": "d",
+    "hållna": "d",
+}
+
+
+def _filtered(code: str, now: datetime, tz_today_start: datetime) -> Select[Gig]:
+    q = select(Gig)
+    week_end = tz_today_start + timedelta(days=7)
+    match GIG_FILTERS.get(code, "upcoming"):
+        case "upcoming":
+            q = q.where(Gig.starts_at >= now, Gig.status.in_(GigStatus.UPCOMING))
+        case "needs":
+            q = q.where(Gig.starts_at >= now, Gig.status == GigStatus.OPEN)
+        case "today":
+            q = q.where(
+                Gig.starts_at >= tz_today_start, Gig.starts_at < tz_today_start + timedelta(days=1)
+            )
+        case "week":
+            q = q.where(Gig.starts_at >= tz_today_start, Gig.starts_at < week_end)
+        case other:
+            q = q.where(Gig.status == other)
+    return q.order_by(Gig.starts_at, Gig.id)
+
+
+@handles(Role.COORDINATOR)
+async def gigs_list(req: Req) -> None:
+    """`/gigs [upcoming|needs|today|week|pending|open|filled|cancelled|done] [organisation]`."""
+    code, org = "u", ""
+    for word in req.args:
+        if word.lower() in FILTER_WORDS:
+            code = FILTER_WORDS[word.lower()]
+        else:
+            org = f"{org} {word}".strip()
+    await show_gigs(req, code, org, 0, edit=False)
+
+
+async def show_gigs(req: Req, code: str, org: str, page: int, *, edit: bool) -> None:
+    now = req.core.clock.now()
+    today = datetime.combine(
+        now.astimezone(req.core.settings.tz).date(), time(0), tzinfo=req.core.settings.tz
+    )
+    gigs = list((await req.s.scalars(_filtered(code, now, today))).all())
+    if org:
+        gigs = [g for g in gigs if org.lower() in g.organisation.lower()]
+    if not gigs:
+        req.say("desk.no_gigs")
+        return
+    pages = (len(gigs) + PAGE - 1) // PAGE
+    p = req.core.presenter
+    lines = [
+        req.t(
+            "desk.gigs_header",
+            filter=req.t(f"desk.filter_{GIG_FILTERS[code]}"),
+            count=len(gigs),
+            page=page + 1,
+            pages=pages,
+        )
+    ]
+    for g in gigs[page * PAGE : (page + 1) * PAGE]:
+        lines.append(
+            req.t(
+                "desk.gig_line",
+                title=p.gig_title(req.lang, g),
+                status=req.t(f"status.{g.status}"),
+                filled=g.seats_filled,
+                seats=g.seats,
+                org=g.organisation,
+            )
+        )
+    lines.append(req.t("desk.gigs_footer"))
+    nav = []
+    if not org:  # paging keeps the filter in the button; an organisation search is one page
+        if page > 0:
+            nav.append(("◀", f"gl:{code}:{page - 1}"))
+        if page + 1 < pages:
+            nav.append(("▶", f"gl:{code}:{page + 1}"))
+    markup = req.keyboard([nav]) if nav else None
+    if edit:
+        req.edit("\n".join(lines), markup)
+    else:
+        req.reply("\n".join(lines), markup)
+
+
+@handles(Role.COORDINATOR)
+async def gigs_page(req: Req) -> None:
+    _, code, raw = (req.query.data or "").split(":") if req.query else ("", "u", "0")
+    await show_gigs(req, code, "", int(raw), edit=True)
+
+
+@handles(Role.COORDINATOR)
+async def person_action(req: Req) -> None:
+    """On the gig card: replace a confirmed expert, or record a no-show."""
+    data = (req.query.data or "") if req.query else ""
+    action, raw = data.split(":")
+    core = req.core
+    if action == "rp":
+        gig = await core.dispatch.replace(req.s, req.actor, int(raw))
+        req.say("desk.replaced_done", title=core.presenter.gig_title(req.lang, gig))
+    else:
+        await core.dispatch.no_show(req.s, req.actor, int(raw))
+        req.say("desk.no_show_done")
+
+
+@handles(Role.COORDINATOR)
+async def gig_action(req: Req) -> None:
+    """On the gig card: mark it held, or write to its confirmed experts."""
+    data = (req.query.data or "") if req.query else ""
+    action, raw = data.split(":")
+    gig = await authorised_gig(req, int(raw))
+    if action == "gd":
+        await req.core.dispatch.mark_done(req.s, req.actor, gig.id)
+        req.say("desk.done", title=req.core.presenter.gig_title(req.lang, gig))
+    else:
+        await forms.begin(req, GIG_MESSAGE, {"gig_id": gig.id})
+
+
+def fee_line(req: Req, fee: Fee, gig: Gig, name: str = "") -> str:
+    extra = fee.travel_cents + fee.other_cents
+    return req.t(
+        "fees.line",
+        id=fee.id,
+        title=req.core.presenter.gig_title(req.lang, gig),
+        name=name,
+        type=req.t(f"fee_type.{fee.fee_type}"),
+        amount=fmt_money(fee.amount_cents),
+        expenses=fmt_money(extra),
+        status=req.t(f"fee_status.{fee.status}"),
+    )
+
+
+@handles(Role.COORDINATOR)
+async def fees_list(req: Req) -> None:
+    """Unpaid fees, oldest gig first, each with its next step."""
+    rows = await req.core.fees.unpaid(req.s)
+    if not rows:
+        req.say("fees.none_unpaid")
+        return
+    for fee, gig in rows[:20]:
+        profile = await Users(req.s).profile(fee.expert_id)
+        buttons = [
+            [(req.t("btn.fee_sent"), f"fe:s:{fee.id}"), (req.t("btn.fee_paid"), f"fe:p:{fee.id}")],
+            [(req.t("btn.fee_edit"), f"fe:e:{fee.id}")],
+        ]
+        req.reply(
+            fee_line(req, fee, gig, profile.display_name if profile else "–"), req.keyboard(buttons)
+        )
+
+
+@handles(Role.COORDINATOR)
+async def fee_action(req: Req) -> None:
+    data = (req.query.data or "") if req.query else ""
+    _, action, raw = data.split(":")
+    if action == "e":
+        req.edit_markup(None)
+        await forms.begin(req, FEE_EDIT, {"fee_id": int(raw)})
+        return
+    status = FeeStatus.FORM_SENT if action == "s" else FeeStatus.PAID
+    fee = await req.core.fees.set_status(req.s, req.actor, int(raw), status)
+    req.edit(req.t("fees.status_set", id=fee.id, status=req.t(f"fee_status.{fee.status}")))
+
+
+@handles(Role.EXPERT)
+async def my_fees(req: Req) -> None:
+    """The expert's fees with their status, this year's total, and the month against the
+    expert's own earnings limit."""
+    core = req.core
+    rows = await core.fees.of_expert(req.s, req.actor.id)
+    tz = core.settings.tz
+    now = core.clock.now().astimezone(tz)
+    year_start = datetime(now.year, 1, 1, tzinfo=tz)
+    month_start = datetime(now.year, now.month, 1, tzinfo=tz)
+    next_month = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=tz)
+    ytd = await core.fees.earned(req.s, req.actor.id, year_start, next_month)
+    month = await core.fees.earned(req.s, req.actor.id, month_start, next_month)
+    profile = await core.experts.profile(req.s, req.actor)
+    lines = [req.t("fees.mine_header", ytd=fmt_money(ytd), month=fmt_money(month))]
+    if profile is not None and profile.max_earnings_cents is not None:
+        key = "fees.limit_over" if month > profile.max_earnings_cents else "fees.limit_ok"
+        lines.append(req.t(key, limit=fmt_money(profile.max_earnings_cents)))
+    if not rows:
+        lines.append(req.t("fees.none_mine"))
+    lines += [fee_line(req, fee, gig) for fee, gig in rows]
+    buttons = []
+    for fee, _gig in rows:
+        if fee.status != FeeStatus.PAID and fee.fee_type != FeeType.VOLUNTEER:
+            buttons.append([(req.t("btn.fee_confirm_paid", id=fee.id), f"fe:P:{fee.id}")])
+        if fee.status == FeeStatus.AGREED and fee.fee_type in (FeeType.PALKKIO, FeeType.TYOKORVAUS):
+            buttons.append([(req.t("btn.fee_refuse", id=fee.id), f"fe:r:{fee.id}")])
+    req.reply("\n\n".join(lines), req.keyboard(buttons) if buttons else None)
+
+
+@handles(Role.EXPERT)
+async def my_fee_action(req: Req) -> None:
+    data = (req.query.data or "") if req.query else ""
+    _, action, raw = data.split(":")
+    if action == "P":
+        await req.core.fees.set_status(req.s, req.actor, int(raw), FeeStatus.PAID)
+        req.say("fees.confirmed_paid")
+    else:
+        await req.core.fees.refuse(req.s, req.actor, int(raw))
+        req.say("fees.refused")
+
+
+@handles(Role.COORDINATOR)
+async def audit(req: Req) -> None:
+    """`/audit gig <n>` or `/audit expert <n>`: who did what and when."""
+    if (
+        len(req.args) != 2
+        or req.args[0] not in ("gig", "expert", "keikka", "asiantuntija")
+        or (not req.args[1].lstrip("#").isdigit())
+    ):
+        req.say("audit.usage")
+        return
+    target = "gig" if req.args[0] in ("gig", "keikka") else "expert"
+    rows = await req.core.audit.of(req.s, target, int(req.args[1].lstrip("#")))
+    if not rows:
+        req.say("audit.empty")
+        return
+    p = req.core.presenter
+    lines = [req.t("audit.header", target=req.args[0], id=req.args[1])]
+    lines += [
+        req.t(
+            "audit.line",
+            when=p.when(req.lang, r.at),
+            who=r.actor_name or "–",
+            action=r.action,
+            details=r.details or "",
+        )
+        for r in rows
+    ]
+    req.reply("\n".join(lines))
+
+
+def alerts_markup(req: Req, muted: list[str]) -> list[list[tuple[str, str]]]:
+    return [
+        [(("🔕 " if c in muted else "🔔 ") + req.t(f"alerts.cat_{c}"), f"al:{c}")]
+        for c in CATEGORIES
+    ]
+
+
+@handles(Role.COORDINATOR)
+async def alerts(req: Req) -> None:
+    """Choose which alerts to get; errors always come."""
+    muted = (req.actor.user.alert_mutes if req.actor.user else []) or []
+    req.say("alerts.choose", req.keyboard(alerts_markup(req, muted)))
+
+
+@handles(Role.COORDINATOR)
+async def alerts_toggle(req: Req) -> None:
+    category = (req.query.data or "").split(":")[1] if req.query else ""
+    muted = await req.core.alerts.toggle(req.s, req.actor, category)
+    req.edit_markup(req.keyboard(alerts_markup(req, muted)))
+
+
+@handles(Role.COORDINATOR)
+async def claim(req: Req) -> None:
+    """'I'll take it': the first coordinator gets the alert; the others see who."""
+    alert_id = int((req.query.data or "cl:0").split(":")[1]) if req.query else 0
+    won, name = await req.core.alerts.claim(req.s, req.actor, alert_id)
+    req.toast("alerts.claimed_toast" if won else "alerts.already_claimed", alert=not won, by=name)
+
+
+@handles(Role.COORDINATOR)
+async def report(req: Req) -> None:
+    """`/report [month|quarter|year|11.2026|2026|1.1.2026 31.3.2026]`: figures, a chart, an
+    Excel workbook and a CSV file."""
+    core = req.core
+    period = parse_period(req.args, core.clock.now().astimezone(core.settings.tz).date())
+    figures = await core.reports.figures(req.s, period, core.clock.now())
+    lang = req.lang
+    rows = core.reports.rows(figures, lang)
+    summary_section = req.t("report.s_summary")
+    lines = [req.t("report.title", period=period.label())]
+    lines += [f"{item}: {value}" for section, item, value in rows if section == summary_section]
+    req.reply("\n".join(lines))
+    chart = core.reports.chart_png(figures, lang)
+    xlsx = core.reports.xlsx_bytes(figures, lang)
+    csv_data = core.reports.csv_bytes(figures, lang)
+    name = f"raportti-{period.start:%Y%m%d}-{period.end - timedelta(days=1):%Y%m%d}"
+    bot, chat = req.ctx.bot, req.actor.telegram_id
+    req.later(lambda: bot.send_photo(chat, chart))
+    req.later(lambda: bot.send_document(chat, xlsx, filename=f"{name}.xlsx"))
+    req.later(lambda: bot.send_document(chat, csv_data, filename=f"{name}.csv"))
+
+
+def build_handlers(texts: Texts) -> list[BaseHandler]:
+    return [
+        CommandHandler("gigs", gigs_list),
+        CommandHandler("fees", fees_list),
+        CommandHandler("myfees", my_fees),
+        CommandHandler("audit", audit),
+        CommandHandler("alerts", alerts),
+        CommandHandler("report", report),
+        CallbackQueryHandler(gigs_page, pattern=r"^gl:[untwpofcd]:\d{1,4}$"),
+        CallbackQueryHandler(person_action, pattern=r"^(rp|ns):\d{1,10}$"),
+        CallbackQueryHandler(gig_action, pattern=r"^(gd|gm):\d{1,10}$"),
+        CallbackQueryHandler(fee_action, pattern=r"^fe:[spe]:\d{1,10}$"),
+        CallbackQueryHandler(my_fee_action, pattern=r"^fe:[Pr]:\d{1,10}$"),
+        CallbackQueryHandler(alerts_toggle, pattern=r"^al:[a-z]{1,12}$"),
+        CallbackQueryHandler(claim, pattern=r"^cl:\d{1,10}$"),
+    ]
