@@ -58,6 +58,33 @@ class Notifier:
             for row in rows
         ]
 
+    def row(
+        self,
+        user: User,
+        text: str,
+        *,
+        buttons: list[Any] | None = None,
+        tag: str | None = None,
+        quiet: bool = False,
+    ) -> Outbox | None:
+        """An outbox row for one message (None for someone erased); the caller adds it."""
+        if user.telegram_id is None:
+            return None
+        now = self.clock.now()
+        not_before = next_allowed(now, self.settings) if quiet and user.role == Role.EXPERT else now
+        return Outbox(
+            chat_id=user.telegram_id,
+            kind="send",
+            text=text,
+            buttons=buttons,
+            tag=tag,
+            status=OutboxStatus.PENDING,
+            not_before=not_before,
+            attempts=0,
+            error="",
+            created_at=now,
+        )
+
     async def push_text(
         self,
         s: AsyncSession,
@@ -69,24 +96,9 @@ class Notifier:
         quiet: bool = False,
     ) -> None:
         """Queue a message; `quiet` pushes to experts wait for the end of quiet hours."""
-        if user.telegram_id is None:
-            return
-        now = self.clock.now()
-        not_before = next_allowed(now, self.settings) if quiet and user.role == Role.EXPERT else now
-        await OutboxRepo(s).add(
-            Outbox(
-                chat_id=user.telegram_id,
-                kind="send",
-                text=text,
-                buttons=buttons,
-                tag=tag,
-                status=OutboxStatus.PENDING,
-                not_before=not_before,
-                attempts=0,
-                error="",
-                created_at=now,
-            )
-        )
+        row = self.row(user, text, buttons=buttons, tag=tag, quiet=quiet)
+        if row is not None:
+            await OutboxRepo(s).add(row)
 
     async def push(
         self,

@@ -62,7 +62,8 @@ class RateLimiter:
         ready = max(self.next_any, self.next_chat.get(chat_id, 0.0) if new_message else 0.0)
         if ready > now:
             await self.clock.sleep(ready - now)
-            now = ready
+            # Sleeping can overshoot; space the next call from when this one really goes.
+            now = max(ready, self.clock.now().timestamp())
         self.next_any = now + self.interval
         if new_message:
             self.next_chat[chat_id] = now + self.per_chat

@@ -228,7 +228,9 @@ async def my_fees(req: Req) -> None:
     year_start = datetime(now.year, 1, 1, tzinfo=tz)
     month_start = datetime(now.year, now.month, 1, tzinfo=tz)
     next_month = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=tz)
-    ytd = await core.fees.earned(req.s, req.actor.id, year_start, next_month)
+    ytd = await core.fees.earned(
+        req.s, req.actor.id, year_start, datetime(now.year + 1, 1, 1, tzinfo=tz)
+    )
     month = await core.fees.earned(req.s, req.actor.id, month_start, next_month)
     profile = await core.experts.profile(req.s, req.actor)
     lines = [req.t("fees.mine_header", ytd=fmt_money(ytd), month=fmt_money(month))]

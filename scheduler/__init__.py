@@ -70,13 +70,15 @@ async def digest(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def register_daily(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Each morning: end pauses that are over, and remind about contracts ending soon."""
+    """Each morning: end pauses that are over, remind about contracts ending soon and fees
+    still unpaid, and check in with experts who have been quiet."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
         ended = await core.experts.end_pauses(s)
         reminded = await core.experts.contract_reminders(s)
         await core.checkins.keep_in_touch(s)
         await core.checkins.tick(s)
+        await core.fees.remind(s)
     if ended or reminded:
         log.info("pauses ended: %d, contract reminders: %d", ended, reminded)
     await core.outbox.flush()

@@ -217,9 +217,7 @@ class Dispatch:
             if gig.dispatch_mode == "cascade":
                 waiting = sum(1 for st in states.values() if st == OfferStatus.OPEN)
                 fresh = fresh[: max(0, gig.cascade_k - waiting)]
-            for r in fresh:
-                await self._offer(s, gig, r, len(ranked))
-                sent += 1
+            sent = await self._offer_many(s, gig, fresh, len(ranked))
         if sent:
             gig.exhausted_alerted = False
         elif await Offers(s).count_open(gig.id) == 0 and not gig.exhausted_alerted:
@@ -241,11 +239,12 @@ class Dispatch:
     async def _offer_to(self, s: AsyncSession, gig: Gig, user_ids: list[int], reason: str) -> int:
         ranked = {r.user.id: r for r in await self.ranked(s, gig)}
         states = await self._offer_states(s, gig.id)
-        sent = 0
-        for uid in user_ids:
-            if uid in ranked and states.get(uid) in (None, OfferStatus.CLOSED):
-                await self._offer(s, gig, ranked[uid], len(ranked), reason)
-                sent += 1
+        chosen = [
+            ranked[uid]
+            for uid in dict.fromkeys(user_ids)
+            if uid in ranked and states.get(uid) in (None, OfferStatus.CLOSED)
+        ]
+        sent = await self._offer_many(s, gig, chosen, len(ranked), reason)
         await self.refresh_status(s, gig)
         return sent
 
@@ -258,38 +257,65 @@ class Dispatch:
             delivered + timedelta(minutes=30), min(delivered + timedelta(hours=hours), latest)
         )
 
-    async def _offer(
-        self, s: AsyncSession, gig: Gig, r: Ranked, pool: int, reason: str = ""
-    ) -> Offer:
+    async def _offer_many(
+        self, s: AsyncSession, gig: Gig, entries: list[Ranked], pool: int, reason: str = ""
+    ) -> int:
+        """Write the offers and their messages in a few statements, not a few per expert:
+        on SQLite the write lock is held for the whole transaction."""
+        if not entries:
+            return 0
         now = self.clock.now()
-        offer = await s.scalar(
-            select(Offer).where(Offer.gig_id == gig.id, Offer.expert_id == r.user.id)
-        )
-        if offer is None:
-            offer = await Offers(s).add(gig.id, r.user.id, now)
-        else:  # offered before and closed when the gig filled: the seat is free again
+        ids = [r.user.id for r in entries]
+        existing = {
+            o.expert_id: o
+            for o in (
+                await s.scalars(
+                    select(Offer).where(Offer.gig_id == gig.id, Offer.expert_id.in_(ids))
+                )
+            ).all()
+        }
+        expires = self._expiry(gig, next_allowed(now, self.settings))
+        offers = []
+        for r in entries:
+            offer = existing.get(r.user.id)
+            if offer is None:
+                offer = Offer(gig_id=gig.id, expert_id=r.user.id, created_at=now)
+                s.add(offer)
+            # (A closed offer is reopened: the gig filled before, and now a seat is free.)
             offer.status, offer.created_at, offer.answered_at = OfferStatus.OPEN, now, None
-        offer.rank, offer.pool, offer.override_reason = r.place, pool, reason
-        offer.expires_at = self._expiry(gig, next_allowed(now, self.settings))
+            offer.rank, offer.pool, offer.override_reason = r.place, pool, reason
+            offer.expires_at = expires
+            offers.append(offer)
         await s.flush()
-        await self.notify.push_text(
-            s,
-            r.user,
-            self.offer_text(r.user.language, gig, r.profile, offer),
-            buttons=self.offer_buttons(r.user.language, offer.id),
-            tag=offer_tag(offer.id),
-            quiet=True,
-        )
-        return offer
+        details: dict[str, str] = {}
+        rows = []
+        for r, offer in zip(entries, offers, strict=True):
+            lang = r.user.language
+            if lang not in details:
+                details[lang] = self.p.gig(lang, gig_values(gig), contact=False)
+            row = self.notify.row(
+                r.user,
+                self.offer_text(lang, gig, r.profile, offer, details[lang]),
+                buttons=self.offer_buttons(lang, offer.id),
+                tag=offer_tag(offer.id),
+                quiet=True,
+            )
+            if row is not None:
+                rows.append(row)
+        s.add_all(rows)
+        await s.flush()
+        return len(offers)
 
-    def offer_text(self, lang: str, gig: Gig, profile: ExpertProfile, offer: Offer) -> str:
+    def offer_text(
+        self, lang: str, gig: Gig, profile: ExpertProfile, offer: Offer, details: str | None = None
+    ) -> str:
         shared = [t for t in gig.topics if t in profile.topics]
         assert offer.expires_at is not None
         return self.p.t(
             lang,
             "offer.new",
             name=profile.display_name,
-            details=self.p.gig(lang, gig_values(gig), contact=False),
+            details=details or self.p.gig(lang, gig_values(gig), contact=False),
             topics=self.p.labels(lang, "topic", shared),
             expires=self.p.when(lang, offer.expires_at),
         )
