@@ -147,6 +147,9 @@ FEE_EDIT = Form(
     confirm=False,
     hidden=frozenset({"fee_id"}),
 )
+PREP_HOURS = _one(
+    "prep_hours", Field("prep_hours", "int", low=1, high=336, quick=("24", "48", "72")), ("gig_id",)
+)
 GIG_MESSAGE = _one("gig_message", Field("message", "text", max_len=2000), ("gig_id",))
 HANDPICK_REASON = _one(
     "handpick_reason", Field("override_reason", "text", max_len=500), ("gig_id", "picked")
@@ -172,6 +175,7 @@ FORMS = {
         ORDERER_NOTE,
         FEE_EDIT,
         GIG_MESSAGE,
+        PREP_HOURS,
     )
 }
 

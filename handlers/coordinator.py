@@ -62,6 +62,7 @@ async def invite_button(req: Req) -> None:
 
 async def _create(req: Req, role: str) -> None:
     inv = await req.core.access.create_invite(req.s, req.actor, role)
+    await req.core.audit.record(req.s, req.actor, f"invite_{role}", "invite", 0)
     link = f"https://t.me/{req.ctx.bot.username}?start={inv.code}"
     req.say(
         "invite.created",

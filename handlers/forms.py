@@ -30,6 +30,7 @@ from bot.forms import (
     ORDER,
     ORDERER_NOTE,
     PAUSE,
+    PREP_HOURS,
     REJECT,
     SUMMARY,
     DraftState,
@@ -66,6 +67,7 @@ FORM_ROLES = {
     ORDERER_NOTE.name: {Role.ORDERER},
     FEE_EDIT.name: {Role.COORDINATOR},
     GIG_MESSAGE.name: {Role.COORDINATOR},
+    PREP_HOURS.name: {Role.COORDINATOR},
 }
 
 
@@ -411,6 +413,15 @@ async def complete(req: Req, state: DraftState) -> None:
             values.get("other") or 0,
         )
         req.say("fees.edited", id=fee.id)
+    elif state.form is PREP_HOURS:
+        gig = await core.dispatch.set_prep_hours(
+            req.s, req.actor, int(values["gig_id"]), int(values["prep_hours"])
+        )
+        req.say(
+            "desk.prep_set",
+            hours=values["prep_hours"],
+            title=core.presenter.gig_title(req.lang, gig),
+        )
     elif state.form is GIG_MESSAGE:
         count = await core.dispatch.message_confirmed(
             req.s, req.actor, int(values["gig_id"]), values["message"]

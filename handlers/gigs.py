@@ -8,7 +8,14 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.errors import Refuse
-from bot.forms import CANCEL_GIG, CANCEL_ORDER, CHANGE_PLACE, CHANGE_TIME, HANDPICK_REASON
+from bot.forms import (
+    CANCEL_GIG,
+    CANCEL_ORDER,
+    CHANGE_PLACE,
+    CHANGE_TIME,
+    HANDPICK_REASON,
+    PREP_HOURS,
+)
 from bot.i18n import Texts
 from bot.present import gig_values
 from bot.services.dispatch import Ranked
@@ -245,7 +252,9 @@ async def gig_card(req: Req) -> None:
                 (req.t("btn.change_place"), f"op:{gig.id}"),
             ]
         )
-        rows.append([(req.t("btn.cancel_gig"), f"gc:{gig.id}")])
+        rows.append(
+            [(req.t("btn.cancel_gig"), f"gc:{gig.id}"), (req.t("btn.prep_hours"), f"ph:{gig.id}")]
+        )
     for offer, name in confirmed:
         label = "btn.no_show" if started else "btn.replace"
         rows.append([(req.t(label, name=name), f"{'ns' if started else 'rp'}:{offer.id}")])
@@ -285,6 +294,11 @@ async def change(req: Req) -> None:
     if gig.status not in GigStatus.UPCOMING or gig.starts_at <= req.core.clock.now():
         req.toast("gig.not_changeable", alert=True)
         return
+    if data.startswith("ph:"):
+        if req.actor.role != Role.COORDINATOR:
+            raise Refuse("err.gig_not_found")
+        await forms.begin(req, PREP_HOURS, {"gig_id": gig.id})
+        return
     form = {"oc": CANCEL_ORDER, "gc": CANCEL_GIG, "ot": CHANGE_TIME, "op": CHANGE_PLACE}[
         data.split(":")[0]
     ]
@@ -302,5 +316,5 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CallbackQueryHandler(choose_mode, pattern=r"^dm:[bch]:\d{1,10}$"),
         CallbackQueryHandler(toggle_pick, pattern=r"^hp:t:\d{1,10}:\d{1,10}$"),
         CallbackQueryHandler(send_picked, pattern=r"^hp:s:\d{1,10}$"),
-        CallbackQueryHandler(change, pattern=r"^(oc|gc|ot|op):\d{1,10}$"),
+        CallbackQueryHandler(change, pattern=r"^(oc|gc|ot|op|ph):\d{1,10}$"),
     ]

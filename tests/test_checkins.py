@@ -289,3 +289,15 @@ async def test_morning_digest(h: Harness) -> None:
     assert "#1" in today and "(1/1)" in today
     assert "Aino" in unanswered  # the prep check-in was not answered
     assert "#2" in short and "(0/2)" in short
+
+
+async def test_coordinator_sets_a_gigs_own_prep_timing(h: Harness) -> None:
+    _, aino = await confirmed(h)
+    coord = flows.coordinator(h)
+    await coord.send("/gig 1")
+    await coord.press(coord.t("btn.prep_hours"))
+    await coord.press("72")
+    assert coord.last.text == coord.t("desk.prep_set", hours=72, title=await h.title("fi", 1))
+    before = len(aino.inbox)
+    await until(h, "7.12.2026 13.00")  # 72 h before 10.12. klo 13.00
+    assert texts_since(aino, before) == [aino.t("checkin.prep", title=await h.title("fi", 1))]

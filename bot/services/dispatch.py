@@ -847,6 +847,16 @@ class Dispatch:
         await self.release_seat(s, gig, offer, offer.expert_id)
         return gig
 
+    async def set_prep_hours(self, s: AsyncSession, actor: Actor, gig_id: int, hours: int) -> Gig:
+        """This gig's preparation check-in comes `hours` before it (instead of the default)."""
+        gig = await Gigs(s).lock(gig_id)
+        if gig is None or gig.status not in GigStatus.UPCOMING:
+            raise Refuse("gig.not_changeable")
+        gig.prep_hours = hours
+        await self.audit.record(s, actor, "prep_hours", "gig", gig.id, str(hours))
+        await self.checkins.sync_gig(s, gig)
+        return gig
+
     async def message_confirmed(self, s: AsyncSession, actor: Actor, gig_id: int, text: str) -> int:
         gig = await Gigs(s).get(gig_id)
         if gig is None:
@@ -978,6 +988,7 @@ class Dispatch:
         if gig is None or gig.status not in (GigStatus.OPEN, GigStatus.FILLED):
             raise Refuse("err.gig_not_found")
         gig.companion = name
+        await self.audit.record(s, None, "companion", "gig", gig.id, name)
         waiting = (
             await s.scalars(
                 select(Offer).where(
