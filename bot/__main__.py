@@ -1,28 +1,56 @@
-"""`python -m bot` runs the bot (long polling)."""
+"""`python -m bot` runs the bot (long polling, or a webhook when WEBHOOK_URL is set);
+`python -m bot backup <file>` copies the SQLite database while the bot runs."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from telegram import Update
 
 from bot import logs
 from bot.app import build_application
+from bot.backup import BackupError, backup
 from bot.settings import SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.parse_args(argv)
+    sub = parser.add_subparsers(dest="command")
+    backup_cmd = sub.add_parser("backup", help="copy the SQLite database (safe while running)")
+    backup_cmd.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"Configuration error:\n{exc}\nSee .env.example for every setting.", file=sys.stderr)
         return 2
+    if args.command == "backup":
+        try:
+            target = backup(settings, args.file)
+        except BackupError as exc:
+            print(f"Backup failed: {exc}", file=sys.stderr)
+            return 1
+        print(f"Backup written to {target}")
+        return 0
     logs.setup(settings.log_level, settings.bot_token.get_secret_value())
     app = build_application(settings)
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    if settings.webhook_url:
+        # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; python-telegram-bot
+        # refuses requests without it (403) before they reach any handler.
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=settings.webhook_path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value()
+            if settings.webhook_secret
+            else None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
 
 

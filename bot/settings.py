@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LANGUAGES = ("fi", "sv", "en")
@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # so the highest allowed rate keeps a margin.
     send_rate_per_second: float = Field(default=25.0, gt=0, le=28)
     log_level: str = "INFO"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_path: str = "telegram"
 
     @field_validator("bot_token")
     @classmethod
@@ -90,6 +95,18 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return value
 
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError(
+                "WEBHOOK_SECRET must be set when WEBHOOK_URL is (1-256 of A-Z a-z 0-9 _ -)"
+            )
+        if self.webhook_secret and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", self.webhook_secret.get_secret_value()
+        ):
+            raise ValueError("WEBHOOK_SECRET may contain only A-Z a-z 0-9 _ - (1-256 characters)")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -113,7 +130,10 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            if not err["loc"]:  # a rule across settings; its message names the variables
+                lines.append(str(err["msg"]).removeprefix("Value error, ") + ".")
+                continue
+            name = str(err["loc"][0]).upper()
             if err["type"] == "missing":
                 lines.append(f"{name} is not set. Put it in the environment or in .env.")
             else:

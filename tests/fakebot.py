@@ -148,6 +148,9 @@ class FakeTelegram:
     def api_deleteWebhook(self, params: dict[str, Any]) -> Any:
         return True
 
+    def api_setWebhook(self, params: dict[str, Any]) -> Any:
+        return True
+
     def api_getUpdates(self, params: dict[str, Any]) -> Any:
         return []
 
