@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 import sys
 from pathlib import Path
 
 from telegram import Update
+from telegram.ext import Application
 
 from bot import logs
-from bot.app import build_application
+from bot.app import build_application, post_init, post_shutdown
 from bot.backup import BackupError, backup
+from bot.polling import DurablePoller
 from bot.settings import SettingsError, load_settings
 
 
@@ -50,8 +55,26 @@ def main(argv: list[str] | None = None) -> int:
             allowed_updates=Update.ALL_TYPES,
         )
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        asyncio.run(run_durable(app))
     return 0
+
+
+async def run_durable(app: Application) -> None:
+    """Run with durable polling until SIGINT/SIGTERM (see bot/polling.py)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with app:
+        await post_init(app)
+        await app.start()
+        poller = asyncio.create_task(DurablePoller(app).run(stop))
+        await stop.wait()
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+        await app.stop()
+        await post_shutdown(app)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from bot.core import Core
 from bot.errors import Refuse
 from bot.services.access import STRANGER, Actor
 from storage.models import Role
+from storage.repo import InboxRepo
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,8 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
                         s, tg_user.id, tg_user.language_code, tg_user.full_name
                     )
                     req = Req(update, context, s, actor)
+                    if not await InboxRepo(s).claim(update.update_id):
+                        return  # already handled before a crash or a redelivery
                     if roles and actor.role not in roles:
                         refuse(req)
                     else:

@@ -269,6 +269,8 @@ class CheckIn(Base):
     __table_args__ = (
         UniqueConstraint("kind", "offer_id", name="uq_checkins_kind_offer"),
         Index("ix_checkins_status_due", "status", "due_at"),
+        # The debrief follow-up looks only at unanswered debriefs not yet passed on.
+        Index("ix_checkins_followup", "kind", "status", "coordinator_noted", "sent_at"),
         Index("ix_checkins_expert", "expert_id"),
     )
 
@@ -391,6 +393,21 @@ class Alert(Base):
     created_at: Mapped[datetime]
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[datetime | None]
+
+
+class Inbox(Base):
+    """Updates as Telegram delivered them, stored before they are confirmed, so a crash
+    never drops one. A handler marks its update done in its own transaction, so a redelivered
+    or replayed update never acts twice."""
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_inbox_done", "done", "update_id"),)
 
 
 class Draft(Base):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -15,6 +15,7 @@ from storage.models import (
     ExpertStatus,
     Gig,
     GigStatus,
+    Inbox,
     Invite,
     Offer,
     OfferStatus,
@@ -290,6 +291,52 @@ class Offers:
             .order_by(Gig.starts_at)
         )
         return [(o, g) for o, g in rows]
+
+
+class InboxRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def store(self, updates: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> int:
+        """Keep updates not seen before (Telegram may deliver one twice); returns how many."""
+        if not updates:
+            return 0
+        ids = [u for u, _ in updates]
+        known = set(
+            (await self.s.scalars(select(Inbox.update_id).where(Inbox.update_id.in_(ids)))).all()
+        )
+        fresh = [
+            Inbox(update_id=u, payload=p, received_at=now, done=False)
+            for u, p in updates
+            if u not in known
+        ]
+        self.s.add_all(fresh)
+        await self.s.flush()
+        return len(fresh)
+
+    async def pending(self, limit: int = 100) -> Sequence[Inbox]:
+        rows = await self.s.scalars(
+            select(Inbox).where(Inbox.done.is_(False)).order_by(Inbox.update_id).limit(limit)
+        )
+        return rows.all()
+
+    async def claim(self, update_id: int) -> bool:
+        """Mark an update handled; false if it was handled before (a replay). Updates that
+        never went through the inbox (webhooks, tests) are always new."""
+        result = await self.s.execute(
+            update(Inbox)
+            .where(Inbox.update_id == update_id, Inbox.done.is_(False))
+            .values(done=True)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        return await self.s.get(Inbox, update_id) is None
+
+    async def last_id(self) -> int | None:
+        return await self.s.scalar(select(func.max(Inbox.update_id)))
+
+    async def prune(self, before: datetime) -> None:
+        await self.s.execute(delete(Inbox).where(Inbox.done.is_(True), Inbox.received_at < before))
 
 
 class Drafts:

@@ -21,20 +21,34 @@ from tests.harness import TOKEN, ErrorLog, Harness, at
 COORDINATOR_ID = 100
 
 
-async def _reset_postgres(url: str) -> None:
+async def _reset_postgres(url: str) -> str:
+    """A clean database per test; each parallel worker (pytest-xdist) gets its own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker:
+        base, _, name = url.rpartition("/")
+        admin = create_async_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        mine = f"{name}_{worker}"
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": mine}
+            )
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{mine}"'))
+        await admin.dispose()
+        url = f"{base}/{mine}"
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
+    return url
 
 
 @pytest.fixture
 async def db_url(tmp_path: Path) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        await _reset_postgres(url)
-        return url
+        return await _reset_postgres(url)
     return f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
 
 

@@ -505,7 +505,12 @@ class CheckIns:
             await s.execute(
                 select(CheckIn, ExpertProfile.display_name)
                 .join(ExpertProfile, ExpertProfile.user_id == CheckIn.expert_id)
-                .where(CheckIn.status == CheckInStatus.SENT, CheckIn.kind != CheckInKind.REMINDER)
+                .where(
+                    CheckIn.status == CheckInStatus.SENT,
+                    CheckIn.kind != CheckInKind.REMINDER,
+                    # Only what someone can still act on: the last week's questions.
+                    CheckIn.sent_at >= now - timedelta(days=7),
+                )
                 .order_by(CheckIn.sent_at)
             )
         ).all()

@@ -29,6 +29,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("telegram_id", name=op.f("pk_drafts")),
     )
     op.create_table(
+        "inbox",
+        sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.Column("done", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("update_id", name=op.f("pk_inbox")),
+    )
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_done", ["done", "update_id"], unique=False)
+
+    op.create_table(
         "outbox",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
@@ -326,6 +337,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("checkins", schema=None) as batch_op:
         batch_op.create_index("ix_checkins_expert", ["expert_id"], unique=False)
+        batch_op.create_index(
+            "ix_checkins_followup", ["kind", "status", "coordinator_noted", "sent_at"], unique=False
+        )
         batch_op.create_index("ix_checkins_status_due", ["status", "due_at"], unique=False)
 
     op.create_table(
@@ -356,6 +370,7 @@ def downgrade() -> None:
     op.drop_table("feedback_answers")
     with op.batch_alter_table("checkins", schema=None) as batch_op:
         batch_op.drop_index("ix_checkins_status_due")
+        batch_op.drop_index("ix_checkins_followup")
         batch_op.drop_index("ix_checkins_expert")
 
     op.drop_table("checkins")
@@ -387,5 +402,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbox_status_due")
 
     op.drop_table("outbox")
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_done")
+
+    op.drop_table("inbox")
     op.drop_table("drafts")
     # ### end Alembic commands ###

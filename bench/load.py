@@ -1,0 +1,1008 @@
+"""Benchmark for issue 8: 10,000 updates through the real Application on SQLite.
+
+Run from the project root:  .venv/bin/python -m bench.load
+
+A realistic mix of updates (offer answers, debrief check-in answers, order-form messages) goes
+through `Application.process_update`, exactly as python-telegram-bot hands over an update that
+arrived by polling or webhook: our handlers, their unit of work on SQLite, the outbox flush and
+every reply run for real against the in-process fake Bot API of the tests (tests/fakebot.py).
+Nothing inside the bot is mocked. The same updates then go through a bare python-telegram-bot
+echo bot on the same fake, the framework's floor.
+
+Each run is a fresh subprocess (forked from a small shell, so `ru_maxrss` is its own) on its
+own copy of one seeded database. Results are printed as Markdown and written to
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import logging
+import math
+import random
+import re
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bench.dispatch import HELSINKI, TOKEN, gig_values, machine, make_settings
+from bot import vocab
+from bot.app import build_application, post_init
+from bot.core import Core
+from storage.db import Database
+from storage.models import (
+    CheckIn,
+    CheckInKind,
+    CheckInStatus,
+    Draft,
+    ExpertProfile,
+    ExpertStatus,
+    Fee,
+    Gig,
+    GigStatus,
+    Offer,
+    OfferStatus,
+    Outbox,
+    OutboxStatus,
+    Role,
+    User,
+)
+from tests.fakebot import Button, FakeTelegram, Sent
+
+# ----- the mix ------------------------------------------------------------------------------
+
+EXPERTS = 1_000
+ORDERERS = 1_000
+GIGS_PER_GROUP = 4  # open gigs per (region, topic) group; each offered to the whole group
+SEATS = 2  # per open gig: two experts accept, the rest of the group declines
+PAST_GIGS = 1_500  # filled gigs of the last 80 days, two experts each: 3,000 debriefs
+ORDER_MESSAGES = 3  # per orderer: /neworder, the organisation, one more message
+CONCURRENCY = 8
+GAP = CONCURRENCY  # updates of one person (or one gig) are at least this far apart
+SEED = 8
+TRACE_UPDATES = 1_000  # the separate tracemalloc run
+
+COORDINATOR_TG = 100  # make_settings names this id as the coordinator
+EXPERT_TG_BASE = 1_000_000
+ORDERER_TG_BASE = 2_000_000
+COORDINATOR_ID = 1
+FIRST_EXPERT_ID = 2
+FIRST_ORDERER_ID = FIRST_EXPERT_ID + EXPERTS
+# Message ids of what the seeded history put in people's chats; far above the fake's own.
+OFFER_MSG_BASE = 50_000_000
+CHECKIN_MSG_BASE = 60_000_000
+STATUS_MSG_BASE = 70_000_000
+
+GROUPS = [(r, t) for r in vocab.REGIONS for t in vocab.TOPICS]
+
+SECTION = "## Load: 10,000 updates (issue 8)"
+COMMAND_LINE = "- Load (issue 8): `.venv/bin/python -m bench.load`"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+DOC_HEADER = (
+    "# Benchmarks\n\n"
+    "Each benchmark runs from the project root and rewrites its own section below:\n\n"
+)
+
+# Linux carries ru_maxrss across exec: a child forked from this process (which built all the
+# rows) would report our peak. Forked from a small shell it counts only its own.
+TRAMPOLINE = ["/bin/sh", "-c", '"$@"; exit $?', "sh"]
+
+Scenario = Literal["ours-seq", "ours-conc", "echo-seq", "echo-conc"]
+SCENARIOS: tuple[Scenario, ...] = ("echo-seq", "echo-conc", "ours-seq", "ours-conc")
+KINDS = {
+    "accept": "offer: accept (`of:a:<id>`)",
+    "decline": "offer: decline (`of:d:<id>`)",
+    "checkin": "debrief check-in: score 4 (`ck:4:<id>`)",
+    "order_start": "order form: `/neworder`",
+    "order_org": "order form: organisation typed",
+    "order_typed": "order form: gig type typed, not pressed",
+    "order_resume": "order form: `/neworder` again (resume)",
+}
+
+
+def progress(message: str) -> None:
+    """Progress goes to stderr so stdout stays a clean Markdown report."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def expert_tg(uid: int) -> int:
+    return EXPERT_TG_BASE + uid - FIRST_EXPERT_ID
+
+
+def orderer_tg(uid: int) -> int:
+    return ORDERER_TG_BASE + uid - FIRST_ORDERER_ID
+
+
+def person_name(uid: int) -> str:
+    """The name in the database equals the one Telegram sends, so nobody is renamed."""
+    return f"Asiantuntija {uid}" if uid < FIRST_ORDERER_ID else f"Tilaaja {uid}"
+
+
+# ----- seeding ------------------------------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    """What the history left behind, to press and answer."""
+
+    open_offers: list[tuple[int, int, int]] = field(default_factory=list)  # offer, gig, expert
+    seats: dict[int, int] = field(default_factory=dict)  # open gig -> seats
+    checkins: list[tuple[int, int]] = field(default_factory=list)  # check-in, expert
+    messages: list[tuple[int, int, str, list[list[tuple[str, str]]]]] = field(
+        default_factory=list
+    )  # chat, message id, text, buttons: what the fake must know to edit
+    rows: Counter[str] = field(default_factory=Counter)
+
+
+async def seed(db: Database) -> Seeded:
+    """1,000 experts in 190 (region, topic) groups, 1,000 orderers, 760 open gigs each offered
+    to its whole group (4,000 open offers), and 1,500 past gigs with 3,000 sent debriefs."""
+    rng = random.Random(SEED)
+    now = datetime.now(UTC)
+    today = now.astimezone(HELSINKI).date()
+    out = Seeded()
+    users: list[dict[str, Any]] = [
+        {"id": COORDINATOR_ID, "telegram_id": COORDINATOR_TG, "role": Role.COORDINATOR}
+    ]
+    profiles: list[dict[str, Any]] = []
+    members: dict[int, list[int]] = {g: [] for g in range(len(GROUPS))}
+    for i in range(EXPERTS):
+        uid = FIRST_EXPERT_ID + i
+        region, topic = GROUPS[i % len(GROUPS)]
+        members[i % len(GROUPS)].append(uid)
+        users.append({"id": uid, "telegram_id": expert_tg(uid), "role": Role.EXPERT})
+        profiles.append(
+            {
+                "user_id": uid,
+                "display_name": person_name(uid),
+                "gig_types": ["talk"],
+                "topics": [topic],
+                "languages": ["fi"],
+                "regions": [region],
+                "remote_ok": True,
+                "audiences": [],
+                "consent_at": now,
+                "updated_at": now,
+                "status": ExpertStatus.APPROVED,
+                "decided_at": now,
+                "decided_by": COORDINATOR_ID,
+                "basic_training": True,
+                "contract_until": today + timedelta(days=3 * 365),
+            }
+        )
+    orderer_ids = [FIRST_ORDERER_ID + j for j in range(ORDERERS)]
+    users += [{"id": u, "telegram_id": orderer_tg(u), "role": Role.ORDERER} for u in orderer_ids]
+    for u in users:
+        u.update(
+            language="fi", name=person_name(u["id"]), active=True, reachable=True, created_at=now
+        )
+    users[0]["name"] = "Kaisa Koordinaattori"
+
+    gigs: list[dict[str, Any]] = []
+    offers: list[dict[str, Any]] = []
+    checkins: list[dict[str, Any]] = []
+    outbox: list[dict[str, Any]] = []
+    fees: list[dict[str, Any]] = []
+    sent = {
+        "status": OutboxStatus.SENT,
+        "attempts": 1,
+        "error": "",
+        "text": "",  # the outbox forgets a delivered message's text
+        "filename": None,
+        "buttons": None,
+    }
+
+    def group_gig(gig_id: int, group: int, starts_at: datetime, created: datetime) -> Any:
+        region, topic = GROUPS[group]
+        return gig_values(
+            starts_at,
+            created,
+            id=gig_id,
+            orderer_id=rng.choice(orderer_ids),
+            region=region,
+            topics=[topic],
+            dispatch_mode="broadcast",
+        )
+
+    gig_id = offer_id = checkin_id = 0
+    # Open gigs: offered in one broadcast to every eligible expert (the whole group), so a
+    # decline finds nobody new to ask, as after a real broadcast.
+    for group in range(len(GROUPS)):
+        for _ in range(GIGS_PER_GROUP):
+            gig_id += 1
+            day = today + timedelta(days=rng.randrange(7, 60))
+            starts = datetime.combine(day, dtime(rng.randrange(9, 17)), tzinfo=HELSINKI)
+            gig = group_gig(gig_id, group, starts, now - timedelta(days=1))
+            gig.update(seats=SEATS, deadline=starts - timedelta(days=3))
+            gigs.append(gig)
+            out.seats[gig_id] = SEATS
+            outbox.append(
+                sent
+                | {
+                    "chat_id": COORDINATOR_TG,
+                    "kind": "send",
+                    "tag": f"status:{gig_id}",
+                    "message_id": STATUS_MSG_BASE + gig_id,
+                    "not_before": now - timedelta(hours=1),
+                    "created_at": now - timedelta(hours=1),
+                    "sent_at": now - timedelta(hours=1),
+                }
+            )
+            out.messages.append(
+                (COORDINATOR_TG, STATUS_MSG_BASE + gig_id, f"Keikan {gig_id} tilanne", [])
+            )
+            group_members = members[group]
+            for rank, expert_id in enumerate(group_members, start=1):
+                offer_id += 1
+                offers.append(
+                    {
+                        "id": offer_id,
+                        "gig_id": gig_id,
+                        "expert_id": expert_id,
+                        "status": OfferStatus.OPEN,
+                        "created_at": now - timedelta(hours=1),
+                        "expires_at": now + timedelta(hours=47),
+                        "rank": rank,
+                        "pool": len(group_members),
+                    }
+                )
+                outbox.append(
+                    sent
+                    | {
+                        "chat_id": expert_tg(expert_id),
+                        "kind": "send",
+                        "tag": f"offer:{offer_id}",
+                        "message_id": OFFER_MSG_BASE + offer_id,
+                        "not_before": now - timedelta(hours=1),
+                        "created_at": now - timedelta(hours=1),
+                        "sent_at": now - timedelta(hours=1),
+                    }
+                )
+                buttons = [
+                    [("Ilmoittaudun", f"of:a:{offer_id}"), ("En pääse", f"of:d:{offer_id}")],
+                    [("Miksi minä?", f"of:w:{offer_id}")],
+                ]
+                out.messages.append(
+                    (
+                        expert_tg(expert_id),
+                        OFFER_MSG_BASE + offer_id,
+                        f"Uusi keikka {gig_id}",
+                        buttons,
+                    )
+                )
+                out.open_offers.append((offer_id, gig_id, expert_id))
+    # Past gigs: filled, held, and the debrief sent to both experts a few hours after.
+    for _ in range(PAST_GIGS):
+        gig_id += 1
+        group = rng.randrange(len(GROUPS))
+        day = today - timedelta(days=rng.randrange(1, 80))
+        starts = datetime.combine(day, dtime(rng.randrange(9, 17)), tzinfo=HELSINKI)
+        created = starts - timedelta(days=rng.randrange(7, 30))
+        gig = group_gig(gig_id, group, starts, created)
+        gig.update(
+            status=GigStatus.FILLED, seats=2, seats_filled=2, filled_at=created + timedelta(hours=3)
+        )
+        gigs.append(gig)
+        for rank, expert_id in enumerate(rng.sample(members[group], 2), start=1):
+            offer_id += 1
+            checkin_id += 1
+            offers.append(
+                {
+                    "id": offer_id,
+                    "gig_id": gig_id,
+                    "expert_id": expert_id,
+                    "status": OfferStatus.ACCEPTED,
+                    "created_at": created,
+                    "answered_at": created + timedelta(hours=1),
+                    "expires_at": created + timedelta(hours=48),
+                    "rank": rank,
+                    "pool": len(members[group]),
+                }
+            )
+            fees.append(
+                {
+                    "gig_id": gig_id,
+                    "expert_id": expert_id,
+                    "fee_type": "palkkio",
+                    "amount_cents": gig["fee_cents"],
+                    "status": "agreed",
+                    "agreed_at": created + timedelta(hours=1),
+                }
+            )
+            due = starts + timedelta(minutes=gig["duration_min"], hours=3)
+            checkins.append(
+                {
+                    "id": checkin_id,
+                    "kind": CheckInKind.DEBRIEF,
+                    "expert_id": expert_id,
+                    "gig_id": gig_id,
+                    "offer_id": offer_id,
+                    "due_at": due,
+                    "status": CheckInStatus.SENT,
+                    "sent_at": due,
+                    "created_at": created + timedelta(hours=1),
+                }
+            )
+            outbox.append(
+                sent
+                | {
+                    "chat_id": expert_tg(expert_id),
+                    "kind": "send",
+                    "tag": f"checkin:{checkin_id}",
+                    "message_id": CHECKIN_MSG_BASE + checkin_id,
+                    "not_before": due,
+                    "created_at": due,
+                    "sent_at": due,
+                }
+            )
+            buttons = [[(str(n), f"ck:{n}:{checkin_id}") for n in range(1, 6)]]
+            out.messages.append(
+                (
+                    expert_tg(expert_id),
+                    CHECKIN_MSG_BASE + checkin_id,
+                    f"Miten keikka {gig_id} meni?",
+                    buttons,
+                )
+            )
+            out.checkins.append((checkin_id, expert_id))
+
+    async with db.unit_of_work() as s:
+        for model, rows in (
+            (User, users),
+            (ExpertProfile, profiles),
+            (Gig, gigs),
+            (Offer, offers),
+            (CheckIn, checkins),
+            (Fee, fees),
+            (Outbox, outbox),
+        ):
+            for start in range(0, len(rows), 5_000):
+                await s.execute(insert(model), rows[start : start + 5_000])
+            out.rows[model.__tablename__] = len(rows)
+    return out
+
+
+# ----- the updates --------------------------------------------------------------------------
+
+
+def user_dict(uid: int, telegram_id: int) -> dict[str, Any]:
+    return {
+        "id": telegram_id,
+        "is_bot": False,
+        "first_name": person_name(uid),
+        "language_code": "fi",
+    }
+
+
+def text_update(uid: int, telegram_id: int, text: str, date: int) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "message_id": 0,  # numbered when the order is known
+        "date": date,
+        "chat": {"id": telegram_id, "type": "private", "first_name": person_name(uid)},
+        "from": user_dict(uid, telegram_id),
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
+    return {"message": message}
+
+
+def button_update(uid: int, telegram_id: int, data: str, message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "callback_query": {
+            "id": "",  # numbered when the order is known
+            "from": user_dict(uid, telegram_id),
+            "chat_instance": str(telegram_id),
+            "data": data,
+            "message": message,
+        }
+    }
+
+
+Item = tuple[str, dict[str, Any]]  # kind, update
+
+
+def build_sequences(seeded: Seeded, rng: random.Random) -> list[list[Item]]:
+    """Runs of updates that must keep their order: one gig's answers (declines first, then
+    the accepts that fill it), one orderer's messages, and single check-in answers."""
+    date = int(time.time())
+    fake_messages = {
+        (chat, mid): Sent(chat, mid, text, _buttons(rows))
+        for chat, mid, text, rows in seeded.messages
+    }
+    by_gig: dict[int, list[tuple[int, int]]] = {}
+    for offer_id, gig_id, expert_id in seeded.open_offers:
+        by_gig.setdefault(gig_id, []).append((offer_id, expert_id))
+    sequences: list[list[Item]] = []
+    for gig_id, answers in by_gig.items():
+        rng.shuffle(answers)
+        seats = seeded.seats[gig_id]
+        seq: list[Item] = []
+        for n, (offer_id, expert_id) in enumerate(answers):
+            accept = n >= len(answers) - seats
+            tg = expert_tg(expert_id)
+            msg = fake_messages[tg, OFFER_MSG_BASE + offer_id].as_api()
+            data = f"of:{'a' if accept else 'd'}:{offer_id}"
+            seq.append(("accept" if accept else "decline", button_update(expert_id, tg, data, msg)))
+        sequences.append(seq)
+    for checkin_id, expert_id in seeded.checkins:
+        tg = expert_tg(expert_id)
+        msg = fake_messages[tg, CHECKIN_MSG_BASE + checkin_id].as_api()
+        sequences.append([("checkin", button_update(expert_id, tg, f"ck:4:{checkin_id}", msg))])
+    for j in range(ORDERERS):
+        uid = FIRST_ORDERER_ID + j
+        tg = orderer_tg(uid)
+        third = ("order_resume", "/neworder") if j % 2 else ("order_typed", "Luento")
+        steps = [
+            ("order_start", "/neworder"),
+            ("order_org", f"Hyvinvointialue {j % 21 + 1}, osasto {uid}"),
+            third,
+        ]
+        sequences.append([(kind, text_update(uid, tg, text, date)) for kind, text in steps])
+    return sequences
+
+
+def _buttons(rows: list[list[tuple[str, str]]]) -> list[list[Button]]:
+    return [[Button(text, data) for text, data in row] for row in rows]
+
+
+def interleave(sequences: list[list[Item]], rng: random.Random) -> tuple[list[Item], int]:
+    """One stream mixing every sequence at random, with at least GAP updates between two
+    updates of the same sequence, so a batch of CONCURRENCY never holds two of them.
+    Returns the stream and how often the gap could not be kept (the very end)."""
+    total = sum(len(s) for s in sequences)
+    heap = [(rng.random() * total, rng.random(), i) for i in range(len(sequences))]
+    heapq.heapify(heap)
+    cursor = [0] * len(sequences)
+    last = [-(10**9)] * len(sequences)
+    stream: list[Item] = []
+    violations = 0
+    while heap:
+        held = []
+        pos = len(stream)
+        while heap and pos - last[heap[0][2]] < GAP:
+            held.append(heapq.heappop(heap))
+        if heap:
+            key, tie, i = heapq.heappop(heap)
+        else:
+            key, tie, i = held.pop(0)
+            violations += 1
+        for entry in held:
+            heapq.heappush(heap, entry)
+        stream.append(sequences[i][cursor[i]])
+        cursor[i] += 1
+        last[i] = pos
+        if cursor[i] < len(sequences[i]):
+            # Spread a person's next step over the rest of the run, like people taking their
+            # time; keys only order the stream, positions do the spacing.
+            heapq.heappush(heap, (key + GAP + rng.expovariate(1 / 300), tie, i))
+    for n, (_, update) in enumerate(stream, start=1):
+        update["update_id"] = n
+        if "message" in update:
+            update["message"]["message_id"] = 1_000_000 + n
+        else:
+            update["callback_query"]["id"] = str(n)
+    return stream, violations
+
+
+# ----- one run (in its own process) ---------------------------------------------------------
+
+
+class LoadFake(FakeTelegram):
+    """The tests' fake Bot API, counting calls by method and answer instead of keeping them
+    (10,000 updates would otherwise leave some 30,000 recorded calls in memory)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_method: Counter[str] = Counter()
+
+    def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, body = super().handle(method, params)
+        self.by_method[method if status == 200 else f"{method} → {status}"] += 1
+        self.calls.clear()
+        self.callback_answers.clear()
+        return status, body
+
+
+class PacingMeter:
+    """Times the outbox's rate limiter (which may sleep inside a handler's flush) without
+    changing what it does."""
+
+    def __init__(self, core: Core) -> None:
+        self.inner = core.outbox.limiter.wait
+        self.seconds = 0.0
+        self.calls = 0
+        self.waited = 0
+        core.outbox.limiter.wait = self.wait  # type: ignore[method-assign]
+
+    async def wait(self, chat_id: int, new_message: bool) -> None:
+        t0 = time.perf_counter()
+        await self.inner(chat_id, new_message)
+        spent = time.perf_counter() - t0
+        self.seconds += spent
+        self.calls += 1
+        self.waited += spent > 0.001
+
+
+class Problems(logging.Handler):
+    """Counts warnings and errors logged during the run, keeping the first few."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        self.first: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if len(self.first) < 5:
+            self.first.append(f"{record.levelname}: {record.getMessage()[:200]}")
+
+
+def echo_application(tg: FakeTelegram) -> Application:  # type: ignore[type-arg]
+    """The floor: the same framework, the same fake, and handlers that do nothing but reply."""
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is not None and message.text:
+            await message.reply_text(message.text)
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+
+    request = tg.request()
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .request(request)
+        .get_updates_request(request)
+        .concurrent_updates(True)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.add_handler(CallbackQueryHandler(answer))
+    return app
+
+
+def _status_mib(name: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+async def feed(
+    app: Application,  # type: ignore[type-arg]
+    updates: list[dict[str, Any]],
+    concurrency: int,
+) -> tuple[float, list[float]]:
+    """Feed every update; returns the wall time and each process_update's latency (s).
+
+    Parsing (Update.de_json) is in the wall time, as a real bot parses what it receives, but
+    not in the latency, which is the handling alone.
+    """
+    latencies = [0.0] * len(updates)
+
+    async def one(n: int, update: Update) -> None:
+        t0 = time.perf_counter()
+        await app.process_update(update)
+        latencies[n] = time.perf_counter() - t0
+
+    start = time.perf_counter()
+    for first in range(0, len(updates), concurrency):
+        batch = [
+            (n, Update.de_json(updates[n], app.bot))
+            for n in range(first, min(first + concurrency, len(updates)))
+        ]
+        if concurrency == 1:
+            await one(*batch[0])
+        else:
+            await asyncio.gather(*(one(n, u) for n, u in batch))
+    return time.perf_counter() - start, latencies
+
+
+async def outbox_top(core: Core) -> int:
+    async with core.db.unit_of_work() as s:
+        return int(await s.scalar(select(func.max(Outbox.id))) or 0)
+
+
+async def outcome(core: Core, outbox_before: int) -> dict[str, Any]:
+    """What the database says happened: the check that the run did the real work."""
+
+    async def counts(s: AsyncSession, column: Any, *where: Any) -> dict[str, int]:
+        rows = await s.execute(select(column, func.count()).where(*where).group_by(column))
+        return {str(k): int(v) for k, v in rows.all()}
+
+    async with core.db.unit_of_work() as s:
+        return {
+            "offers": await counts(s, Offer.status),
+            "debriefs_scored_4": await counts(
+                s, CheckIn.status, CheckIn.kind == CheckInKind.DEBRIEF, CheckIn.score == 4
+            ),
+            "drafts": await counts(s, Draft.step),
+            "gigs": await counts(s, Gig.status),
+            "outbox_new": await counts(
+                s, Outbox.kind + "/" + Outbox.status, Outbox.id > outbox_before
+            ),
+        }
+
+
+async def run_child(scenario: Scenario, workdir: Path) -> dict[str, Any]:
+    spec = json.loads((workdir / "updates.json").read_text())
+    updates: list[dict[str, Any]] = spec["updates"]
+    tg = LoadFake()
+    for chat, mid, text, rows in spec["messages"]:
+        tg.chat(chat).append(Sent(chat, mid, text, _buttons(rows), date=tg.now))
+    del spec
+    problems = Problems()
+    logging.getLogger().addHandler(problems)
+    ours = scenario.startswith("ours")
+    core: Core | None = None
+    if ours:
+        db_url = f"sqlite+aiosqlite:///{workdir / f'{scenario}.sqlite3'}"
+        app = build_application(make_settings(db_url), request=tg.request())
+        core = app.bot_data["core"]
+    else:
+        app = echo_application(tg)
+    concurrency = CONCURRENCY if scenario.endswith("conc") else 1
+    result: dict[str, Any] = {"scenario": scenario}
+    async with app:
+        pacing: PacingMeter | None = None
+        if core is not None:
+            await post_init(app)
+            pacing = PacingMeter(core)
+        tg.by_method.clear()
+        outbox_before = await outbox_top(core) if core is not None else 0
+        result["rss_before_mib"] = _status_mib("VmRSS")
+        wall, latencies = await feed(app, updates, concurrency)
+        result["rss_after_mib"] = _status_mib("VmRSS")
+        result["wall_s"] = wall
+        result["latencies"] = latencies
+        result["api"] = dict(tg.by_method)
+        if core is not None and pacing is not None:
+            result["pacing"] = {
+                "seconds": pacing.seconds,
+                "calls": pacing.calls,
+                "waited": pacing.waited,
+            }
+            result["outcome"] = await outcome(core, outbox_before)
+            await core.db.dispose()
+    result["peak_rss_mib"] = peak_rss_mib()
+    result["hwm_mib"] = _status_mib("VmHWM")
+    result["problems"] = problems.count
+    result["first_problems"] = problems.first
+    return result
+
+
+async def tracemalloc_child(workdir: Path, count: int) -> dict[str, Any]:
+    """Python-heap peak (tracemalloc) over the first `count` updates of our bot, sequential.
+    A separate, shorter run: tracing every allocation slows the handlers down."""
+    spec = json.loads((workdir / "updates.json").read_text())
+    tg = LoadFake()
+    for chat, mid, text, rows in spec["messages"]:
+        tg.chat(chat).append(Sent(chat, mid, text, _buttons(rows), date=tg.now))
+    updates = spec["updates"][:count]
+    del spec
+    db_url = f"sqlite+aiosqlite:///{workdir / 'ours-trace.sqlite3'}"
+    app = build_application(make_settings(db_url), request=tg.request())
+    core: Core = app.bot_data["core"]
+    async with app:
+        await post_init(app)
+        tracemalloc.start()
+        base, _ = tracemalloc.get_traced_memory()
+        wall, _ = await feed(app, updates, 1)
+        current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        await core.db.dispose()
+    return {
+        "count": count,
+        "base_mib": base / 2**20,
+        "current_mib": current / 2**20,
+        "peak_mib": peak / 2**20,
+        "wall_s": wall,
+    }
+
+
+def child_main(argv: Sequence[str]) -> None:
+    logging.basicConfig(level=logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*retry_after.*")
+    workdir = Path(argv[1])
+    if argv[0] == "trace":
+        result = asyncio.run(tracemalloc_child(workdir, int(argv[2])))
+        (workdir / "trace.json").write_text(json.dumps(result))
+        return
+    scenario: Scenario = next(s for s in SCENARIOS if s == argv[0])
+    result = asyncio.run(run_child(scenario, workdir))
+    (workdir / f"{scenario}.json").write_text(json.dumps(result))
+
+
+def spawn(args: list[str]) -> None:
+    done = subprocess.run(
+        [*TRAMPOLINE, sys.executable, "-m", "bench.load", "--child", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"run {args[0]} failed:\n{done.stderr[-4000:]}")
+
+
+# ----- the report ---------------------------------------------------------------------------
+
+
+def pct(sorted_values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    k = max(0, math.ceil(p / 100 * len(sorted_values)) - 1)
+    return sorted_values[k]
+
+
+def ms(seconds: float) -> str:
+    value = seconds * 1000
+    return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+
+
+LABELS: dict[str, str] = {
+    "ours-seq": "**ours, sequential**",
+    "ours-conc": f"**ours, {CONCURRENCY} at a time**",
+    "echo-seq": "echo bot, sequential",
+    "echo-conc": f"echo bot, {CONCURRENCY} at a time",
+}
+
+
+def fmt_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "none"
+
+
+def latency_cells(latencies: Sequence[float]) -> list[str]:
+    lat = sorted(latencies)
+    return [ms(pct(lat, 50)), ms(pct(lat, 90)), ms(pct(lat, 99)), ms(lat[-1])]
+
+
+def report(
+    results: dict[str, dict[str, Any]],
+    kinds: list[str],
+    seeded: Seeded,
+    seed_s: float,
+    violations: int,
+    trace: dict[str, Any] | None,
+) -> str:
+    n = len(kinds)
+    now = datetime.now(HELSINKI)
+    mix = Counter(kinds)
+    rate = {name: n / r["wall_s"] for name, r in results.items()}
+    lines = [
+        SECTION,
+        "",
+        f"Run {now:%Y-%m-%d %H:%M} (Helsinki) on {machine()}.",
+        "Command, from the project root: `.venv/bin/python -m bench.load`.",
+        "",
+        f"**{n:,} updates through `Application.process_update`** of the real Application "
+        "(`build_application`, `concurrent_updates=True`, default settings, so the outbox "
+        "paces its messages at 25 a second) on a SQLite file, against the tests' in-process "
+        "fake Bot API (`tests/fakebot.py`: it keeps every chat's messages and checks edits "
+        "against them). Nothing in the bot is mocked. The mix, shuffled, with each person's "
+        f"(and each gig's) own steps in order and at least {GAP} updates apart: "
+        + "; ".join(f"{mix[k]:,} {KINDS[k]}" for k in KINDS if mix[k])
+        + ".",
+        "",
+        f"**Data** (setup, not measured, {seed_s:.1f} s): {EXPERTS:,} approved experts in "
+        f"{len(GROUPS)} groups of one region and one topic, {ORDERERS:,} orderers and one "
+        f"coordinator; {len(seeded.seats):,} open gigs ({GIGS_PER_GROUP} per group, {SEATS} "
+        f"seats each), each already broadcast to its whole group: {len(seeded.open_offers):,} "
+        "open offers, so a decline finds nobody new to ask; each gig gets its declines, then "
+        f"the {SEATS} accepts that fill it. {PAST_GIGS:,} filled gigs of the last 80 days with "
+        f"{len(seeded.checkins):,} sent debrief check-ins, and the outbox rows of every message "
+        f"so far (rows: {fmt_counts(dict(seeded.rows))}). Every run starts from its own copy "
+        "of this database, in a fresh process.",
+        "",
+        "*updates/s* is updates over the wall time of the whole feed (parsing each update "
+        "included). Latency is one `await app.process_update(update)`: for our bot the "
+        "handler, its unit of work, its replies and the outbox flush it awaits. "
+        f"*{CONCURRENCY} at a time* feeds batches of {CONCURRENCY} with `asyncio.gather`. "
+        "*Peak RSS* is the run's `ru_maxrss` (the fake Bot API, holding every message it was "
+        "sent, is in the same process); *growth* is RSS after the feed minus before it.",
+        "",
+        "| run | updates/s | vs echo | wall | p50 | p90 | p99 | max | peak RSS | growth |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in ("ours-seq", "ours-conc", "echo-seq", "echo-conc"):
+        r = results[name]
+        echo = "echo-conc" if name.endswith("conc") else "echo-seq"
+        lines.append(
+            f"| {LABELS[name]} | {rate[name]:,.1f} | {rate[name] / rate[echo]:.4f} "
+            f"| {r['wall_s']:.1f} s | " + " | ".join(latency_cells(r["latencies"])) + " "
+            f"| {r['peak_rss_mib']:.1f} MiB "
+            f"| {r['rss_after_mib'] - r['rss_before_mib']:+.1f} MiB |"
+        )
+    seq, conc = results["ours-seq"], results["ours-conc"]
+    lines += [
+        "",
+        f"*vs echo* is our updates/s as a share of the echo bot's in the same mode: ours is "
+        f"{rate['echo-seq'] / rate['ours-seq']:,.0f} times slower sequentially and "
+        f"{rate['echo-conc'] / rate['ours-conc']:,.0f} times slower {CONCURRENCY} at a time. "
+        f"Concurrency changes our throughput by {rate['ours-conc'] / rate['ours-seq'] - 1:+.0%}: "
+        "every unit of work on SQLite begins with `BEGIN IMMEDIATE`, so handlers queue for "
+        "the one write lock, and the time they wait shows in their latency.",
+        "",
+        "**By kind of update** (our bot; latency of `process_update`):",
+        "",
+        "| update | count | sequential p50 | p90 | p99 | max "
+        f"| {CONCURRENCY} at a time p50 | p99 | share of sequential time |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    total_seq = sum(seq["latencies"])
+    for kind, label in KINDS.items():
+        if not mix[kind]:
+            continue
+        mine = [t for t, k in zip(seq["latencies"], kinds, strict=True) if k == kind]
+        theirs = sorted(t for t, k in zip(conc["latencies"], kinds, strict=True) if k == kind)
+        lines.append(
+            f"| {label} | {mix[kind]:,} | "
+            + " | ".join(latency_cells(mine))
+            + f" | {ms(pct(theirs, 50))} | {ms(pct(theirs, 99))} "
+            f"| {sum(mine) / total_seq:.0%} |"
+        )
+    lines += ["", "**Checks** (what the database and the fake say after each run):", ""]
+    for name in ("ours-seq", "ours-conc", "echo-seq", "echo-conc"):
+        r = results[name]
+        parts = []
+        if "outcome" in r:
+            o = r["outcome"]
+            parts += [
+                f"offers {fmt_counts(o['offers'])}",
+                f"debriefs scored 4: {fmt_counts(o['debriefs_scored_4'])}",
+                f"order drafts by step: {fmt_counts(o['drafts'])}",
+                f"gigs {fmt_counts(o['gigs'])}",
+                f"outbox rows the run wrote: {fmt_counts(o['outbox_new'])}",
+            ]
+        if "pacing" in r:
+            p = r["pacing"]
+            parts.append(
+                f"outbox rate limiter: {p['calls']:,} calls, {p['waited']:,} of them slept, "
+                f"{p['seconds']:.1f} s in all ({p['seconds'] / r['wall_s']:.0%} of the wall time)"
+            )
+        parts.append(f"Bot API calls: {fmt_counts(r['api'])}")
+        parts.append(f"warnings and errors logged: {r['problems']}")
+        if r["first_problems"]:
+            parts.append("first: " + " / ".join(f"`{p}`" for p in r["first_problems"]))
+        lines.append(f"- {LABELS[name]}: " + "; ".join(parts) + ".")
+    if violations:
+        lines.append(
+            f"- {violations} updates at the very end of the stream follow the previous step of "
+            f"the same person or gig by fewer than {GAP} (nothing else was left to put between)."
+        )
+    if trace is not None:
+        untraced = sum(seq["latencies"][: trace["count"]])
+        lines += [
+            "",
+            f"**Python heap** (tracemalloc): a separate sequential run of the first "
+            f"{trace['count']:,} updates, because tracing every allocation is not cheap (that "
+            f"run took {trace['wall_s']:.1f} s against {untraced:.1f} s of handling for the "
+            f"same updates above). Peak {trace['peak_mib']:.1f} MiB traced from a start of "
+            f"{trace['base_mib']:.1f} MiB; {trace['current_mib']:.1f} MiB still held at the end.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(section: str, path: Path = DOC) -> None:
+    """Replace this benchmark's section (or add it), and list its command at the top; every
+    other byte of the file stays as it was. Read right before writing."""
+    text = path.read_text() if path.exists() else DOC_HEADER
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    found = pattern.search(text)
+    if found:
+        tail = text[found.end() :]
+        text = text[: found.start()] + section + ("\n" if tail else "") + tail
+    else:
+        sep = "\n" if text.endswith("\n") else "\n\n"
+        text = text + ("" if text.endswith("\n\n") else sep) + section
+    if COMMAND_LINE not in text:
+        head_end = text.find("\n## ")
+        head = text if head_end < 0 else text[:head_end]
+        items = list(re.finditer(r"^- .*`\.venv/bin/python -m bench\.[a-z_]+`.*$", head, re.M))
+        if items:
+            at = items[-1].end()
+            text = text[:at] + "\n" + COMMAND_LINE + text[at:]
+        else:
+            at = head_end if head_end >= 0 else len(text)
+            text = text[:at].rstrip("\n") + "\n\n" + COMMAND_LINE + "\n" + text[at:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+# ----- the whole run ------------------------------------------------------------------------
+
+
+def copy_db(src: Path, dst: Path) -> None:
+    """A consistent copy through SQLite's backup API (no WAL left behind)."""
+    source, target = sqlite3.connect(src), sqlite3.connect(dst)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
+async def prepare(workdir: Path) -> tuple[Seeded, float]:
+    template = workdir / "template.sqlite3"
+    db = Database(f"sqlite+aiosqlite:///{template}")
+    t0 = time.perf_counter()
+    await db.migrate()
+    seeded = await seed(db)
+    await db.dispose()
+    return seeded, time.perf_counter() - t0
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        workdir = Path(tmp)
+        progress("seeding the database…")
+        seeded, seed_s = asyncio.run(prepare(workdir))
+        rng = random.Random(SEED)
+        stream, violations = interleave(build_sequences(seeded, rng), rng)
+        kinds = [k for k, _ in stream]
+        (workdir / "updates.json").write_text(
+            json.dumps({"updates": [u for _, u in stream], "messages": seeded.messages})
+        )
+        progress(f"{len(stream):,} updates ready ({Counter(kinds)}); seeding took {seed_s:.1f} s")
+        results: dict[str, dict[str, Any]] = {}
+        for scenario in SCENARIOS:
+            if scenario.startswith("ours"):
+                copy_db(workdir / "template.sqlite3", workdir / f"{scenario}.sqlite3")
+            progress(f"run {scenario}…")
+            spawn([scenario, str(workdir)])
+            results[scenario] = json.loads((workdir / f"{scenario}.json").read_text())
+            r = results[scenario]
+            lat = sorted(r["latencies"])
+            progress(
+                f"  {len(lat) / r['wall_s']:.0f} updates/s, p50 {ms(pct(lat, 50))}, "
+                f"p99 {ms(pct(lat, 99))}, peak RSS {r['peak_rss_mib']:.0f} MiB, "
+                f"{r['problems']} problems logged"
+            )
+        trace: dict[str, Any] | None = None
+        if TRACE_UPDATES:
+            copy_db(workdir / "template.sqlite3", workdir / "ours-trace.sqlite3")
+            progress(f"tracemalloc run over {TRACE_UPDATES:,} updates…")
+            spawn(["trace", str(workdir), str(TRACE_UPDATES)])
+            trace = json.loads((workdir / "trace.json").read_text())
+    section = report(results, kinds, seeded, seed_s, violations, trace)
+    print(section)
+    write_section(section)
+    progress(f"written to {DOC}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_main(sys.argv[2:])
+    else:
+        main()
