@@ -564,7 +564,7 @@ class Problems(logging.Handler):
             self.first.append(f"{record.levelname}: {record.getMessage()[:200]}")
 
 
-def echo_application(tg: FakeTelegram) -> Application:  # type: ignore[type-arg]
+def echo_application(tg: FakeTelegram) -> Application:
     """The floor: the same framework, the same fake, and handlers that do nothing but reply."""
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -602,7 +602,7 @@ def peak_rss_mib() -> float:
 
 
 async def feed(
-    app: Application,  # type: ignore[type-arg]
+    app: Application,
     updates: list[dict[str, Any]],
     concurrency: int,
 ) -> tuple[float, list[float]]:

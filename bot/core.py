@@ -47,10 +47,15 @@ class Core:
 
     def __post_init__(self) -> None:
         self.outbox.on_unreachable = self._unreachable
+        self.outbox.on_undeliverable = self._undeliverable
 
     async def _unreachable(self, telegram_id: int, tag: str | None) -> None:
         async with self.db.unit_of_work() as s:
             await self.dispatch.unreachable(s, telegram_id, tag)
+
+    async def _undeliverable(self, telegram_id: int, tag: str | None) -> None:
+        async with self.db.unit_of_work() as s:
+            await self.dispatch.undeliverable(s, telegram_id, tag)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, bot: Bot, db: Database | None = None) -> Core:

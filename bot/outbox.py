@@ -82,6 +82,8 @@ class OutboxSender:
         self.clock = clock
         self.limiter = RateLimiter(clock, per_second)
         self.on_unreachable: Unreachable | None = None
+        # Called when a message could not be delivered after every retry (5xx, network).
+        self.on_undeliverable: Unreachable | None = None
         self._lock = asyncio.Lock()
 
     async def flush(self) -> int:
@@ -213,6 +215,7 @@ class OutboxSender:
                 fresh.sent_at = self.clock.now()
 
     async def _retry(self, row: Outbox, delay: float, error: str) -> None:
+        gave_up = False
         async with self.db.unit_of_work() as s:
             fresh = await OutboxRepo(s).get(row.id)
             if fresh is None:
@@ -222,5 +225,8 @@ class OutboxSender:
             if fresh.attempts >= MAX_ATTEMPTS:
                 fresh.status = OutboxStatus.FAILED
                 log.warning("outbox row %s failed after %s attempts", row.id, fresh.attempts)
+                gave_up = True
             else:
                 fresh.not_before = self.clock.now() + timedelta(seconds=delay)
+        if gave_up and row.kind == "send" and self.on_undeliverable is not None:
+            await self.on_undeliverable(row.chat_id, row.tag)

@@ -804,6 +804,30 @@ class Dispatch:
                 name=profile.display_name if profile else user.name,
             )
 
+    async def undeliverable(self, s: AsyncSession, telegram_id: int, tag: str | None) -> None:
+        """Telegram kept failing for one message: an offer moves on to the next person, and
+        coordinators hear whom to reach another way."""
+        user = await Users(s).by_telegram_id(telegram_id)
+        if user is None:
+            return
+        if tag is not None and tag.startswith("offer:"):
+            offer = await Offers(s).get(int(tag.split(":")[1]))
+            if offer is not None and offer.status == OfferStatus.OPEN:
+                gig = await Gigs(s).lock(offer.gig_id)
+                offer.status, offer.answered_at = OfferStatus.EXPIRED, self.clock.now()
+                if gig is not None:
+                    await s.flush()
+                    await self.proceed(s, gig)
+        profile = await Users(s).profile(user.id)
+        await self.notify.alert(
+            s,
+            "short",
+            "coord.undeliverable",
+            claimable=True,
+            id=user.id,
+            name=profile.display_name if profile else user.name,
+        )
+
     # ----- the coordinator's desk -------------------------------------------------------------
 
     async def mark_done(self, s: AsyncSession, actor: Actor, gig_id: int) -> Gig:
