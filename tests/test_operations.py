@@ -170,3 +170,21 @@ async def test_webhook_refuses_requests_without_the_secret(db_url: str) -> None:
             await app.updater.stop()
             await app.stop()
             await app.bot_data["core"].db.dispose()
+
+
+async def test_a_half_filled_order_survives_a_restart(h: Harness) -> None:
+    nurse = await flows.register_orderer(h, 201)
+    await nurse.send("/neworder")
+    await nurse.send("Jyväskylän lyseo")
+    await nurse.press(nurse.t("gig_type.school"))
+    # The process stops; a new one starts over the same database.
+    app2 = build_application(h.core.settings, clock=h.clock, request=h.tg.request())
+    async with app2:
+        await post_init(app2)
+        h.app = app2
+        replies = await nurse.send(nurse.t("menu.new_order"))
+        assert replies[0].text == nurse.t("form.resumed")
+        await nurse.press(nurse.t("topic.substance_use"))
+        await nurse.press(nurse.t("btn.done"))
+        assert nurse.last.text == nurse.t("form.order.starts_at")
+        await app2.bot_data["core"].db.dispose()
