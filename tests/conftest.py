@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import build_application, post_init
 from bot.clock import FakeClock
+from bot.sandbox.fakebot import FakeTelegram
 from bot.settings import load_settings
-from tests.fakebot import FakeTelegram
 from tests.harness import TOKEN, ErrorLog, Harness, at
 
 COORDINATOR_ID = 100

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot.sandbox.fakebot import Fault
 from bot.services.access import Actor
 from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus, User
 from tests import flows
-from tests.fakebot import Fault
 from tests.flows import offered
 from tests.harness import Harness, Person, at
 

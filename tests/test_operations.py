@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from bot import logs
 from bot.app import build_application, post_init
 from bot.backup import BackupError, backup
+from bot.sandbox.fakebot import FakeTelegram
 from bot.settings import load_settings
 from storage.models import Gig, User
 from tests import flows
-from tests.fakebot import FakeTelegram
 from tests.harness import TOKEN, Harness
 
 sqlite_only = pytest.mark.skipif(
