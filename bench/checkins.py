@@ -53,6 +53,7 @@ from bot.core import Core
 from bot.i18n import Texts
 from bot.notify import Notifier
 from bot.present import Presenter
+from bot.sandbox.fakebot import FakeTelegram
 from bot.services.checkins import CheckIns
 from bot.settings import Settings, load_settings
 from bot.vocab import GIG_TYPES, REGIONS, TOPICS
@@ -71,7 +72,6 @@ from storage.models import (
     Role,
     User,
 )
-from tests.fakebot import FakeTelegram
 
 TOKEN = "123456789:AA" + "x" * 35
 HELSINKI = ZoneInfo("Europe/Helsinki")

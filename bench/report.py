@@ -23,6 +23,7 @@ from sqlalchemy import insert
 from bench.dispatch import DOC, gig_values, machine, make_settings, seed_people
 from bot.app import build_application
 from bot.core import Core
+from bot.sandbox.fakebot import FakeTelegram
 from bot.services.reports import Period
 from storage.db import Database
 from storage.models import (
@@ -35,7 +36,6 @@ from storage.models import (
     Offer,
     OfferStatus,
 )
-from tests.fakebot import FakeTelegram
 
 SECTION = "## Reports (issue 7)"
 GIGS = 10_000

@@ -25,7 +25,20 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     backup_cmd = sub.add_parser("backup", help="copy the SQLite database (safe while running)")
     backup_cmd.add_argument("file", type=Path)
+    demo_cmd = sub.add_parser("demo", help="play one day offline, without Telegram or a token")
+    demo_cmd.add_argument("--lang", choices=("fi", "sv", "en"), default="fi")
+    demo_cmd.add_argument("--out", type=Path, default=Path("demo-output"))
+    demo_cmd.add_argument(
+        "--transcripts",
+        type=Path,
+        default=None,
+        help="also write each role's messages as Markdown into this folder",
+    )
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        from bot import demo
+
+        return demo.main(args.lang, args.out, args.transcripts)
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -133,7 +133,9 @@ class OutboxSender:
     async def _send(self, row: Outbox) -> int:
         def call() -> Awaitable[Any]:
             if row.kind == "photo":
-                return self.bot.send_photo(row.chat_id, base64.b64decode(row.text))
+                return self.bot.send_photo(
+                    row.chat_id, base64.b64decode(row.text), filename=row.filename or "image.png"
+                )
             if row.kind == "document":
                 return self.bot.send_document(
                     row.chat_id, row.text.encode(), filename=row.filename or "file.txt"

@@ -338,7 +338,7 @@ async def report(req: Req) -> None:
     csv_data = core.reports.csv_bytes(figures, lang)
     name = f"raportti-{period.start:%Y%m%d}-{period.end - timedelta(days=1):%Y%m%d}"
     bot, chat = req.ctx.bot, req.actor.telegram_id
-    req.later(lambda: bot.send_photo(chat, chart))
+    req.later(lambda: bot.send_photo(chat, chart, filename=f"{name}.png"))
     req.later(lambda: bot.send_document(chat, xlsx, filename=f"{name}.xlsx"))
     req.later(lambda: bot.send_document(chat, csv_data, filename=f"{name}.csv"))
 

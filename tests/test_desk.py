@@ -213,10 +213,10 @@ async def test_report_figures_match_a_known_data_set(h: Harness) -> None:
         ("cancelled", "1"),
         ("fill_rate", "80%"),
         ("experts_active", "2"),
-        ("expert_hours", "8.0"),
-        ("fees_paid", "150.0"),
-        ("fees_unpaid", "450.0"),
-        ("spread", "2 / 2.0 / 2"),
+        ("expert_hours", "8,0"),
+        ("fees_paid", "150,0"),
+        ("fees_unpaid", "450,0"),
+        ("spread", "2 / 2,0 / 2"),
     ):
         assert f"{t(f'report.m_{metric}')}: {value}" in summary, metric
     png = files[0].document[1]  # type: ignore[index]

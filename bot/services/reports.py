@@ -244,11 +244,15 @@ class Reports:
             ("expenses_paid", f.expenses_paid_cents / 100),
             ("fees_unpaid", f.fees_unpaid_cents / 100),
             ("experts_active", f.experts_active),
-            ("spread", f"{spread[0]} / {spread[1]} / {spread[2]}" if spread else "–"),
+            (
+                "spread",
+                f"{spread[0]} / {self.p.num(lang, spread[1])} / {spread[2]}" if spread else "–",
+            ),
             ("feedback_answers", f.feedback_answers),
             ("feedback_average", f.feedback_average if f.feedback_average is not None else "–"),
         ):
-            out.append((summary, t(lang, f"report.m_{key}"), str(value)))
+            shown = self.p.num(lang, value) if isinstance(value, float) else str(value)
+            out.append((summary, t(lang, f"report.m_{key}"), shown))
         for section, counter, prefix in (
             ("s_type", f.by_type, "gig_type"),
             ("s_topic", f.by_topic, "topic"),
@@ -302,7 +306,8 @@ class Reports:
                 sheets[section[:31]] = sheet
             number: float | str = value
             with contextlib.suppress(ValueError):
-                number = float(value) if "." in value else int(value)
+                plain = value.replace(",", ".")  # numbers are written the language's way
+                number = float(plain) if "." in plain else int(plain)
             sheet.append([item, number])
         for sheet in sheets.values():
             sheet.column_dimensions["A"].width = 42
