@@ -35,8 +35,9 @@ class StepFailed(Exception):
 class Transcript:
     """Prints every Bot API call as the person on the other end experiences it."""
 
-    def __init__(self, h: Harness, out: Path, write: Callable[[str], None]) -> None:
+    def __init__(self, h: Harness, lang: str, out: Path, write: Callable[[str], None]) -> None:
         self.h = h
+        self.lang = lang
         self.out = out
         self.write = write
         self.names: dict[int, str] = {}
@@ -46,7 +47,7 @@ class Transcript:
         self.files = 0
 
     def when(self) -> str:
-        return self.h.core.texts.dt("fi", self.h.clock.now(), self.h.core.settings.tz)
+        return self.h.core.texts.dt(self.lang, self.h.clock.now(), self.h.core.settings.tz)
 
     def say(self, line: str, role: str | None = None) -> None:
         self.write(line)
@@ -101,7 +102,7 @@ class Demo:
     def __init__(self, h: Harness, lang: str, out: Path, write: Callable[[str], None]) -> None:
         self.h = h
         self.lang = lang
-        self.log = Transcript(h, out, write)
+        self.log = Transcript(h, lang, out, write)
 
     def person(self, telegram_id: int, name: str, role: str) -> Person:
         self.log.names[telegram_id] = name
@@ -139,12 +140,12 @@ class Demo:
 
     async def run(self) -> None:
         t = self.t
-        coord = self.person(COORDINATOR, "Kaisa (koordinaattori)", "coordinator")
+        coord = self.person(COORDINATOR, "Kaisa", "coordinator")
         await self.send(coord, "/start")
 
         # Morning: invitations and registrations.
         code = await self.invite(coord, "orderer")
-        nurse = self.person(201, "Nea (tilaaja)", "orderer")
+        nurse = self.person(201, "Nea", "orderer")
         await self.send(nurse, f"/start {code}")
         self.check(nurse.last.text == t("start.welcome_orderer"), "orderer registered")
         experts = []
