@@ -23,6 +23,7 @@ from storage.models import (
     Draft,
     ExpertProfile,
     ExpertStatus,
+    Fee,
     Gig,
     GigStatus,
     Invite,
@@ -157,12 +158,14 @@ class Experts:
         return profile
 
     async def month_so_far(self, s: AsyncSession, user_id: int) -> tuple[int, int]:
-        """Confirmed gigs and their fees in the current local month."""
+        """Confirmed gigs and their agreed fees in the current local month (the same figures
+        the matching rules and /myfees use)."""
         start, end = month_bounds(self.clock.now(), self.tz)
         row = (
             await s.execute(
-                select(func.count(), func.coalesce(func.sum(Gig.fee_cents), 0))
+                select(func.count(), func.coalesce(func.sum(Fee.amount_cents), 0))
                 .join(Offer, Offer.gig_id == Gig.id)
+                .outerjoin(Fee, (Fee.gig_id == Gig.id) & (Fee.expert_id == Offer.expert_id))
                 .where(
                     Offer.expert_id == user_id,
                     Offer.status == OfferStatus.ACCEPTED,

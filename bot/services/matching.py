@@ -10,7 +10,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ExpertProfile, ExpertStatus, Gig, GigStatus, Offer, OfferStatus, User
+from storage.models import (
+    ExpertProfile,
+    ExpertStatus,
+    Fee,
+    Gig,
+    GigStatus,
+    Offer,
+    OfferStatus,
+    User,
+)
 
 TRAVEL_BUFFER = timedelta(minutes=60)
 
@@ -88,8 +97,10 @@ async def loads(
         Gig.id != gig.id,
     )
     month = await s.execute(
-        select(Offer.expert_id, func.count(), func.coalesce(func.sum(Gig.fee_cents), 0))
+        # The agreed fee, as /myfees shows it (a refused or edited fee counts as it now is).
+        select(Offer.expert_id, func.count(), func.coalesce(func.sum(Fee.amount_cents), 0))
         .join(Gig, Gig.id == Offer.gig_id)
+        .outerjoin(Fee, (Fee.gig_id == Offer.gig_id) & (Fee.expert_id == Offer.expert_id))
         .where(
             Offer.expert_id.in_(ids), Gig.starts_at >= m_start, Gig.starts_at < m_end, *confirmed
         )
