@@ -164,6 +164,7 @@ class Experts:
         row = (
             await s.execute(
                 select(func.count(), func.coalesce(func.sum(Fee.amount_cents), 0))
+                .select_from(Gig)
                 .join(Offer, Offer.gig_id == Gig.id)
                 .outerjoin(Fee, (Fee.gig_id == Gig.id) & (Fee.expert_id == Offer.expert_id))
                 .where(
