@@ -129,7 +129,13 @@ def parse_duration_minutes(text: str) -> int:
     ):
         whole = int(m[1])
         frac = m[2]
-        minutes = whole * 60 + (round(float("0." + frac) * 60) if frac else 0)
+        if frac and len(frac) == 2 and "." in cleaned and not m[3]:
+            # "1.30" is how Finns write a clock duration: 1 h 30 min ("1,5" is the decimal).
+            if int(frac) >= 60:
+                raise InputError("err.duration_format")
+            minutes = whole * 60 + int(frac)
+        else:
+            minutes = whole * 60 + (round(float("0." + frac) * 60) if frac else 0)
     else:
         raise InputError("err.duration_format")
     if not 15 <= minutes <= 12 * 60:

@@ -74,6 +74,8 @@ def test_numbers_money_and_durations() -> None:
     assert parse_duration_minutes("90 min") == 90
     assert parse_duration_minutes("2 h") == 120
     assert parse_duration_minutes("1:45") == 105
+    assert parse_duration_minutes("1.30") == 90  # h.mm, the Finnish clock way
+    assert parse_duration_minutes("1.5") == 90
     for bad, fn in (
         ("kolme", lambda t: parse_int(t, 1, 10)),
         ("0", lambda t: parse_int(t, 1, 10)),

@@ -292,6 +292,14 @@ async def test_forget_hands_future_gigs_back_to_the_coordinator(h: Harness, lang
     await aino.send("/forget")
     await aino.press(aino.t("btn.forget_yes"))
     assert aino.last.text == aino.t("data.forgotten", count=1)
+    # The invite that brought them in stays used: its link cannot register anyone now.
+    async with h.core.db.unit_of_work() as s:
+        from storage.models import Invite
+
+        codes = (await s.scalars(select(Invite.code).where(Invite.role == "expert"))).all()
+    stranger = h.person(888, "Outo")
+    await stranger.send(f"/start {codes[0]}")
+    assert stranger.last.text == stranger.t("start.invalid_invite")
     coord = flows.coordinator(h)
     assert coord.last.text.startswith("↩️")
     async with h.core.db.unit_of_work() as s:

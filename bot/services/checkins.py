@@ -93,7 +93,7 @@ class CheckIns:
         offers = (await s.scalars(select(Offer).where(Offer.gig_id == gig.id))).all()
         existing = (await s.scalars(select(CheckIn).where(CheckIn.gig_id == gig.id))).all()
         by_key = {(c.kind, c.offer_id): c for c in existing}
-        live = gig.status in (GigStatus.OPEN, GigStatus.FILLED)
+        live = gig.status in GigStatus.HAPPENING
         due = self.due_times(gig)
         for offer in offers:
             confirmed = live and offer.status == OfferStatus.ACCEPTED
@@ -194,7 +194,7 @@ class CheckIns:
             gig is None
             or offer is None
             or offer.status != OfferStatus.ACCEPTED
-            or gig.status not in (GigStatus.OPEN, GigStatus.FILLED)
+            or gig.status not in GigStatus.HAPPENING
         ):
             return None, None
         if row.kind in (CheckInKind.PREP, CheckInKind.REMINDER) and gig.starts_at <= now:
@@ -485,7 +485,7 @@ class CheckIns:
                 .where(
                     Gig.starts_at >= day_start,
                     Gig.starts_at < day_end,
-                    Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+                    Gig.status.in_(GigStatus.HAPPENING),
                 )
                 .order_by(Gig.starts_at)
             )

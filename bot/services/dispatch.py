@@ -131,7 +131,7 @@ class Dispatch:
         now = self.clock.now()
         done = (
             Offer.status == OfferStatus.ACCEPTED,
-            Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+            Gig.status.in_(GigStatus.HAPPENING),
             Gig.starts_at < now,
         )
         stats: dict[int, tuple[int, int, datetime | None]] = {i: (0, 0, None) for i in ids}

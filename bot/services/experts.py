@@ -20,13 +20,14 @@ from bot.services.checkins import CheckIns
 from bot.services.matching import month_bounds
 from storage.models import (
     AuditLog,
+    CheckIn,
     Draft,
     ExpertProfile,
     ExpertStatus,
     Fee,
     Gig,
     GigStatus,
-    Invite,
+    Inbox,
     Offer,
     OfferStatus,
     Outbox,
@@ -172,7 +173,7 @@ class Experts:
                     Offer.status == OfferStatus.ACCEPTED,
                     Gig.starts_at >= start,
                     Gig.starts_at < end,
-                    Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+                    Gig.status.in_(GigStatus.HAPPENING),
                 )
             )
         ).one()
@@ -228,7 +229,7 @@ class Experts:
         done = (
             Offer.expert_id == user_id,
             Offer.status == OfferStatus.ACCEPTED,
-            Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+            Gig.status.in_(GigStatus.HAPPENING),
         )
         gigs_90d = await s.scalar(
             select(func.count())
@@ -414,6 +415,38 @@ class Experts:
                 for o, g in rows
             ],
             "form_in_progress": draft.data if draft is not None else None,
+            "checkins": [
+                {
+                    "kind": c.kind,
+                    "gig": c.gig_id,
+                    "due_at": iso(c.due_at),
+                    "status": c.status,
+                    "answer": c.answer,
+                    "score": c.score,
+                    "orderer_rating": c.orderer_rating,
+                    "preparation_rating": c.preparation_rating,
+                    "note": c.note,
+                }
+                for c in (
+                    await s.scalars(
+                        select(CheckIn).where(CheckIn.expert_id == user.id).order_by(CheckIn.id)
+                    )
+                ).all()
+            ],
+            "fees": [
+                {
+                    "gig": f.gig_id,
+                    "type": f.fee_type,
+                    "amount_cents": f.amount_cents,
+                    "travel_cents": f.travel_cents,
+                    "other_cents": f.other_cents,
+                    "status": f.status,
+                    "paid_at": iso(f.paid_at),
+                }
+                for f in (
+                    await s.scalars(select(Fee).where(Fee.expert_id == user.id).order_by(Fee.id))
+                ).all()
+            ],
         }
         if profile is not None:
             data["profile"] = {
@@ -451,6 +484,12 @@ class Experts:
         )
         tid = user.telegram_id
         await s.execute(delete(Draft).where(Draft.telegram_id == tid))
+        # Free texts they wrote go; the answers' counts stay for the statistics.
+        await s.execute(update(CheckIn).where(CheckIn.expert_id == user.id).values(note=""))
+        # Updates they sent are kept two days for crash recovery; theirs go now.
+        for stored in (await s.scalars(select(Inbox))).all():
+            if _sender(stored.payload) == tid:
+                await s.delete(stored)
         await s.execute(delete(Outbox).where(Outbox.chat_id == tid))
         if name:
             # Delivered texts are not kept (see OutboxSender); messages still waiting for
@@ -465,7 +504,7 @@ class Experts:
                 row.text = row.text.replace(name, "–")
         if profile is not None:
             await s.delete(profile)
-        await s.execute(update(Invite).where(Invite.used_by == user.id).values(used_by=None))
+        # The invite stays used (it points at the anonymous row), so its link never works again.
         await s.execute(update(AuditLog).where(AuditLog.actor_id == user.id).values(actor_name=""))
         user.telegram_id = None
         user.name = ""
@@ -507,3 +546,12 @@ class Experts:
                 per_lang=self.p.title_args(gig),
             )
         return gigs
+
+
+def _sender(payload: dict[str, Any]) -> int | None:
+    """Who sent a stored update (a message, an edit or a button press)."""
+    for key in ("message", "edited_message", "callback_query"):
+        sender = (payload.get(key) or {}).get("from") or {}
+        if "id" in sender:
+            return int(sender["id"])
+    return None

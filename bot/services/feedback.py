@@ -75,7 +75,7 @@ class Feedback:
             await s.scalars(
                 select(Gig)
                 .where(
-                    Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+                    Gig.status.in_(GigStatus.HAPPENING),
                     Gig.starts_at < now,
                     Gig.seats_filled > 0,
                     # Only gigs that just ended: old ones never get a late link.

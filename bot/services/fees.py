@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -143,7 +143,8 @@ class Fees:
             .join(Gig, Gig.id == Fee.gig_id)
             .where(
                 Fee.status != FeeStatus.PAID,
-                Fee.fee_type != FeeType.VOLUNTEER,
+                # a volunteer is still owed their expenses
+                or_(Fee.fee_type != FeeType.VOLUNTEER, Fee.travel_cents + Fee.other_cents > 0),
                 Gig.status != GigStatus.CANCELLED,
             )
             .order_by(Gig.starts_at)
@@ -161,7 +162,8 @@ class Fees:
                 .where(
                     Fee.status != FeeStatus.PAID,
                     Fee.reminded.is_(False),
-                    Fee.fee_type != FeeType.VOLUNTEER,
+                    # a volunteer is still owed their expenses
+                    or_(Fee.fee_type != FeeType.VOLUNTEER, Fee.travel_cents + Fee.other_cents > 0),
                     Gig.status != GigStatus.CANCELLED,
                     Gig.starts_at <= now - timedelta(days=self.settings.fee_reminder_days),
                 )

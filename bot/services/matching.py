@@ -93,7 +93,7 @@ async def loads(
     m_start, m_end = month_bounds(gig.starts_at, tz)
     confirmed = (
         Offer.status == OfferStatus.ACCEPTED,
-        Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
+        Gig.status.in_(GigStatus.HAPPENING),
         Gig.id != gig.id,
     )
     month = await s.execute(
