@@ -144,6 +144,8 @@ class GigStatus:
     CANCELLED = "cancelled"
     DONE = "done"  # marked held by a coordinator
     UPCOMING = (PENDING, OPEN, FILLED)
+    # Gigs whose confirmed experts count: for fairness, limits, check-ins and feedback.
+    HAPPENING = (OPEN, FILLED, DONE)
 
 
 class Gig(Base):
