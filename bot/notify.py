@@ -66,24 +66,32 @@ class Notifier:
         buttons: list[Any] | None = None,
         tag: str | None = None,
         quiet: bool = False,
+        kind: str = "send",
+        filename: str | None = None,
     ) -> Outbox | None:
-        """An outbox row for one message (None for someone erased); the caller adds it."""
+        """An outbox row for one message, file or edit (None for someone erased); the caller
+        adds it. `quiet` holds pushes to experts until quiet hours end."""
         if user.telegram_id is None:
             return None
         now = self.clock.now()
         not_before = next_allowed(now, self.settings) if quiet and user.role == Role.EXPERT else now
         return Outbox(
             chat_id=user.telegram_id,
-            kind="send",
+            kind=kind,
             text=text,
             buttons=buttons,
             tag=tag,
+            filename=filename,
             status=OutboxStatus.PENDING,
             not_before=not_before,
             attempts=0,
             error="",
             created_at=now,
         )
+
+    async def _add(self, s: AsyncSession, row: Outbox | None) -> None:
+        if row is not None:
+            await OutboxRepo(s).add(row)
 
     async def push_text(
         self,
@@ -96,9 +104,7 @@ class Notifier:
         quiet: bool = False,
     ) -> None:
         """Queue a message; `quiet` pushes to experts wait for the end of quiet hours."""
-        row = self.row(user, text, buttons=buttons, tag=tag, quiet=quiet)
-        if row is not None:
-            await OutboxRepo(s).add(row)
+        await self._add(s, self.row(user, text, buttons=buttons, tag=tag, quiet=quiet))
 
     async def push(
         self,
@@ -124,64 +130,19 @@ class Notifier:
         self, s: AsyncSession, user: User, filename: str, content: str, *, quiet: bool = False
     ) -> None:
         """Queue a file (a calendar entry) to follow the messages queued before it."""
-        if user.telegram_id is None:
-            return
-        now = self.clock.now()
-        not_before = next_allowed(now, self.settings) if quiet and user.role == Role.EXPERT else now
-        await OutboxRepo(s).add(
-            Outbox(
-                chat_id=user.telegram_id,
-                kind="document",
-                text=content,
-                filename=filename,
-                status=OutboxStatus.PENDING,
-                not_before=not_before,
-                attempts=0,
-                error="",
-                created_at=now,
-            )
-        )
+        await self._add(s, self.row(user, content, quiet=quiet, kind="document", filename=filename))
 
     async def push_photo(self, s: AsyncSession, user: User, png: bytes) -> None:
         """Queue an image (a QR code); stored base64 until sent, then forgotten."""
-        if user.telegram_id is None:
-            return
-        now = self.clock.now()
-        await OutboxRepo(s).add(
-            Outbox(
-                chat_id=user.telegram_id,
-                kind="photo",
-                text=base64.b64encode(png).decode(),
-                filename="qr.png",
-                status=OutboxStatus.PENDING,
-                not_before=now,
-                attempts=0,
-                error="",
-                created_at=now,
-            )
+        await self._add(
+            s, self.row(user, base64.b64encode(png).decode(), kind="photo", filename="qr.png")
         )
 
     async def edit_text(
         self, s: AsyncSession, user: User, tag: str, text: str, buttons: list[Any] | None = None
     ) -> None:
         """Replace the message sent under `tag`; if it has not gone out yet, it never will."""
-        if user.telegram_id is None:
-            return
-        now = self.clock.now()
-        await OutboxRepo(s).add(
-            Outbox(
-                chat_id=user.telegram_id,
-                kind="edit",
-                text=text,
-                buttons=buttons,
-                tag=tag,
-                status=OutboxStatus.PENDING,
-                not_before=now,
-                attempts=0,
-                error="",
-                created_at=now,
-            )
-        )
+        await self._add(s, self.row(user, text, buttons=buttons, tag=tag, kind="edit"))
 
     async def alert(
         self,
