@@ -67,4 +67,5 @@ async def post_init(app: Application) -> None:
 
 async def post_shutdown(app: Application) -> None:
     core: Core = app.bot_data["core"]
+    await core.outbox.idle()
     await core.db.dispose()

@@ -85,6 +85,32 @@ class OutboxSender:
         # Called when a message could not be delivered after every retry (5xx, network).
         self.on_undeliverable: Unreachable | None = None
         self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def kick(self) -> None:
+        """Deliver in the background what a handler just queued: the person who tapped gets
+        their answer at once, while pushes to others keep to the rate limits."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        else:
+            self._again = True
+
+    async def _drain(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.flush()
+            except Exception:  # the periodic job retries whatever is left
+                log.exception("background outbox flush failed")
+                return
+            if not self._again:
+                return
+
+    async def idle(self) -> None:
+        """Wait until background delivery has finished (tests, demo, shutdown)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
 
     async def flush(self) -> int:
         """Send everything due now; returns how many rows were delivered."""

@@ -195,7 +195,7 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
                 return
             assert req is not None
             await req.finish()
-            await core.outbox.flush()
+            core.outbox.kick()
 
         return run
 

@@ -71,6 +71,7 @@ async def h(db_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
         async with app:
             await post_init(app)
             yield Harness(app, tg, clock)
+            await app.bot_data["core"].outbox.idle()
             await app.bot_data["core"].db.dispose()
     finally:
         logging.getLogger().removeHandler(errors)

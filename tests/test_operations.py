@@ -169,6 +169,7 @@ async def test_webhook_refuses_requests_without_the_secret(db_url: str) -> None:
         finally:
             await app.updater.stop()
             await app.stop()
+            await app.bot_data["core"].outbox.idle()
             await app.bot_data["core"].db.dispose()
 
 

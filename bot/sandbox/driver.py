@@ -43,6 +43,7 @@ class Harness:
     async def feed(self, data: dict[str, Any]) -> None:
         data["update_id"] = next(self._ids)
         await self.app.process_update(Update.de_json(data, self.app.bot))
+        await self.core.outbox.idle()  # what the update queued has been delivered
 
     async def user_id(self, telegram_id: int) -> int:
         """The register number of a person, as coordinators see it."""
