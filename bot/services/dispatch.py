@@ -455,7 +455,12 @@ class Dispatch:
             await s.refresh(offer)
             return AnswerResult(self._answered(offer, gig), offer, gig)
         await s.refresh(offer)
-        await self.proceed(s, gig)  # a cascade asks the next person at once
+        if gig.dispatch_mode == "cascade" or await Offers(s).count_open(gig.id) == 0:
+            # A cascade asks the next person at once; any mode checks whether anyone is left.
+            await self.proceed(s, gig)
+        else:
+            # A broadcast already asked everyone eligible: no need to rank them all again.
+            await self.refresh_status(s, gig)
         return AnswerResult(Answer.DECLINED, offer, gig)
 
     async def why(self, s: AsyncSession, actor: Actor, offer_id: int) -> str | None:
