@@ -10,8 +10,9 @@ every reply run for real against the in-process fake Bot API the tests use
 bare python-telegram-bot echo bot on the same fake, the framework's floor.
 
 Each run is a fresh subprocess (forked from a small shell, so `ru_maxrss` is its own) on its
-own copy of one seeded database. Results are printed as Markdown and written to
-docs/benchmarks.md.
+own copy of one seeded database, and every run imports one copy of the source taken at the
+start, so all of them measure the same code even if the tree changes meanwhile. Results are
+printed as Markdown and written to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -695,6 +697,12 @@ async def run_child(scenario: Scenario, workdir: Path) -> dict[str, Any]:
         outbox_before = await outbox_top(core) if core is not None else 0
         result["rss_before_mib"] = _status_mib("VmRSS")
         wall, latencies, first_reply = await feed(app, tg, updates, concurrency)
+        drained = time.perf_counter()
+        if core is not None:
+            # Handlers leave pushes to others to a background flush; wait until it is done.
+            await core.outbox.idle()
+            await core.outbox.flush()
+        result["drain_s"] = time.perf_counter() - drained
         result["rss_after_mib"] = _status_mib("VmRSS")
         result["wall_s"] = wall
         result["latencies"] = latencies
@@ -712,7 +720,15 @@ async def run_child(scenario: Scenario, workdir: Path) -> dict[str, Any]:
     result["hwm_mib"] = _status_mib("VmHWM")
     result["problems"] = problems.count
     result["first_problems"] = problems.first
+    result["source"] = str(Path(core_module_file()).parent.parent)
     return result
+
+
+def core_module_file() -> str:
+    """Where the bot's code was imported from (the snapshot, in a child)."""
+    import bot.core
+
+    return bot.core.__file__ or ""
 
 
 async def tracemalloc_child(workdir: Path, count: int) -> dict[str, Any]:
@@ -732,6 +748,7 @@ async def tracemalloc_child(workdir: Path, count: int) -> dict[str, Any]:
         tracemalloc.start()
         base, _ = tracemalloc.get_traced_memory()
         wall, _, _ = await feed(app, tg, updates, 1)
+        await core.outbox.idle()
         current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         await core.db.dispose()
@@ -757,9 +774,11 @@ def child_main(argv: Sequence[str]) -> None:
     (workdir / f"{scenario}.json").write_text(json.dumps(result))
 
 
-def spawn(args: list[str]) -> None:
+def spawn(args: list[str], source: Path) -> None:
+    """Run one child on the snapshot of the source (`python -m` imports from the cwd)."""
     done = subprocess.run(
         [*TRAMPOLINE, sys.executable, "-m", "bench.load", "--child", *args],
+        cwd=source,
         capture_output=True,
         text=True,
         check=False,
@@ -797,6 +816,10 @@ def fmt_counts(counts: dict[str, int]) -> str:
 def latency_cells(latencies: Sequence[float]) -> list[str]:
     lat = sorted(latencies)
     return [ms(pct(lat, 50)), ms(pct(lat, 90)), ms(pct(lat, 99)), ms(lat[-1])]
+
+
+def drain_cell(r: dict[str, Any]) -> str:
+    return "–" if r["scenario"].startswith("echo") else f"+{r['drain_s']:.1f} s"
 
 
 def report(
@@ -844,7 +867,11 @@ def report(
         "",
         "*updates/s* is updates over the wall time of the whole feed (parsing each update "
         "included). Latency is one `await app.process_update(update)`: for our bot the "
-        "handler, its unit of work, its replies and the outbox flush it awaits. "
+        "handler, its unit of work and its replies to the person. Messages to others (the "
+        "coordinator's status edits, calendar files, alerts) go through the outbox, which "
+        "the handler leaves to a background flush (`OutboxSender.kick`) paced at 25 a "
+        "second; *outbox drained* is how long after the last update that flush had "
+        "delivered everything, and runs alongside the handlers until then. "
         f"*{CONCURRENCY} at a time* feeds batches of {CONCURRENCY} with `asyncio.gather`. "
         "*Peak RSS* is the run's `ru_maxrss`: the fake Bot API, holding every message it was "
         "sent, and the 10,000 updates as JSON are in the same process, and the echo runs "
@@ -852,15 +879,18 @@ def report(
         "process, not for python-telegram-bot alone. *growth* is RSS after the feed minus "
         "before it.",
         "",
-        "| run | updates/s | vs echo | wall | p50 | p90 | p99 | max | peak RSS | growth |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | updates/s | vs echo | wall | outbox drained | p50 | p90 | p99 | max "
+        "| peak RSS | growth |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in ("ours-seq", "ours-conc", "echo-seq", "echo-conc"):
         r = results[name]
         echo = "echo-conc" if name.endswith("conc") else "echo-seq"
         lines.append(
             f"| {LABELS[name]} | {rate[name]:,.1f} | {rate[name] / rate[echo]:.4f} "
-            f"| {r['wall_s']:.1f} s | " + " | ".join(latency_cells(r["latencies"])) + " "
+            f"| {r['wall_s']:.1f} s | {drain_cell(r)} | "
+            + " | ".join(latency_cells(r["latencies"]))
+            + " "
             f"| {r['peak_rss_mib']:.1f} MiB "
             f"| {r['rss_after_mib'] - r['rss_before_mib']:+.1f} MiB |"
         )
@@ -871,13 +901,13 @@ def report(
         f"{rate['echo-seq'] / rate['ours-seq']:,.0f} times slower sequentially and "
         f"{rate['echo-conc'] / rate['ours-conc']:,.0f} times slower {CONCURRENCY} at a time. "
         f"Concurrency changes our throughput by {rate['ours-conc'] / rate['ours-seq'] - 1:+.0%}: "
-        "every unit of work on SQLite begins with `BEGIN IMMEDIATE`, so handlers queue for "
-        "the one write lock, and the time they wait shows in their latency.",
+        "every unit of work on SQLite begins with `BEGIN IMMEDIATE`, so handlers (and the "
+        "outbox flush) queue for the one write lock, and the time they wait shows in their "
+        "latency.",
         "",
         "**Time to the first reply**, one update at a time: from the start of "
         "`process_update` to its first Bot API call (the button's answer or the first "
-        "message: what the person sees first). Our handlers reply after their commit and "
-        "only then flush the outbox, so this leaves out the flush and its pacing: ours "
+        "message: what the person sees first; our handlers reply after their commit): ours "
         + ", ".join(f"p{p} {ms(pct(sorted(seq['first_reply']), p))}" for p in (50, 90, 99))
         + "; echo bot "
         + ", ".join(
@@ -922,7 +952,8 @@ def report(
             p = r["pacing"]
             parts.append(
                 f"outbox rate limiter: {p['calls']:,} calls, {p['waited']:,} of them slept, "
-                f"{p['seconds']:.1f} s in all ({p['seconds'] / r['wall_s']:.0%} of the wall time)"
+                f"{p['seconds']:.1f} s in all (the feed and the drain took "
+                f"{r['wall_s'] + r['drain_s']:.1f} s)"
             )
         parts.append(f"Bot API calls: {fmt_counts(r['api'])}")
         parts.append(f"warnings and errors logged: {r['problems']}")
@@ -941,8 +972,9 @@ def report(
             f"**Python heap** (tracemalloc): a separate sequential run of the first "
             f"{trace['count']:,} updates, because tracing every allocation is not cheap (that "
             f"run took {trace['wall_s']:.1f} s against {untraced:.1f} s of handling for the "
-            f"same updates above). Peak {trace['peak_mib']:.1f} MiB traced from a start of "
-            f"{trace['base_mib']:.1f} MiB; {trace['current_mib']:.1f} MiB still held at the end.",
+            f"same updates above). Tracing starts at the first update: the most it saw "
+            f"allocated at once was {trace['peak_mib']:.1f} MiB, and {trace['current_mib']:.1f} "
+            "MiB was still held after the outbox had drained.",
         ]
     return "\n".join(lines) + "\n"
 
@@ -976,6 +1008,20 @@ def write_section(section: str, path: Path = DOC) -> None:
 # ----- the whole run ------------------------------------------------------------------------
 
 
+SOURCE_DIRS = ("bot", "handlers", "storage", "scheduler", "bench")
+
+
+def snapshot_source(workdir: Path) -> Path:
+    """A copy of the code every run imports, so they all measure one version of it."""
+    root = Path(__file__).resolve().parent.parent
+    target = workdir / "src"
+    for name in SOURCE_DIRS:
+        shutil.copytree(
+            root / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    return target
+
+
 def copy_db(src: Path, dst: Path) -> None:
     """A consistent copy through SQLite's backup API (no WAL left behind)."""
     source, target = sqlite3.connect(src), sqlite3.connect(dst)
@@ -1000,6 +1046,7 @@ def main() -> None:
     load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         workdir = Path(tmp)
+        source = snapshot_source(workdir)
         progress("seeding the database…")
         seeded, seed_s = asyncio.run(prepare(workdir))
         rng = random.Random(SEED)
@@ -1014,9 +1061,11 @@ def main() -> None:
             if scenario.startswith("ours"):
                 copy_db(workdir / "template.sqlite3", workdir / f"{scenario}.sqlite3")
             progress(f"run {scenario}…")
-            spawn([scenario, str(workdir)])
+            spawn([scenario, str(workdir)], source)
             results[scenario] = json.loads((workdir / f"{scenario}.json").read_text())
             r = results[scenario]
+            if not r["source"].startswith(str(source)):
+                raise RuntimeError(f"run {scenario} imported the bot from {r['source']}")
             lat = sorted(r["latencies"])
             progress(
                 f"  {len(lat) / r['wall_s']:.0f} updates/s, p50 {ms(pct(lat, 50))}, "
@@ -1027,7 +1076,7 @@ def main() -> None:
         if TRACE_UPDATES:
             copy_db(workdir / "template.sqlite3", workdir / "ours-trace.sqlite3")
             progress(f"tracemalloc run over {TRACE_UPDATES:,} updates…")
-            spawn(["trace", str(workdir), str(TRACE_UPDATES)])
+            spawn(["trace", str(workdir), str(TRACE_UPDATES)], source)
             trace = json.loads((workdir / "trace.json").read_text())
     load = (load_at_start, os.getloadavg()[0])
     section = report(results, kinds, seeded, seed_s, violations, trace, load)
