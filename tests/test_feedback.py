@@ -6,10 +6,11 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from storage.models import Base, FeedbackAnswer, FeedbackRound, OrdererFeedback
+from storage.models import FeedbackAnswer, FeedbackRound, OrdererFeedback
 from tests import flows
+from tests.evidence import everything
 from tests.harness import Harness, Person, at
 
 AUDIENCE_IDS = [777000111 + i for i in range(7)]
@@ -40,15 +41,6 @@ async def answer(
             await person.press(person.t("btn.skip"))
         else:
             await person.send(reply)
-
-
-async def _everything(h: Harness) -> str:
-    out = []
-    async with h.core.db.unit_of_work() as s:
-        for table in Base.metadata.sorted_tables:
-            for row in await s.execute(text(f"SELECT * FROM {table.name}")):
-                out.append(" ".join(str(v) for v in row))
-    return "\n".join(out)
 
 
 @pytest.mark.parametrize("lang", ["fi", "en"])
@@ -111,7 +103,7 @@ async def test_audience_answers_anonymously_and_results_wait_for_enough(
         assert hashes == [None] * 5
     await people[5].send(f"/start {token}")
     assert people[5].last.text == people[5].t("feedback.closed")
-    dump = await _everything(h)
+    dump = await everything(h)
     logs = caplog.text
     for p in people:
         assert str(p.id) not in dump and p.name not in dump, p.id
