@@ -16,6 +16,7 @@ from bot.services.alerts import Alerts
 from bot.services.audit import Audit
 from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch
+from bot.services.erasure import Erasure
 from bot.services.experts import Experts
 from bot.services.feedback import Feedback
 from bot.services.fees import Fees
@@ -65,7 +66,8 @@ class Core:
         notifier = Notifier(presenter, settings, clock)
         audit = Audit(clock)
         feedback = Feedback(presenter, notifier, clock, settings)
-        fees = Fees(presenter, notifier, clock, settings, audit)
+        erasure = Erasure(presenter, notifier, clock)
+        fees = Fees(presenter, notifier, clock, settings, audit, erasure)
         checkins = CheckIns(presenter, notifier, clock, settings)
         dispatch = Dispatch(presenter, notifier, clock, settings, checkins, fees, audit)
         return cls(
@@ -78,7 +80,7 @@ class Core:
             access=Access(settings, texts, clock),
             dispatch=dispatch,
             orders=Orders(presenter, notifier, dispatch, clock),
-            experts=Experts(presenter, notifier, clock, checkins, audit),
+            experts=Experts(presenter, notifier, clock, checkins, audit, dispatch, erasure),
             checkins=checkins,
             feedback=feedback,
             reports=Reports(presenter, feedback, settings.tz),

@@ -10,19 +10,32 @@ _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 
 
 class Redact(logging.Filter):
-    """Masks tokens and phone-like numbers in the final message of every record."""
+    """Masks tokens and phone-like numbers in everything a record prints: the message, the
+    traceback (an exception's text and the source lines quoted) and the stack."""
+
+    _formatter = logging.Formatter()
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         super().__init__()
         self.secrets = [s for s in (secrets or []) if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+    def mask(self, text: str) -> str:
         for secret in self.secrets:
-            message = message.replace(secret, "[token]")
-        message = _TOKEN.sub("[token]", message)
-        message = _PHONE.sub("[phone]", message)
-        record.msg, record.args = message, None
+            text = text.replace(secret, "[token]")
+        text = _TOKEN.sub("[token]", text)
+        return _PHONE.sub("[phone]", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.mask(record.getMessage()), None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            # Formatters print exc_text when it is set and only format exc_info otherwise; the
+            # exception object goes, so no handler can print it unmasked.
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
         return True
 
 

@@ -155,12 +155,14 @@ class Notifier:
         tag: str | None = None,
         per_lang: Callable[[str], dict[str, Any]] | None = None,
         exclude: int | None = None,
+        about: int | None = None,
         **args: Any,
     ) -> Alert | None:
         """An alert to every coordinator who wants this category, each in their language.
 
         A claimable alert carries "I'll take it": the first coordinator to press it is shown
-        to the others (see bot.services.alerts).
+        to the others (see bot.services.alerts). `about` is the user the alert names, so that
+        their erasure removes it.
         """
         coords = [
             c
@@ -182,6 +184,7 @@ class Notifier:
                 texts=texts,
                 created_at=self.clock.now(),
                 buttons=[[list(b) for b in row] for row in rows],
+                subject_id=about,
             )
             s.add(alert)
             await s.flush()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
+from telegram import Message
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.forms import EXPERT, LIMIT_EARNINGS, LIMIT_GIGS, PAUSE, SUMMARY
@@ -278,11 +280,17 @@ async def my_data(req: Req) -> None:
 
 @handles(Role.EXPERT)
 async def forget(req: Req) -> None:
-    """Ask once more before erasing; explain what happens to confirmed gigs."""
-    req.say(
-        "data.forget_confirm",
-        req.keyboard([[(req.t("btn.forget_yes"), "fg:y")], [(req.t("btn.forget_no"), "fg:n")]]),
-    )
+    """Ask once more before erasing: what goes, what cannot be undone, fees still owed, and a
+    break from offers as the gentler choice."""
+    text = req.t("data.forget_confirm")
+    count, cents = await req.core.experts.owed(req.s, req.actor)
+    if count:
+        text += "\n\n" + req.t("data.forget_owed", count=count, amount=fmt_money(cents))
+    rows = [[(req.t("btn.forget_yes"), "fg:y")]]
+    if await req.core.experts.profile(req.s, req.actor) is not None:
+        rows.append([(req.t("btn.forget_pause"), "pf:p")])
+    rows.append([(req.t("btn.forget_no"), "fg:n")])
+    req.reply(text, req.keyboard(rows))
 
 
 @handles(Role.EXPERT)
@@ -290,8 +298,22 @@ async def forget_answer(req: Req) -> None:
     if req.query is None or req.query.data != "fg:y":
         req.edit(req.t("data.forget_kept"))
         return
-    handed_back = await req.core.experts.forget(req.s, req.actor)
-    req.edit(req.t("data.forgotten", count=len(handed_back)))
+    done = await req.core.experts.forget(req.s, req.actor)
+    count = len(done.handed_back)
+    if done.owed:
+        amount = fmt_money(done.owed_cents)
+        req.edit(req.t("data.forgotten_owed", count=count, owed=done.owed, amount=amount))
+    else:
+        req.edit(req.t("data.forgotten", count=count))
+    # The handed-back gigs leave the person's calendar too. Sent straight after the reply,
+    # not through the outbox, so that no stored row keeps their chat id.
+    chat_id, bot = req.actor.telegram_id, req.ctx.bot
+
+    def send(filename: str, ics: str) -> Callable[[], Awaitable[Message]]:
+        return lambda: bot.send_document(chat_id, ics.encode(), filename=filename)
+
+    for filename, ics in done.calendar:
+        req.later(send(filename, ics))
 
 
 def build_handlers(texts: Texts) -> list[BaseHandler]:

@@ -448,7 +448,7 @@ async def complete(req: Req, state: DraftState) -> None:
         )
     elif state.form is COMPANION:
         gig, confirmed = await core.dispatch.set_companion(
-            req.s, int(values["gig_id"]), values["companion"]
+            req.s, req.actor, int(values["gig_id"]), values["companion"]
         )
         req.say(
             "coord.companion_set", title=core.presenter.gig_title(req.lang, gig), count=confirmed
@@ -488,8 +488,12 @@ async def on_consent(req: Req) -> None:
         return
     if not agreed:
         await discard(req)
-        await req.core.experts.refuse_consent(req.s, req.actor)
-        req.edit(req.t("expert.consent_declined"))
+        until = await req.core.experts.refuse_consent(req.s, req.actor)
+        if until is None:
+            req.edit(req.t("expert.consent_declined"))
+        else:
+            day = until.astimezone(req.core.settings.tz).date()
+            req.edit(req.t("expert.consent_declined_link", until=fmt_day(day)))
         return
     req.edit(req.t("expert.consent_given"))
     await begin(req, EXPERT, {"consent_at": req.core.clock.now().isoformat()})

@@ -210,7 +210,7 @@ async def send_handpicked(req: Req, gig_id: int, picked: list[int], reason: str)
             return
     elif gig.status == GigStatus.OPEN:
         gig.dispatch_mode = "handpick"
-        sent = await req.core.dispatch.handpick(req.s, gig, picked, reason)
+        sent = await req.core.dispatch.handpick(req.s, req.actor, gig, picked, reason)
     else:
         req.say("gig.not_dispatchable")
         return

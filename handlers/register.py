@@ -289,7 +289,7 @@ async def companion(req: Req) -> None:
         return
     name = " ".join(req.args[1:])[:200]
     gig, confirmed = await req.core.dispatch.set_companion(
-        req.s, int(req.args[0].lstrip("#")), name
+        req.s, req.actor, int(req.args[0].lstrip("#")), name
     )
     req.say(
         "coord.companion_set", title=req.core.presenter.gig_title(req.lang, gig), count=confirmed

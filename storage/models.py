@@ -83,6 +83,9 @@ class User(Base):
     consent_refused_at: Mapped[datetime | None]
     # Coordinators: alert categories they chose not to receive.
     alert_mutes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # An expert who asked to be erased while fees were still owed: only the chosen name and
+    # those fees remain, and they go when the last one is paid (bot.services.erasure).
+    erase_when_paid: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ExpertStatus:
@@ -395,6 +398,10 @@ class Alert(Base):
     created_at: Mapped[datetime]
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[datetime | None]
+    # The person the alert is about (its text names them), so an erasure can find it.
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (Index("ix_alerts_subject", "subject_id"),)
 
 
 class Inbox(Base):

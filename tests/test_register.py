@@ -16,20 +16,6 @@ from tests.harness import Harness, at
 
 
 @pytest.mark.parametrize("lang", ["fi", "en"])
-async def test_declining_consent_keeps_only_the_refusal(h: Harness, lang: str) -> None:
-    h.coord_lang = lang
-    code = await flows.invite_link(h, "expert")
-    p = h.person(301, "Aino", lang)
-    await p.send(f"/start {code}")
-    assert "/mydata" in p.last.text and "/forget" in p.last.text
-    await p.press(p.t("btn.consent_no"))
-    async with h.core.db.unit_of_work() as s:
-        user = await s.scalar(select(User).where(User.telegram_id == 301))
-        assert user is not None and user.consent_refused_at == h.clock.now()
-        assert await s.scalar(select(func.count()).select_from(ExpertProfile)) == 0
-
-
-@pytest.mark.parametrize("lang", ["fi", "en"])
 async def test_a_new_expert_waits_for_approval_and_gets_no_offers(h: Harness, lang: str) -> None:
     h.coord_lang = lang
     nurse = await flows.register_orderer(h, 201, lang=lang)

@@ -131,7 +131,12 @@ class CheckIns:
     async def send_calendar(
         self, s: AsyncSession, gig: Gig, expert: User, cancelled: bool = False
     ) -> None:
-        lang = expert.language
+        filename, ics = self.calendar_file(gig, expert.language, cancelled)
+        await self.notify.push_document(s, expert, filename, ics)
+
+    def calendar_file(self, gig: Gig, lang: str, cancelled: bool = False) -> tuple[str, str]:
+        """The gig's calendar entry; a cancelling one withdraws it (same UID, and a SEQUENCE
+        above the last one sent, so calendar apps apply it)."""
         values = gig_values(gig)
         summary = self.p.gig_title(lang, gig)
         description = "\n".join(
@@ -149,7 +154,7 @@ class CheckIns:
         url = gig.place if gig.remote and gig.place.startswith(("https://", "http://")) else None
         ics = gig_ics(
             gig_id=gig.id,
-            revision=gig.revision,
+            revision=gig.revision + 1 if cancelled else gig.revision,
             starts_at=gig.starts_at,
             minutes=gig.duration_min,
             summary=summary,
@@ -160,7 +165,7 @@ class CheckIns:
             tz=self.tz,
             now=self.clock.now(),
         )
-        await self.notify.push_document(s, expert, f"keikka-{gig.id}.ics", ics)
+        return f"keikka-{gig.id}.ics", ics
 
     # ----- sending what is due ---------------------------------------------------------------
 
@@ -340,6 +345,7 @@ class CheckIns:
             per_lang=per_lang,
             name=name,
             id=expert.id,
+            about=expert.id,
             tg=f"tg://user?id={expert.telegram_id}",
             **args,
         )

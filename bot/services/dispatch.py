@@ -46,6 +46,14 @@ MODES = ("broadcast", "cascade", "handpick")
 STATUS_NAMES_MAX = 30
 
 
+class Release(Enum):
+    """Why a confirmed seat is given back (see Dispatch.release_seat)."""
+
+    STEPPED_BACK = "stepped_back"  # the expert's own choice, also "cannot come" after a change
+    REPLACED = "replaced"  # a coordinator took them off the gig
+    ERASED = "erased"  # they erased their data with /forget
+
+
 class Answer(Enum):
     ACCEPTED = "accepted"
     OVER_LIMIT = "over_limit"  # would cross the expert's own monthly earnings limit: ask first
@@ -175,6 +183,7 @@ class Dispatch:
         *,
         picked: list[int] | None = None,
         reason: str = "",
+        actor: Actor | None = None,
     ) -> int:
         """Begin offering an approved gig in `mode`; returns how many offers went out."""
         if mode not in MODES:
@@ -194,7 +203,7 @@ class Dispatch:
             )
         if mode == "handpick":
             if reason:
-                await self.audit.record(s, None, "override", "gig", gig.id, reason)
+                await self.audit.record(s, actor, "override", "gig", gig.id, reason)
             return await self._offer_to(s, gig, picked or [], reason)
         return await self.proceed(s, gig)
 
@@ -230,10 +239,12 @@ class Dispatch:
         rows = await s.execute(select(Offer.expert_id, Offer.status).where(Offer.gig_id == gig_id))
         return {expert_id: status for expert_id, status in rows}
 
-    async def handpick(self, s: AsyncSession, gig: Gig, user_ids: list[int], reason: str) -> int:
+    async def handpick(
+        self, s: AsyncSession, actor: Actor, gig: Gig, user_ids: list[int], reason: str
+    ) -> int:
         """Offer to experts the coordinator chose (only those still eligible)."""
         if reason:
-            await self.audit.record(s, None, "override", "gig", gig.id, reason)
+            await self.audit.record(s, actor, "override", "gig", gig.id, reason)
         return await self._offer_to(s, gig, user_ids, reason)
 
     async def _offer_to(self, s: AsyncSession, gig: Gig, user_ids: list[int], reason: str) -> int:
@@ -391,6 +402,7 @@ class Dispatch:
                 claimable=True,
                 name=profile.display_name,
                 id=gig.id,
+                about=offer.expert_id,
                 buttons=[[("btn.name_companion", f"cp:{gig.id}")]],
                 per_lang=self.p.title_args(gig),
             )
@@ -564,30 +576,56 @@ class Dispatch:
             or gig.starts_at <= self.clock.now()
         ):
             return None
-        await self.release_seat(s, gig, offer, actor.user.id if actor.user else 0)
+        await self.release_seat(s, gig, offer, Release.STEPPED_BACK)
         return gig
 
-    async def release_seat(self, s: AsyncSession, gig: Gig, offer: Offer, expert_id: int) -> None:
+    async def release_seat(self, s: AsyncSession, gig: Gig, offer: Offer, why: Release) -> None:
+        """Give a confirmed seat back; the one way for every reason, so they cannot drift
+        apart. The offer is withdrawn (never a no-show), the agreed fee goes, the check-ins
+        stop, the calendar entry is withdrawn, coordinators hear, and the seat is offered on.
+        The caller holds the gig's lock."""
         offer.status = OfferStatus.WITHDRAWN
         offer.answered_at = self.clock.now()
         offer.reconfirm = False
+        offer.awaiting_companion = False
         await self.fees.drop(s, gig.id, offer.expert_id)
         gig.seats_filled = max(0, gig.seats_filled - 1)
         gig.status = GigStatus.OPEN
         gig.filled_at = None
-        profile = await Users(s).profile(expert_id)
-        name = profile.display_name if profile is not None else "–"
-        await self.notify.alert(
-            s,
-            "short",
-            "coord.stepped_back",
-            claimable=True,
-            name=name,
-            filled=gig.seats_filled,
-            seats=gig.seats,
-            buttons=[[("btn.ranking", f"rk:{gig.id}")]],
-            per_lang=self.p.title_args(gig),
-        )
+        expert = await Users(s).get(offer.expert_id)
+        if expert is not None and why is not Release.ERASED:
+            # An erased person's cancelling file goes with the reply to /forget instead, so
+            # that no outbox row keeps their chat id (handlers.expert.forget_answer).
+            if why is Release.REPLACED:
+                await self.notify.push(
+                    s, expert, "desk.replaced", title=self.p.gig_title(expert.language, gig)
+                )
+            await self.checkins.send_calendar(s, gig, expert, cancelled=True)
+        if why is Release.STEPPED_BACK:
+            profile = await Users(s).profile(offer.expert_id)
+            await self.notify.alert(
+                s,
+                "short",
+                "coord.stepped_back",
+                claimable=True,
+                about=offer.expert_id,
+                name=profile.display_name if profile is not None else "–",
+                filled=gig.seats_filled,
+                seats=gig.seats,
+                buttons=[[("btn.ranking", f"rk:{gig.id}")]],
+                per_lang=self.p.title_args(gig),
+            )
+        elif why is Release.ERASED:
+            await self.notify.alert(
+                s,
+                "short",
+                "register.gig_handed_back",
+                claimable=True,
+                filled=gig.seats_filled,
+                seats=gig.seats,
+                buttons=[[("btn.ranking", f"rk:{gig.id}")]],
+                per_lang=self.p.title_args(gig),
+            )
         await s.flush()
         await self.checkins.sync_gig(s, gig)
         await self.proceed(s, gig)
@@ -779,7 +817,7 @@ class Dispatch:
             return False, gig
         offer.reconfirm = False
         if not coming:
-            await self.release_seat(s, gig, offer, offer.expert_id)
+            await self.release_seat(s, gig, offer, Release.STEPPED_BACK)
         await self.refresh_status(s, gig)
         return True, gig
 
@@ -806,6 +844,7 @@ class Dispatch:
                 "coord.unreachable",
                 claimable=True,
                 id=user.id,
+                about=user.id,
                 name=profile.display_name if profile else user.name,
             )
 
@@ -830,6 +869,7 @@ class Dispatch:
             "coord.undeliverable",
             claimable=True,
             id=user.id,
+            about=user.id,
             name=profile.display_name if profile else user.name,
         )
 
@@ -866,14 +906,8 @@ class Dispatch:
         gig = await Gigs(s).lock(offer.gig_id) if offer else None
         if offer is None or gig is None or offer.status != OfferStatus.ACCEPTED:
             raise Refuse("err.stale")
-        expert = await Users(s).get(offer.expert_id)
         await self.audit.record(s, actor, "replace", "gig", gig.id, f"offer {offer.id}")
-        if expert is not None:
-            await self.notify.push(
-                s, expert, "desk.replaced", title=self.p.gig_title(expert.language, gig)
-            )
-            await self.checkins.send_calendar(s, gig, expert, cancelled=True)
-        await self.release_seat(s, gig, offer, offer.expert_id)
+        await self.release_seat(s, gig, offer, Release.REPLACED)
         return gig
 
     async def set_prep_hours(self, s: AsyncSession, actor: Actor, gig_id: int, hours: int) -> Gig:
@@ -1011,13 +1045,15 @@ class Dispatch:
         )
         return [(o, g) for o, g in rows]
 
-    async def set_companion(self, s: AsyncSession, gig_id: int, name: str) -> tuple[Gig, int]:
+    async def set_companion(
+        self, s: AsyncSession, actor: Actor, gig_id: int, name: str
+    ) -> tuple[Gig, int]:
         """Name the adult accompanying youth experts; confirms the youth experts waiting."""
         gig = await Gigs(s).lock(gig_id)
         if gig is None or gig.status not in (GigStatus.OPEN, GigStatus.FILLED):
             raise Refuse("err.gig_not_found")
         gig.companion = name
-        await self.audit.record(s, None, "companion", "gig", gig.id, name)
+        await self.audit.record(s, actor, "companion", "gig", gig.id, name)
         waiting = (
             await s.scalars(
                 select(Offer).where(

@@ -3,11 +3,12 @@ register's views, and the expert's data rights (export, erase)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -17,8 +18,11 @@ from bot.present import Presenter
 from bot.services.access import Actor
 from bot.services.audit import Audit
 from bot.services.checkins import CheckIns
+from bot.services.dispatch import Dispatch, Release
+from bot.services.erasure import Erasure, Marks, owed_to
 from bot.services.matching import month_bounds
 from storage.models import (
+    Alert,
     AuditLog,
     CheckIn,
     Draft,
@@ -27,11 +31,10 @@ from storage.models import (
     Fee,
     Gig,
     GigStatus,
-    Inbox,
+    Invite,
     Offer,
     OfferStatus,
     Outbox,
-    OutboxStatus,
     Role,
     User,
 )
@@ -86,7 +89,11 @@ class Experts:
         clock: Clock,
         checkins: CheckIns,
         audit: Audit,
+        dispatch: Dispatch,
+        erasure: Erasure,
     ) -> None:
+        self.dispatch = dispatch
+        self.erasure = erasure
         self.p = presenter
         self.notify = notifier
         self.clock = clock
@@ -102,10 +109,22 @@ class Experts:
 
     # ----- the expert's own ---------------------------------------------------------------
 
-    async def refuse_consent(self, s: AsyncSession, actor: Actor) -> None:
-        """Keep only the refusal and its time; nothing about the person's experience."""
-        if actor.user is not None:
-            actor.user.consent_refused_at = self.clock.now()
+    async def refuse_consent(self, s: AsyncSession, actor: Actor) -> datetime | None:
+        """Keep nothing: the person's row goes, and the invite they opened works again until
+        it expires (returned), so that changing their mind needs only the same link."""
+        user = actor.user
+        if user is None:
+            return None
+        invite = await s.scalar(select(Invite).where(Invite.used_by == user.id))
+        if invite is not None:
+            invite.used_by, invite.used_at = None, None
+        await s.flush()
+        await s.delete(user)
+        await s.flush()
+        actor.user = None
+        if invite is None or invite.expires_at <= self.clock.now():
+            return None
+        return invite.expires_at
 
     async def save(self, s: AsyncSession, actor: Actor, values: dict[str, Any]) -> bool:
         """Save the profile; true when this completed a new registration (awaiting approval)."""
@@ -126,6 +145,7 @@ class Experts:
             tag=registration_tag(actor.id),
             buttons=[[("btn.approve", f"xr:y:{actor.id}"), ("btn.reject", f"xr:n:{actor.id}")]],
             id=actor.id,
+            about=actor.id,
             name=profile.display_name,
             per_lang=lambda lang: {"summary": self.p.profile(lang, profile_values(profile))},
         )
@@ -345,6 +365,7 @@ class Experts:
                 key,
                 claimable=True,
                 id=profile.user_id,
+                about=profile.user_id,
                 name=profile.display_name,
                 date=f"{profile.contract_until.day}."
                 f"{profile.contract_until.month}."
@@ -379,12 +400,16 @@ class Experts:
         user = actor.user
         assert user is not None
         profile = await Users(s).profile(user.id)
-        rows = await s.execute(
-            select(Offer, Gig)
-            .join(Gig, Gig.id == Offer.gig_id)
-            .where(Offer.expert_id == user.id)
-            .order_by(Offer.id)
-        )
+        offers = (
+            await s.execute(
+                select(Offer, Gig)
+                .join(Gig, Gig.id == Offer.gig_id)
+                .where(Offer.expert_id == user.id)
+                .order_by(Offer.id)
+            )
+        ).all()
+        fees = (await s.scalars(select(Fee).where(Fee.expert_id == user.id).order_by(Fee.id))).all()
+        invite = await s.scalar(select(Invite).where(Invite.used_by == user.id))
         draft = await s.get(Draft, actor.telegram_id)
 
         def iso(value: datetime | date | None) -> str | None:
@@ -404,6 +429,7 @@ class Experts:
             "profile": None,
             "offers": [
                 {
+                    "id": o.id,
                     "gig": g.id,
                     "gig_type": g.gig_type,
                     "starts_at": iso(g.starts_at),
@@ -411,15 +437,26 @@ class Experts:
                     "status": o.status,
                     "offered_at": iso(o.created_at),
                     "answered_at": iso(o.answered_at),
+                    "expires_at": iso(o.expires_at),
+                    "rank": o.rank,
+                    "eligible_at_the_time": o.pool,
+                    "handpicked_because": o.override_reason or None,
+                    "awaiting_companion": o.awaiting_companion,
+                    "asked_to_reconfirm": o.reconfirm,
                 }
-                for o, g in rows
+                for o, g in offers
             ],
             "form_in_progress": draft.data if draft is not None else None,
             "checkins": [
                 {
+                    "id": c.id,
                     "kind": c.kind,
                     "gig": c.gig_id,
                     "due_at": iso(c.due_at),
+                    "sent_at": iso(c.sent_at),
+                    "answered_at": iso(c.answered_at),
+                    "reminder_sent": c.reminded,
+                    "passed_to_coordinator": c.coordinator_noted,
                     "status": c.status,
                     "answer": c.answer,
                     "score": c.score,
@@ -435,16 +472,51 @@ class Experts:
             ],
             "fees": [
                 {
+                    "id": f.id,
                     "gig": f.gig_id,
                     "type": f.fee_type,
                     "amount_cents": f.amount_cents,
                     "travel_cents": f.travel_cents,
                     "other_cents": f.other_cents,
                     "status": f.status,
+                    "agreed_at": iso(f.agreed_at),
+                    "form_sent_at": iso(f.form_sent_at),
                     "paid_at": iso(f.paid_at),
+                    "reminder_sent": f.reminded,
                 }
-                for f in (
-                    await s.scalars(select(Fee).where(Fee.expert_id == user.id).order_by(Fee.id))
+                for f in fees
+            ],
+            "invite": None
+            if invite is None
+            else {
+                "role": invite.role,
+                "created_at": iso(invite.created_at),
+                "used_at": iso(invite.used_at),
+            },
+            "audit_log": [
+                {
+                    "id": a.id,
+                    "at": iso(a.at),
+                    "by": a.actor_name or None,
+                    "by_you": a.actor_id == user.id,
+                    "action": a.action,
+                    "target": f"{a.target_type} {a.target_id}",
+                    "details": a.details,
+                }
+                for a in await self._audit_about(s, user.id, [f.id for f in fees], offers)
+            ],
+            "alerts_to_coordinators": [
+                {
+                    "id": a.id,
+                    "category": a.category,
+                    "created_at": iso(a.created_at),
+                    "claimed_at": iso(a.claimed_at),
+                    "text": a.texts.get(user.language) or next(iter(a.texts.values()), ""),
+                }
+                for a in (
+                    await s.scalars(
+                        select(Alert).where(Alert.subject_id == user.id).order_by(Alert.id)
+                    )
                 ).all()
             ],
         }
@@ -463,95 +535,120 @@ class Experts:
             }
         return data
 
-    async def forget(self, s: AsyncSession, actor: Actor) -> list[Gig]:
-        """Erase the person; confirmed future gigs go back to the coordinators first.
+    async def _audit_about(
+        self, s: AsyncSession, user_id: int, fee_ids: list[int], offers: Sequence[Any]
+    ) -> list[AuditLog]:
+        """Audit entries by or about the person: on them, on their fees, on their offers."""
+        offer_details = [f"offer {o.id}" for o, _ in offers]
+        rows = await s.scalars(
+            select(AuditLog)
+            .where(
+                or_(
+                    AuditLog.actor_id == user_id,
+                    and_(AuditLog.target_type == "expert", AuditLog.target_id == user_id),
+                    and_(AuditLog.target_type == "fee", AuditLog.target_id.in_(fee_ids)),
+                    and_(AuditLog.target_type == "gig", AuditLog.details.in_(offer_details)),
+                )
+            )
+            .order_by(AuditLog.at, AuditLog.id)
+        )
+        return list(rows.all())
+
+    async def owed(self, s: AsyncSession, actor: Actor) -> tuple[int, int]:
+        """How many fees are still owed to this expert, and how much in all (cents)."""
+        fees = await owed_to(s, actor.id, self.clock.now())
+        return len(fees), sum(f.amount_cents + f.travel_cents + f.other_cents for f in fees)
+
+    async def forget(self, s: AsyncSession, actor: Actor) -> Forgotten:
+        """Erase the person. Confirmed future gigs go back to the coordinators first (the seat
+        is released the one way every release goes); fees still owed keep the chosen name and
+        those fees until they are paid (see bot.services.erasure).
 
         What stays is an anonymous user row, so past offers and gigs still count in statistics.
-        Returns the gigs that were handed back.
         """
         user = actor.user
         assert user is not None and user.telegram_id is not None
         # The log keeps that an erasure happened, not who the person was.
         await self.audit.record(s, None, "data_erase", "expert", user.id)
         now = self.clock.now()
+        user.active = False  # no offer reaches them from here on
         profile = await Users(s).profile(user.id)
-        name = profile.display_name if profile is not None else ""
-        handed_back = await self._hand_back_future_gigs(s, user.id, now)
+        marks = Marks([profile.display_name if profile else "", user.name], user.telegram_id)
         await s.execute(
             update(Offer)
             .where(Offer.expert_id == user.id, Offer.status == OfferStatus.OPEN)
             .values(status=OfferStatus.CLOSED, answered_at=now)
         )
-        tid = user.telegram_id
-        await s.execute(delete(Draft).where(Draft.telegram_id == tid))
-        # Free texts they wrote go; the answers' counts stay for the statistics.
-        await s.execute(update(CheckIn).where(CheckIn.expert_id == user.id).values(note=""))
-        # Updates they sent are kept two days for crash recovery; theirs go now.
-        for stored in (await s.scalars(select(Inbox))).all():
-            if _sender(stored.payload) == tid:
-                await s.delete(stored)
-        await s.execute(delete(Outbox).where(Outbox.chat_id == tid))
-        if name:
-            # Delivered texts are not kept (see OutboxSender); messages still waiting for
-            # others must not carry the name either.
-            for row in (
-                await s.scalars(
-                    select(Outbox).where(
-                        Outbox.status == OutboxStatus.PENDING, Outbox.text.contains(name)
-                    )
-                )
-            ).all():
-                row.text = row.text.replace(name, "–")
-        if profile is not None:
-            await s.delete(profile)
-        # The invite stays used (it points at the anonymous row), so its link never works again.
-        await s.execute(update(AuditLog).where(AuditLog.actor_id == user.id).values(actor_name=""))
-        user.telegram_id = None
-        user.name = ""
-        user.active = False
-        user.reachable = False
-        user.consent_refused_at = None
-        await s.flush()
-        return handed_back
-
-    async def _hand_back_future_gigs(
-        self, s: AsyncSession, user_id: int, now: datetime
-    ) -> list[Gig]:
-        rows = await s.execute(
-            select(Offer, Gig)
+        result = Forgotten()
+        future = await s.execute(
+            select(Offer.id, Gig.id)
             .join(Gig, Gig.id == Offer.gig_id)
             .where(
-                Offer.expert_id == user_id,
+                Offer.expert_id == user.id,
                 Offer.status == OfferStatus.ACCEPTED,
                 Gig.starts_at > now,
                 Gig.status.in_((GigStatus.OPEN, GigStatus.FILLED)),
             )
+            .order_by(Gig.starts_at)
         )
-        gigs = []
-        for offer, gig in list(rows):
-            await Gigs(s).lock(gig.id)
-            offer.status = OfferStatus.WITHDRAWN
-            offer.answered_at = now
-            gig.seats_filled = max(0, gig.seats_filled - 1)
-            gig.status = GigStatus.OPEN
-            gig.filled_at = None
-            gigs.append(gig)
-            await self.notify.alert(
-                s,
-                "short",
-                "register.gig_handed_back",
-                claimable=True,
-                filled=gig.seats_filled,
-                seats=gig.seats,
-                per_lang=self.p.title_args(gig),
-            )
-        return gigs
+        for offer_id, gig_id in list(future):
+            gig = await Gigs(s).lock(gig_id)
+            offer = await s.get(Offer, offer_id)
+            assert gig is not None and offer is not None
+            await s.refresh(offer)
+            if offer.status != OfferStatus.ACCEPTED:
+                continue
+            await self.dispatch.release_seat(s, gig, offer, Release.ERASED)
+            result.handed_back.append(gig)
+            result.calendar.append(self.checkins.calendar_file(gig, user.language, cancelled=True))
+        tid = user.telegram_id
+        await s.execute(delete(Draft).where(Draft.telegram_id == tid))
+        # Free texts they wrote go; the answers' counts stay for the statistics.
+        await s.execute(update(CheckIn).where(CheckIn.expert_id == user.id).values(note=""))
+        await s.execute(delete(Outbox).where(Outbox.chat_id == tid))
+        await s.execute(update(AuditLog).where(AuditLog.actor_id == user.id).values(actor_name=""))
+        result.owed, result.owed_cents = await self.owed(s, actor)
+        await self.erasure.scrub(s, user, marks, keep_fee_alerts=result.owed > 0)
+        if profile is not None and result.owed:
+            # Only what paying needs: the chosen name, shown with the fees on /fees.
+            for field, empty in _ERASABLE.items():
+                setattr(profile, field, empty() if callable(empty) else empty)
+            profile.updated_at = now
+            user.erase_when_paid = True
+        elif profile is not None:
+            await s.delete(profile)
+        # The invite stays used (it points at the anonymous row), so its link never works again.
+        user.telegram_id = None
+        user.name = ""
+        user.reachable = False
+        user.consent_refused_at = None
+        await s.flush()
+        return result
 
 
-def _sender(payload: dict[str, Any]) -> int | None:
-    """Who sent a stored update (a message, an edit or a button press)."""
-    for key in ("message", "edited_message", "callback_query"):
-        sender = (payload.get(key) or {}).get("from") or {}
-        if "id" in sender:
-            return int(sender["id"])
-    return None
+@dataclass
+class Forgotten:
+    handed_back: list[Gig] = field(default_factory=list)
+    calendar: list[tuple[str, str]] = field(default_factory=list)  # cancelling files to send
+    owed: int = 0  # fees still to be paid: the erasure completes when they are
+    owed_cents: int = 0
+
+
+# Everything in a profile except the chosen name, with its empty value.
+_ERASABLE: dict[str, Any] = {
+    "gig_types": list,
+    "topics": list,
+    "languages": list,
+    "regions": list,
+    "audiences": list,
+    "notes": "",
+    "max_gigs_month": None,
+    "max_earnings_cents": None,
+    "paused_until": None,
+    "contract_until": None,
+    "contract_reminded_for": None,
+    "remote_ok": False,
+    "basic_training": False,
+    "paikko": False,
+    "youth": False,
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -14,6 +14,7 @@ from bot.notify import Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
 from bot.services.audit import Audit
+from bot.services.erasure import Erasure, owed
 from bot.settings import Settings
 from storage.models import Fee, FeeStatus, FeeType, Gig, GigStatus
 from storage.repo import Users
@@ -27,7 +28,9 @@ class Fees:
         clock: Clock,
         settings: Settings,
         audit: Audit,
+        erasure: Erasure,
     ) -> None:
+        self.erasure = erasure
         self.p = presenter
         self.notify = notifier
         self.clock = clock
@@ -80,6 +83,7 @@ class Fees:
         elif status == FeeStatus.PAID:
             fee.paid_at = now
         await self.audit.record(s, actor, f"fee_{status}", "fee", fee.id, f"gig {fee.gig_id}")
+        await self.erasure.finish_if_settled(s, fee.expert_id)
         return fee
 
     async def edit(
@@ -101,6 +105,7 @@ class Fees:
         await self.audit.record(
             s, actor, "fee_edit", "fee", fee.id, f"{fee_type} {amount} + {travel} + {other}"
         )
+        await self.erasure.finish_if_settled(s, fee.expert_id)
         return fee
 
     async def refuse(self, s: AsyncSession, actor: Actor, fee_id: int) -> Fee:
@@ -141,12 +146,7 @@ class Fees:
         rows = await s.execute(
             select(Fee, Gig)
             .join(Gig, Gig.id == Fee.gig_id)
-            .where(
-                Fee.status != FeeStatus.PAID,
-                # a volunteer is still owed their expenses
-                or_(Fee.fee_type != FeeType.VOLUNTEER, Fee.travel_cents + Fee.other_cents > 0),
-                Gig.status != GigStatus.CANCELLED,
-            )
+            .where(owed())
             .order_by(Gig.starts_at)
             .limit(50)
         )
@@ -160,11 +160,8 @@ class Fees:
                 select(Fee, Gig)
                 .join(Gig, Gig.id == Fee.gig_id)
                 .where(
-                    Fee.status != FeeStatus.PAID,
+                    owed(),
                     Fee.reminded.is_(False),
-                    # a volunteer is still owed their expenses
-                    or_(Fee.fee_type != FeeType.VOLUNTEER, Fee.travel_cents + Fee.other_cents > 0),
-                    Gig.status != GigStatus.CANCELLED,
                     Gig.starts_at <= now - timedelta(days=self.settings.fee_reminder_days),
                 )
             )
@@ -178,6 +175,7 @@ class Fees:
                 "fees.reminder",
                 claimable=True,
                 id=fee.id,
+                about=fee.expert_id,
                 name=profile.display_name if profile else "–",
                 days=self.settings.fee_reminder_days,
                 per_lang=self.p.title_args(gig),

@@ -125,7 +125,7 @@ class Orders:
                     mode=self.p.t(coord.language, f"mode.{mode}"),
                 ),
             )
-        offered = await self.dispatch.start(s, gig, mode, picked=picked, reason=reason)
+        offered = await self.dispatch.start(s, gig, mode, picked=picked, reason=reason, actor=actor)
         return Decision.DONE, gig, offered
 
     async def reject(
