@@ -310,3 +310,44 @@ async def test_mydata_holds_every_row_that_points_at_the_person(h: Harness, lang
     assert any(c["sent_at"] and c["answered_at"] for c in data["checkins"])
     assert data["invite"]["used_at"] is not None
     assert any(f"tg://user?id={TID}" in a["text"] for a in data["alerts_to_coordinators"])
+
+
+# ----- 9. every coordinator action has its actor ---------------------------------------------
+
+
+async def test_every_coordinator_action_is_audited_with_its_actor(h: Harness) -> None:
+    nurse = await flows.register_orderer(h, 201)
+    e1, e2, e3 = [await flows.register_expert(h, 301 + i, f"E{i + 1}") for i in range(3)]
+    coord = flows.coordinator(h)
+    await coord.send(f"/expert {await h.user_id(301)}")
+    await coord.press(coord.t("btn.toggle_youth"))
+    # A hand-pick that skips higher-ranked experts, with the reason asked for.
+    await flows.fill_order(nurse, seats="1")
+    await nurse.press(nurse.t("btn.send"))
+    await coord.press(coord.t("btn.ranking"))
+    await coord.press(coord.t("mode_btn.handpick"))
+    await coord.press("3. E3", coord.last)
+    await coord.press(coord.t("btn.send_picked"))
+    await coord.send("Toivottu puhuja: on aiemmin käynyt tällä osastolla.")
+    await e3.press(e3.t("btn.accept"))
+    # A young expert's companion, by the alert's button and by command.
+    await flows.order_and_approve(h, nurse, seats="1", starts_at="17.12.2026 klo 10.00")
+    await e1.press(e1.t("btn.accept"))
+    await coord.press(coord.t("btn.name_companion"))
+    await coord.send("Sari Saattaja")
+    await coord.send("/companion 2 Sari Saattaja-Virtanen")
+    await coord.send("/gig 2")
+    await coord.press(coord.t("btn.replace", name="E1"))
+    await e2.press(e2.t("btn.accept"))
+    await coord.send("/fees")
+    await coord.press(coord.t("btn.fee_sent"))
+    async with h.core.db.unit_of_work() as s:
+        from storage.models import AuditLog
+
+        rows = (await s.scalars(select(AuditLog))).all()
+    actions = {r.action for r in rows}
+    assert {"override", "companion", "replace", "approve", "edit_youth"} <= actions, actions
+    assert [(r.action, r.details) for r in rows if r.actor_id is None] == []
+    await coord.send("/audit gig 1")
+    lines = [line for line in coord.last.text.splitlines() if " · " in line]
+    assert lines and all(line.split(" · ")[1] == "Kaisa Koordinaattori" for line in lines)
