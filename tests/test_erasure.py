@@ -89,9 +89,7 @@ async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Per
     with her Telegram link); she is confirmed on a paid future gig (#2), which Bertta was offered
     too."""
     nurse = await flows.register_orderer(h, 201, lang=lang)
-    aino = await flows.register_expert(
-        h, TID, NAME, lang=lang, topics=("mental_health", OWN_TOPIC)
-    )
+    aino = await flows.register_expert(h, TID, NAME, lang=lang, topics=("mental_health", OWN_TOPIC))
     bertta = await flows.register_expert(h, 302, "Bertta", lang=lang)
     await flows.order_and_approve(h, nurse, seats="1", fee=None)
     await aino.press(aino.t("btn.accept"))
@@ -171,6 +169,18 @@ async def test_forget_leaves_nothing_and_hands_future_gigs_back(h: Harness, lang
     ics = content.decode()
     assert name == "keikka-2.ics" and "METHOD:CANCEL" in ics and "UID:gig-2@kokemusvalitys" in ics
     assert "SEQUENCE:1" in ics  # above the confirmation's 0
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_a_break_is_offered_beside_the_erasure(h: Harness, lang: str) -> None:
+    aino = await flows.register_expert(h, TID, NAME, lang=lang)
+    await aino.send("/forget")
+    await aino.press(aino.t("btn.forget_pause"))
+    await aino.send("31.1.2027")
+    assert aino.last.text == aino.t("limits.paused", date="31.1.2027")
+    async with h.core.db.unit_of_work() as s:
+        user = await s.scalar(select(User).where(User.telegram_id == TID))
+        assert user is not None and user.active  # nothing was erased
 
 
 async def _offer(h: Harness, gig_id: int, telegram_id: int) -> Offer:
