@@ -144,8 +144,11 @@ async def test_expert_consent_declined_stores_no_profile(h: Harness) -> None:
     p = h.person(301, "Aino")
     await p.send(f"/start {code}")
     await p.press(p.t("btn.consent_no"))
-    assert p.last.text == p.t("expert.consent_declined")
+    assert p.last.text.startswith(p.t("expert.consent_declined_link", until="")[:40])
+    # Nothing is kept, so the bot no longer knows them; the same link brings the notice back.
     await p.send("/profile")
+    assert p.last.text == p.t("common.not_registered")
+    await p.send(f"/start {code}")
     assert p.last.text == p.t("expert.consent")
     await p.press(p.t("btn.consent_yes"))
     assert p.last.text == p.t("form.expert.display_name")
