@@ -392,6 +392,24 @@ class OutboxRepo:
     async def get(self, row_id: int) -> Outbox | None:
         return await self.s.get(Outbox, row_id)
 
+    async def mark_sending(self, row_id: int) -> bool:
+        """Take a due row for sending; false if it is no longer pending."""
+        result = await self.s.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENDING)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def resume_in_flight(self) -> int:
+        """Rows left `sending` by a process that died: pending again, noted as resent."""
+        result = await self.s.execute(
+            update(Outbox)
+            .where(Outbox.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, error="in flight at a restart")
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def tagged_send(self, tag: str, chat_id: int) -> Outbox | None:
         """The newest message sent (or still waiting) under a tag in one chat."""
         return await self.s.scalar(
