@@ -120,6 +120,11 @@ class OutboxSender:
                         delivered += await self._deliver(row)
                 except _Stop:
                     return delivered
+                except Exception:
+                    # A row may be left `sending` (the database failed after the call): the
+                    # next flush sends it again, as after a restart.
+                    self._recovered = False
+                    raise
                 # Sending may have queued more (an unreachable expert's seat offered onward),
                 # so look again until nothing is due.
 
