@@ -138,7 +138,9 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
             }
             self._blocked = {c: u for c, u in self._blocked.items() if u > now}
 
-    async def wait(self, chat_id: int | None, new_message: bool = True, urgent: bool = True) -> None:
+    async def wait(
+        self, chat_id: int | None, new_message: bool = True, urgent: bool = True
+    ) -> None:
         """Return when one more call to `chat_id` fits in the budget, and count it."""
         counted = False
         try:

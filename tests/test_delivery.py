@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import func, select
 from telegram import Bot
 from telegram.error import BadRequest, RetryAfter
 
 from bot.budget import SendBudget
 from bot.clock import FakeClock
-from bot.sandbox.fakebot import Fault, FakeTelegram, Sent
+from bot.sandbox.fakebot import FakeTelegram, Fault, Sent
 from storage.models import Outbox, OutboxStatus, Role, User
 from tests import flows
 from tests.harness import TOKEN, Harness, Person, at

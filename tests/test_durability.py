@@ -69,7 +69,9 @@ class HttpBotApi:
                     body = {"ok": True, "result": await self.answer(method, params)}
                 data = json.dumps(body).encode()
                 writer.write(
-                    b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+                    b"HTTP/1.1 "
+                    + status
+                    + b"\r\nContent-Type: application/json\r\n"
                     + f"Content-Length: {len(data)}\r\n\r\n".encode()
                     + data
                 )

@@ -20,7 +20,9 @@ class Killed(BaseException):
 
 def offers_in(p: Person) -> list[int]:
     """Message ids of the offers this person has received (with their buttons or not)."""
-    return [m.message_id for m in p.inbox if any(b.data.startswith("of:a:") for b in m.flat_buttons)]
+    return [
+        m.message_id for m in p.inbox if any(b.data.startswith("of:a:") for b in m.flat_buttons)
+    ]
 
 
 @pytest.mark.parametrize("boundary", ["sending", "sent", "marked"])

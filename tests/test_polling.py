@@ -15,13 +15,16 @@ from sqlalchemy import text
 from bot.__main__ import serve
 from bot.app import build_application
 from bot.clock import FakeClock
-from bot.sandbox.fakebot import Fault, FakeTelegram
+from bot.sandbox.fakebot import FakeTelegram, Fault
 from bot.settings import load_settings
 from storage.repo import InboxRepo
 from tests.harness import TOKEN, Harness, at
 
 COORD = 100
-CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
 
 
 class PolledTelegram(FakeTelegram):
