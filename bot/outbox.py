@@ -48,6 +48,7 @@ Unreachable = Callable[[int, str | None], Awaitable[None]]
 # outcome committed.
 Checkpoint = Callable[[str, "Outbox"], None]
 BULK = {"bulk": True}  # rate_limit_args: the budget lets replies go first
+IN_FLIGHT_NOTE = "in flight at a restart"  # set by OutboxRepo.resume_in_flight
 
 
 def markup(buttons: list[Any] | None) -> InlineKeyboardMarkup | None:
@@ -261,7 +262,8 @@ class OutboxSender:
             if fresh is None:
                 return
             fresh.status = status
-            fresh.error = error
+            if error or fresh.error != IN_FLIGHT_NOTE:  # keep the note that it may be a repeat
+                fresh.error = error
             fresh.attempts += 1
             # A delivered (or abandoned) message's text is not kept: it may name people, and
             # only the message id is needed to edit it later.
