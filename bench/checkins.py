@@ -623,7 +623,9 @@ async def with_old_sent_rows(core: Core, now: datetime) -> list[Timing]:
 
 async def bench_due(db_url: str, path: Path, first_due: datetime) -> DueResult:
     clock = FakeClock(datetime.now(UTC))
-    app = build_application(make_settings(db_url), clock=clock, request=FakeTelegram().request())
+    app = build_application(
+        make_settings(db_url), clock=clock, request=FakeTelegram(clock).request()
+    )
     core: Core = app.bot_data["core"]
     timings: list[Timing] = []
     async with app:

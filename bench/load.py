@@ -547,9 +547,11 @@ class PacingMeter:
         self.waited = 0
         core.outbox.limiter.wait = self.wait  # type: ignore[method-assign]
 
-    async def wait(self, chat_id: int, new_message: bool) -> None:
+    async def wait(
+        self, chat_id: int | None, new_message: bool = True, urgent: bool = True
+    ) -> None:
         t0 = time.perf_counter()
-        await self.inner(chat_id, new_message)
+        await self.inner(chat_id, new_message, urgent)
         spent = time.perf_counter() - t0
         self.seconds += spent
         self.calls += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -17,8 +18,10 @@ from telegram.ext import Application
 from bot import logs
 from bot.app import build_application, post_init, post_shutdown
 from bot.backup import BackupError, backup
-from bot.polling import DurablePoller
+from bot.polling import DurablePoller, PollingFailed
 from bot.settings import SettingsError, load_settings
+
+log = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,26 +78,52 @@ def main(argv: list[str] | None = None) -> int:
             allowed_updates=Update.ALL_TYPES,
         )
     else:
-        asyncio.run(run_durable(app))
+        return asyncio.run(run_durable(app))
     return 0
 
 
-async def run_durable(app: Application) -> None:
-    """Run with durable polling until SIGINT/SIGTERM (see bot/polling.py)."""
+async def run_durable(app: Application) -> int:
+    """Run with durable polling until SIGINT/SIGTERM (see bot/polling.py); the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return await serve(app, stop)
+
+
+async def serve(app: Application, stop: asyncio.Event) -> int:
+    """Poll until `stop` is set (0) or polling fails for good (1: the supervisor restarts us)."""
+    code = 0
     async with app:
         await post_init(app)
         await app.start()
         poller = asyncio.create_task(DurablePoller(app).run(stop))
-        await stop.wait()
-        poller.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await poller
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({poller, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if poller.done():
+            exc = poller.exception()
+            if exc is not None:
+                log.critical(
+                    "polling stopped (%s); exiting with an error",
+                    type(exc).__name__,
+                    exc_info=None if isinstance(exc, PollingFailed) else exc,
+                )
+                code = 1
+            elif not stop.is_set():
+                log.critical("polling stopped unexpectedly; exiting with an error")
+                code = 1
+        else:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
         await app.stop()
-        await post_shutdown(app)
+        try:
+            await post_shutdown(app)
+        except Exception:
+            log.exception("shutting down failed")
+            code = 1
+    return code
 
 
 if __name__ == "__main__":

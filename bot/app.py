@@ -9,6 +9,7 @@ from telegram.request import BaseRequest
 
 import handlers
 import scheduler
+from bot.budget import SendBudget
 from bot.clock import Clock, SystemClock
 from bot.core import Core
 from bot.settings import Settings
@@ -27,6 +28,9 @@ def build_application(
     db: Database | None = None,
 ) -> Application:
     """Wire handlers, scheduler and database; the database opens in post_init."""
+    clock = clock or SystemClock()
+    # Every Bot API call goes through the one send budget (replies first, then the outbox).
+    budget = SendBudget(clock, settings.send_rate_per_second)
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -34,6 +38,7 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .concurrent_updates(True)
+        .rate_limiter(budget)
     )
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url)
@@ -42,7 +47,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
-    core = Core.build(settings, clock or SystemClock(), app.bot, db)
+    core = Core.build(settings, clock, app.bot, budget, db)
     app.bot_data["core"] = core
     handlers.install(app, core.texts)
     scheduler.install(app)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from telegram import Bot
+from telegram.ext import ExtBot
 
+from bot.budget import SendBudget
 from bot.clock import Clock
 from bot.i18n import Texts
 from bot.notify import Notifier
@@ -59,7 +61,14 @@ class Core:
             await self.dispatch.undeliverable(s, telegram_id, tag)
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock, bot: Bot, db: Database | None = None) -> Core:
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        bot: ExtBot[Any],
+        budget: SendBudget,
+        db: Database | None = None,
+    ) -> Core:
         texts = Texts(settings.default_language)
         db = db or Database(settings.database_url)
         presenter = Presenter(texts, settings.tz)
@@ -87,5 +96,5 @@ class Core:
             fees=fees,
             audit=audit,
             alerts=Alerts(presenter, notifier, clock),
-            outbox=OutboxSender(db, bot, clock, settings.send_rate_per_second),
+            outbox=OutboxSender(db, bot, clock, budget),
         )

@@ -279,7 +279,7 @@ async def play(lang: str, out: Path, write: Callable[[str], None]) -> Demo:
             _env_file=None,
         )
         clock = FakeClock(at("23.11.2026 08.30"))
-        tg = FakeTelegram()
+        tg = FakeTelegram(clock)
         app = build_application(settings, clock=clock, request=tg.request())
         async with app:
             await post_init(app)

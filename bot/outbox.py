@@ -1,9 +1,21 @@
 """Sends what the outbox holds, after the transaction that wrote it has committed.
 
-One flush at a time, in order, through a rate limiter that keeps under Telegram's limits.
-A 429 is waited out and retried, a network error retried with backoff, and a person who has
-blocked the bot is marked unreachable (the dispatch engine then skips them and tells the
-coordinators).
+One flush at a time, in order, through the one send budget (bot/budget.py), where replies to
+the person acting go first. A 429 is waited out and retried, a network error retried with
+backoff, and a person who has blocked the bot is marked unreachable (the dispatch engine then
+skips them and tells the coordinators).
+
+What a kill can do (exactly-once is impossible with Telegram: a message can arrive and the
+process die before it learns so). Each row goes pending -> sending (committed before the call)
+-> sent, failed or cancelled (committed after it). So after a restart:
+- nothing is lost: a pending row is sent; a row left `sending` was in flight at the kill and is
+  sent again, because nobody can know whether Telegram got it;
+- nothing else is repeated: only the rows in flight (one at a time: flushes are serialised) can
+  arrive twice;
+- a repeated copy is harmless: both copies carry the same buttons (an offer's buttons name the
+  offer, and the database decides each answer once), the later edits of the row reach the copy
+  whose id Telegram returned, and the other copy is retired the moment it is pressed (the
+  handler edits the pressed message to the offer's current state).
 """
 
 from __future__ import annotations
@@ -15,9 +27,11 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
+from bot.budget import SendBudget, seconds
 from bot.clock import Clock
 from storage.db import Database
 from storage.models import Outbox, OutboxStatus
@@ -30,10 +44,11 @@ IN_FLUSH_RETRIES = 3
 BATCH = 200
 
 Unreachable = Callable[[int, str | None], Awaitable[None]]
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+# Where a kill can fall, for the kill tests: a row marked in flight, its call answered, its
+# outcome committed.
+Checkpoint = Callable[[str, "Outbox"], None]
+BULK = {"bulk": True}  # rate_limit_args: the budget lets replies go first
+IN_FLIGHT_NOTE = "in flight at a restart"  # set by OutboxRepo.resume_in_flight
 
 
 def markup(buttons: list[Any] | None) -> InlineKeyboardMarkup | None:
@@ -47,40 +62,18 @@ def markup(buttons: list[Any] | None) -> InlineKeyboardMarkup | None:
     )
 
 
-class RateLimiter:
-    """At most `per_second` messages overall, and new messages to one chat a second apart."""
-
-    def __init__(self, clock: Clock, per_second: float, per_chat_seconds: float = 1.0) -> None:
-        self.clock = clock
-        self.interval = 1.0 / per_second
-        self.per_chat = per_chat_seconds
-        self.next_any = 0.0
-        self.next_chat: dict[int, float] = {}
-
-    async def wait(self, chat_id: int, new_message: bool) -> None:
-        now = self.clock.now().timestamp()
-        ready = max(self.next_any, self.next_chat.get(chat_id, 0.0) if new_message else 0.0)
-        if ready > now:
-            await self.clock.sleep(ready - now)
-            # Sleeping can overshoot; space the next call from when this one really goes.
-            now = max(ready, self.clock.now().timestamp())
-        self.next_any = now + self.interval
-        if new_message:
-            self.next_chat[chat_id] = now + self.per_chat
-            if len(self.next_chat) > 10_000:
-                self.next_chat = {c: t for c, t in self.next_chat.items() if t > now}
-
-
 class _Stop(Exception):
     """Telegram keeps refusing: leave the rest for the next flush."""
 
 
 class OutboxSender:
-    def __init__(self, db: Database, bot: Bot, clock: Clock, per_second: float = 25.0) -> None:
+    def __init__(self, db: Database, bot: ExtBot[Any], clock: Clock, budget: SendBudget) -> None:
         self.db = db
         self.bot = bot
         self.clock = clock
-        self.limiter = RateLimiter(clock, per_second)
+        self.limiter = budget  # shared with every other call the bot makes
+        self.checkpoint: Checkpoint | None = None
+        self._recovered = False
         self.on_unreachable: Unreachable | None = None
         # Called when a message could not be delivered after every retry (5xx, network).
         self.on_undeliverable: Unreachable | None = None
@@ -102,7 +95,7 @@ class OutboxSender:
             try:
                 await self.flush()
             except Exception:  # the periodic job retries whatever is left
-                log.exception("background outbox flush failed")
+                log.exception("background outbox flush failed; the periodic flush retries")
                 return
             if not self._again:
                 return
@@ -115,6 +108,8 @@ class OutboxSender:
     async def flush(self) -> int:
         """Send everything due now; returns how many rows were delivered."""
         async with self._lock:
+            if not self._recovered:
+                await self._recover()
             delivered = 0
             while True:
                 async with self.db.unit_of_work() as s:
@@ -126,27 +121,54 @@ class OutboxSender:
                         delivered += await self._deliver(row)
                 except _Stop:
                     return delivered
+                except Exception:
+                    # A row may be left `sending` (the database failed after the call): the
+                    # next flush sends it again, as after a restart.
+                    self._recovered = False
+                    raise
                 # Sending may have queued more (an unreachable expert's seat offered onward),
                 # so look again until nothing is due.
 
+    async def _recover(self) -> None:
+        """Rows a previous process left `sending` were in flight when it died: send them again
+        (Telegram may or may not have them; losing one would be worse than a second copy)."""
+        async with self.db.unit_of_work() as s:
+            again = await OutboxRepo(s).resume_in_flight()
+        if again:
+            log.warning("%d outbox message(s) were in flight at a restart; sending again", again)
+        self._recovered = True
+
+    def _at(self, boundary: str, row: Outbox) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint(boundary, row)
+
     async def _deliver(self, row: Outbox) -> int:
+        async with self.db.unit_of_work() as s:
+            if not await OutboxRepo(s).mark_sending(row.id):
+                return 0  # someone else took it (another flush, or it was cancelled)
+        self._at("sending", row)
         if row.kind == "edit":
-            return await self._edit(row)
-        return await self._send(row)
+            done = await self._edit(row)
+        else:
+            done = await self._send(row)
+        self._at("marked", row)
+        return done
 
     async def _call(self, row: Outbox, action: Callable[[], Awaitable[Any]]) -> Any:
         """Run one Bot API call with waiting on 429 and backoff on network errors."""
         for attempt in range(IN_FLUSH_RETRIES + 1):
-            await self.limiter.wait(row.chat_id, row.kind != "edit")
             try:
-                return await action()
+                result = await action()
+                self._at("sent", row)
+                return result
             except RetryAfter as exc:
-                wait = _seconds(exc.retry_after)
+                # The budget now holds this chat until Telegram's time is up; the next
+                # attempt waits there.
+                wait = seconds(exc.retry_after)
                 log.warning("Telegram asked to wait %.0f s (outbox row %s)", wait, row.id)
                 if attempt == IN_FLUSH_RETRIES:
                     await self._retry(row, wait, "retry after")
                     raise _Stop from exc
-                await self.clock.sleep(wait)
             except (Forbidden, BadRequest):
                 raise
             except (NetworkError, TelegramError) as exc:
@@ -160,13 +182,21 @@ class OutboxSender:
         def call() -> Awaitable[Any]:
             if row.kind == "photo":
                 return self.bot.send_photo(
-                    row.chat_id, base64.b64decode(row.text), filename=row.filename or "image.png"
+                    row.chat_id,
+                    base64.b64decode(row.text),
+                    filename=row.filename or "image.png",
+                    rate_limit_args=BULK,
                 )
             if row.kind == "document":
                 return self.bot.send_document(
-                    row.chat_id, row.text.encode(), filename=row.filename or "file.txt"
+                    row.chat_id,
+                    row.text.encode(),
+                    filename=row.filename or "file.txt",
+                    rate_limit_args=BULK,
                 )
-            return self.bot.send_message(row.chat_id, row.text, reply_markup=markup(row.buttons))
+            return self.bot.send_message(
+                row.chat_id, row.text, reply_markup=markup(row.buttons), rate_limit_args=BULK
+            )
 
         try:
             message = await self._call(row, call)
@@ -205,6 +235,7 @@ class OutboxSender:
                     chat_id=row.chat_id,
                     message_id=message_id,
                     reply_markup=markup(row.buttons),
+                    rate_limit_args=BULK,
                 ),
             )
         except BadRequest as exc:
@@ -231,7 +262,8 @@ class OutboxSender:
             if fresh is None:
                 return
             fresh.status = status
-            fresh.error = error
+            if error or fresh.error != IN_FLIGHT_NOTE:  # keep the note that it may be a repeat
+                fresh.error = error
             fresh.attempts += 1
             # A delivered (or abandoned) message's text is not kept: it may name people, and
             # only the message id is needed to edit it later.
@@ -255,6 +287,7 @@ class OutboxSender:
                 log.warning("outbox row %s failed after %s attempts", row.id, fresh.attempts)
                 gave_up = True
             else:
+                fresh.status = OutboxStatus.PENDING
                 fresh.not_before = self.clock.now() + timedelta(seconds=delay)
         if gave_up and row.kind == "send" and self.on_undeliverable is not None:
             await self.on_undeliverable(row.chat_id, row.tag)

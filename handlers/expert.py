@@ -56,7 +56,9 @@ async def _accept(req: Req, despite_limit: bool) -> None:
             req.edit(req.t("offer.accepted", title=title))
             req.say("offer.confirmation", title=title, details=p.gig(req.lang, gig_values(gig)))
         case Answer.ALREADY:
+            # A second copy of the offer (sent again after a restart) is retired when pressed.
             req.toast("offer.already_answered")
+            req.edit_markup(None)
         case Answer.FILLED:
             req.edit(req.t("offer.filled_late", title=title))
         case Answer.EXPIRED:
@@ -90,6 +92,7 @@ async def decline(req: Req) -> None:
         req.edit(req.t("offer.declined", title=title))
     else:
         req.toast("offer.already_answered")
+        req.edit_markup(None)
 
 
 @handles(Role.EXPERT)

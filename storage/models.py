@@ -434,6 +434,7 @@ class Draft(Base):
 
 class OutboxStatus:
     PENDING = "pending"
+    SENDING = "sending"  # committed just before the Bot API call: in flight if the process dies
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -442,8 +443,9 @@ class OutboxStatus:
 class Outbox(Base):
     """Messages to push to people, written in the same transaction as the change they report.
 
-    A row is sent once, after commit; quiet hours set `not_before`. `tag` links a sent message to
-    what it is about (an offer, an approval alert) so it can be edited later.
+    A row is sent after commit; quiet hours set `not_before`. `tag` links a sent message to
+    what it is about (an offer, an approval alert) so it can be edited later. Only a row left
+    `sending` by a killed process is sent a second time (see bot/outbox.py).
     """
 
     __tablename__ = "outbox"

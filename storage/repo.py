@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -298,21 +300,23 @@ class InboxRepo:
         self.s = session
 
     async def store(self, updates: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> int:
-        """Keep updates not seen before (Telegram may deliver one twice); returns how many."""
+        """Keep updates not seen before (Telegram may deliver one twice; two pollers may race):
+        insert-or-ignore on the update id. Returns how many were new."""
         if not updates:
             return 0
-        ids = [u for u, _ in updates]
-        known = set(
-            (await self.s.scalars(select(Inbox.update_id).where(Inbox.update_id.in_(ids)))).all()
+        insert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            insert(Inbox)
+            .values(
+                [
+                    {"update_id": u, "payload": p, "received_at": now, "done": False}
+                    for u, p in updates
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["update_id"])
         )
-        fresh = [
-            Inbox(update_id=u, payload=p, received_at=now, done=False)
-            for u, p in updates
-            if u not in known
-        ]
-        self.s.add_all(fresh)
-        await self.s.flush()
-        return len(fresh)
+        result = await self.s.execute(stmt)
+        return max(0, int(result.rowcount))  # type: ignore[attr-defined]
 
     async def pending(self, limit: int = 100) -> Sequence[Inbox]:
         rows = await self.s.scalars(
@@ -391,6 +395,24 @@ class OutboxRepo:
 
     async def get(self, row_id: int) -> Outbox | None:
         return await self.s.get(Outbox, row_id)
+
+    async def mark_sending(self, row_id: int) -> bool:
+        """Take a due row for sending; false if it is no longer pending."""
+        result = await self.s.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENDING)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def resume_in_flight(self) -> int:
+        """Rows left `sending` by a process that died: pending again, noted as resent."""
+        result = await self.s.execute(
+            update(Outbox)
+            .where(Outbox.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, error="in flight at a restart")
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def tagged_send(self, tag: str, chat_id: int) -> Outbox | None:
         """The newest message sent (or still waiting) under a tag in one chat."""

@@ -63,7 +63,7 @@ async def h(db_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
     settings = load_settings(
         bot_token=TOKEN, database_url=db_url, coordinator_ids=str(COORDINATOR_ID), _env_file=None
     )
-    tg = FakeTelegram()
+    tg = FakeTelegram(clock)  # strict: Telegram's limits on the test's clock
     app = build_application(settings, clock=clock, request=tg.request())
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)

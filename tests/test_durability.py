@@ -39,6 +39,7 @@ class HttpBotApi:
         self.hanging = asyncio.Event()
         self.offsets: list[int | None] = []
         self.server: asyncio.Server | None = None
+        self.refuse_token = False
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
@@ -59,10 +60,18 @@ class HttpBotApi:
                     params = json.loads(body or b"{}")
                 else:
                     params = dict(parse_qsl(body.decode()))
-                result = await self.answer(target.rsplit("/", 1)[1], params)
-                data = json.dumps({"ok": True, "result": result}).encode()
+                method = target.rsplit("/", 1)[1]
+                status = b"200 OK"
+                if self.refuse_token and method == "getUpdates":
+                    status = b"401 Unauthorized"
+                    body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+                else:
+                    body = {"ok": True, "result": await self.answer(method, params)}
+                data = json.dumps(body).encode()
                 writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"HTTP/1.1 "
+                    + status
+                    + b"\r\nContent-Type: application/json\r\n"
                     + f"Content-Length: {len(data)}\r\n\r\n".encode()
                     + data
                 )
@@ -205,3 +214,21 @@ async def test_killed_mid_update_loses_nothing_and_repeats_nothing(
         assert (await s.scalars(select(Inbox.done))).all() == [True, True]
     assert [chat for chat, _ in api.sent].count(556) == 1
     assert api.offsets[0] is None and set(api.offsets[1:]) == {3}
+
+
+async def test_polling_that_cannot_go_on_exits_non_zero_for_the_supervisor(
+    db: tuple[Database, str], tmp_path: Path
+) -> None:
+    """systemd's Restart=on-failure needs a failure exit, not a deaf process that stays up."""
+    _, url = db
+    api = HttpBotApi([])
+    api.refuse_token = True  # e.g. the token was revoked in @BotFather
+    port = await api.start()
+    bot = start_bot(url, port, tmp_path)
+    try:
+        await until(lambda: bot.poll() is not None, tmp_path)
+    finally:
+        if bot.poll() is None:
+            bot.send_signal(signal.SIGKILL)
+        bot.wait(10)
+    assert bot.returncode == 1, (tmp_path / "bot.log").read_text()

@@ -22,12 +22,21 @@ TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmno"
 
 
 class Harness:
+    """People acting on the real Application over a FakeTelegram that enforces Telegram's
+    limits (bot/sandbox/fakebot.py) on the same FakeClock the bot's send budget sleeps on.
+
+    `feed` returns once the update is handled and, with `settle` (the default), once what it
+    queued in the outbox has gone out: a test then sees what each person sees. Set `settle`
+    to False to let people act while the outbox is still sending (a broadcast going out).
+    """
+
     def __init__(self, app: Application, tg: FakeTelegram, clock: FakeClock) -> None:
         self.app = app
         self.tg = tg
         self.clock = clock
         self._ids = itertools.count(1)
         self.coord_lang = "fi"  # the language the coordinator's client uses in this test
+        self.settle = True
 
     @property
     def core(self) -> Core:
@@ -43,7 +52,8 @@ class Harness:
     async def feed(self, data: dict[str, Any]) -> None:
         data["update_id"] = next(self._ids)
         await self.app.process_update(Update.de_json(data, self.app.bot))
-        await self.core.outbox.idle()  # what the update queued has been delivered
+        if self.settle:
+            await self.core.outbox.idle()  # what the update queued has been delivered
 
     async def user_id(self, telegram_id: int) -> int:
         """The register number of a person, as coordinators see it."""

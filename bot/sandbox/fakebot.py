@@ -2,17 +2,46 @@
 
 Plugged into the real Application as its request object, so tests exercise python-telegram-bot,
 our handlers and the database exactly as in production, minus the network.
+
+It is strict by default, as Telegram is, so a test that sends too fast or too much fails the way
+production would (`strict=False` turns the limits off, for benchmarks that model them apart):
+
+- Flood control, on the clock the fake is given (the tests' FakeClock; the bot's send budget
+  sleeps on the same clock, which moves it on):
+  - at most `PER_SECOND` (30) messages and edits in any sliding second, over all chats;
+  - new messages to one chat from a bucket of `CHAT_BURST` (3) that refills one a second
+    (`sendMessage`, `sendDocument`, `sendPhoto`; edits do not use the chat's bucket);
+  - beyond either: 429 "Too Many Requests: retry after N" with `parameters.retry_after` = N,
+    the whole seconds until the call would fit. Refused calls are kept in `refused`.
+- Sizes, answered 400 Bad Request with Telegram's wording: a text over 4,096 characters or an
+  empty one, a caption over 1,024, callback data over 64 bytes (UTF-8) or empty, a toast
+  (answerCallbackQuery text) over 200 characters.
+- Faults (`faults`) are injected before all of this, for tests of errors and timeouts.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot.clock import Clock, SystemClock
+
+PER_SECOND = 30  # messages and edits in any sliding second, all chats together
+CHAT_BURST = 3  # new messages one chat can take at once; then one a second
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA = 64  # bytes
+MAX_TOAST = 200
+SENDS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
+EDITS = frozenset({"editMessageText", "editMessageReplyMarkup"})
+_EPSILON = 1e-6  # float rounding of the clock, not a tolerance of Telegram's
 
 BOT_USER = {
     "id": 999000,
@@ -84,7 +113,14 @@ class Fault:
 
 
 class FakeTelegram:
-    def __init__(self) -> None:
+    """The Bot API as one server; see the module docstring for the limits it enforces."""
+
+    def __init__(self, clock: Clock | None = None, *, strict: bool = True) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.strict = strict
+        self.refused: list[Call] = []  # calls answered 429 by flood control (not by faults)
+        self._recent: deque[float] = deque()
+        self._buckets: dict[int, tuple[float, float]] = {}
         self.calls: list[Call] = []
         self.messages: dict[int, list[Sent]] = {}
         self.callback_answers: list[dict[str, Any]] = []
@@ -128,13 +164,55 @@ class FakeTelegram:
                 "description": f"Bad Request: fake has no method {method}",
             }
         try:
-            return 200, {"ok": True, "result": handler(params)}
+            if self.strict:
+                _check_sizes(method, params)
+                wait = self._flood_wait(method, chat_id)
+                if wait > 0:
+                    self.refused.append(Call(method, params))
+                    retry_after = max(1, math.ceil(wait - _EPSILON))
+                    return 429, {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {retry_after}",
+                        "parameters": {"retry_after": retry_after},
+                    }
+            result = handler(params)
         except _ApiError as err:
             return err.status, {
                 "ok": False,
                 "error_code": err.status,
                 "description": err.description,
             }
+        if self.strict and (method in SENDS or method in EDITS):
+            self._count(method, chat_id)
+        return 200, {"ok": True, "result": result}
+
+    # --- flood control ----------------------------------------------------------------------
+    def _tokens(self, chat_id: int, now: float) -> float:
+        tokens, at = self._buckets.get(chat_id, (float(CHAT_BURST), now))
+        return min(float(CHAT_BURST), tokens + max(0.0, now - at))
+
+    def _flood_wait(self, method: str, chat_id: int | None) -> float:
+        """Seconds until this call would be accepted (0: now)."""
+        if method not in SENDS and method not in EDITS:
+            return 0.0
+        now = self.clock.now().timestamp()
+        while self._recent and self._recent[0] <= now - 1.0 + _EPSILON:
+            self._recent.popleft()
+        wait = 0.0
+        if len(self._recent) >= PER_SECOND:
+            wait = self._recent[0] + 1.0 - now
+        if method in SENDS and chat_id is not None:
+            tokens = self._tokens(chat_id, now)
+            if tokens < 1.0 - _EPSILON:
+                wait = max(wait, 1.0 - tokens)
+        return wait
+
+    def _count(self, method: str, chat_id: int | None) -> None:
+        now = self.clock.now().timestamp()
+        self._recent.append(now)
+        if method in SENDS and chat_id is not None:
+            self._buckets[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
 
     def api_getMe(self, params: dict[str, Any]) -> Any:
         return BOT_USER
@@ -165,8 +243,6 @@ class FakeTelegram:
         params: dict[str, Any],
         document: tuple[str, bytes] | None = None,
     ) -> Sent:
-        if len(text) > 4096:
-            raise _ApiError(400, "Bad Request: message is too long")
         if chat_id <= 0:
             raise _ApiError(400, "Bad Request: chat not found")
         msg = Sent(chat_id, next(self._ids), text, date=self.now, document=document)
@@ -221,6 +297,30 @@ class FakeTelegram:
 class _ApiError(Exception):
     def __init__(self, status: int, description: str) -> None:
         self.status, self.description = status, description
+
+
+def _check_sizes(method: str, params: dict[str, Any]) -> None:
+    """Telegram's 400s for what is too long or empty (plain text: no entities to parse)."""
+    if method in ("sendMessage", "editMessageText"):
+        text = str(params.get("text") or "")
+        if not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if len(text) > MAX_TEXT:
+            raise _ApiError(400, "Bad Request: message is too long")
+    if method in ("sendDocument", "sendPhoto") and len(str(params.get("caption") or "")) > (
+        MAX_CAPTION
+    ):
+        raise _ApiError(400, "Bad Request: message caption is too long")
+    if method == "answerCallbackQuery" and len(str(params.get("text") or "")) > MAX_TOAST:
+        raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+    markup = params.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    for row in (markup or {}).get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
+                raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
 
 
 def _int(value: Any) -> int | None:

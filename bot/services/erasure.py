@@ -143,7 +143,10 @@ class Erasure:
         # Delivered texts are not kept (see OutboxSender); messages still waiting for others
         # must not carry the name or the link either.
         pending = await s.scalars(
-            select(Outbox).where(Outbox.status == OutboxStatus.PENDING, marks.any_in(Outbox.text))
+            select(Outbox).where(
+                Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+                marks.any_in(Outbox.text),
+            )
         )
         for row in pending.all():
             if marks.in_text(row.text):

@@ -1,0 +1,204 @@
+"""The one send budget: every Bot API call the bot makes passes through here.
+
+Telegram refuses with 429 ("retry after N") a bot that sends more than about 30 messages a
+second overall, or more than about one a second to one chat (a short burst is tolerated).
+Replies to the person who just pressed or typed and the outbox's pushes to others (offers,
+alerts, reminders) share this budget, so together they stay under the limits:
+
+- at most `per_second` counted calls in any sliding second (new messages and edits), kept
+  below Telegram's 30 as a margin (`SEND_RATE_PER_SECOND`);
+- new messages to one chat from a bucket of `chat_burst` that refills one per
+  `per_chat_seconds` (edits do not use the chat's bucket);
+- replies go first: while a reply waits for room in the overall second, bulk sends (the outbox
+  marks its calls `rate_limit_args={"bulk": True}`) wait behind it;
+- a 429 blocks that chat for the time Telegram asks; a reply waits it out and is sent again
+  (up to `max_retries` times), a bulk call raises it to the outbox, which reschedules the row.
+
+Calls that are not messages (answering a button, commands menus, getMe) pass straight through.
+Time comes from the injected clock, so tests run on a FakeClock without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram._utils.types import JSONDict
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.clock import Clock
+
+log = logging.getLogger(__name__)
+
+# New messages: each takes one from the chat's bucket and one from the overall second.
+MESSAGE_ENDPOINTS = frozenset(
+    {
+        "sendMessage",
+        "sendDocument",
+        "sendPhoto",
+        "sendAudio",
+        "sendVideo",
+        "sendVoice",
+        "sendAnimation",
+        "sendSticker",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendContact",
+        "sendPoll",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+# Edits count towards the overall second only.
+EDIT_ENDPOINTS = frozenset(
+    {"editMessageText", "editMessageReplyMarkup", "editMessageCaption", "editMessageMedia"}
+)
+
+RateLimitArgs = dict[str, Any]
+
+
+def seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _chat(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None  # a channel's @username: no per-chat bucket (the bot writes to none)
+
+
+class SendBudget(BaseRateLimiter[RateLimitArgs]):
+    """Paces every message and edit the bot sends; see the module docstring."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        per_second: float = 25.0,
+        *,
+        per_chat_seconds: float = 1.0,
+        chat_burst: int = 3,
+        max_retries: int = 5,
+    ) -> None:
+        self.clock = clock
+        # A sliding window of `capacity` calls per `window` seconds (25/s: 25 in any second).
+        self.capacity = max(1, int(per_second))
+        self.window = self.capacity / per_second
+        self.per_chat = per_chat_seconds
+        self.burst = float(chat_burst)
+        self.max_retries = max_retries
+        self._recent: deque[float] = deque()
+        self._buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
+        self._blocked: dict[int, float] = {}  # chat -> until (Telegram said retry after)
+        self._urgent_waiting = 0
+        self._no_urgent = asyncio.Event()
+        self._no_urgent.set()
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    # --- the budget --------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _overall_ready(self, now: float) -> float:
+        while self._recent and self._recent[0] <= now - self.window:
+            self._recent.popleft()
+        if len(self._recent) < self.capacity:
+            return now
+        return self._recent[0] + self.window
+
+    def _tokens(self, chat_id: int, now: float) -> float:
+        tokens, at = self._buckets.get(chat_id, (self.burst, now))
+        return min(self.burst, tokens + max(0.0, now - at) / self.per_chat)
+
+    def _chat_ready(self, chat_id: int, now: float) -> float:
+        tokens = self._tokens(chat_id, now)
+        ready = now if tokens >= 1.0 else now + (1.0 - tokens) * self.per_chat
+        return max(ready, self._blocked.get(chat_id, 0.0))
+
+    def _take(self, chat_id: int | None, now: float, new_message: bool) -> None:
+        self._recent.append(now)
+        if chat_id is None or not new_message:
+            return
+        self._buckets[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
+        if len(self._buckets) > 10_000:
+            self._buckets = {
+                c: (t, at)
+                for c, (t, at) in self._buckets.items()
+                if t + (now - at) / self.per_chat < self.burst
+            }
+            self._blocked = {c: u for c, u in self._blocked.items() if u > now}
+
+    async def wait(
+        self, chat_id: int | None, new_message: bool = True, urgent: bool = True
+    ) -> None:
+        """Return when one more call to `chat_id` fits in the budget, and count it."""
+        counted = False
+        try:
+            while True:
+                if not urgent and self._urgent_waiting:
+                    await self._no_urgent.wait()  # a reply is waiting for room: it goes first
+                    continue
+                now = self._now()
+                overall = self._overall_ready(now)
+                chat = (
+                    self._chat_ready(chat_id, now)
+                    if chat_id is not None and new_message
+                    else self._blocked.get(chat_id or 0, now)
+                )
+                ready = max(overall, chat)
+                if ready <= now:
+                    self._take(chat_id, now, new_message)
+                    return
+                if urgent and overall > now and not counted:
+                    counted = True
+                    self._urgent_waiting += 1
+                    self._no_urgent.clear()
+                await self.clock.sleep(ready - now)
+        finally:
+            if counted:
+                self._urgent_waiting -= 1
+                if not self._urgent_waiting:
+                    self._no_urgent.set()
+
+    def blocked(self, chat_id: int | None, retry_after: float) -> None:
+        """Telegram said to wait: nothing more to this chat until then."""
+        if chat_id is not None:
+            until = self._now() + retry_after
+            self._blocked[chat_id] = max(self._blocked.get(chat_id, 0.0), until)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: RateLimitArgs | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        counted = endpoint in MESSAGE_ENDPOINTS or endpoint in EDIT_ENDPOINTS
+        if not counted:
+            return await callback(*args, **kwargs)
+        chat_id = _chat(data.get("chat_id"))
+        bulk = bool((rate_limit_args or {}).get("bulk"))
+        attempt = 0
+        while True:
+            await self.wait(chat_id, endpoint in MESSAGE_ENDPOINTS, urgent=not bulk)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                delay = seconds(exc.retry_after)
+                self.blocked(chat_id, delay)
+                if bulk or attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                log.warning("Telegram asked to wait %.0f s before a reply; waiting", delay)

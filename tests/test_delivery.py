@@ -1,0 +1,200 @@
+"""Delivery under Telegram's limits: the fake refuses what Telegram would refuse, replies share
+one send budget with the outbox and go first, and a 429 on a reply is waited out."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from telegram import Bot
+from telegram.error import BadRequest, RetryAfter
+
+from bot.budget import SendBudget
+from bot.clock import FakeClock
+from bot.sandbox.fakebot import FakeTelegram, Fault, Sent
+from storage.models import Outbox, OutboxStatus, Role, User
+from tests import flows
+from tests.harness import TOKEN, Harness, Person, at
+
+
+def _send(tg: FakeTelegram, chat: int, text: str = "hei", **extra: object) -> int:
+    status, _ = tg.handle("sendMessage", {"chat_id": chat, "text": text, **extra})
+    return status
+
+
+def test_the_fake_keeps_telegrams_per_chat_and_overall_limits() -> None:
+    clock = FakeClock(at("23.11.2026 10.00"))
+    tg = FakeTelegram(clock)
+    # One chat: a burst of three, then about one a second.
+    assert [_send(tg, 1) for _ in range(4)] == [200, 200, 200, 429]
+    status, body = tg.handle("sendMessage", {"chat_id": 1, "text": "hei"})
+    assert status == 429 and body["parameters"]["retry_after"] == 1
+    clock.advance(timedelta(seconds=1))
+    assert [_send(tg, 1), _send(tg, 1)] == [200, 429]
+    # Over all chats: 30 in any sliding second (one more was sent above at this instant).
+    assert [_send(tg, 100 + i) for i in range(29)] == [200] * 29
+    assert _send(tg, 200) == 429
+    clock.advance(timedelta(seconds=0.5))
+    assert _send(tg, 201) == 429  # the window slides; it does not reset on the second
+    clock.advance(timedelta(seconds=0.5))
+    assert _send(tg, 202) == 200
+    assert len(tg.refused) == 5
+
+
+def test_the_fake_refuses_what_is_too_long_like_telegram() -> None:
+    tg = FakeTelegram(FakeClock(at("23.11.2026 10.00")))
+    assert _send(tg, 1, "x" * 4096) == 200
+    assert _send(tg, 2, "x" * 4097) == 400
+    assert _send(tg, 3, " ") == 400
+    button = {"inline_keyboard": [[{"text": "ok", "callback_data": "ä" * 32}]]}
+    assert _send(tg, 4, reply_markup=button) == 200  # 64 bytes
+    button["inline_keyboard"][0][0]["callback_data"] = "ä" * 32 + "a"
+    assert _send(tg, 5, reply_markup=button) == 400  # 65 bytes
+    status, _ = tg.handle("sendDocument", {"chat_id": 6, "caption": "c" * 1025, "_file": None})
+    assert status == 400
+
+
+async def test_a_bot_that_sends_too_fast_fails_as_in_production() -> None:
+    """Without the send budget, the fourth message at once to one chat is refused."""
+    tg = FakeTelegram(FakeClock(at("23.11.2026 10.00")))
+    bot = Bot(TOKEN, request=tg.request())
+    async with bot:
+        for _ in range(3):
+            await bot.send_message(1, "hei")
+        try:
+            await bot.send_message(1, "hei")
+        except RetryAfter as exc:
+            assert exc.retry_after in (1, timedelta(seconds=1))
+        else:
+            raise AssertionError("the fake let a fourth message through at once")
+        try:
+            await bot.send_message(2, "x" * 4097)
+        except BadRequest as exc:
+            assert "too long" in exc.message
+        else:
+            raise AssertionError("the fake took a text over 4,096 characters")
+
+
+@dataclass
+class Tapper(Person):
+    """Someone who answers every `pace` seconds."""
+
+    pace: float = 1.0
+
+    async def send(self, text: str) -> list[Sent]:
+        self.h.clock.advance(timedelta(seconds=self.pace))
+        return await super().send(text)
+
+    async def press(self, label: str, message: Sent | None = None) -> list[Sent]:
+        self.h.clock.advance(timedelta(seconds=self.pace))
+        return await super().press(label, message)
+
+
+async def queue_broadcast(h: Harness, n: int) -> None:
+    """n offers-like pushes to n experts in the outbox, as a broadcast writes them."""
+    async with h.core.db.unit_of_work() as s:
+        for i in range(n):
+            expert = User(telegram_id=50_000 + i, role=Role.EXPERT, language="fi")
+            await h.core.notifier.push_text(
+                s,
+                expert,
+                f"Uusi keikka {i}",
+                buttons=[[{"text": "Otan", "callback_data": f"of:a:{i}"}]],
+            )
+    h.core.outbox.kick()
+
+
+async def pending(h: Harness) -> int:
+    async with h.core.db.unit_of_work() as s:
+        count = await s.scalar(
+            select(func.count()).select_from(Outbox).where(Outbox.status == OutboxStatus.PENDING)
+        )
+    return int(count or 0)
+
+
+@pytest.mark.parametrize("pace", [1.0, 0.3])
+async def test_replies_go_first_while_a_broadcast_goes_out(h: Harness, pace: float) -> None:
+    nurse_ = await flows.register_orderer(h, 201)
+    nurse = Tapper(h, nurse_.id, nurse_.name, nurse_.lang, pace)
+    coord = flows.coordinator(h)
+    before = len(coord.inbox)
+    h.settle = False  # the nurse goes on while the outbox is busy
+    await queue_broadcast(h, 400)
+    await flows.fill_order(nurse)
+    await nurse.press(nurse.t("btn.send"))
+    # Every question of the form came, and the last answer too, while offers were still
+    # waiting their turn: replies did not queue behind the broadcast.
+    received = nurse.t("order.received", title="\0").split("\0")[0]
+    assert nurse.last.text.startswith(received), nurse.last.text
+    assert await pending(h) > 0
+    h.settle = True
+    await h.core.outbox.idle()
+    await h.core.outbox.flush()
+    assert await pending(h) == 0
+    assert all(len(h.tg.chat(50_000 + i)) == 1 for i in range(400))
+    assert h.tg.refused == []  # the budget kept under Telegram's limits: not one 429
+    alert = coord.t("coord.error_alert", kind="\0").split("\0")[0]
+    assert not any(m.text.startswith(alert) for m in coord.inbox[before:])
+    assert not any(m.text == nurse.t("common.error") for m in nurse.inbox)
+
+
+async def test_a_429_on_a_reply_is_waited_out_and_the_reply_arrives(h: Harness) -> None:
+    nurse = await flows.register_orderer(h, 201)
+    h.tg.faults.append(
+        Fault("sendMessage", nurse.id, 429, "Too Many Requests: retry after 6", retry_after=6)
+    )
+    slept = h.clock.slept
+    replies = await nurse.send("/help")
+    assert [m.text for m in replies] == [nurse.t("help.orderer")]
+    assert h.clock.slept - slept >= 6
+    assert not [f for f in h.tg.faults if f.times]  # the injected 429 really happened
+
+
+class SteppedClock(FakeClock):
+    """A fake clock whose sleepers really wait until the test moves time past their wake-up,
+    so several senders can be waiting at once."""
+
+    def __init__(self) -> None:
+        super().__init__(at("23.11.2026 10.00"))
+        self.sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    async def sleep(self, seconds: float) -> None:
+        wake = self.now().timestamp() + seconds
+        future = asyncio.get_running_loop().create_future()
+        self.sleepers.append((wake, future))
+        await future
+
+    async def step(self, seconds: float) -> None:
+        self.advance(timedelta(seconds=seconds))
+        now = self.now().timestamp()
+        for wake, future in list(self.sleepers):
+            if wake <= now + 1e-9:
+                self.sleepers.remove((wake, future))
+                future.set_result(None)
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+
+async def test_the_budget_lets_a_waiting_reply_go_before_waiting_bulk_sends() -> None:
+    clock = SteppedClock()
+    budget = SendBudget(clock, per_second=25)
+    for chat in range(25):  # a broadcast has used this second up
+        await budget.wait(1000 + chat, urgent=False)
+    order: list[str] = []
+
+    async def send(name: str, chat: int, urgent: bool) -> None:
+        await budget.wait(chat, urgent=urgent)
+        order.append(name)
+
+    bulk = [asyncio.create_task(send(f"offer{i}", 2000 + i, False)) for i in range(3)]
+    await asyncio.sleep(0)
+    reply = asyncio.create_task(send("reply", 7, True))
+    await asyncio.sleep(0)
+    assert order == []  # the second is full: everyone waits
+    await clock.step(1.0)
+    await asyncio.gather(reply, *bulk)
+    assert order[0] == "reply", order
+    assert sorted(order[1:]) == ["offer0", "offer1", "offer2"]

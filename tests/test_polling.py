@@ -1,0 +1,138 @@
+"""Polling never dies silently: a Conflict is retried and reported once, what cannot be
+recovered ends the run with a failure exit code, and an update stored twice is not an error."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.__main__ import serve
+from bot.app import build_application
+from bot.clock import FakeClock
+from bot.sandbox.fakebot import FakeTelegram, Fault
+from bot.settings import load_settings
+from storage.repo import InboxRepo
+from tests.harness import TOKEN, Harness, at
+
+COORD = 100
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+
+
+class PolledTelegram(FakeTelegram):
+    """Hands out queued updates to getUpdates; stops the bot after `polls` polls."""
+
+    def __init__(self, clock: FakeClock, stop: asyncio.Event, polls: int) -> None:
+        super().__init__(clock)
+        self.stop, self.polls = stop, polls
+        self.updates: list[dict[str, Any]] = []
+
+    def api_getUpdates(self, params: dict[str, Any]) -> Any:
+        self.polls -= 1
+        if self.polls <= 0:
+            self.stop.set()
+        offset = int(params.get("offset") or 0)
+        return [u for u in self.updates if u["update_id"] >= offset]
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def records() -> AsyncIterator[Records]:
+    handler = Records()
+    logging.getLogger().addHandler(handler)
+    yield handler  # type: ignore[misc]
+    logging.getLogger().removeHandler(handler)
+
+
+def setup(db_url: str, polls: int) -> tuple[Any, PolledTelegram, FakeClock, asyncio.Event]:
+    clock = FakeClock(at("23.11.2026 10.00"))
+    stop = asyncio.Event()
+    tg = PolledTelegram(clock, stop, polls)
+    settings = load_settings(
+        bot_token=TOKEN, database_url=db_url, coordinator_ids=str(COORD), _env_file=None
+    )
+    return build_application(settings, clock=clock, request=tg.request()), tg, clock, stop
+
+
+def help_update(update_id: int) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1800000000,
+            "chat": {"id": COORD, "type": "private", "first_name": "K"},
+            "from": {"id": COORD, "is_bot": False, "first_name": "K", "language_code": "fi"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+
+
+async def test_a_conflict_is_retried_and_reported_once(db_url: str, records: Records) -> None:
+    app, tg, clock, stop = setup(db_url, polls=3)
+    tg.faults.append(Fault("getUpdates", None, 409, CONFLICT, times=4))
+    tg.updates.append(help_update(1))
+    assert await serve(app, stop) == 0
+    texts = [m.text for m in tg.chat(COORD)]
+    another = app.bot_data["core"].texts.get("fi", "coord.another_copy")
+    assert texts.count(another) == 1  # told once, not at every retry
+    assert app.bot_data["core"].texts.get("fi", "help.coordinator") in texts  # still listening
+    assert clock.slept >= 1 + 2 + 4 + 8  # backing off, not spinning
+    conflicts = [r for r in records.records if "another copy" in r.getMessage()]
+    assert len(conflicts) == 4  # each logged at once
+
+
+async def test_a_refused_token_ends_the_run_with_a_failure(db_url: str, records: Records) -> None:
+    app, tg, _, stop = setup(db_url, polls=100)
+    tg.faults.append(Fault("getUpdates", None, 401, "Unauthorized", times=1))
+    assert await serve(app, stop) == 1
+    assert any(r.levelno == logging.CRITICAL for r in records.records)
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")), reason="breaks writes with a SQLite trigger"
+)
+async def test_a_database_that_keeps_failing_ends_the_run_with_a_failure(
+    db_url: str, records: Records
+) -> None:
+    app, tg, clock, stop = setup(db_url, polls=1000)
+    tg.updates.append(help_update(1))
+    core = app.bot_data["core"]
+    await core.db.migrate()
+    async with core.db.unit_of_work() as s:  # every write to the inbox fails, as on a full disk
+        await s.execute(
+            text(
+                "CREATE TRIGGER full BEFORE INSERT ON inbox "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        )
+    assert await serve(app, stop) == 1
+    failures = [r for r in records.records if r.getMessage().startswith("polling failed")]
+    assert len(failures) == 10 and all(r.exc_info for r in failures)  # each logged at once
+    assert clock.slept > 60  # with backoff in between
+    assert not stop.is_set()
+
+
+async def test_an_update_stored_twice_is_skipped(h: Harness) -> None:
+    now = h.clock.now()
+    async with h.core.db.unit_of_work() as s:
+        assert await InboxRepo(s).store([(7, {"update_id": 7}), (8, {"update_id": 8})], now) == 2
+    async with h.core.db.unit_of_work() as s:  # Telegram, or a second poller, delivers again
+        assert await InboxRepo(s).store([(8, {"update_id": 8}), (9, {"update_id": 9})], now) == 1
+        assert await InboxRepo(s).last_id() == 9
