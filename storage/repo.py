@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -297,7 +297,7 @@ class InboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def store(self, updates: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> int:
+    async def store(self, updates: Sequence[tuple[int, dict[str, Any]]]) -> int:
         """Keep updates not seen before (Telegram may deliver one twice); returns how many."""
         if not updates:
             return 0
@@ -305,11 +305,7 @@ class InboxRepo:
         known = set(
             (await self.s.scalars(select(Inbox.update_id).where(Inbox.update_id.in_(ids)))).all()
         )
-        fresh = [
-            Inbox(update_id=u, payload=p, received_at=now, done=False)
-            for u, p in updates
-            if u not in known
-        ]
+        fresh = [Inbox(update_id=u, payload=p, done=False) for u, p in updates if u not in known]
         self.s.add_all(fresh)
         await self.s.flush()
         return len(fresh)
@@ -321,12 +317,13 @@ class InboxRepo:
         return rows.all()
 
     async def claim(self, update_id: int) -> bool:
-        """Mark an update handled; false if it was handled before (a replay). Updates that
-        never went through the inbox (webhooks, tests) are always new."""
+        """Mark an update handled and drop its payload, in the caller's transaction; false if
+        it was handled before (a replay). Updates that never went through the inbox (webhooks,
+        tests) are always new."""
         result = await self.s.execute(
             update(Inbox)
             .where(Inbox.update_id == update_id, Inbox.done.is_(False))
-            .values(done=True)
+            .values(done=True, payload=null())
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             return True
@@ -335,8 +332,13 @@ class InboxRepo:
     async def last_id(self) -> int | None:
         return await self.s.scalar(select(func.max(Inbox.update_id)))
 
-    async def prune(self, before: datetime) -> None:
-        await self.s.execute(delete(Inbox).where(Inbox.done.is_(True), Inbox.received_at < before))
+    async def prune(self) -> None:
+        """Forget handled updates except the newest, whose id is the next offset after a
+        restart; Telegram never delivers ids below a confirmed offset again."""
+        newest = select(func.max(Inbox.update_id)).scalar_subquery()
+        await self.s.execute(
+            delete(Inbox).where(Inbox.done.is_(True), Inbox.update_id < newest)
+        )
 
 
 class Drafts:

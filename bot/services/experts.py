@@ -548,8 +548,10 @@ class Experts:
         return gigs
 
 
-def _sender(payload: dict[str, Any]) -> int | None:
+def _sender(payload: dict[str, Any] | None) -> int | None:
     """Who sent a stored update (a message, an edit or a button press)."""
+    if payload is None:  # handled: the payload is gone already
+        return None
     for key in ("message", "edited_message", "callback_query"):
         sender = (payload.get(key) or {}).get("from") or {}
         if "id" in sender:
