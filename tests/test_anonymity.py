@@ -18,7 +18,7 @@ from storage.repo import InboxRepo
 from tests import flows
 from tests.evidence import everything, production_log
 from tests.harness import ErrorLog, Harness
-from tests.test_feedback import gig_done, link_token
+from tests.test_feedback import gig_done, intro, link_token
 
 # Short ids on purpose: production's log filter masks runs of 9+ digits as phone numbers,
 # which would hide a leak of a real (longer) Telegram id from this search.
@@ -122,7 +122,7 @@ async def test_a_respondent_leaves_no_trace_at_any_step(h: Harness, lang: str) -
         h.clock.advance(timedelta(minutes=3, seconds=7))
 
     await step(lambda: durable.send(me, f"/start {token}"))
-    assert watcher.t("feedback.q_useful") in watcher.last.text
+    assert watcher.last.text.startswith(await intro(h, watcher, "feedback.intro"))
     question = watcher.last
     await step(lambda: durable.press(me, question, question.buttons[0][3].data))
     assert watcher.last.text == watcher.t("feedback.q_stayed")
