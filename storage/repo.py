@@ -336,9 +336,7 @@ class InboxRepo:
         """Forget handled updates except the newest, whose id is the next offset after a
         restart; Telegram never delivers ids below a confirmed offset again."""
         newest = select(func.max(Inbox.update_id)).scalar_subquery()
-        await self.s.execute(
-            delete(Inbox).where(Inbox.done.is_(True), Inbox.update_id < newest)
-        )
+        await self.s.execute(delete(Inbox).where(Inbox.done.is_(True), Inbox.update_id < newest))
 
 
 class Drafts:

@@ -99,8 +99,6 @@ def downgrade() -> None:
     op.execute(inbox.delete().where(inbox.c.done.is_(True)))
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "received_at", sa.DateTime(), nullable=False, server_default=sa.func.now()
-            )
+            sa.Column("received_at", sa.DateTime(), nullable=False, server_default=sa.func.now())
         )
         batch_op.alter_column("payload", existing_type=sa.JSON(), nullable=False)
