@@ -129,12 +129,12 @@ async def seed(db: Database) -> None:
             for _ in range(rng.randint(2, 9)):
                 answers.append(
                     {
+                        "id": f"{rng.getrandbits(128):032x}",
                         "round_id": rid,
                         "usefulness": rng.randint(2, 5),
                         "stayed": "Hyvä puheenvuoro",
                         "better": "",
                         "step": "done",
-                        "answered_on": starts.date(),
                     }
                 )
     async with db.unit_of_work() as s:

@@ -245,13 +245,18 @@ class Demo:
                 await self.press(listener, t("btn.skip"))
             await self.press(listener, t("btn.skip"))
         await self.send(coord, "/feedback 1")
-        self.check("Rohkea ja selkeä puheenvuoro." in coord.last.text, "feedback results shown")
+        self.check("Rohkea ja selkeä puheenvuoro." not in coord.last.text, "nothing while open")
 
-        # Fees and the month's report.
+        # Fees.
         await self.send(coord, "/fees")
         await self.press(coord, t("btn.fee_sent"))
         await self.send(bertta, "/myfees")
         await self.press(bertta, t("btn.fee_confirm_paid", id=1))
+
+        # The feedback link has closed: the results show, all at once; then the month's report.
+        await self.at("10.12.2026 09.00")
+        await self.send(coord, "/feedback 1")
+        self.check("Rohkea ja selkeä puheenvuoro." in coord.last.text, "feedback results shown")
         await self.send(coord, "/report 11.2026")
         files = [m for m in coord.inbox[-3:] if m.document is not None]
         self.check(len(files) == 3, "report chart, Excel and CSV sent")

@@ -48,6 +48,29 @@ def setup(level: str, token: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    quiet_libraries()
+
+
+# Libraries whose debug output carries people's data: the drivers log every statement with its
+# parameters (an update's payload: who sent it, their name, what they typed), and the Bot API
+# client logs whole updates. Even LOG_LEVEL=DEBUG keeps them at these levels. httpx also logs
+# every request URL, and Bot API URLs contain the token.
+LIBRARY_LEVELS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "aiosqlite": logging.INFO,
+    "asyncpg": logging.INFO,
+    "sqlalchemy": logging.WARNING,
+    "telegram": logging.INFO,
+}
+
+
+def quiet_libraries() -> dict[str, int]:
+    """Apply LIBRARY_LEVELS; returns the levels they had (for tests to restore)."""
+    before = {}
+    for name, level in LIBRARY_LEVELS.items():
+        logger = logging.getLogger(name)
+        before[name] = logger.level
+        logger.setLevel(level)
+    return before

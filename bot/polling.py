@@ -12,13 +12,19 @@ python-telegram-bot's own polling confirms a batch (by asking for the next offse
 batch's handlers may still be running, so a crash can drop updates. Here the order is:
 fetch -> store -> handle each (its handler marks it done in the same transaction as its
 changes, see handlers/base.py) -> only then fetch again, which confirms.
+
+A stored payload says who sent it (Telegram id, name, username), when, and what they typed or
+pressed, so it is kept only until the update is handled: marking it done drops the payload in
+the same transaction. That holds for every update: those a handler took (the handler's own
+commit), and those no handler took, refused ones and ones whose handler raised (after the
+error handler has told the person, `handle_stored` marks them done; an update that failed is
+not tried again, the person was told and can try again themselves, so no payload stays).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from telegram import Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
@@ -30,7 +36,6 @@ from storage.repo import InboxRepo
 
 log = logging.getLogger(__name__)
 
-KEEP_DONE = timedelta(days=2)
 MAX_BACKOFF = 60.0
 GIVE_UP_AFTER = 10  # unexpected failures in a row (about 6 minutes of backoff)
 
@@ -54,11 +59,12 @@ class DurablePoller:
             if not rows:
                 return handled
             for update_id, payload in rows:
-                update = Update.de_json(payload, self.app.bot)
-                await self.app.process_update(update)
+                if payload is not None:
+                    await self.app.process_update(Update.de_json(payload, self.app.bot))
                 async with self.core.db.unit_of_work() as s:
                     # Updates no handler took (or whose handler failed and told the person)
-                    # are done too; a handler that succeeded has marked it already.
+                    # are done too, and their payload dropped; a handler that succeeded has
+                    # done both in its own transaction already.
                     await InboxRepo(s).claim(update_id)
                 handled += 1
 
@@ -70,9 +76,7 @@ class DurablePoller:
         if not updates:
             return offset
         async with self.core.db.unit_of_work() as s:
-            await InboxRepo(s).store(
-                [(u.update_id, u.to_dict()) for u in updates], self.core.clock.now()
-            )
+            await InboxRepo(s).store([(u.update_id, u.to_dict()) for u in updates])
         return max(u.update_id for u in updates) + 1
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -91,7 +95,7 @@ class DurablePoller:
                 backoff, failures = 1.0, 0
                 await self.handle_stored()
                 async with self.core.db.unit_of_work() as s:
-                    await InboxRepo(s).prune(self.core.clock.now() - KEEP_DONE)
+                    await InboxRepo(s).prune()
                 continue
             except RetryAfter as exc:
                 await self.core.clock.sleep(seconds(exc.retry_after) or 1.0)

@@ -1,5 +1,6 @@
-"""Feedback: the audience's anonymous answers through a link, the orderer's rating, and the
-results for coordinators and experts (only where enough answers exist)."""
+"""Feedback: the audience's answers through a link (anonymous unless the coordinator chose
+named before the link went out), the orderer's rating, and the results for coordinators and
+experts, released by the rule in bot/services/feedback.py."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.forms import ORDERER_NOTE
 from bot.i18n import Texts
 from bot.parsing import InputError, clean_text
-from bot.services.feedback import Summary
+from bot.services.feedback import Released, Summary
 from handlers import forms
 from handlers.base import Req, handles
-from storage.models import CheckIn, FeedbackRound, Gig, OrdererFeedback, Role
+from storage.models import CheckIn, Gig, OrdererFeedback, Role
 from storage.repo import Gigs
 
 
@@ -70,14 +71,15 @@ async def skip(req: Req) -> None:
         return
     req.edit_markup(None)
     step = await req.core.feedback.write(req.s, row, None)
-    ask_next(req, step, token)
+    assert rnd is not None
+    ask_next(req, step, token, rnd.anonymous)
 
 
-def ask_next(req: Req, step: str, token: str) -> None:
+def ask_next(req: Req, step: str, token: str, anonymous: bool) -> None:
     if step == "better":
         req.say("feedback.q_better", req.keyboard([[(req.t("btn.skip"), f"fs:{token}")]]))
     else:
-        req.say("feedback.thanks")
+        req.say("feedback.thanks" if anonymous else "feedback.thanks_named")
 
 
 async def typed_answer(req: Req) -> bool:
@@ -92,12 +94,21 @@ async def typed_answer(req: Req) -> bool:
         req.say(err.key, None, **err.params)
         return True
     step = await req.core.feedback.write(req.s, row, text)
-    ask_next(req, step, rnd.token)
+    ask_next(req, step, rnd.token, rnd.anonymous)
     return True
 
 
 def render(req: Req, summary: Summary) -> str:
+    """One gig's (or a pool's) results, or why they are not shown yet."""
     k = req.core.feedback.k
+    if not summary.exists:
+        return req.t("feedback.no_round")
+    if summary.open_until is not None:
+        return req.t(
+            "feedback.open",
+            count=summary.count,
+            until=req.core.presenter.when(req.lang, summary.open_until),
+        )
     if not summary.shown:
         return req.t("feedback.too_few", count=summary.count, k=k)
     dist = " · ".join(f"{n}: {c}" for n, c in summary.distribution.items())
@@ -107,7 +118,6 @@ def render(req: Req, summary: Summary) -> str:
             count=summary.count,
             average=req.core.presenter.num(req.lang, summary.average or 0),
             dist=dist,
-            days=", ".join(summary.days),
         )
     ]
     if summary.stayed:
@@ -121,9 +131,28 @@ def render(req: Req, summary: Summary) -> str:
     return "\n\n".join(lines)
 
 
+async def render_all(req: Req, header: str, released: Released) -> str:
+    """Every gig released on its own, the whole pooled batches, and what still waits."""
+    p = req.core.presenter
+    parts = [header]
+    for gig_id, summary in released.per.items():
+        gig = await Gigs(req.s).get(gig_id)
+        if gig is not None:
+            parts.append(p.gig_title(req.lang, gig) + "\n" + render(req, summary))
+    if released.pooled.shown:
+        parts.append(
+            req.t("feedback.pooled_header", gigs=len(released.pooled_gigs))
+            + "\n"
+            + render(req, released.pooled)
+        )
+    if released.waiting or not (released.per or released.pooled.shown):
+        parts.append(req.t("feedback.waiting", count=released.waiting, k=req.core.feedback.k))
+    return "\n\n".join(parts)
+
+
 @handles(Role.COORDINATOR)
 async def coordinator_feedback(req: Req) -> None:
-    """`/feedback <gig>`: one gig; `/feedback`: all gigs, small ones only pooled."""
+    """`/feedback <gig>`: one gig; `/feedback`: every gig released so far."""
     core = req.core
     p = core.presenter
     if req.args and req.args[0].lstrip("#").isdigit():
@@ -134,23 +163,22 @@ async def coordinator_feedback(req: Req) -> None:
         summary = await core.feedback.for_gig(req.s, gig.id)
         parts = [
             req.t("feedback.gig_header", title=p.gig_title(req.lang, gig)),
+            req.t("feedback.mode_named" if gig.feedback_named else "feedback.mode_anonymous"),
             render(req, summary),
         ]
         parts.append(await orderer_and_experts(req, gig))
         rows = []
-        if summary.count == 0:
-            rows.append([(req.t("btn.feedback_named"), f"fn:{gig.id}")])
+        if not summary.exists:
+            # Named or anonymous is decided before the link goes out, never after.
+            flip = (
+                ("btn.feedback_anonymous", 0) if gig.feedback_named else ("btn.feedback_named", 1)
+            )
+            rows.append([(req.t(flip[0]), f"fn:{gig.id}:{flip[1]}")])
         req.reply("\n\n".join(x for x in parts if x), req.keyboard(rows) if rows else None)
         return
-    gig_ids = list((await req.s.scalars(select(FeedbackRound.gig_id))).all())
-    per, pooled = await core.feedback.for_gigs(req.s, gig_ids)
-    parts = [req.t("feedback.all_header", rounds=len(gig_ids))]
-    for gig_id, summary in per.items():
-        gig = await Gigs(req.s).get(gig_id)
-        if gig is not None:
-            parts.append(p.gig_title(req.lang, gig) + "\n" + render(req, summary))
-    parts.append(req.t("feedback.pooled_header") + "\n" + render(req, pooled))
-    req.reply("\n\n".join(parts))
+    released = await core.feedback.released(req.s, None)
+    header = req.t("feedback.all_header", rounds=await core.feedback.round_count(req.s))
+    req.reply(await render_all(req, header, released))
 
 
 async def orderer_and_experts(req: Req, gig: Gig) -> str:
@@ -191,26 +219,21 @@ async def orderer_and_experts(req: Req, gig: Gig) -> str:
 
 @handles(Role.COORDINATOR)
 async def make_named(req: Req) -> None:
-    """Before the first answer, a round can collect named answers instead."""
-    gig_id = int((req.query.data or "fn:0").split(":")[1]) if req.query else 0
-    await req.core.feedback.set_named(req.s, gig_id, True)
+    """Before the link is sent, a gig's feedback can be named (or anonymous again)."""
+    _, raw_gig, raw_named = (req.query.data or "fn:0:0").split(":") if req.query else ("", "0", "0")
+    named = raw_named == "1"
+    await req.core.feedback.set_named(req.s, int(raw_gig), named)
     req.edit_markup(None)
-    req.say("feedback.named_set")
+    req.say("feedback.named_set" if named else "feedback.anonymous_set")
 
 
 @handles(Role.EXPERT)
 async def my_feedback(req: Req) -> None:
-    """An expert's own feedback: per gig where enough answers exist, the rest pooled."""
+    """An expert's own feedback: gigs released on their own, whole pooled batches."""
     core = req.core
     gig_ids = await core.feedback.expert_gig_ids(req.s, req.actor.id)
-    per, pooled = await core.feedback.for_gigs(req.s, gig_ids)
-    parts = [req.t("feedback.mine_header")]
-    for gig_id, summary in per.items():
-        gig = await Gigs(req.s).get(gig_id)
-        if gig is not None:
-            parts.append(core.presenter.gig_title(req.lang, gig) + "\n" + render(req, summary))
-    parts.append(req.t("feedback.pooled_header") + "\n" + render(req, pooled))
-    req.reply("\n\n".join(parts))
+    released = await core.feedback.released(req.s, gig_ids)
+    req.reply(await render_all(req, req.t("feedback.mine_header"), released))
 
 
 @handles(Role.ORDERER)
@@ -239,6 +262,6 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CommandHandler("myfeedback", my_feedback),
         CallbackQueryHandler(rate, pattern=r"^fa:[1-5]:[A-Za-z0-9_-]{10,40}$"),
         CallbackQueryHandler(skip, pattern=r"^fs:[A-Za-z0-9_-]{10,40}$"),
-        CallbackQueryHandler(make_named, pattern=r"^fn:\d{1,10}$"),
+        CallbackQueryHandler(make_named, pattern=r"^fn:\d{1,10}:[01]$"),
         CallbackQueryHandler(orderer_rating, pattern=r"^ob:[gc][1-5]:\d{1,10}$"),
     ]

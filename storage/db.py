@@ -39,6 +39,9 @@ def make_engine(url: str) -> AsyncEngine:
             # commits on power loss, and saves an fsync per transaction.
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Deleted or overwritten content (an update's payload, a forgotten profile) is
+            # zeroed in the file instead of lingering in free pages (docs/operations.md).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")

@@ -193,6 +193,9 @@ class Gig(Base):
     # Bumped on every change of time or place: the calendar file's SEQUENCE.
     revision: Mapped[int] = mapped_column(Integer, default=0)
     prep_hours: Mapped[int | None] = mapped_column(Integer)  # None: the settings' default
+    # Audience feedback with first names instead of anonymous: decided before the link is
+    # sent (the round copies it when it opens), so the link's words are always true.
+    feedback_named: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_gigs_status_starts", "status", "starts_at"),)
 
@@ -282,7 +285,8 @@ class CheckIn(Base):
 
 class FeedbackRound(Base):
     """One gig's audience feedback. `secret` keys the one-answer-per-person hashes and is
-    destroyed, with the hashes, when the round closes."""
+    destroyed, with the hashes, when the round closes. `anonymous` is copied from the gig when
+    the round opens and never changes: the link already told the audience which it is."""
 
     __tablename__ = "feedback_rounds"
 
@@ -298,19 +302,21 @@ class FeedbackRound(Base):
 
 
 class FeedbackAnswer(Base):
-    """An audience member's answer. No Telegram id, name or time of day: only the day, and
-    (while the round is open) a keyed hash that lets the same person change their answer."""
+    """An audience member's answer: a score and two optional texts, nothing else. No Telegram
+    id, name or time at all; the key is random (not arrival order), and when the round closes
+    the rows are rewritten under fresh random keys, so neither keys nor row order nor storage
+    order say who answered first. While the round is open a keyed hash lets the same person
+    amend their answer; it is destroyed with the round's secret."""
 
     __tablename__ = "feedback_answers"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("feedback_rounds.id", ondelete="CASCADE"))
     person_hash: Mapped[str | None] = mapped_column(String(64))
     usefulness: Mapped[int] = mapped_column(Integer)
     stayed: Mapped[str] = mapped_column(Text, default="")
     better: Mapped[str] = mapped_column(Text, default="")
     step: Mapped[str] = mapped_column(String(12), default="stayed")  # the next question
-    answered_on: Mapped[date] = mapped_column(Date)
     respondent: Mapped[str] = mapped_column(String(100), default="")  # named rounds only
 
     __table_args__ = (UniqueConstraint("round_id", "person_hash", name="uq_feedback_round_person"),)
@@ -406,14 +412,15 @@ class Alert(Base):
 
 class Inbox(Base):
     """Updates as Telegram delivered them, stored before they are confirmed, so a crash
-    never drops one. A handler marks its update done in its own transaction, so a redelivered
-    or replayed update never acts twice."""
+    never drops one. The payload (who sent it, their name, what they typed or pressed) is kept
+    only until the update is handled: the transaction that marks it done also drops the
+    payload, so what stays is the update_id and the done flag, which is all it takes to never
+    act on an update twice. Handled rows below the newest are pruned (see InboxRepo.prune)."""
 
     __tablename__ = "inbox"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    received_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     done: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_inbox_done", "done", "update_id"),)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -299,7 +299,7 @@ class InboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def store(self, updates: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> int:
+    async def store(self, updates: Sequence[tuple[int, dict[str, Any]]]) -> int:
         """Keep updates not seen before (Telegram may deliver one twice; two pollers may race):
         insert-or-ignore on the update id. Returns how many were new."""
         if not updates:
@@ -307,12 +307,7 @@ class InboxRepo:
         insert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
         stmt = (
             insert(Inbox)
-            .values(
-                [
-                    {"update_id": u, "payload": p, "received_at": now, "done": False}
-                    for u, p in updates
-                ]
-            )
+            .values([{"update_id": u, "payload": p, "done": False} for u, p in updates])
             .on_conflict_do_nothing(index_elements=["update_id"])
         )
         result = await self.s.execute(stmt)
@@ -325,12 +320,13 @@ class InboxRepo:
         return rows.all()
 
     async def claim(self, update_id: int) -> bool:
-        """Mark an update handled; false if it was handled before (a replay). Updates that
-        never went through the inbox (webhooks, tests) are always new."""
+        """Mark an update handled and drop its payload, in the caller's transaction; false if
+        it was handled before (a replay). Updates that never went through the inbox (webhooks,
+        tests) are always new."""
         result = await self.s.execute(
             update(Inbox)
             .where(Inbox.update_id == update_id, Inbox.done.is_(False))
-            .values(done=True)
+            .values(done=True, payload=null())
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             return True
@@ -339,8 +335,11 @@ class InboxRepo:
     async def last_id(self) -> int | None:
         return await self.s.scalar(select(func.max(Inbox.update_id)))
 
-    async def prune(self, before: datetime) -> None:
-        await self.s.execute(delete(Inbox).where(Inbox.done.is_(True), Inbox.received_at < before))
+    async def prune(self) -> None:
+        """Forget handled updates except the newest, whose id is the next offset after a
+        restart; Telegram never delivers ids below a confirmed offset again."""
+        newest = select(func.max(Inbox.update_id)).scalar_subquery()
+        await self.s.execute(delete(Inbox).where(Inbox.done.is_(True), Inbox.update_id < newest))
 
 
 class Drafts:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import text
 
-from bot.logs import Redact
+from bot.logs import Redact, quiet_libraries
 from bot.sandbox.driver import TOKEN, Harness
 from storage.models import Base
 
@@ -39,7 +39,8 @@ def _text(value: object) -> str:
 
 @contextmanager
 def production_log(level: int = logging.DEBUG) -> Iterator[io.StringIO]:
-    """Capture the log as production writes it (same filter), at DEBUG unless told otherwise."""
+    """Capture the log as production writes it (same filter, same library levels), at DEBUG
+    unless told otherwise."""
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(
@@ -50,11 +51,14 @@ def production_log(level: int = logging.DEBUG) -> Iterator[io.StringIO]:
     old_level = root.level
     root.addHandler(handler)
     root.setLevel(level)
+    libraries = quiet_libraries()
     try:
         yield buffer
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
+        for name, old in libraries.items():
+            logging.getLogger(name).setLevel(old)
 
 
 def occurrences(haystack: str, needle: str) -> list[str]:

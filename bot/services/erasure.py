@@ -153,7 +153,7 @@ class Erasure:
                 row.text = marks.scrub(row.text)
         # Updates are kept until handled; any still stored that names the person goes now,
         # whoever sent it (a coordinator's press on their registration carries the profile).
-        for stored in (await s.scalars(select(Inbox))).all():
+        for stored in (await s.scalars(select(Inbox).where(Inbox.payload.is_not(None)))).all():
             if marks.in_payload(stored.payload):
                 await s.delete(stored)
         # Free texts other people wrote about them: the orderer's rating, messages in the log.

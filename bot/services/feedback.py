@@ -1,9 +1,18 @@
 """Post-event feedback that is anonymous for real.
 
-Audience answers carry no Telegram id, name, chat id or time of day. One answer per person
-is kept with an HMAC of the person's id under a per-round secret; when the round closes the
-secret and every hash are destroyed, so not even the database owner can join an answer back
-to a person. Results show only once enough answers exist.
+Audience answers carry no Telegram id, name, chat id or time. One answer per person is kept
+with an HMAC of the person's id under a per-round secret; when the round closes the secret and
+every hash are destroyed, and the answers are rewritten under fresh random keys, so not even
+the database owner can join an answer back to a person or to the order people answered in.
+
+The release rule, so that no answer can be read by comparing two views ("differencing"):
+- nothing but the number of answers is shown while a round is open;
+- when a round closes, all its answers are released at once if there are at least K;
+- closed rounds with fewer than K answers are pooled in the order they closed: consecutive
+  small rounds form a batch as soon as together they have at least K answers, and only whole
+  batches are shown. Closed answers never change and batches never regroup, so any two views
+  of the same scope differ by whole rounds or whole batches, each of at least K answers.
+Reports use the same rounds and the batches formed over all gigs (see `released`).
 """
 
 from __future__ import annotations
@@ -12,11 +21,13 @@ import hashlib
 import hmac
 import io
 import secrets
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import segno
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -45,12 +56,24 @@ class Summary:
     """What may be shown of a set of answers."""
 
     count: int
-    shown: bool  # enough answers to show anything
+    shown: bool  # released: the figures and texts below may be shown
     average: float | None = None
     distribution: dict[int, int] = field(default_factory=dict)
     stayed: list[str] = field(default_factory=list)
     better: list[str] = field(default_factory=list)
-    days: list[str] = field(default_factory=list)
+    open_until: datetime | None = None  # one round still open: nothing but the count yet
+    exists: bool = True  # false: the gig has no round yet (its link has not been sent)
+
+
+@dataclass
+class Released:
+    """What one scope (a set of gigs) may show: rounds on their own, whole pooled batches,
+    and how many answers wait (in open rounds, or small closed rounds not yet a batch)."""
+
+    per: dict[int, Summary]
+    pooled: Summary
+    pooled_gigs: list[int]
+    waiting: int
 
 
 class Feedback:
@@ -93,7 +116,7 @@ class Feedback:
                 gig_id=gig.id,
                 token=secrets.token_urlsafe(16),
                 secret=secrets.token_hex(32),
-                anonymous=True,
+                anonymous=not gig.feedback_named,
                 opens_at=now,
                 closes_at=now + timedelta(days=self.settings.feedback_days),
                 closed=False,
@@ -124,7 +147,7 @@ class Feedback:
         await self.notify.push(
             s,
             orderer,
-            "feedback.link",
+            "feedback.link" if rnd.anonymous else "feedback.link_named",
             title=self.p.gig_title(lang, gig),
             link=url,
             until=self.p.when(lang, rnd.closes_at),
@@ -139,23 +162,47 @@ class Feedback:
         )
 
     async def close_due(self, s: AsyncSession) -> int:
-        """Close rounds whose time is up: the secret and every hash are destroyed."""
+        """Close rounds whose time is up: the secret and every hash are destroyed, and the
+        answers are rewritten under fresh random keys in the order of those keys."""
         now = self.clock.now()
         rounds = (
             await s.scalars(
-                select(FeedbackRound).where(
-                    FeedbackRound.closed.is_(False), FeedbackRound.closes_at <= now
-                )
+                select(FeedbackRound)
+                .where(FeedbackRound.closed.is_(False), FeedbackRound.closes_at <= now)
+                .order_by(FeedbackRound.closes_at, FeedbackRound.id)
             )
         ).all()
         for rnd in rounds:
             rnd.closed, rnd.secret = True, None
-            await s.execute(
-                update(FeedbackAnswer)
-                .where(FeedbackAnswer.round_id == rnd.id)
-                .values(person_hash=None)
-            )
+            await self._reshuffle(s, rnd)
         return len(rounds)
+
+    async def _reshuffle(self, s: AsyncSession, rnd: FeedbackRound) -> None:
+        """Delete and re-insert the round's answers, hashless, under new random keys: on
+        SQLite the rowid and the page layout, on PostgreSQL the tuple order and xmin, then
+        follow the keys, not arrival (the old versions are wiped as docs/operations.md says)."""
+        rows = (
+            await s.scalars(select(FeedbackAnswer).where(FeedbackAnswer.round_id == rnd.id))
+        ).all()
+        kept = [(r.usefulness, r.stayed, r.better, r.step, r.respondent) for r in rows]
+        for row in rows:
+            s.expunge(row)
+        await s.execute(delete(FeedbackAnswer).where(FeedbackAnswer.round_id == rnd.id))
+        fresh = sorted((new_key(), *k) for k in kept)
+        for key, usefulness, stayed, better, step, respondent in fresh:
+            s.add(
+                FeedbackAnswer(
+                    id=key,
+                    round_id=rnd.id,
+                    person_hash=None,
+                    usefulness=usefulness,
+                    stayed=stayed,
+                    better=better,
+                    step=step,
+                    respondent=respondent,
+                )
+            )
+            await s.flush()  # one at a time, in key order
 
     # ----- answering (the audience) ----------------------------------------------------------
 
@@ -186,13 +233,15 @@ class Feedback:
     async def rate(
         self, s: AsyncSession, rnd: FeedbackRound, telegram_id: int, usefulness: int, name: str
     ) -> bool:
-        """Record (or replace) this person's usefulness score; true if it replaced one."""
+        """Record (or replace) this person's usefulness score; true if it replaced one. The
+        score counts from this tap on; the optional questions only amend the same answer."""
         if not 1 <= usefulness <= 5:
             raise Refuse("err.stale")
         row = await self.existing(s, rnd, telegram_id)
         replaced = row is not None
         if row is None:
             row = FeedbackAnswer(
+                id=new_key(),
                 round_id=rnd.id,
                 person_hash=self._hash(rnd, telegram_id),
                 usefulness=usefulness,
@@ -201,7 +250,6 @@ class Feedback:
             )
             s.add(row)
         row.usefulness, row.step = usefulness, "stayed"
-        row.answered_on = self.clock.now().astimezone(self.settings.tz).date()
         row.respondent = "" if rnd.anonymous else name[:100]
         await s.flush()
         return replaced
@@ -235,20 +283,22 @@ class Feedback:
             row.better, row.step = text or "", "done"
         return row.step
 
-    async def set_named(self, s: AsyncSession, gig_id: int, named: bool) -> FeedbackRound:
-        """Anonymity may be changed only before the first answer exists."""
-        rnd = await s.scalar(select(FeedbackRound).where(FeedbackRound.gig_id == gig_id))
-        if rnd is None:
-            raise Refuse("feedback.no_round")
-        count = await s.scalar(
-            select(func.count())
-            .select_from(FeedbackAnswer)
-            .where(FeedbackAnswer.round_id == rnd.id)
-        )
-        if count:
+    async def set_named(self, s: AsyncSession, gig_id: int, named: bool) -> Gig:
+        """Named or anonymous can be chosen only before the link is sent (the round opens and
+        the link goes out together when the gig ends): the link's words must stay true."""
+        gig = await s.get(Gig, gig_id)
+        if gig is None:
+            raise Refuse("err.gig_not_found")
+        if await self.round_of(s, gig_id) is not None:
             raise Refuse("feedback.anonymity_locked")
-        rnd.anonymous = not named
-        return rnd
+        gig.feedback_named = named
+        return gig
+
+    async def round_count(self, s: AsyncSession) -> int:
+        return await s.scalar(select(func.count()).select_from(FeedbackRound)) or 0
+
+    async def round_of(self, s: AsyncSession, gig_id: int) -> FeedbackRound | None:
+        return await s.scalar(select(FeedbackRound).where(FeedbackRound.gig_id == gig_id))
 
     # ----- the orderer's own rating ------------------------------------------------------------
 
@@ -281,9 +331,8 @@ class Feedback:
 
     # ----- results ------------------------------------------------------------------------
 
-    def summarise(self, answers: list[FeedbackAnswer]) -> Summary:
-        if len(answers) < self.k:
-            return Summary(len(answers), False)
+    def summarise(self, answers: Sequence[FeedbackAnswer]) -> Summary:
+        """The figures and texts of answers that may be released together."""
         dist = {n: 0 for n in range(1, 6)}
         for a in answers:
             dist[a.usefulness] += 1
@@ -292,40 +341,106 @@ class Feedback:
             shown=True,
             average=round(sum(a.usefulness for a in answers) / len(answers), 2),
             distribution=dist,
-            # Shuffled by sorting: the order of free texts must not reveal who wrote when.
-            stayed=sorted(a.stayed for a in answers if a.stayed),
-            better=sorted(a.better for a in answers if a.better),
-            days=sorted(
-                {f"{a.answered_on.day}.{a.answered_on.month}.{a.answered_on.year}" for a in answers}
-            ),
+            # Sorted, so the order of free texts says nothing about who wrote when.
+            stayed=sorted(_said(a, a.stayed) for a in answers if a.stayed),
+            better=sorted(_said(a, a.better) for a in answers if a.better),
         )
 
-    async def answers_of(
-        self, s: AsyncSession, gig_ids: list[int]
+    async def _answers(
+        self, s: AsyncSession, round_ids: list[int]
     ) -> dict[int, list[FeedbackAnswer]]:
-        rows = (
-            await s.execute(
-                select(FeedbackRound.gig_id, FeedbackAnswer)
-                .join(FeedbackAnswer, FeedbackAnswer.round_id == FeedbackRound.id)
-                .where(FeedbackRound.gig_id.in_(gig_ids), FeedbackAnswer.step == "done")
+        """Every answer with a score (the optional texts need not be finished), by round."""
+        out: dict[int, list[FeedbackAnswer]] = {r: [] for r in round_ids}
+        for chunk in _chunks(round_ids):
+            rows = await s.scalars(
+                select(FeedbackAnswer)
+                .where(FeedbackAnswer.round_id.in_(chunk))
+                .order_by(FeedbackAnswer.id)
             )
-        ).all()
-        out: dict[int, list[FeedbackAnswer]] = {g: [] for g in gig_ids}
-        for gig_id, answer in rows:
-            out[gig_id].append(answer)
+            for a in rows.all():
+                out[a.round_id].append(a)
         return out
 
-    async def for_gig(self, s: AsyncSession, gig_id: int) -> Summary:
-        return self.summarise((await self.answers_of(s, [gig_id]))[gig_id])
+    async def _rounds(self, s: AsyncSession, gig_ids: list[int] | None) -> list[FeedbackRound]:
+        """Rounds of these gigs (None: all), in the order they closed (open ones last)."""
+        query = select(FeedbackRound).order_by(FeedbackRound.closes_at, FeedbackRound.id)
+        if gig_ids is None:
+            return list((await s.scalars(query)).all())
+        out: list[FeedbackRound] = []
+        for chunk in _chunks(gig_ids):
+            out += (await s.scalars(query.where(FeedbackRound.gig_id.in_(chunk)))).all()
+        return sorted(out, key=lambda r: (r.closes_at, r.id))
 
-    async def for_gigs(
-        self, s: AsyncSession, gig_ids: list[int]
-    ) -> tuple[dict[int, Summary], Summary]:
-        """Per gig where enough answers exist; the rest only pooled together."""
-        by_gig = await self.answers_of(s, gig_ids)
-        per = {g: self.summarise(a) for g, a in by_gig.items() if len(a) >= self.k}
-        rest = [a for g, answers in by_gig.items() if g not in per for a in answers]
-        return per, self.summarise(rest)
+    async def for_gig(self, s: AsyncSession, gig_id: int) -> Summary:
+        rnd = await self.round_of(s, gig_id)
+        if rnd is None:
+            return Summary(0, False, exists=False)
+        answers = (await self._answers(s, [rnd.id]))[rnd.id]
+        if not rnd.closed:
+            return Summary(len(answers), False, open_until=rnd.closes_at)
+        if len(answers) < self.k:
+            return Summary(len(answers), False)
+        return self.summarise(answers)
+
+    async def released(self, s: AsyncSession, gig_ids: list[int] | None) -> Released:
+        """What the scope `gig_ids` (None: every gig) may show, by the release rule above."""
+        rounds = await self._rounds(s, gig_ids)
+        answers = await self._answers(s, [r.id for r in rounds])
+        per = {
+            r.gig_id: self.summarise(answers[r.id])
+            for r in rounds
+            if r.closed and len(answers[r.id]) >= self.k
+        }
+        batches, tail = self._batches(rounds, answers)
+        pooled = [a for batch, _ in batches for a in batch]
+        waiting = tail + sum(len(answers[r.id]) for r in rounds if not r.closed)
+        return Released(
+            per,
+            self.summarise(pooled) if pooled else Summary(0, False),
+            [g for _, gigs in batches for g in gigs],
+            waiting,
+        )
+
+    async def in_report(self, s: AsyncSession, gig_ids: list[int]) -> Released:
+        """For a report over some gigs: their rounds released on their own, and the batches
+        formed over *all* gigs that lie wholly among them. Batches are formed once, over
+        everything, so reports over different periods differ by whole batches too."""
+        rounds = await self._rounds(s, None)
+        answers = await self._answers(s, [r.id for r in rounds])
+        wanted = set(gig_ids)
+        per = {
+            r.gig_id: self.summarise(answers[r.id])
+            for r in rounds
+            if r.gig_id in wanted and r.closed and len(answers[r.id]) >= self.k
+        }
+        batches, _ = self._batches(rounds, answers)
+        kept = [(batch, gigs) for batch, gigs in batches if wanted.issuperset(gigs)]
+        pooled = [a for batch, _ in kept for a in batch]
+        return Released(
+            per,
+            self.summarise(pooled) if pooled else Summary(0, False),
+            [g for _, gigs in kept for g in gigs],
+            0,
+        )
+
+    def _batches(
+        self, rounds: list[FeedbackRound], answers: dict[int, list[FeedbackAnswer]]
+    ) -> tuple[list[tuple[list[FeedbackAnswer], list[int]]], int]:
+        """Closed rounds with fewer than K answers, in closing order, cut into consecutive
+        batches of at least K answers; returns the whole batches and how many answers wait
+        in the unfinished last one."""
+        batches: list[tuple[list[FeedbackAnswer], list[int]]] = []
+        batch: list[FeedbackAnswer] = []
+        gigs: list[int] = []
+        for rnd in rounds:
+            mine = answers[rnd.id]
+            if not rnd.closed or not mine or len(mine) >= self.k:
+                continue
+            batch, gigs = batch + mine, [*gigs, rnd.gig_id]
+            if len(batch) >= self.k:
+                batches.append((batch, gigs))
+                batch, gigs = [], []
+        return batches, len(batch)
 
     async def expert_gig_ids(self, s: AsyncSession, user_id: int) -> list[int]:
         rows = await s.scalars(
@@ -336,18 +451,22 @@ class Feedback:
         return list(rows.all())
 
     async def alert_low(self, s: AsyncSession) -> None:
-        """A round with enough answers and a very low average: tell the coordinators once."""
+        """A round released with a very low average: tell the coordinators once."""
         rounds = (
-            await s.scalars(select(FeedbackRound).where(FeedbackRound.low_alerted.is_(False)))
+            await s.scalars(
+                select(FeedbackRound).where(
+                    FeedbackRound.low_alerted.is_(False), FeedbackRound.closed.is_(True)
+                )
+            )
         ).all()
         for rnd in rounds:
+            rnd.low_alerted = True  # looked at once, when it closed
             summary = await self.for_gig(s, rnd.gig_id)
             if (
                 summary.shown
                 and summary.average is not None
                 and (summary.average < self.settings.feedback_alert_below)
             ):
-                rnd.low_alerted = True
                 gig = await s.get(Gig, rnd.gig_id)
                 await self.notify.alert(
                     s,
@@ -357,3 +476,18 @@ class Feedback:
                     count=summary.count,
                     per_lang=self.p.title_args(gig, average=summary.average or 0),
                 )
+
+
+def new_key() -> str:
+    """A random answer key: it says nothing about when the answer came."""
+    return uuid.uuid4().hex
+
+
+def _said(answer: FeedbackAnswer, text: str) -> str:
+    """A free text, with the respondent's first name on a named round."""
+    return f"{text} – {answer.respondent}" if answer.respondent else text
+
+
+def _chunks(ids: list[int], size: int = 1000) -> list[list[int]]:
+    """IN lists stay far below PostgreSQL's limit of bound parameters."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]

@@ -24,7 +24,6 @@ from storage.models import (
     CheckIn,
     CheckInStatus,
     Fee,
-    FeedbackRound,
     FeeStatus,
     Gig,
     GigStatus,
@@ -203,14 +202,8 @@ class Reports:
             for kind, status, answer in checkins:
                 if status in (CheckInStatus.SENT, CheckInStatus.ANSWERED) and kind != "reminder":
                     f.checkins[f"{kind}:{answer or 'no_answer'}"] += 1
-            rounds = list(
-                (
-                    await s.scalars(
-                        select(FeedbackRound.gig_id).where(FeedbackRound.gig_id.in_(gig_ids))
-                    )
-                ).all()
-            )
-            per, pooled = await self.feedback.for_gigs(s, rounds)
+            released = await self.feedback.in_report(s, gig_ids)
+            per, pooled = released.per, released.pooled
             answers = [(sm.average or 0, sm.count) for sm in per.values()]
             if pooled.shown and pooled.average is not None:
                 answers.append((pooled.average, pooled.count))

@@ -1,0 +1,88 @@
+"""The consent text names everything stored about an expert. Every column of the expert's own
+tables, and every table that points at a user, must be placed here: either under the words of
+the consent that cover it, or in the short list of what is not about the expert. A new column
+or table fails this test until someone has decided what the consent says about it."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.models import Base
+from tests.harness import Harness
+
+# (table, column or "*") -> the words of the consent (fi, en) that cover it.
+COVERED: dict[tuple[str, str], tuple[str, str]] = {
+    ("users", "telegram_id"): (
+        "Telegram-tilisi (numero ja nimi)",
+        "Telegram account (number and name)",
+    ),
+    ("users", "name"): ("Telegram-tilisi (numero ja nimi)", "Telegram account (number and name)"),
+    ("users", "language"): ("kielesi", "your language"),
+    ("invites", "*"): ("kutsu, jolla liityit", "the invite you joined with"),
+    ("expert_profiles", "display_name"): ("nimi, jolla näyt tilaajille", "the name orderers see"),
+    ("expert_profiles", "gig_types"): ("tehtävät", "your tasks"),
+    ("expert_profiles", "remote_ok"): ("etätyö", "work remotely"),
+    ("expert_profiles", "languages"): ("kielet", "languages"),
+    ("expert_profiles", "regions"): ("alueet", "regions"),
+    ("expert_profiles", "audiences"): ("kohderyhmät", "audiences"),
+    ("expert_profiles", "topics"): ("kokemuksen aiheet", "experience topics"),
+    ("expert_profiles", "notes"): ("kirjoitat koordinaattorille", "write to the coordinator"),
+    ("expert_profiles", "max_gigs_month"): ("keikkoja kuukaudessa", "gigs a month"),
+    ("expert_profiles", "max_earnings_cents"): ("ansioraja", "earnings limit"),
+    ("expert_profiles", "paused_until"): ("tauot", "breaks"),
+    ("expert_profiles", "status"): ("hyväksyntä", "approval"),
+    ("expert_profiles", "decided_at"): ("hyväksyntä", "approval"),
+    ("expert_profiles", "decided_by"): ("hyväksyntä", "approval"),
+    ("expert_profiles", "basic_training"): ("koulutus", "training"),
+    ("expert_profiles", "paikko"): ("koulutus", "training"),
+    ("expert_profiles", "contract_until"): ("sopimus", "contract"),
+    ("expert_profiles", "contract_reminded_for"): ("sopimus", "contract"),
+    ("expert_profiles", "youth"): ("nuori kokemusasiantuntija", "young expert"),
+    ("offers", "*"): ("saamasi tarjoukset ja vastauksesi", "the offers you get and your answers"),
+    ("checkins", "*"): ("vastauksesi ennen ja jälkeen keikan", "your answers before and after"),
+    ("fees", "*"): ("palkkiot ja kulukorvaukset", "the fees and expenses"),
+    ("audit_log", "*"): ("loki", "a log of what they do about you"),
+}
+# Kept about an expert, but said in the message that follows consent, or how the bot works.
+ELSEWHERE = {
+    ("expert_profiles", "consent_at"): "expert.consent_given says it is recorded",
+    ("users", "consent_refused_at"): "expert.consent_declined (branch erasure)",
+    ("users", "id"): "a number inside the register",
+    ("users", "role"): "that the person is an expert at all",
+    ("users", "active"): "whether the person is still in the register",
+    ("users", "reachable"): "whether Telegram delivers messages to them",
+    ("users", "created_at"): "when they joined",
+    ("users", "alert_mutes"): "coordinators only",
+    ("expert_profiles", "user_id"): "a number inside the register",
+    ("expert_profiles", "updated_at"): "when the profile last changed",
+}
+# Tables that point at users but hold nothing about an expert.
+NOT_ABOUT_EXPERTS = {
+    "gigs": "the orderer and the deciding coordinator",
+    "orderer_feedback": "the orderer's own rating",
+    "alerts": "which coordinator took an alert",
+}
+
+
+def test_every_column_about_an_expert_is_placed() -> None:
+    tables = {t.name: t for t in Base.metadata.sorted_tables}
+    pointing = {
+        t.name for t in tables.values() for fk in t.foreign_keys if fk.column.table.name == "users"
+    }
+    placed_tables = {table for table, _ in COVERED} | {table for table, _ in ELSEWHERE}
+    unplaced = pointing - placed_tables - set(NOT_ABOUT_EXPERTS) - {"expert_profiles"}
+    assert not unplaced, f"say in the consent (or here) what these keep: {unplaced}"
+    for name in ("users", "expert_profiles"):
+        for column in tables[name].columns:
+            key = (name, column.name)
+            assert key in COVERED or key in ELSEWHERE, f"the consent does not cover {key}"
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_the_consent_names_all_of_it(h: Harness, lang: str) -> None:
+    consent = h.t(lang, "expert.consent")
+    for key, words in COVERED.items():
+        phrase = words[0 if lang == "fi" else 1]
+        assert phrase in consent, (key, phrase)
+    # And what it does not keep, it says plainly.
+    assert consent.lower().count("diagno") == 1
