@@ -46,7 +46,8 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
 # Kept about an expert, but said in the message that follows consent, or how the bot works.
 ELSEWHERE = {
     ("expert_profiles", "consent_at"): "expert.consent_given says it is recorded",
-    ("users", "consent_refused_at"): "expert.consent_declined (branch erasure)",
+    ("users", "consent_refused_at"): "expert.consent_declined",
+    ("users", "erase_when_paid"): "set only by /forget while fees are owed (data.forgotten_owed)",
     ("users", "id"): "a number inside the register",
     ("users", "role"): "that the person is an expert at all",
     ("users", "active"): "whether the person is still in the register",

@@ -130,8 +130,7 @@ async def test_forget_leaves_nothing_and_hands_future_gigs_back(h: Harness, lang
                         },
                     },
                 )
-            ],
-            h.clock.now(),
+            ]
         )
     async with h.core.db.unit_of_work() as s:
         assert await s.scalar(select(func.count()).select_from(Fee).where(Fee.gig_id == 2)) == 1
