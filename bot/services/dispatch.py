@@ -935,14 +935,22 @@ class Dispatch:
 
     async def status_text(self, s: AsyncSession, gig: Gig, lang: str) -> str:
         """The live status of a gig's offers: counts, and names while the list is short."""
-        rows = (
+        found = (
             await s.execute(
-                select(Offer.status, ExpertProfile.display_name)
+                select(Offer.status, ExpertProfile.display_name, Offer.created_at)
                 .outerjoin(ExpertProfile, ExpertProfile.user_id == Offer.expert_id)
                 .where(Offer.gig_id == gig.id)
                 .order_by(Offer.rank, Offer.id)
             )
         ).all()
+        # Offers made during quiet hours wait in the outbox until the morning: not sent yet.
+        now = self.clock.now()
+        held = sum(
+            1
+            for st, _, made in found
+            if st == OfferStatus.OPEN and next_allowed(made, self.settings) > now
+        )
+        rows = [(st, name) for st, name, _ in found]
         counts = {
             st: 0
             for st in (
@@ -969,7 +977,7 @@ class Dispatch:
             self.p.t(
                 lang,
                 "status_msg.counts",
-                sent=len(rows),
+                sent=len(rows) - held,
                 pending=counts[OfferStatus.OPEN],
                 accepted=counts[OfferStatus.ACCEPTED],
                 declined=counts[OfferStatus.DECLINED],
@@ -977,6 +985,9 @@ class Dispatch:
                 withdrawn=counts[OfferStatus.WITHDRAWN],
             ),
         ]
+        if held:
+            wake = self.p.when(lang, next_allowed(now, self.settings))
+            lines.append(self.p.t(lang, "status_msg.held", count=held, when=wake))
         if 0 < len(rows) <= STATUS_NAMES_MAX:
             icons = {
                 OfferStatus.OPEN: "⏳",
