@@ -213,7 +213,9 @@ class CheckIns:
         lang = expert.language
         cid = row.id
         if row.kind == CheckInKind.KEEP_IN_TOUCH:
-            key = "checkin.keep_after_pause" if row.note == "after_pause" else "checkin.keep"
+            key = {"after_pause": "checkin.keep_after_pause", "no_gig": "checkin.keep_no_gig"}.get(
+                row.note, "checkin.keep"
+            )
             await self.notify.push(
                 s,
                 expert,
@@ -449,6 +451,8 @@ class CheckIns:
                         expert_id=user.id,
                         due_at=now,
                         status=CheckInStatus.SCHEDULED,
+                        # "Since your last gig" would be wrong for someone who never had one.
+                        note="" if user.id in last_gig else "no_gig",
                         created_at=now,
                     )
                 )

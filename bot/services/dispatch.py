@@ -427,21 +427,30 @@ class Dispatch:
                     ),
                 )
         names = ", ".join(await Offers(s).accepted_names(gig.id))
-        orderer = await Users(s).get(gig.orderer_id)
-        if orderer is not None:
-            await self.notify.push(
-                s,
-                orderer,
-                "order.filled",
-                names=names,
-                title=self.p.gig_title(orderer.language, gig),
-            )
+        await self._tell_orderer_filled(s, gig, names)
         await self.notify.alert(
             s,
             "short",
             "coord.gig_filled",
             names=names,
             per_lang=self.p.title_args(gig),
+        )
+
+    async def _tell_orderer_filled(self, s: AsyncSession, gig: Gig, names: str) -> None:
+        """The orderer hears the gig is confirmed only once it is: while a young expert waits
+        for a named adult companion, nobody on the gig is confirmed yet for them."""
+        waiting = await s.scalar(
+            select(func.count()).where(
+                Offer.gig_id == gig.id,
+                Offer.status == OfferStatus.ACCEPTED,
+                Offer.awaiting_companion.is_(True),
+            )
+        )
+        orderer = await Users(s).get(gig.orderer_id)
+        if waiting or orderer is None:
+            return
+        await self.notify.push(
+            s, orderer, "order.filled", names=names, title=self.p.gig_title(orderer.language, gig)
         )
 
     async def decline(self, s: AsyncSession, actor: Actor, offer_id: int) -> AnswerResult:
@@ -1050,4 +1059,9 @@ class Dispatch:
                     details=self.p.gig(expert.language, gig_values(gig)),
                 )
                 await self.checkins.confirmed(s, gig, expert)
+        if waiting and gig.status == GigStatus.FILLED:
+            await s.flush()
+            await self._tell_orderer_filled(
+                s, gig, ", ".join(await Offers(s).accepted_names(gig.id))
+            )
         return gig, len(waiting)
