@@ -138,9 +138,7 @@ async def test_workbook_figures_are_numbers_with_formats(h: Harness, lang: str) 
 
 
 @pytest.mark.parametrize("lang", ["fi", "en"])
-async def test_every_order_asks_the_audience_size_and_re_asks_kindly(
-    h: Harness, lang: str
-) -> None:
+async def test_every_order_asks_the_audience_size_and_re_asks_kindly(h: Harness, lang: str) -> None:
     nurse = await flows.register_orderer(h, 201, lang=lang)
     o = flows.ORDER
     await nurse.send("/neworder")

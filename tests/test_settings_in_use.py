@@ -121,9 +121,7 @@ async def test_shortest_lead_for_a_preparation_check_in_is_a_setting(
         await flows.order_and_approve(h, nurse, starts_at="23.11.2026 klo 13.00", seats="1")
         await aino.press(aino.t("btn.accept"))
         async with h.core.db.unit_of_work() as s:
-            preps = (
-                await s.scalars(select(CheckIn).where(CheckIn.kind == CheckInKind.PREP))
-            ).all()
+            preps = (await s.scalars(select(CheckIn).where(CheckIn.kind == CheckInKind.PREP))).all()
         assert len(preps) == expected
         await h.advance(timedelta(minutes=1))
         prep = aino.t("checkin.prep", title=await h.title("fi", 1))
