@@ -16,6 +16,7 @@ from bot.settings import Settings
 from handlers.base import Ctx
 from handlers.menus import set_chat_commands, set_default_commands
 from storage.db import Database
+from storage.repo import Users
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,16 @@ async def post_init(app: Application) -> None:
     await core.db.migrate()
     async with core.db.unit_of_work() as s:
         coordinators = await core.access.ensure_coordinators(s)
+        if not core.settings.coordinator_ids:
+            known = len(await Users(s).coordinators())
+            log.warning(
+                "COORDINATOR_IDS is empty: %s. To become coordinator, send /start to the bot "
+                "(it answers with your Telegram id), put the id in COORDINATOR_IDS in .env "
+                "and restart.",
+                f"only the {known} coordinator(s) already in the database can approve orders"
+                if known
+                else "nobody can approve orders or invite people",
+            )
     await set_default_commands(app.bot, core.texts)
     for coord in coordinators:
         if coord.telegram_id is not None:

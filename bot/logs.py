@@ -63,6 +63,9 @@ LIBRARY_LEVELS = {
     "asyncpg": logging.INFO,
     "sqlalchemy": logging.WARNING,
     "telegram": logging.INFO,
+    # The report chart's library logs font-cache work at INFO; nothing the operator needs.
+    "matplotlib": logging.WARNING,
+    "PIL": logging.WARNING,
 }
 
 

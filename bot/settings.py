@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     offer_valid_hours: int = Field(default=48, ge=1, le=720)
     fill_deadline_hours: int = Field(default=48, ge=0, le=720)
     prep_hours_before: int = Field(default=48, ge=1, le=336)
+    prep_min_lead_hours: int = Field(default=4, ge=0, le=72)
     reminder_hours_before: int = Field(default=3, ge=1, le=24)
     debrief_hours_after: int = Field(default=2, ge=0, le=72)
     keep_in_touch_days: int = Field(default=30, ge=7, le=365)

@@ -34,12 +34,15 @@ async def start(req: Req) -> None:
         await greet(req)
         return
     if not code:
-        req.say("start.stranger")
+        await say_stranger(req)
         return
     tg_user = req.update.effective_user
     assert tg_user is not None
     outcome, user = await req.core.access.redeem(req.s, req.actor, code, tg_user.full_name)
     if outcome is not Redeemed.OK or user is None:
+        if not await Users(req.s).coordinators():
+            await say_stranger(req)
+            return
         req.say("start.invalid_invite")
         return
     chat_id = req.actor.telegram_id
@@ -51,6 +54,15 @@ async def start(req: Req) -> None:
         req.say(f"start.welcome_{user.role}", menu(req.core.texts, req.lang, user.role))
 
 
+async def say_stranger(req: Req) -> None:
+    """How to get in. While nobody at all is coordinator, the person starting the bot is most
+    likely the one who installed it: tell them their id and the setting to put it in."""
+    if await Users(req.s).coordinators():
+        req.say("start.stranger")
+    else:
+        req.say("start.no_coordinator", id=req.actor.telegram_id)
+
+
 async def greet(req: Req) -> None:
     role = req.actor.role
     if role == Role.EXPERT and await Users(req.s).profile(req.actor.id) is None:
@@ -59,14 +71,20 @@ async def greet(req: Req) -> None:
             return
         forms.ask_consent(req)
         return
-    req.say(f"help.{role}", menu(req.core.texts, req.lang, role))
+    req.say(f"help.{role}", menu(req.core.texts, req.lang, role), **help_args(req))
+
+
+def help_args(req: Req) -> dict[str, int]:
+    """What the help texts fill in from the settings: the quiet hours."""
+    settings = req.core.settings
+    return {"quiet_start": settings.quiet_hours_start, "quiet_end": settings.quiet_hours_end}
 
 
 @handles()
 async def help_command(req: Req) -> None:
     """Explain what this person can do, by role."""
     role = req.actor.role
-    req.say(f"help.{role}", menu(req.core.texts, req.lang, role))
+    req.say(f"help.{role}", menu(req.core.texts, req.lang, role), **help_args(req))
 
 
 @handles()
@@ -92,7 +110,7 @@ async def language_chosen(req: Req) -> None:
     if role != STRANGER:
         bot, texts, chat_id = req.ctx.bot, req.core.texts, req.actor.telegram_id
         req.later(lambda: set_chat_commands(bot, texts, chat_id, role, code))
-        req.say(f"help.{role}", menu(texts, code, role))
+        req.say(f"help.{role}", menu(texts, code, role), **help_args(req))
 
 
 @handles()

@@ -6,6 +6,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.forms import REJECT
 from bot.i18n import Texts
+from bot.notify import next_allowed
 from bot.present import gig_values
 from bot.services.orders import Decision
 from handlers import forms
@@ -123,7 +124,13 @@ async def decide(req: Req) -> None:
     if verb == "y":
         decision, gig, offered = await req.core.orders.approve(req.s, req.actor, gig_id)
         if decision is Decision.DONE:
-            req.toast("coord.approved_toast", count=offered)
+            now = req.core.clock.now()
+            wake = next_allowed(now, req.core.settings)
+            req.toast(
+                "coord.approved_toast_held" if offered and wake > now else "coord.approved_toast",
+                count=offered,
+                when=p.when(req.lang, wake),
+            )
         return
     req.edit_markup(None)
     await forms.begin(req, REJECT, {"gig_id": gig_id})

@@ -328,7 +328,7 @@ async def report(req: Req) -> None:
     period = parse_period(req.args, core.clock.now().astimezone(core.settings.tz).date())
     figures = await core.reports.figures(req.s, period, core.clock.now())
     lang = req.lang
-    rows = core.reports.rows(figures, lang)
+    rows = core.reports.text_rows(figures, lang)
     summary_section = req.t("report.s_summary")
     lines = [req.t("report.title", period=period.label())]
     lines += [f"{item}: {value}" for section, item, value in rows if section == summary_section]
@@ -336,7 +336,7 @@ async def report(req: Req) -> None:
     chart = core.reports.chart_png(figures, lang)
     xlsx = core.reports.xlsx_bytes(figures, lang)
     csv_data = core.reports.csv_bytes(figures, lang)
-    name = f"raportti-{period.start:%Y%m%d}-{period.end - timedelta(days=1):%Y%m%d}"
+    name = core.reports.file_name(period, lang)
     bot, chat = req.ctx.bot, req.actor.telegram_id
     req.later(lambda: bot.send_photo(chat, chart, filename=f"{name}.png"))
     req.later(lambda: bot.send_document(chat, xlsx, filename=f"{name}.xlsx"))

@@ -12,7 +12,7 @@ from bot.forms import EXPERT, LIMIT_EARNINGS, LIMIT_GIGS, PAUSE, SUMMARY
 from bot.i18n import Texts, fmt_day, fmt_money
 from bot.parsing import InputError, parse_date
 from bot.present import gig_values
-from bot.services.dispatch import Answer
+from bot.services.dispatch import Answer, offer_tag
 from bot.services.experts import profile_values
 from handlers import forms
 from handlers.base import Req, handles
@@ -22,6 +22,13 @@ from storage.repo import Offers
 
 def _offer_id(req: Req) -> int:
     return int((req.query.data or "0").rsplit(":", 1)[1]) if req.query else 0
+
+
+async def _retire_offer(req: Req, offer_id: int, text: str) -> None:
+    """An answer given on the earnings-limit warning: the offer message above it loses its
+    buttons and says what happened, like every answered offer."""
+    if req.actor.user is not None:
+        await req.core.notifier.edit_text(req.s, req.actor.user, offer_tag(offer_id), text)
 
 
 async def _accept(req: Req, despite_limit: bool) -> None:
@@ -34,37 +41,46 @@ async def _accept(req: Req, despite_limit: bool) -> None:
         req.toast("err.stale", alert=True)
         return
     title = p.gig_title(req.lang, gig)
+    outcome = ""
     match result.answer:
         case Answer.OVER_LIMIT:
             oid = result.offer.id
+            local = gig.starts_at.astimezone(req.core.settings.tz)
             req.say(
                 "offer.over_limit",
                 req.keyboard(
                     [
                         [(req.t("btn.accept_anyway"), f"of:A:{oid}")],
-                        [(req.t("btn.decline"), f"of:d:{oid}")],
+                        [(req.t("btn.decline"), f"of:D:{oid}")],
                     ]
                 ),
                 title=title,
                 earned=fmt_money(result.earned),
                 limit=fmt_money(result.limit),
                 fee=fmt_money(gig.fee_cents or 0),
+                month=req.t(f"month_in.m{local.month}"),
+                year=local.year,
             )
+            return
         case Answer.ACCEPTED if result.offer.awaiting_companion:
-            req.edit(req.t("offer.accepted_youth", title=title))
+            outcome = req.t("offer.accepted_youth", title=title)
         case Answer.ACCEPTED:
-            req.edit(req.t("offer.accepted", title=title))
+            outcome = req.t("offer.accepted", title=title)
             req.say("offer.confirmation", title=title, details=p.gig(req.lang, gig_values(gig)))
         case Answer.ALREADY:
             # A second copy of the offer (sent again after a restart) is retired when pressed.
             req.toast("offer.already_answered")
             req.edit_markup(None)
         case Answer.FILLED:
-            req.edit(req.t("offer.filled_late", title=title))
+            outcome = req.t("offer.filled_late", title=title)
         case Answer.EXPIRED:
-            req.edit(req.t("offer.expired", title=title))
+            outcome = req.t("offer.expired", title=title)
         case _:
-            req.edit(req.t("offer.closed", title=title))
+            outcome = req.t("offer.closed", title=title)
+    if outcome:
+        req.edit(outcome)
+        if despite_limit:
+            await _retire_offer(req, result.offer.id, outcome)
 
 
 @handles(Role.EXPERT)
@@ -90,6 +106,8 @@ async def decline(req: Req) -> None:
     title = req.core.presenter.gig_title(req.lang, gig)
     if result.answer is Answer.DECLINED:
         req.edit(req.t("offer.declined", title=title))
+        if req.query is not None and (req.query.data or "").startswith("of:D:"):
+            await _retire_offer(req, _offer_id(req), req.t("offer.declined", title=title))
     else:
         req.toast("offer.already_answered")
         req.edit_markup(None)
@@ -331,7 +349,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.profile"))), profile),
         CallbackQueryHandler(accept, pattern=r"^of:a:\d{1,10}$"),
         CallbackQueryHandler(accept_despite_limit, pattern=r"^of:A:\d{1,10}$"),
-        CallbackQueryHandler(decline, pattern=r"^of:d:\d{1,10}$"),
+        CallbackQueryHandler(decline, pattern=r"^of:[dD]:\d{1,10}$"),
         CallbackQueryHandler(why, pattern=r"^of:w:\d{1,10}$"),
         CallbackQueryHandler(step_back_ask, pattern=r"^sb:\d{1,10}$"),
         CallbackQueryHandler(step_back, pattern=r"^sb:[yn]:\d{1,10}$"),

@@ -17,6 +17,7 @@ from bot.forms import (
     PREP_HOURS,
 )
 from bot.i18n import Texts
+from bot.notify import next_allowed
 from bot.present import gig_values
 from bot.services.dispatch import Ranked
 from bot.services.orders import Decision
@@ -121,11 +122,20 @@ async def choose_mode(req: Req) -> None:
     else:
         req.toast("gig.not_dispatchable", alert=True)
         return
+    say_sent(req, gig, sent, mode)
+
+
+def say_sent(req: Req, gig: Gig, sent: int, mode: str) -> None:
+    """How many offers went out; during quiet hours, when they will actually go."""
+    p, now = req.core.presenter, req.core.clock.now()
+    wake = next_allowed(now, req.core.settings)
+    held = sent > 0 and wake > now
     req.say(
-        "ranking.sent",
+        "ranking.sent_held" if held else "ranking.sent",
         count=sent,
         mode=req.t(f"mode.{mode}"),
-        title=req.core.presenter.gig_title(req.lang, gig),
+        title=p.gig_title(req.lang, gig),
+        when=p.when(req.lang, wake),
     )
 
 
@@ -214,12 +224,7 @@ async def send_handpicked(req: Req, gig_id: int, picked: list[int], reason: str)
     else:
         req.say("gig.not_dispatchable")
         return
-    req.say(
-        "ranking.sent",
-        count=sent,
-        mode=req.t("mode.handpick"),
-        title=req.core.presenter.gig_title(req.lang, gig),
-    )
+    say_sent(req, gig, sent, "handpick")
 
 
 @handles(Role.COORDINATOR)

@@ -254,7 +254,7 @@ async def test_keep_in_touch_after_a_quiet_month(h: Harness) -> None:
     await h.run_job("register:daily")
     await h.core.outbox.flush()
     keep = aino.last
-    assert keep.text == aino.t("checkin.keep")
+    assert keep.text == aino.t("checkin.keep_no_gig")  # she has had no gig yet
     await aino.press(aino.t("btn.kt_talk"), keep)
     assert flows.coordinator(h).last.text.startswith("💬 Aino")
     count = len(aino.inbox)

@@ -211,11 +211,12 @@ async def test_report_figures_match_a_known_data_set(h: Harness) -> None:
         ("approved", "5"),
         ("gigs_done", "3"),
         ("cancelled", "1"),
-        ("fill_rate", "80%"),
+        ("reach", "180"),  # three gigs held, each for 60 people
+        ("fill_rate", "80\u00a0%"),
         ("experts_active", "2"),
         ("expert_hours", "8,0"),
-        ("fees_paid", "150,0"),
-        ("fees_unpaid", "450,0"),
+        ("fees_paid", "150,00\u00a0€"),
+        ("fees_unpaid", "450,00\u00a0€"),
         ("spread", "2 / 2,0 / 2"),
     ):
         assert f"{t(f'report.m_{metric}')}: {value}" in summary, metric

@@ -81,7 +81,13 @@ async def test_earnings_limit_warns_before_an_accept_would_cross_it(h: Harness, 
     await flows.order_and_approve(h, nurse, fee="150", starts_at="17.12.2026 klo 10.00")
     await aino.press(aino.t("btn.accept"))
     assert aino.last.text == aino.t(
-        "offer.over_limit", title=await h.title(lang, 2), earned="150 €", limit="250 €", fee="150 €"
+        "offer.over_limit",
+        title=await h.title(lang, 2),
+        earned="150 €",
+        limit="250 €",
+        fee="150 €",
+        month=aino.t("month_in.m12"),
+        year=2026,
     )
     async with h.core.db.unit_of_work() as s:
         assert (await s.get(Gig, 2)).seats_filled == 0  # type: ignore[union-attr]

@@ -35,7 +35,6 @@ from storage.models import (
 )
 from storage.repo import Users
 
-PREP_MIN_LEAD = timedelta(hours=4)  # closer than this, the day's reminder is enough
 DEBRIEF_STALE = timedelta(days=7)
 ANSWER_WAIT = timedelta(hours=24)
 LOW_SCORE = 2
@@ -95,6 +94,8 @@ class CheckIns:
         by_key = {(c.kind, c.offer_id): c for c in existing}
         live = gig.status in GigStatus.HAPPENING
         due = self.due_times(gig)
+        # Confirmed closer to the start than this, the day's reminder is enough.
+        min_lead = timedelta(hours=self.settings.prep_min_lead_hours)
         for offer in offers:
             confirmed = live and offer.status == OfferStatus.ACCEPTED
             for kind, at in due.items():
@@ -103,7 +104,7 @@ class CheckIns:
                     if row is not None and row.status == CheckInStatus.SCHEDULED:
                         row.status = CheckInStatus.CANCELLED
                     continue
-                if kind == CheckInKind.PREP and gig.starts_at - now < PREP_MIN_LEAD:
+                if kind == CheckInKind.PREP and gig.starts_at - now < min_lead:
                     if row is not None and row.status == CheckInStatus.SCHEDULED:
                         row.status = CheckInStatus.CANCELLED
                     continue
@@ -217,7 +218,9 @@ class CheckIns:
         lang = expert.language
         cid = row.id
         if row.kind == CheckInKind.KEEP_IN_TOUCH:
-            key = "checkin.keep_after_pause" if row.note == "after_pause" else "checkin.keep"
+            key = {"after_pause": "checkin.keep_after_pause", "no_gig": "checkin.keep_no_gig"}.get(
+                row.note, "checkin.keep"
+            )
             await self.notify.push(
                 s,
                 expert,
@@ -454,6 +457,8 @@ class CheckIns:
                         expert_id=user.id,
                         due_at=now,
                         status=CheckInStatus.SCHEDULED,
+                        # "Since your last gig" would be wrong for someone who never had one.
+                        note="" if user.id in last_gig else "no_gig",
                         created_at=now,
                     )
                 )

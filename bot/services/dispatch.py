@@ -439,21 +439,30 @@ class Dispatch:
                     ),
                 )
         names = ", ".join(await Offers(s).accepted_names(gig.id))
-        orderer = await Users(s).get(gig.orderer_id)
-        if orderer is not None:
-            await self.notify.push(
-                s,
-                orderer,
-                "order.filled",
-                names=names,
-                title=self.p.gig_title(orderer.language, gig),
-            )
+        await self._tell_orderer_filled(s, gig, names)
         await self.notify.alert(
             s,
             "short",
             "coord.gig_filled",
             names=names,
             per_lang=self.p.title_args(gig),
+        )
+
+    async def _tell_orderer_filled(self, s: AsyncSession, gig: Gig, names: str) -> None:
+        """The orderer hears the gig is confirmed only once it is: while a young expert waits
+        for a named adult companion, nobody on the gig is confirmed yet for them."""
+        waiting = await s.scalar(
+            select(func.count()).where(
+                Offer.gig_id == gig.id,
+                Offer.status == OfferStatus.ACCEPTED,
+                Offer.awaiting_companion.is_(True),
+            )
+        )
+        orderer = await Users(s).get(gig.orderer_id)
+        if waiting or orderer is None:
+            return
+        await self.notify.push(
+            s, orderer, "order.filled", names=names, title=self.p.gig_title(orderer.language, gig)
         )
 
     async def decline(self, s: AsyncSession, actor: Actor, offer_id: int) -> AnswerResult:
@@ -969,14 +978,22 @@ class Dispatch:
 
     async def status_text(self, s: AsyncSession, gig: Gig, lang: str) -> str:
         """The live status of a gig's offers: counts, and names while the list is short."""
-        rows = (
+        found = (
             await s.execute(
-                select(Offer.status, ExpertProfile.display_name)
+                select(Offer.status, ExpertProfile.display_name, Offer.created_at)
                 .outerjoin(ExpertProfile, ExpertProfile.user_id == Offer.expert_id)
                 .where(Offer.gig_id == gig.id)
                 .order_by(Offer.rank, Offer.id)
             )
         ).all()
+        # Offers made during quiet hours wait in the outbox until the morning: not sent yet.
+        now = self.clock.now()
+        held = sum(
+            1
+            for st, _, made in found
+            if st == OfferStatus.OPEN and next_allowed(made, self.settings) > now
+        )
+        rows = [(st, name) for st, name, _ in found]
         counts = {
             st: 0
             for st in (
@@ -1003,7 +1020,7 @@ class Dispatch:
             self.p.t(
                 lang,
                 "status_msg.counts",
-                sent=len(rows),
+                sent=len(rows) - held,
                 pending=counts[OfferStatus.OPEN],
                 accepted=counts[OfferStatus.ACCEPTED],
                 declined=counts[OfferStatus.DECLINED],
@@ -1011,6 +1028,9 @@ class Dispatch:
                 withdrawn=counts[OfferStatus.WITHDRAWN],
             ),
         ]
+        if held:
+            wake = self.p.when(lang, next_allowed(now, self.settings))
+            lines.append(self.p.t(lang, "status_msg.held", count=held, when=wake))
         if 0 < len(rows) <= STATUS_NAMES_MAX:
             icons = {
                 OfferStatus.OPEN: "⏳",
@@ -1075,4 +1095,9 @@ class Dispatch:
                     details=self.p.gig(expert.language, gig_values(gig)),
                 )
                 await self.checkins.confirmed(s, gig, expert)
+        if waiting and gig.status == GigStatus.FILLED:
+            await s.flush()
+            await self._tell_orderer_filled(
+                s, gig, ", ".join(await Offers(s).accepted_names(gig.id))
+            )
         return gig, len(waiting)

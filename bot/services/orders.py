@@ -66,6 +66,10 @@ class Orders:
                 notes=values.get("notes") or "",
                 reject_reason="",
                 created_at=now,
+                # The settings in force when the order came in (a later change of the
+                # settings does not move gigs already ordered).
+                cascade_k=self.dispatch.settings.cascade_size,
+                cascade_hours=self.dispatch.settings.cascade_wait_hours,
             )
         )
         await self.notify.alert(

@@ -4,7 +4,6 @@ experts, and feedback only where anonymity allows."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import re
@@ -93,6 +92,9 @@ class Figures:
     by_topic: Counter[str] = field(default_factory=Counter)
     by_region: Counter[str] = field(default_factory=Counter)
     by_orderer: Counter[str] = field(default_factory=Counter)
+    reach: int = 0  # people reached: the audience sizes of the gigs held
+    reach_by_type: Counter[str] = field(default_factory=Counter)
+    reach_by_orderer: Counter[str] = field(default_factory=Counter)
     expert_hours: float = 0.0
     fees_paid_cents: int = 0
     expenses_paid_cents: int = 0
@@ -179,6 +181,9 @@ class Reports:
                     f.by_topic[topic] += 1
                 f.by_region[g.region] += 1
                 f.by_orderer[g.organisation] += 1
+                f.reach += g.audience_size
+                f.reach_by_type[g.gig_type] += g.audience_size
+                f.reach_by_orderer[g.organisation] += g.audience_size
                 f.expert_hours += g.duration_min / 60 * len(experts)
                 per_expert.update(experts)
         f.hours_to_fill_median = round(statistics.median(fill_hours), 1) if fill_hours else None
@@ -194,13 +199,22 @@ class Reports:
                     f.fees_unpaid_cents += fee.amount_cents + fee.travel_cents + fee.other_cents
             checkins = (
                 await s.execute(
-                    select(CheckIn.kind, CheckIn.status, CheckIn.answer).where(
+                    select(CheckIn.kind, CheckIn.status, CheckIn.answer, CheckIn.score).where(
                         CheckIn.gig_id.in_(gig_ids)
                     )
                 )
             ).all()
-            for kind, status, answer in checkins:
+            for kind, status, answer, score in checkins:
                 if status in (CheckInStatus.SENT, CheckInStatus.ANSWERED) and kind != "reminder":
+                    if answer == "score" and score is not None:
+                        # How it went, in three bands a coordinator can act on.
+                        answer = (
+                            "score_low"
+                            if score <= 2
+                            else "score_mid"
+                            if score == 3
+                            else "score_high"
+                        )
                     f.checkins[f"{kind}:{answer or 'no_answer'}"] += 1
             released = await self.feedback.in_report(s, gig_ids)
             per, pooled = released.per, released.pooled
@@ -215,56 +229,67 @@ class Reports:
 
     # ----- files ------------------------------------------------------------------------------
 
-    def rows(self, f: Figures, lang: str) -> list[tuple[str, str, str]]:
-        """(section, item, value): the one table every file is built from."""
+    def rows(self, f: Figures, lang: str) -> list[Row]:
+        """(section, item, value, kind): the one table every file is built from. Values stay
+        numbers; each file writes them its own way (see `figure`)."""
         t = self.p.t
-        out: list[tuple[str, str, str]] = []
+        out: list[Row] = []
         summary = t(lang, "report.s_summary")
         spread = f.spread()
-        for key, value in (
-            ("orders", f.orders),
-            ("approved", f.approved),
-            ("rejected", f.rejected),
-            ("gigs_done", f.gigs_done),
-            ("cancelled", f.cancelled),
-            ("fill_rate", f"{f.fill_rate:.0%}" if f.fill_rate is not None else "–"),
-            (
-                "hours_to_fill",
-                f.hours_to_fill_median if f.hours_to_fill_median is not None else "–",
-            ),
-            ("expert_hours", round(f.expert_hours, 1)),
-            ("fees_paid", f.fees_paid_cents / 100),
-            ("expenses_paid", f.expenses_paid_cents / 100),
-            ("fees_unpaid", f.fees_unpaid_cents / 100),
-            ("experts_active", f.experts_active),
+        for key, value, kind in (
+            # Funders ask first how many people the work reached.
+            ("reach", f.reach, "int"),
+            ("gigs_done", f.gigs_done, "int"),
+            ("orders", f.orders, "int"),
+            ("approved", f.approved, "int"),
+            ("rejected", f.rejected, "int"),
+            ("cancelled", f.cancelled, "int"),
+            ("fill_rate", f.fill_rate, "pct"),
+            ("hours_to_fill", f.hours_to_fill_median, "dec1"),
+            ("expert_hours", round(f.expert_hours, 1), "dec1"),
+            ("fees_paid", f.fees_paid_cents / 100, "eur"),
+            ("expenses_paid", f.expenses_paid_cents / 100, "eur"),
+            ("fees_unpaid", f.fees_unpaid_cents / 100, "eur"),
+            ("experts_active", f.experts_active, "int"),
             (
                 "spread",
-                f"{spread[0]} / {self.p.num(lang, spread[1])} / {spread[2]}" if spread else "–",
+                " / ".join((str(spread[0]), figure(lang, "dec1", spread[1]), str(spread[2])))
+                if spread
+                else None,
+                "text",
             ),
-            ("feedback_answers", f.feedback_answers),
-            ("feedback_average", f.feedback_average if f.feedback_average is not None else "–"),
+            ("feedback_answers", f.feedback_answers, "int"),
+            ("feedback_average", f.feedback_average, "dec2"),
         ):
-            shown = self.p.num(lang, value) if isinstance(value, float) else str(value)
-            out.append((summary, t(lang, f"report.m_{key}"), shown))
+            out.append(Row(summary, t(lang, f"report.m_{key}"), value, kind))
         for section, counter, prefix in (
             ("s_type", f.by_type, "gig_type"),
+            ("s_reach_type", f.reach_by_type, "gig_type"),
             ("s_topic", f.by_topic, "topic"),
             ("s_region", f.by_region, "region"),
             ("s_orderer", f.by_orderer, None),
+            ("s_reach_orderer", f.reach_by_orderer, None),
         ):
             for key, count in counter.most_common():
                 label = self.p.label(lang, prefix, key) if prefix else key
-                out.append((t(lang, f"report.{section}"), label, str(count)))
+                out.append(Row(t(lang, f"report.{section}"), label, count, "int"))
         for key, count in sorted(f.checkins.items()):
             kind, answer = key.split(":")
-            out.append(
-                (
-                    t(lang, "report.s_checkins"),
-                    f"{t(lang, f'checkin_kind.{kind}')}: {answer}",
-                    str(count),
-                )
+            said = (
+                f"report.a_{answer}" if self.p.texts.has(f"report.a_{answer}") else "report.a_other"
             )
+            item = f"{t(lang, f'checkin_kind.{kind}')}: {t(lang, said)}"
+            out.append(Row(t(lang, "report.s_checkins"), item, count, "int"))
         return out
+
+    def text_rows(self, f: Figures, lang: str) -> list[tuple[str, str, str]]:
+        """The table with every figure written the reader's way (the message and the CSV)."""
+        return [(r.section, r.item, figure(lang, r.kind, r.value)) for r in self.rows(f, lang)]
+
+    def file_name(self, period: Period, lang: str) -> str:
+        """raportti-20261201-20261231 in Finnish, rapport-… in Swedish, report-… in English."""
+        last = period.end - timedelta(days=1)
+        return f"{self.p.t(lang, 'report.file')}-{period.start:%Y%m%d}-{last:%Y%m%d}"
 
     def csv_bytes(self, f: Figures, lang: str) -> bytes:
         buf = io.StringIO()
@@ -276,7 +301,7 @@ class Reports:
                 self.p.t(lang, "report.h_value"),
             ]
         )
-        writer.writerows(self.rows(f, lang))
+        writer.writerows(self.text_rows(f, lang))
         return buf.getvalue().encode("utf-8-sig")
 
     def xlsx_bytes(self, f: Figures, lang: str) -> bytes:
@@ -286,25 +311,31 @@ class Reports:
         wb = Workbook()
         ws = wb.active
         assert ws is not None
+        title = self.p.t(lang, "report.title", period=f.period.label())
+        wb.properties.title = title
         ws.title = self.p.t(lang, "report.s_summary")[:31]
-        ws.append([self.p.t(lang, "report.title", period=f.period.label())])
+        ws.append([title])
         ws["A1"].font = Font(bold=True, size=14)
+        header = [self.p.t(lang, "report.h_item"), self.p.t(lang, "report.h_value")]
+        ws.append(header)
+        ws["A2"].font = ws["B2"].font = Font(bold=True)
+        ws.freeze_panes = "A3"
         sheets = {ws.title: ws}
-        for section, item, value in self.rows(f, lang):
-            sheet = sheets.get(section[:31])
+        for row in self.rows(f, lang):
+            sheet = sheets.get(row.section[:31])
             if sheet is None:
-                sheet = wb.create_sheet(section[:31])
-                sheet.append([self.p.t(lang, "report.h_item"), self.p.t(lang, "report.h_value")])
+                sheet = wb.create_sheet(row.section[:31])
+                sheet.append(header)
                 sheet["A1"].font = sheet["B1"].font = Font(bold=True)
-                sheets[section[:31]] = sheet
-            number: float | str = value
-            with contextlib.suppress(ValueError):
-                plain = value.replace(",", ".")  # numbers are written the language's way
-                number = float(plain) if "." in plain else int(plain)
-            sheet.append([item, number])
+                sheet.freeze_panes = "A2"
+                sheets[row.section[:31]] = sheet
+            value: object = "–" if row.value is None else row.value
+            sheet.append([row.item, value])
+            if row.value is not None and row.kind in XLSX_FORMATS:
+                sheet.cell(sheet.max_row, 2).number_format = XLSX_FORMATS[row.kind]
         for sheet in sheets.values():
-            sheet.column_dimensions["A"].width = 42
-            sheet.column_dimensions["B"].width = 16
+            sheet.column_dimensions["A"].width = 44
+            sheet.column_dimensions["B"].width = 18
         out = io.BytesIO()
         wb.save(out)
         return out.getvalue()
@@ -314,24 +345,99 @@ class Reports:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
-        types = f.by_type.most_common(8)
-        left.barh(
-            [self.p.label(lang, "gig_type", k) for k, _ in types][::-1],
-            [v for _, v in types][::-1],
-            color="#4a7c59",
+        t = self.p.t
+        whole = FuncFormatter(lambda v, _: figure(lang, "int", round(v)))
+        fig, (gigs, reach, spread_ax) = plt.subplots(
+            1, 3, figsize=(14, 5), gridspec_kw={"width_ratios": [1, 1, 1.1]}
         )
-        left.set_title(self.p.t(lang, "report.s_type"))
-        spread = Counter(f.gigs_per_expert)
-        right.bar(
-            [str(k) for k in sorted(spread)], [spread[k] for k in sorted(spread)], color="#c97b3a"
-        )
-        right.set_title(self.p.t(lang, "report.chart_spread"))
-        right.set_xlabel(self.p.t(lang, "report.chart_spread_x"))
-        fig.suptitle(self.p.t(lang, "report.title", period=f.period.label()))
+        # Gigs and people reached share the task axis: labelled once, on the left.
+        reach.sharey(gigs)
+        reach.tick_params(axis="y", labelleft=False)
+        types = f.by_type.most_common(8)[::-1]
+        names = [self.p.label(lang, "gig_type", k) for k, _ in types]
+        gigs.barh(names, [v for _, v in types], color="#4a7c59")
+        gigs.set_title(t(lang, "report.s_type"))
+        gigs.set_xlabel(t(lang, "report.chart_gigs"))
+        gigs.set_ylabel(t(lang, "report.chart_task"))
+        reach.barh(names, [f.reach_by_type.get(k, 0) for k, _ in types], color="#3a6ea5")
+        reach.set_title(t(lang, "report.s_reach_type"))
+        reach.set_xlabel(t(lang, "report.chart_people"))
+        counts = Counter(f.gigs_per_expert)
+        # Every count from the fewest to the most, so a gap in the sharing shows as a gap.
+        span = list(range(min(counts), max(counts) + 1)) if counts else []
+        spread_ax.bar(span, [counts[k] for k in span], color="#c97b3a")
+        spread_ax.set_title(t(lang, "report.chart_spread"))
+        spread_ax.set_xlabel(t(lang, "report.chart_spread_x"))
+        spread_ax.set_ylabel(t(lang, "report.chart_experts"))
+        for axis in (gigs.xaxis, reach.xaxis, spread_ax.xaxis, spread_ax.yaxis):
+            axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+            axis.set_major_formatter(whole)
+        if span and len(span) <= 12:
+            spread_ax.set_xticks(span)
+            spread_ax.set_xlim(span[0] - 1, span[-1] + 1)
+        if not types:
+            gigs.set_xlim(0, 1)
+            reach.set_xlim(0, 1)
+            gigs.set_yticks([])
+            spread_ax.set_ylim(0, 1)
+            spread_ax.set_xticks([])
+            for ax in (gigs, reach, spread_ax):
+                ax.text(
+                    0.5,
+                    0.5,
+                    t(lang, "report.chart_empty"),
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    color="#666666",
+                    wrap=True,
+                )
+        fig.suptitle(t(lang, "report.title", period=f.period.label()))
         fig.tight_layout()
         out = io.BytesIO()
         fig.savefig(out, format="png", dpi=110)
         plt.close(fig)
         return out.getvalue()
+
+
+@dataclass
+class Row:
+    """One figure of a report: where it goes, what it is, its value (None: not available) and
+    how it is written (int, dec1, dec2, pct, eur, text)."""
+
+    section: str
+    item: str
+    value: float | int | str | None
+    kind: str
+
+
+# How the workbook shows each kind; Excel applies the reader's own separators.
+XLSX_FORMATS = {
+    "int": "#,##0",
+    "dec1": "#,##0.0",
+    "dec2": "#,##0.00",
+    "pct": "0%",
+    "eur": '#,##0.00 "€"',
+}
+
+
+def figure(lang: str, kind: str, value: object) -> str:
+    """A report figure the way the reader writes numbers: 1 234,5 · 80 % · 1 234,50 € in
+    Finnish and Swedish; 1,234.5 · 80% · €1,234.50 in English. None is a dash."""
+    if value is None:
+        return "–"
+    if kind == "text" or isinstance(value, str):
+        return str(value)
+    number = float(value)  # type: ignore[arg-type]
+    pattern = {"int": ",.0f", "dec1": ",.1f", "dec2": ",.2f", "pct": ",.0f", "eur": ",.2f"}[kind]
+    text = format(number * 100 if kind == "pct" else number, pattern)
+    en = lang == "en"
+    if not en:
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    if kind == "pct":
+        return text + ("%" if en else "\u00a0%")
+    if kind == "eur":
+        return "€" + text if en else text + "\u00a0€"
+    return text
