@@ -27,7 +27,7 @@ async def bot_with(db_url: str, clock: FakeClock, **settings: object) -> AsyncIt
     """The real Application with some settings changed (COORDINATOR_IDS 100 unless given)."""
     values: dict[str, object] = {"coordinator_ids": str(flows.COORD), **settings}
     config = load_settings(bot_token=TOKEN, database_url=db_url, _env_file=None, **values)
-    tg = FakeTelegram()
+    tg = FakeTelegram(clock)
     app = build_application(config, clock=clock, request=tg.request())
     async with app:
         await post_init(app)
