@@ -23,6 +23,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core import Core
 from bot.errors import Refuse
+from bot.parsing import InputError, parse_id, split_text
 from bot.services.access import STRANGER, Actor
 from storage.models import Role
 from storage.repo import InboxRepo
@@ -100,7 +101,12 @@ class Req:
         if chat is None:
             return
         bot = self.ctx.bot
-        self._after.append(lambda: bot.send_message(chat.id, text, reply_markup=markup))
+        # A long list goes out as several messages (Telegram takes 4,096 characters); the
+        # buttons go with the last part.
+        *first, last = split_text(text)
+        for part in first:
+            self._after.append(functools.partial(bot.send_message, chat.id, part))
+        self._after.append(lambda: bot.send_message(chat.id, last, reply_markup=markup))
 
     def say(self, key: str, markup: Markup = None, **kwargs: Any) -> None:
         self.reply(self.t(key, **kwargs), markup)
@@ -112,6 +118,14 @@ class Req:
             self.reply(text, markup)
             return
         message = query.message
+        first, *rest = split_text(text)
+        if rest:
+            # Too long for one message: the pressed one shows the start, the rest follows.
+            self.edit(first)
+            for part in rest[:-1]:
+                self.reply(part)
+            self.reply(rest[-1], markup)
+            return
 
         async def _edit() -> None:
             try:
@@ -200,6 +214,15 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
         return run
 
     return decorate
+
+
+def arg_id(req: Req, usage: str, index: int = 0) -> int:
+    """The record number typed as argument `index` ('12' or '#12'); anything else, a missing
+    number included, is answered with the command's usage message `usage`."""
+    try:
+        return parse_id(req.args[index])
+    except (IndexError, InputError):
+        raise Refuse(usage) from None
 
 
 def refuse(req: Req) -> None:
