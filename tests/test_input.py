@@ -202,3 +202,88 @@ async def test_a_good_number_with_a_hash_still_works(h: Harness) -> None:
     expert_no = await h.user_id(301)
     replies = await coord.send(f"/expert {expert_no}")
     assert "Eeva Esimerkki" in replies[0].text
+
+
+async def answer_order_until_contact(nurse: Person) -> None:
+    o = flows.ORDER
+    await nurse.send("/neworder")
+    await nurse.send(str(o["organisation"]))
+    await nurse.press(nurse.t("gig_type.talk"))
+    await nurse.press(nurse.t("topic.mental_health"))
+    await nurse.press(nurse.t("btn.done"))
+    await nurse.send("10.12.2026 klo 13.00")
+    await nurse.send("1,5")
+    await nurse.press(nurse.t("format.onsite"))
+    await nurse.send(str(o["place"]))
+    await nurse.press(nurse.t("region.keski_suomi"))
+    await nurse.press(nurse.t("audience.large"))
+    await nurse.send("60")
+    await nurse.send("2")
+    await nurse.press(nurse.t("language_name.fi"))
+    await nurse.send("150")
+    assert nurse.last.text == nurse.t("form.order.contact")
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_a_contact_of_only_emoji_is_refused_and_nothing_is_lost(
+    h: Harness, lang: str
+) -> None:
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    await answer_order_until_contact(nurse)
+    for typed in ("🙂👍🎉", "...", "– ! ?"):
+        replies = await nurse.send(typed)
+        assert [m.text for m in replies] == [
+            nurse.t("err.name_letters"),
+            nurse.t("form.order.contact"),
+        ], typed
+    await nurse.send("040 123 4567")  # a phone number alone is a way to reach someone
+    assert nurse.last.text == nurse.t("form.order.notes")
+    await nurse.press(nurse.t("btn.skip"))
+    summary = nurse.last.text
+    for earlier in (flows.ORDER["organisation"], flows.ORDER["place"], "040 123 4567"):
+        assert str(earlier) in summary
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_an_organisation_and_a_place_need_words(h: Harness, lang: str) -> None:
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    await nurse.send("/neworder")
+    replies = await nurse.send("🏥🏥")
+    assert [m.text for m in replies] == [
+        nurse.t("err.name_letters"),
+        nurse.t("form.order.organisation"),
+    ]
+    await nurse.send("Keski-Suomen hyvinvointialue")
+    assert nurse.last.text == nurse.t("form.order.gig_type")
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_an_experts_name_of_only_emoji_is_refused_kindly(h: Harness, lang: str) -> None:
+    code = await flows.invite_link(h, "expert")
+    eeva = h.person(301, "Eeva", lang)
+    await eeva.send(f"/start {code}")
+    await eeva.press(eeva.t("btn.consent_yes"))
+    question = eeva.last.text
+    replies = await eeva.send("🙂👍🎉")
+    assert [m.text for m in replies] == [eeva.t("err.name_letters"), question]
+    await eeva.send("Eeva")
+    assert eeva.last.text != question
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_a_day_not_in_the_calendar_is_said_first(h: Harness, lang: str) -> None:
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    await nurse.send("/neworder")
+    await nurse.send("Jyväskylän lyseo")
+    await nurse.press(nurse.t("gig_type.school"))
+    await nurse.press(nurse.t("topic.substance_use"))
+    await nurse.press(nurse.t("btn.done"))
+    for typed, day in (("31.2.", "31.2."), ("30.2.2027", "30.2."), ("31.4", "31.4.")):
+        replies = await nurse.send(typed)
+        assert [m.text for m in replies] == [
+            nurse.t("err.date_invalid", date=day),
+            nurse.t("form.order.starts_at"),
+        ], typed
+    # A real day without a time still asks for the time.
+    replies = await nurse.send("28.2.")
+    assert replies[0].text == nurse.t("err.datetime_no_time")
