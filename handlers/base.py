@@ -23,12 +23,14 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core import Core
 from bot.errors import Refuse
-from bot.parsing import InputError, parse_id, split_text
+from bot.parsing import InputError, parse_id, shorten, split_text
 from bot.services.access import STRANGER, Actor
 from storage.models import Role
 from storage.repo import InboxRepo
 
 log = logging.getLogger(__name__)
+
+TOAST_LIMIT = 200  # characters Telegram shows on a pressed button's answer
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
@@ -153,7 +155,7 @@ class Req:
 
     def toast(self, key: str, alert: bool = False, **kwargs: Any) -> None:
         """A short answer on the pressed button."""
-        self._toast = self.t(key, **kwargs)
+        self._toast = shorten(self.t(key, **kwargs), TOAST_LIMIT)
         self._toast_alert = alert
 
     def later(self, action: Callable[[], Awaitable[Any]]) -> None:

@@ -287,3 +287,56 @@ async def test_a_day_not_in_the_calendar_is_said_first(h: Harness, lang: str) ->
     # A real day without a time still asks for the time.
     replies = await nurse.send("28.2.")
     assert replies[0].text == nurse.t("err.datetime_no_time")
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_a_long_filter_is_echoed_shortened(h: Harness, lang: str) -> None:
+    coord = flows.coordinator(h, lang)
+    typed = "x" * 4085
+    replies = await coord.send(f"/experts {typed}")
+    assert len(replies) == 1
+    text = replies[0].text
+    assert len(text) <= TEXT_LIMIT
+    assert text.startswith(coord.t("register.unknown_filter", words="x")[:20])
+    assert "x" * 50 in text and "…" in text and typed not in text
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_a_long_event_log_comes_in_several_messages(h: Harness, lang: str) -> None:
+    coord = flows.coordinator(h, lang)
+    await coord.send("/help")
+    async with h.core.db.unit_of_work() as s:
+        for n in range(45):
+            await h.core.audit.record(s, None, "handpick", "gig", 1, f"{n:03d} " + "y" * 400)
+    replies = await coord.send("/audit gig 1")
+    assert len(replies) >= 2
+    assert all(len(m.text) <= TEXT_LIMIT for m in replies)
+    shown = "\n".join(m.text for m in replies)
+    assert all(f"{n:03d} " in shown for n in range(45))  # nothing is left out
+    assert replies[0].text.startswith(coord.t("audit.header", target="gig", id=1))
+    assert not limits_broken(h.tg)
+
+
+async def test_the_longest_order_fits_every_message(h: Harness) -> None:
+    """Every answer at its longest: the coordinator's alert, the offer, the gig card and the
+    orderer's own list stay within Telegram's limits."""
+    nurse = await flows.register_orderer(h, 201)
+    expert = await flows.register_expert(h, 301, "Eeva Esimerkki")
+    await flows.order_and_approve(
+        h,
+        nurse,
+        organisation="Å" * 200,
+        place="Ö" * 400,
+        contact="Nea " + "9" * 396,
+        notes="Pysäköinti. " * 125,
+        seats="10",
+    )
+    coord = flows.coordinator(h)
+    await coord.send("/gig 1")
+    await coord.send("/gigs")
+    await nurse.send("/myorders")
+    await expert.send("/mygigs")
+    assert flows.offered(expert)
+    assert not limits_broken(h.tg)
+    # The long notes reached the expert whole, even if in more than one message.
+    assert "Pysäköinti. " * 100 in "\n".join(expert.texts())
