@@ -54,6 +54,7 @@ from telegram.ext import (
     filters,
 )
 
+from bench import options, quick
 from bench.dispatch import HELSINKI, TOKEN, gig_values, machine, make_settings
 from bot import vocab
 from bot.app import build_application, post_init
@@ -97,6 +98,18 @@ ORDERER_TG_BASE = 2_000_000
 COORDINATOR_ID = 1
 FIRST_EXPERT_ID = 2
 FIRST_ORDERER_ID = FIRST_EXPERT_ID + EXPERTS
+
+
+def use_quick_sizes() -> None:
+    """--quick: about 700 updates instead of 10,000 (see bench/__init__.py)."""
+    global EXPERTS, ORDERERS, GIGS_PER_GROUP, PAST_GIGS, TRACE_UPDATES, FIRST_ORDERER_ID
+    EXPERTS, ORDERERS, GIGS_PER_GROUP, PAST_GIGS, TRACE_UPDATES = 200, 100, 1, 100, 200
+    FIRST_ORDERER_ID = FIRST_EXPERT_ID + EXPERTS
+
+
+if quick():
+    use_quick_sizes()
+
 # Message ids of what the seeded history put in people's chats; far above the fake's own.
 OFFER_MSG_BASE = 50_000_000
 CHECKIN_MSG_BASE = 60_000_000
@@ -1081,6 +1094,8 @@ def main() -> None:
     load = (load_at_start, os.getloadavg()[0])
     section = report(results, kinds, seeded, seed_s, violations, trace, load)
     print(section)
+    if quick():
+        return
     write_section(section)
     progress(f"written to {DOC}")
 
@@ -1089,4 +1104,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(sys.argv[2:])
     else:
+        if options("bench.load", __doc__):
+            use_quick_sizes()
         main()
