@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, event, func, insert, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from bench import options, quick
 from bot.app import build_application, post_init
 from bot.clock import FakeClock
 from bot.core import Core
@@ -85,6 +86,17 @@ QUERY_RUNS = 20
 TICK_RUNS = 5
 STARTUP_RUNS = 5  # per database, after one discarded warm-up round
 SEED = 5
+
+
+def use_quick_sizes() -> None:
+    """--quick: about a tenth of the data and fewer repeats (see bench/__init__.py)."""
+    global EXPERTS, GIGS, KEEP_IN_TOUCH, QUERY_RUNS, TICK_RUNS, STARTUP_RUNS
+    EXPERTS, GIGS, KEEP_IN_TOUCH = 200, 3_000, 100
+    QUERY_RUNS, TICK_RUNS, STARTUP_RUNS = 5, 2, 2
+
+
+if quick():
+    use_quick_sizes()
 
 COORDINATOR_TG = 100
 ORDERER_TG = 200
@@ -907,6 +919,8 @@ async def main() -> None:
         due = await bench_due(url, path, seeded.first_due)
     section = report(seeded, startup, bare, due, (load_before, os.getloadavg()[0]))
     print(section)
+    if quick():
+        return
     write_section(section)
     progress(f"written to {DOC}")
 
@@ -916,4 +930,6 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--startup":
         startup_child(sys.argv[2])
     else:
+        if options("bench.checkins", __doc__):
+            use_quick_sizes()
         asyncio.run(main())

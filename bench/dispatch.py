@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench import options, quick
 from bot.app import build_application, post_init
 from bot.core import Core
 from bot.notify import next_allowed
@@ -65,6 +66,17 @@ RANK_EXPERTS = 10_000
 HISTORY_GIGS = 8_000
 RANK_RUNS = 5
 SEED = 4
+
+
+def use_quick_sizes() -> None:
+    """--quick: one send rate, 150 experts, a tenth of the ranking data (bench/__init__.py)."""
+    global RATES, DISPATCH_EXPERTS, RANK_EXPERTS, HISTORY_GIGS, RANK_RUNS
+    RATES = (25.0,)
+    DISPATCH_EXPERTS, RANK_EXPERTS, HISTORY_GIGS, RANK_RUNS = 150, 1_000, 800, 2
+
+
+if quick():
+    use_quick_sizes()
 
 COORDINATOR_TG = 100
 ORDERER_TG = 200
@@ -677,6 +689,8 @@ async def main() -> None:
         rank = await bench_ranking(workdir)
     section = report(dispatch, rank)
     print(section)
+    if quick():
+        return
     write_section(section)
     progress(f"written to {DOC}")
 
@@ -687,4 +701,6 @@ if __name__ == "__main__":
     # PTB 22 warns once that RetryAfter.retry_after will become a timedelta; the outbox
     # already accepts both.
     warnings.filterwarnings("ignore", message=".*retry_after.*")
+    if options("bench.dispatch", __doc__):
+        use_quick_sizes()
     asyncio.run(main())

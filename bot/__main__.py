@@ -20,6 +20,7 @@ from bot.app import build_application, post_init, post_shutdown
 from bot.backup import BackupError, backup
 from bot.polling import DurablePoller, PollingFailed
 from bot.settings import SettingsError, load_settings
+from bot.startup import StartupError, preflight
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Backup written to {target}")
         return 0
     logs.setup(settings.log_level, settings.bot_token.get_secret_value())
+    try:
+        asyncio.run(preflight(settings))
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     app = build_application(settings)
     if settings.webhook_url:
         # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; python-telegram-bot

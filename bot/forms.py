@@ -16,6 +16,7 @@ from bot import vocab
 from bot.parsing import (
     InputError,
     clean_text,
+    has_words,
     parse_date,
     parse_datetime,
     parse_duration_minutes,
@@ -42,6 +43,9 @@ class Field:
     skip_label: str = "btn.skip"
     min_picks: int = 1  # for multi: how many must be picked (0: none means "any")
     when: Callable[[dict[str, Any]], bool] | None = None
+    # For text naming someone or something: "letters" (a name, an organisation) or "words"
+    # (letters or digits: a contact may be just a phone number, a place a street address).
+    wording: str = ""
 
     def applies(self, values: dict[str, Any]) -> bool:
         return self.when is None or self.when(values)
@@ -67,20 +71,20 @@ class Form:
 ORDER = Form(
     "order",
     (
-        Field("organisation", "text", max_len=200),
+        Field("organisation", "text", max_len=200, wording="letters"),
         Field("gig_type", "choice", vocab.GIG_TYPES, "gig_type"),
         Field("topics", "multi", vocab.TOPICS, "topic"),
         Field("starts_at", "datetime"),
         Field("duration", "duration", quick=("1", "1,5", "2", "3")),
         Field("remote", "choice", ("onsite", "remote"), "format"),
-        Field("place", "text", max_len=400),
+        Field("place", "text", max_len=400, wording="words"),
         Field("region", "choice", vocab.REGIONS, "region"),
         Field("audience", "choice", vocab.AUDIENCES, "audience"),
         Field("audience_size", "int", low=1, high=10000, quick=("10", "25", "50", "100")),
         Field("seats", "int", low=1, high=10, quick=("1", "2", "3")),
         Field("language", "choice", vocab.LANGS, "language_name"),
         Field("fee", "money", skippable=True, skip_label="btn.unpaid"),
-        Field("contact", "text", max_len=400),
+        Field("contact", "text", max_len=400, wording="words"),
         Field("notes", "text", max_len=1500, skippable=True),
     ),
 )
@@ -88,7 +92,7 @@ ORDER = Form(
 EXPERT = Form(
     "expert",
     (
-        Field("display_name", "text", max_len=60),
+        Field("display_name", "text", max_len=60, wording="letters"),
         Field("gig_types", "multi", vocab.GIG_TYPES, "gig_type"),
         Field("topics", "multi", vocab.TOPICS, "topic"),
         Field("languages", "multi", vocab.LANGS, "language_name"),
@@ -123,13 +127,15 @@ LIMIT_EARNINGS = _one(
 )
 PAUSE = _one("pause", Field("paused_until", "date"))
 CONTRACT = _one("contract", Field("contract_until", "date"), ("expert_id",))
-COMPANION = _one("companion", Field("companion", "text", max_len=200), ("gig_id",))
+COMPANION = _one("companion", Field("companion", "text", max_len=200, wording="words"), ("gig_id",))
 CANCEL_ORDER = _one(
     "cancel_order", Field("cancel_reason", "text", max_len=1000, skippable=True), ("gig_id",)
 )
 CANCEL_GIG = _one("cancel_gig", Field("cancel_reason", "text", max_len=1000), ("gig_id",))
 CHANGE_TIME = _one("change_time", Field("starts_at", "datetime"), ("gig_id",))
-CHANGE_PLACE = _one("change_place", Field("place", "text", max_len=400), ("gig_id",))
+CHANGE_PLACE = _one(
+    "change_place", Field("place", "text", max_len=400, wording="words"), ("gig_id",)
+)
 DEBRIEF_NOTE = _one(
     "debrief_note", Field("note", "text", max_len=1000, skippable=True), ("checkin_id",)
 )
@@ -266,7 +272,10 @@ def read_typed(field_: Field, text: str, now: datetime, tz: ZoneInfo) -> Any:
     """Turn typed text into a stored value for this field, or raise InputError."""
     match field_.kind:
         case "text":
-            return clean_text(text, field_.max_len)
+            cleaned = clean_text(text, field_.max_len)
+            if field_.wording and not has_words(cleaned, digits=field_.wording == "words"):
+                raise InputError("err.name_letters")
+            return cleaned
         case "int":
             return parse_int(text, field_.low, field_.high)
         case "datetime":

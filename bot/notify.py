@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.parsing import TEXT_LIMIT, shorten, split_text
 from bot.present import Presenter
 from bot.settings import Settings
 from storage.models import Alert, Outbox, OutboxStatus, Role, User
@@ -103,8 +104,14 @@ class Notifier:
         tag: str | None = None,
         quiet: bool = False,
     ) -> None:
-        """Queue a message; `quiet` pushes to experts wait for the end of quiet hours."""
-        await self._add(s, self.row(user, text, buttons=buttons, tag=tag, quiet=quiet))
+        """Queue a message; `quiet` pushes to experts wait for the end of quiet hours.
+
+        A text longer than Telegram takes goes as several messages; the last one carries the
+        buttons and the tag (a later edit replaces that one)."""
+        *first, last = split_text(text)
+        for part in first:
+            await self._add(s, self.row(user, part, quiet=quiet))
+        await self._add(s, self.row(user, last, buttons=buttons, tag=tag, quiet=quiet))
 
     async def push(
         self,
@@ -142,6 +149,7 @@ class Notifier:
         self, s: AsyncSession, user: User, tag: str, text: str, buttons: list[Any] | None = None
     ) -> None:
         """Replace the message sent under `tag`; if it has not gone out yet, it never will."""
+        text = shorten(text, TEXT_LIMIT)  # one message can only become one message
         await self._add(s, self.row(user, text, buttons=buttons, tag=tag, kind="edit"))
 
     async def alert(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -34,16 +35,21 @@ def parse_datetime(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     match = _DT_RE.match(cleaned)
     if not match:
         raise InputError("err.datetime_format")
-    if match["h"] is None:
-        raise InputError("err.datetime_no_time")
     local_now = now.astimezone(tz)
-    day, month, hour = int(match["d"]), int(match["m"]), int(match["h"])
-    minute = int(match["mi"]) if match["mi"] else 0
+    day, month = int(match["d"]), int(match["m"])
     if match["y"]:
         year = int(match["y"])
         year = year + 2000 if year < 100 else year
     else:
         year = local_now.year
+    # A day that is not in the calendar is the first thing to say ("31.2." has no time either,
+    # but fixing the time would not help). Without a year, 29.2. is fine if next year has it.
+    if not any(_day_exists(y, month, day) for y in ((year,) if match["y"] else (year, year + 1))):
+        raise InputError("err.date_invalid", {"date": f"{day}.{month}."})
+    if match["h"] is None:
+        raise InputError("err.datetime_no_time")
+    hour = int(match["h"])
+    minute = int(match["mi"]) if match["mi"] else 0
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise InputError("err.time_invalid")
     try:
@@ -62,6 +68,14 @@ def parse_datetime(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     if result > now + timedelta(days=MAX_DAYS_AHEAD):
         raise InputError("err.datetime_far")
     return result
+
+
+def _day_exists(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 _DATE_RE = re.compile(r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.?(?P<y>\d{4}|\d{2})?$")
@@ -143,6 +157,14 @@ def parse_duration_minutes(text: str) -> int:
     return minutes
 
 
+def has_words(text: str, *, digits: bool = False) -> bool:
+    """True if the text has a letter (or, with `digits`, a digit): a name or a place cannot be
+    only emoji or punctuation."""
+    return any(
+        unicodedata.category(ch).startswith("L") or (digits and ch in "0123456789") for ch in text
+    )
+
+
 def clean_text(text: str, max_len: int, min_len: int = 1) -> str:
     """Trimmed free text within limits; control characters removed."""
     cleaned = "".join(ch for ch in text if ch == "\n" or ch >= " ").strip()
@@ -151,3 +173,66 @@ def clean_text(text: str, max_len: int, min_len: int = 1) -> str:
     if len(cleaned) < min_len:
         raise InputError("err.too_short", {"min": min_len})
     return cleaned
+
+
+DB_INT_MAX = 2**31 - 1
+"""The largest record number: ids are INTEGER columns (PostgreSQL's int4)."""
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+"""Years a report period may name; outside this nothing was or will be recorded."""
+
+
+def parse_id(text: str) -> int:
+    """'12' or '#12' -> a record number: ASCII digits only (a superscript '²' passes isdigit
+    but is no number), from 1 to the database's largest integer."""
+    cleaned = text.strip().removeprefix("#")
+    if not re.fullmatch(r"[0-9]{1,10}", cleaned) or not 1 <= int(cleaned) <= DB_INT_MAX:
+        raise InputError("err.not_an_id")
+    return int(cleaned)
+
+
+def parse_year(text: str) -> int:
+    """'2026' -> 2026, within MIN_YEAR..MAX_YEAR."""
+    if not re.fullmatch(r"[0-9]{4}", text) or not MIN_YEAR <= int(text) <= MAX_YEAR:
+        raise InputError("err.year_range", {"low": MIN_YEAR, "high": MAX_YEAR})
+    return int(text)
+
+
+ELLIPSIS = "…"
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """Echoed user input, at most `limit` characters: longer text ends in '…'."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """A long message as parts Telegram accepts: cut between paragraphs where possible, then
+    between lines, and a single overlong line by characters."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    for paragraph in text.split("\n\n"):
+        for chunk in _chunks(paragraph.split("\n"), "\n", limit):
+            if parts and len(parts[-1]) + 2 + len(chunk) <= limit:
+                parts[-1] += "\n\n" + chunk
+            else:
+                parts.append(chunk)
+    return [part for part in parts if part.strip()] or [text[:limit]]
+
+
+def _chunks(lines: list[str], sep: str, limit: int) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        pieces = [line[i : i + limit] for i in range(0, len(line), limit)] or [""]
+        for piece in pieces:
+            if out and len(out[-1]) + len(sep) + len(piece) <= limit:
+                out[-1] += sep + piece
+            else:
+                out.append(piece)
+    return out

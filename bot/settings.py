@@ -9,12 +9,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 LANGUAGES = ("fi", "sv", "en")
 
 # BotFather tokens look like "123456789:AA...". Checking the shape catches a pasted
 # chat id or a truncated token before the first network call does.
 _TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_URL_EXAMPLES = (
+    "sqlite+aiosqlite:///./data/kokemusvalitys.sqlite3 or "
+    "postgresql+asyncpg://user:password@host:5432/database"
+)
 
 
 class Settings(BaseSettings):
@@ -78,6 +87,20 @@ class Settings(BaseSettings):
                 raise ValueError("must be Telegram user ids (numbers) separated by commas") from exc
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        # The URL may hold a password: the messages name the driver at most, never the URL.
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"is not a database URL; write for example {_URL_EXAMPLES}") from None
+        if url.drivername not in DATABASE_DRIVERS:
+            raise ValueError(
+                f"unknown database driver {url.drivername!r}; use {_URL_EXAMPLES}"
+            ) from None
         return value
 
     @field_validator("timezone")

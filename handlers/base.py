@@ -23,11 +23,14 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core import Core
 from bot.errors import Refuse
+from bot.parsing import InputError, parse_id, shorten, split_text
 from bot.services.access import STRANGER, Actor
 from storage.models import Role
 from storage.repo import InboxRepo
 
 log = logging.getLogger(__name__)
+
+TOAST_LIMIT = 200  # characters Telegram shows on a pressed button's answer
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
@@ -100,7 +103,12 @@ class Req:
         if chat is None:
             return
         bot = self.ctx.bot
-        self._after.append(lambda: bot.send_message(chat.id, text, reply_markup=markup))
+        # A long list goes out as several messages (Telegram takes 4,096 characters); the
+        # buttons go with the last part.
+        *first, last = split_text(text)
+        for part in first:
+            self._after.append(functools.partial(bot.send_message, chat.id, part))
+        self._after.append(lambda: bot.send_message(chat.id, last, reply_markup=markup))
 
     def say(self, key: str, markup: Markup = None, **kwargs: Any) -> None:
         self.reply(self.t(key, **kwargs), markup)
@@ -112,6 +120,14 @@ class Req:
             self.reply(text, markup)
             return
         message = query.message
+        first, *rest = split_text(text)
+        if rest:
+            # Too long for one message: the pressed one shows the start, the rest follows.
+            self.edit(first)
+            for part in rest[:-1]:
+                self.reply(part)
+            self.reply(rest[-1], markup)
+            return
 
         async def _edit() -> None:
             try:
@@ -139,7 +155,7 @@ class Req:
 
     def toast(self, key: str, alert: bool = False, **kwargs: Any) -> None:
         """A short answer on the pressed button."""
-        self._toast = self.t(key, **kwargs)
+        self._toast = shorten(self.t(key, **kwargs), TOAST_LIMIT)
         self._toast_alert = alert
 
     def later(self, action: Callable[[], Awaitable[Any]]) -> None:
@@ -200,6 +216,15 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
         return run
 
     return decorate
+
+
+def arg_id(req: Req, usage: str, index: int = 0) -> int:
+    """The record number typed as argument `index` ('12' or '#12'); anything else, a missing
+    number included, is answered with the command's usage message `usage`."""
+    try:
+        return parse_id(req.args[index])
+    except (IndexError, InputError):
+        raise Refuse(usage) from None
 
 
 def refuse(req: Req) -> None:

@@ -13,7 +13,7 @@ from bot.i18n import Texts, fmt_money
 from bot.services.alerts import CATEGORIES
 from bot.services.reports import parse_period
 from handlers import forms
-from handlers.base import Req, handles
+from handlers.base import Req, arg_id, handles
 from handlers.gigs import authorised_gig
 from storage.models import Fee, FeeStatus, FeeType, Gig, GigStatus, Role
 from storage.repo import Users
@@ -264,20 +264,17 @@ async def my_fee_action(req: Req) -> None:
 @handles(Role.COORDINATOR)
 async def audit(req: Req) -> None:
     """`/audit gig <n>` or `/audit expert <n>`: who did what and when."""
-    if (
-        len(req.args) != 2
-        or req.args[0] not in ("gig", "expert", "keikka", "asiantuntija")
-        or (not req.args[1].lstrip("#").isdigit())
-    ):
+    if len(req.args) != 2 or req.args[0] not in ("gig", "expert", "keikka", "asiantuntija"):
         req.say("audit.usage")
         return
+    record = arg_id(req, "audit.usage", 1)
     target = "gig" if req.args[0] in ("gig", "keikka") else "expert"
-    rows = await req.core.audit.of(req.s, target, int(req.args[1].lstrip("#")))
+    rows = await req.core.audit.of(req.s, target, record)
     if not rows:
         req.say("audit.empty")
         return
     p = req.core.presenter
-    lines = [req.t("audit.header", target=req.args[0], id=req.args[1])]
+    lines = [req.t("audit.header", target=req.args[0], id=record)]
     lines += [
         req.t(
             "audit.line",

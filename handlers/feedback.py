@@ -12,7 +12,7 @@ from bot.i18n import Texts
 from bot.parsing import InputError, clean_text
 from bot.services.feedback import Released, Summary
 from handlers import forms
-from handlers.base import Req, handles
+from handlers.base import Req, arg_id, handles
 from storage.models import CheckIn, Gig, OrdererFeedback, Role
 from storage.repo import Gigs
 
@@ -155,8 +155,8 @@ async def coordinator_feedback(req: Req) -> None:
     """`/feedback <gig>`: one gig; `/feedback`: every gig released so far."""
     core = req.core
     p = core.presenter
-    if req.args and req.args[0].lstrip("#").isdigit():
-        gig = await Gigs(req.s).get(int(req.args[0].lstrip("#")))
+    if req.args:
+        gig = await Gigs(req.s).get(arg_id(req, "feedback.usage"))
         if gig is None:
             req.say("err.gig_not_found")
             return

@@ -22,7 +22,7 @@ from bot.present import gig_values
 from bot.services.dispatch import Ranked
 from bot.services.orders import Decision
 from handlers import forms
-from handlers.base import Req, handles
+from handlers.base import Req, arg_id, handles
 from storage.models import CheckIn, ExpertProfile, Gig, GigStatus, OfferStatus, Role
 from storage.repo import Gigs
 
@@ -230,10 +230,7 @@ async def send_handpicked(req: Req, gig_id: int, picked: list[int], reason: str)
 @handles(Role.COORDINATOR)
 async def gig_card(req: Req) -> None:
     """`/gig <number>`: every fact, the offers' live status, and what can be done."""
-    if not req.args or not req.args[0].lstrip("#").isdigit():
-        req.say("gig.card_usage")
-        return
-    gig = await authorised_gig(req, int(req.args[0].lstrip("#")))
+    gig = await authorised_gig(req, arg_id(req, "gig.card_usage"))
     p = req.core.presenter
     people = await req.core.dispatch.people(req.s, gig.id)
     confirmed = [(o, name) for o, name in people if o.status == OfferStatus.ACCEPTED]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import vocab
-from bot.forms import COMPANION, CONTRACT
+from bot.errors import Refuse
+from bot.forms import COMPANION, CONTRACT, read_typed
 from bot.i18n import Texts, fmt_day, fmt_money
+from bot.parsing import InputError, shorten
 from bot.services.experts import PAGE_SIZE, Card, Filters, profile_values
 from handlers import forms
-from handlers.base import Req, handles
+from handlers.base import Req, arg_id, handles
 from storage.models import ExpertStatus, Role
 
 STATUS_WORDS = {
@@ -165,7 +167,7 @@ async def experts(req: Req) -> None:
     """List experts: `/experts [active|pending|inactive] [topic] [gig type] [region] [language]`."""
     f, unknown = parse_filters(req.core.texts, req.args)
     if unknown:
-        req.say("register.unknown_filter", words=", ".join(unknown))
+        req.say("register.unknown_filter", words=shorten(", ".join(unknown), 100))
         return
     await show_list(req, f, 0, edit=False)
 
@@ -241,10 +243,7 @@ async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
 @handles(Role.COORDINATOR)
 async def expert_card(req: Req) -> None:
     """One expert's card: `/expert <number>`."""
-    if not req.args or not req.args[0].lstrip("#").isdigit():
-        req.say("register.card_usage")
-        return
-    await show_card(req, int(req.args[0].lstrip("#")))
+    await show_card(req, arg_id(req, "register.card_usage"))
 
 
 @handles(Role.COORDINATOR)
@@ -284,13 +283,14 @@ async def decide_registration(req: Req) -> None:
 @handles(Role.COORDINATOR)
 async def companion(req: Req) -> None:
     """`/companion <gig> <name>` names the adult accompanying youth experts on a gig."""
-    if len(req.args) < 2 or not req.args[0].lstrip("#").isdigit():
-        req.say("coord.companion_usage")
-        return
-    name = " ".join(req.args[1:])[:200]
-    gig, confirmed = await req.core.dispatch.set_companion(
-        req.s, req.actor, int(req.args[0].lstrip("#")), name
-    )
+    gig_id = arg_id(req, "coord.companion_usage")
+    try:
+        name = read_typed(
+            COMPANION.fields[0], " ".join(req.args[1:]), req.core.clock.now(), req.core.settings.tz
+        )
+    except InputError:
+        raise Refuse("coord.companion_usage") from None
+    gig, confirmed = await req.core.dispatch.set_companion(req.s, req.actor, gig_id, name)
     req.say(
         "coord.companion_set", title=req.core.presenter.gig_title(req.lang, gig), count=confirmed
     )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Refuse
+from bot.parsing import InputError, parse_year
 from bot.present import Presenter
 from bot.services.feedback import Feedback
 from storage.models import (
@@ -55,22 +56,31 @@ def parse_period(words: list[str], today: date) -> Period:
     if text in ("year", "vuosi", "år"):
         return Period(date(today.year, 1, 1), date(today.year + 1, 1, 1))
     if m := re.fullmatch(r"(\d{4})", text):
-        return Period(date(int(m[1]), 1, 1), date(int(m[1]) + 1, 1, 1))
+        year = _year(m[1])
+        return Period(date(year, 1, 1), date(year + 1, 1, 1))
     if m := re.fullmatch(r"(\d{1,2})\s*[./]\s*(\d{4})", text):
         if not 1 <= int(m[1]) <= 12:
             raise Refuse("report.bad_period")
-        start = date(int(m[2]), int(m[1]), 1)
+        start = date(_year(m[2]), int(m[1]), 1)
         return Period(start, _next_month(start))
     dates = re.findall(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text)
     if len(dates) == 2:
         try:
-            a, b = (date(int(y), int(mo), int(d)) for d, mo, y in dates)
+            a, b = (date(_year(y), int(mo), int(d)) for d, mo, y in dates)
         except ValueError:
             raise Refuse("report.bad_period") from None
         if b < a:
             raise Refuse("report.bad_period")
         return Period(a, b + timedelta(days=1))
     raise Refuse("report.bad_period")
+
+
+def _year(raw: str) -> int:
+    """A year a report can cover ('0000' and '9999' are typing slips, not periods)."""
+    try:
+        return parse_year(raw)
+    except InputError:
+        raise Refuse("report.bad_period") from None
 
 
 def _next_month(d: date) -> date:

@@ -1,0 +1,45 @@
+"""Every benchmark explains itself: `--help` answers at once and names --quick."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem != "__init__")
+
+
+def test_the_benchmarks_are_found() -> None:
+    assert {"checkins", "dispatch", "load", "report"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_help_answers_quickly(module: str) -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"python -m bench.{module}" in done.stdout
+    assert "--quick" in done.stdout
+    assert time.monotonic() - started < 30  # imports only: nothing is seeded or measured
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_an_unknown_option_is_refused(module: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", "--no-such-option"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "unrecognized arguments" in done.stderr
