@@ -160,13 +160,21 @@ class OutboxSender:
         def call() -> Awaitable[Any]:
             if row.kind == "photo":
                 return self.bot.send_photo(
-                    row.chat_id, base64.b64decode(row.text), filename=row.filename or "image.png"
+                    row.chat_id,
+                    base64.b64decode(row.text),
+                    filename=row.filename or "image.png",
+                    caption=row.caption,
                 )
             if row.kind == "document":
                 return self.bot.send_document(
-                    row.chat_id, row.text.encode(), filename=row.filename or "file.txt"
+                    row.chat_id,
+                    row.text.encode(),
+                    filename=row.filename or "file.txt",
+                    caption=row.caption,
                 )
-            return self.bot.send_message(row.chat_id, row.text, reply_markup=markup(row.buttons))
+            return self.bot.send_message(
+                row.chat_id, row.text, reply_markup=markup(row.buttons), parse_mode=row.parse_mode
+            )
 
         try:
             message = await self._call(row, call)
@@ -205,6 +213,7 @@ class OutboxSender:
                     chat_id=row.chat_id,
                     message_id=message_id,
                     reply_markup=markup(row.buttons),
+                    parse_mode=row.parse_mode,
                 ),
             )
         except BadRequest as exc:
@@ -236,6 +245,7 @@ class OutboxSender:
             # A delivered (or abandoned) message's text is not kept: it may name people, and
             # only the message id is needed to edit it later.
             fresh.text = ""
+            fresh.caption = None
             fresh.buttons = None
             if message_id is not None:
                 fresh.message_id = message_id

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.forms import FEE_EDIT, GIG_MESSAGE
-from bot.i18n import Texts, fmt_money
+from bot.i18n import Texts
 from bot.services.alerts import CATEGORIES
 from bot.services.reports import parse_period
 from handlers import forms
@@ -180,8 +180,8 @@ def fee_line(req: Req, fee: Fee, gig: Gig, name: str = "") -> str:
         title=req.core.presenter.gig_title(req.lang, gig),
         name=name,
         type=req.t(f"fee_type.{fee.fee_type}"),
-        amount=fmt_money(fee.amount_cents),
-        expenses=fmt_money(extra),
+        amount=req.core.presenter.money(req.lang, fee.amount_cents),
+        expenses=req.core.presenter.money(req.lang, extra),
         status=req.t(f"fee_status.{fee.status}"),
     )
 
@@ -233,10 +233,10 @@ async def my_fees(req: Req) -> None:
     )
     month = await core.fees.earned(req.s, req.actor.id, month_start, next_month)
     profile = await core.experts.profile(req.s, req.actor)
-    lines = [req.t("fees.mine_header", ytd=fmt_money(ytd), month=fmt_money(month))]
+    lines = [req.t("fees.mine_header", ytd=req.core.presenter.money(req.lang, ytd), month=req.core.presenter.money(req.lang, month))]
     if profile is not None and profile.max_earnings_cents is not None:
         key = "fees.limit_over" if month > profile.max_earnings_cents else "fees.limit_ok"
-        lines.append(req.t(key, limit=fmt_money(profile.max_earnings_cents)))
+        lines.append(req.t(key, limit=req.core.presenter.money(req.lang, profile.max_earnings_cents)))
     if not rows:
         lines.append(req.t("fees.none_mine"))
     lines += [fee_line(req, fee, gig) for fee, gig in rows]

@@ -7,7 +7,7 @@ import json
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.forms import EXPERT, LIMIT_EARNINGS, LIMIT_GIGS, PAUSE, SUMMARY
-from bot.i18n import Texts, fmt_day, fmt_money
+from bot.i18n import Texts, fmt_day
 from bot.parsing import InputError, parse_date
 from bot.present import gig_values
 from bot.services.dispatch import Answer
@@ -44,9 +44,9 @@ async def _accept(req: Req, despite_limit: bool) -> None:
                     ]
                 ),
                 title=title,
-                earned=fmt_money(result.earned),
-                limit=fmt_money(result.limit),
-                fee=fmt_money(gig.fee_cents or 0),
+                earned=req.core.presenter.money(req.lang, result.earned),
+                limit=req.core.presenter.money(req.lang, result.limit),
+                fee=req.core.presenter.money(req.lang, gig.fee_cents or 0),
             )
         case Answer.ACCEPTED if result.offer.awaiting_companion:
             req.edit(req.t("offer.accepted_youth", title=title))
@@ -183,8 +183,8 @@ async def profile(req: Req) -> None:
         ),
         req.t(
             "limits.earnings_line",
-            amount=fmt_money(earned),
-            limit=fmt_money(prof.max_earnings_cents)
+            amount=req.core.presenter.money(req.lang, earned),
+            limit=req.core.presenter.money(req.lang, prof.max_earnings_cents)
             if prof.max_earnings_cents is not None
             else no_limit,
         ),

@@ -39,7 +39,7 @@ from bot.forms import (
     read_choice,
     read_typed,
 )
-from bot.i18n import fmt_day, fmt_money
+from bot.i18n import fmt_day
 from bot.parsing import InputError
 from bot.services.access import STRANGER
 from bot.services.orders import Decision
@@ -157,7 +157,7 @@ def question_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup | None:
     elif field.kind == "yesno":
         rows = [[(req.t("common.yes"), f"f:y:{step}:1"), (req.t("common.no"), f"f:y:{step}:0")]]
     elif field.quick:
-        rows = [[(q, f"f:q:{step}:{i}") for i, q in enumerate(field.quick)]]
+        rows = [[(p.decimal_text(req.lang, q), f"f:q:{step}:{i}") for i, q in enumerate(field.quick)]]
     if field.skippable:
         rows.append([(req.t(field.skip_label), f"f:k:{step}")])
     return req.keyboard(rows) if rows else None
@@ -372,7 +372,7 @@ async def complete(req: Req, state: DraftState) -> None:
         elif name == "max_gigs_month":
             req.say("limits.gigs_set", count=value)
         else:
-            req.say("limits.earnings_set", amount=fmt_money(value))
+            req.say("limits.earnings_set", amount=req.core.presenter.money(req.lang, value))
     elif state.form is PAUSE:
         until = date.fromisoformat(values["paused_until"])
         await core.experts.pause(req.s, req.actor, until)

@@ -160,7 +160,7 @@ class CheckIns:
             tz=self.tz,
             now=self.clock.now(),
         )
-        await self.notify.push_document(s, expert, f"keikka-{gig.id}.ics", ics)
+        await self.notify.push_document(s, expert, self.p.filename(lang, "ics", id=gig.id), ics)
 
     # ----- sending what is due ---------------------------------------------------------------
 

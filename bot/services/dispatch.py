@@ -483,7 +483,7 @@ class Dispatch:
             place=offer.rank,
             pool=offer.pool,
             gigs=gigs,
-            hours=round(minutes / 60, 1),
+            hours=self.p.num(lang, minutes / 60),
             mode=self.p.t(lang, f"mode.{gig.dispatch_mode}"),
         )
 
