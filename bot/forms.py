@@ -131,7 +131,7 @@ CANCEL_GIG = _one("cancel_gig", Field("cancel_reason", "text", max_len=1000), ("
 CHANGE_TIME = _one("change_time", Field("starts_at", "datetime"), ("gig_id",))
 CHANGE_PLACE = _one("change_place", Field("place", "text", max_len=400), ("gig_id",))
 DEBRIEF_NOTE = _one(
-    "debrief_note", Field("note", "text", max_len=1000, skippable=True), ("checkin_id",)
+    "debrief_note", Field("note", "text", max_len=1000, skippable=True), ("checkin_id", "title")
 )
 ORDERER_NOTE = _one(
     "orderer_note", Field("feedback_text", "text", max_len=1000, skippable=True), ("gig_id",)

@@ -142,8 +142,16 @@ class Presenter:
                 return self.label(lang, "fee_type", value)
         return str(value)
 
-    def gig(self, lang: str, values: dict[str, Any], *, contact: bool = True) -> str:
-        """The facts of a gig, one per line, as the expert or orderer needs them."""
+    def gig(
+        self,
+        lang: str,
+        values: dict[str, Any],
+        *,
+        contact: bool = True,
+        only: tuple[str, ...] | None = None,
+    ) -> str:
+        """The facts of a gig, one per line, as the expert or orderer needs them (`only`:
+        just these, in the usual order)."""
         lines = []
         for name in (
             "organisation",
@@ -165,10 +173,34 @@ class Presenter:
         ):
             if name not in values or (name == "contact" and not contact):
                 continue
+            if only is not None and name not in only:
+                continue
             if name in ("notes", "companion") and not values.get(name):
                 continue
             lines.append(f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}")
         return "\n".join(lines)
+
+    def offer_brief(self, lang: str, values: dict[str, Any]) -> str:
+        """What an expert needs to decide on an offer; the rest is behind "All details"."""
+        return self.gig(
+            lang,
+            values,
+            contact=False,
+            only=(
+                "organisation",
+                "gig_type",
+                "topics",
+                "starts_at",
+                "duration",
+                "remote",
+                "place",
+                "fee",
+            ),
+        )
+
+    def confirmed_brief(self, lang: str, values: dict[str, Any]) -> str:
+        """Where to go and whom to ask, for a confirmed gig (the title says what and when)."""
+        return self.gig(lang, values, only=("place", "contact", "companion"))
 
     def gig_title(self, lang: str, gig: Gig) -> str:
         """#12 Talk, 24.12.2026 klo 14.30: enough to recognise a gig in a list or alert."""

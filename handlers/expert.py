@@ -52,7 +52,12 @@ async def _accept(req: Req, despite_limit: bool) -> None:
             req.edit(req.t("offer.accepted_youth", title=title))
         case Answer.ACCEPTED:
             req.edit(req.t("offer.accepted", title=title))
-            req.say("offer.confirmation", title=title, details=p.gig(req.lang, gig_values(gig)))
+            req.say(
+                "offer.confirmation",
+                req.keyboard([[(req.t("btn.details"), f"of:i:{result.offer.id}")]]),
+                title=title,
+                details=p.confirmed_brief(req.lang, gig_values(gig)),
+            )
         case Answer.ALREADY:
             req.toast("offer.already_answered")
         case Answer.FILLED:
@@ -148,6 +153,16 @@ async def reconfirm(req: Req) -> None:
         return
     title = req.core.presenter.gig_title(req.lang, gig)
     req.edit(req.t("expert.reconfirmed" if coming else "expert.stepped_back", title=title))
+
+
+@handles(Role.EXPERT)
+async def details(req: Req) -> None:
+    """All the facts of the gig behind an offer or a confirmation."""
+    text = await req.core.dispatch.details(req.s, req.actor, _offer_id(req))
+    if text is None:
+        req.toast("err.stale", alert=True)
+        return
+    req.reply(text)
 
 
 @handles(Role.EXPERT)
@@ -308,6 +323,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CallbackQueryHandler(accept_despite_limit, pattern=r"^of:A:\d{1,10}$"),
         CallbackQueryHandler(decline, pattern=r"^of:d:\d{1,10}$"),
         CallbackQueryHandler(why, pattern=r"^of:w:\d{1,10}$"),
+        CallbackQueryHandler(details, pattern=r"^of:i:\d{1,10}$"),
         CallbackQueryHandler(step_back_ask, pattern=r"^sb:\d{1,10}$"),
         CallbackQueryHandler(step_back, pattern=r"^sb:[yn]:\d{1,10}$"),
         CallbackQueryHandler(reconfirm, pattern=r"^rc:[yn]:\d{1,10}$"),

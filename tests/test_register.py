@@ -265,7 +265,9 @@ async def test_forget_erases_the_person_and_keeps_the_statistics(h: Harness) -> 
         # The gig itself was ordered for "gambling"; the person's own topics must be gone.
         occurrences = [line for line in dump.splitlines() if secret in line]
         if secret == "gambling":
-            assert all(line.startswith("gigs: 1 ") or "gambling" not in line for line in occurrences)
+            assert all(
+                line.startswith("gigs: 1 ") or "gambling" not in line for line in occurrences
+            )
             continue
         assert occurrences == [], (secret, occurrences)
     assert await _stats(h) == before

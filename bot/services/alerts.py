@@ -55,6 +55,11 @@ class Alerts:
             base = alert.texts.get(lang) or next(iter(alert.texts.values()), "")
             text = f"{base}\n\n{self.p.html(lang, 'alerts.claimed', by=name)}"
             await self.notify.edit_text(
-                s, coord, f"alert:{alert.id}", text, self.notify.buttons(lang, rows), parse_mode=HTML
+                s,
+                coord,
+                f"alert:{alert.id}",
+                text,
+                self.notify.buttons(lang, rows),
+                parse_mode=HTML,
             )
         return True, name
