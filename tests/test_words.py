@@ -108,13 +108,17 @@ async def test_file_names_and_the_qr_caption_in_the_readers_language(
     assert photo.document is not None and photo.document[0] == qr
     title = await h.title(lang, 1)
     # The image explains itself: what it is, which gig, until when.
-    assert photo.text.startswith(nurse.t("feedback.qr_caption", title="", organisation="", until="")[:8])
+    assert photo.text.startswith(
+        nurse.t("feedback.qr_caption", title="", organisation="", until="")[:8]
+    )
     assert title in photo.text and "Keski-Suomen hyvinvointialue" in photo.text
     assert "24.12.2026" in photo.text  # the link works for two weeks
     assert 0 < len(photo.text) <= 1024
 
 
-@pytest.mark.parametrize(("lang", "hours", "button"), [("fi", "0,0 h", "1,5"), ("en", "0.0 h", "1.5")])
+@pytest.mark.parametrize(
+    ("lang", "hours", "button"), [("fi", "0,0 h", "1,5"), ("en", "0.0 h", "1.5")]
+)
 async def test_numbers_are_written_the_readers_way(
     h: Harness, lang: str, hours: str, button: str
 ) -> None:
@@ -142,7 +146,7 @@ async def test_numbers_are_written_the_readers_way(
 
 
 async def test_fee_lines_read_clearly(h: Harness) -> None:
-    nurse, aino, coord = await expert_and_offer(h, "en")
+    _nurse, aino, coord = await expert_and_offer(h, "en")
     await aino.press(aino.t("btn.accept"))
     h.coord_lang = "en"
     coord = flows.coordinator(h, "en")
@@ -212,7 +216,7 @@ async def test_a_no_show_tells_the_fee_and_asks_to_check_on_the_person(h: Harnes
 
 @pytest.mark.parametrize("lang", LANGS)
 async def test_stepping_back_is_said_plainly(h: Harness, lang: str) -> None:
-    _, aino, coord = await expert_and_offer(h, lang)
+    _, aino, _coord = await expert_and_offer(h, lang)
     await aino.press(aino.t("btn.accept"))
     await aino.send("/mygigs")
     await aino.press(aino.t("btn.step_back", id=1))
