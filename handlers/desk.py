@@ -58,6 +58,7 @@ FILTER_WORDS = {
     "done": "d",
     "pidetyt": "d",
     "hållna": "d",
+    "genomförda": "d",
 }
 
 
@@ -84,7 +85,9 @@ def _filtered(code: str, now: datetime, tz_today_start: datetime) -> Select[Gig]
 async def gigs_list(req: Req) -> None:
     """`/gigs [upcoming|needs|today|week|pending|open|filled|cancelled|done] [organisation]`."""
     code, org = "u", ""
-    for word in req.args:
+    # Swedish writes "i dag" in two words; it is one filter.
+    args = " ".join(req.args).replace("i dag", "idag").replace("I dag", "idag").split()
+    for word in args:
         if word.lower() in FILTER_WORDS:
             code = FILTER_WORDS[word.lower()]
         else:

@@ -282,3 +282,18 @@ async def test_the_orderers_form_says_sina_throughout(h: Harness) -> None:
     assert any("organisaatiosi" in q for q in questions)
     for plural in ("organisaationne", "toivotte", "Kirjoittakaa", "teidän"):
         assert not any(plural in q for q in questions), plural
+
+
+async def test_swedish_filters_read_i_dag_and_genomforda(h: Harness) -> None:
+    h.coord_lang = "sv"
+    nurse = await flows.register_orderer(h, 201)
+    await flows.order_and_approve(h, nurse, starts_at="23.11.2026 klo 15.00")
+    coord = flows.coordinator(h, "sv")
+    await coord.send("/language")
+    await coord.press("Svenska")
+    await coord.send("/gigs i dag")
+    assert coord.last.text.startswith(
+        coord.t("desk.gigs_header", filter="i dag", count=1, page=1, pages=1)
+    )
+    await coord.send("/gigs genomförda")
+    assert coord.last.text == coord.t("desk.no_gigs")
