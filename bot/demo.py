@@ -187,7 +187,7 @@ class Demo:
         await self.press(nurse, t("topic.mental_health"))
         await self.press(nurse, t("btn.done"))
         await self.send(nurse, "25.11.2026 klo 13.00")
-        await self.press(nurse, "1,5")
+        await self.press(nurse, self.h.core.presenter.decimal_text(self.lang, "1,5"))
         await self.press(nurse, t("format.onsite"))
         await self.send(nurse, "Keskussairaala, Hoitajantie 3, Jyväskylä, auditorio")
         await self.press(nurse, t("region.keski_suomi"))
@@ -225,7 +225,7 @@ class Demo:
         await self.press(bertta, "4")
         await self.press(bertta, t("btn.skip"))
         await self.press(cecilia, t("btn.debrief_coordinator"))
-        self.check(coord.last.text.startswith("🆘"), "debrief request reached the coordinator")
+        self.check(coord.last.text.startswith("💬"), "debrief request reached the coordinator")
 
         # Feedback from the audience, through the link the orderer passed on.
         link = next(

@@ -137,7 +137,7 @@ CHANGE_PLACE = _one(
     "change_place", Field("place", "text", max_len=400, wording="words"), ("gig_id",)
 )
 DEBRIEF_NOTE = _one(
-    "debrief_note", Field("note", "text", max_len=1000, skippable=True), ("checkin_id",)
+    "debrief_note", Field("note", "text", max_len=1000, skippable=True), ("checkin_id", "title")
 )
 ORDERER_NOTE = _one(
     "orderer_note", Field("feedback_text", "text", max_len=1000, skippable=True), ("gig_id",)

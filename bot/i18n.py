@@ -55,6 +55,9 @@ class Texts:
                 return base
         return self.default
 
+    def template(self, lang: str, key: str) -> str:
+        return self.catalogs[self.lang(lang)][key]
+
     def get(self, lang: str, key: str, **kwargs: object) -> str:
         template = self.catalogs[self.lang(lang)][key]
         return template.format(**kwargs) if kwargs or "{" in template else template

@@ -21,6 +21,8 @@ from storage.models import Alert, Outbox, OutboxStatus, Role, User
 from storage.repo import OutboxRepo, Users
 
 ButtonSpec = tuple[str, str]  # (catalog key, callback data)
+HTML = "HTML"
+CAPTION_MAX = 1024  # Telegram's limit for the caption of an image or a file
 
 
 def next_allowed(moment: datetime, settings: Settings) -> datetime:
@@ -69,6 +71,8 @@ class Notifier:
         quiet: bool = False,
         kind: str = "send",
         filename: str | None = None,
+        caption: str | None = None,
+        parse_mode: str | None = None,
     ) -> Outbox | None:
         """An outbox row for one message, file or edit (None for someone erased); the caller
         adds it. `quiet` holds pushes to experts until quiet hours end."""
@@ -83,6 +87,8 @@ class Notifier:
             buttons=buttons,
             tag=tag,
             filename=filename,
+            caption=caption,
+            parse_mode=parse_mode,
             status=OutboxStatus.PENDING,
             not_before=not_before,
             attempts=0,
@@ -103,6 +109,7 @@ class Notifier:
         buttons: list[Any] | None = None,
         tag: str | None = None,
         quiet: bool = False,
+        parse_mode: str | None = None,
     ) -> None:
         """Queue a message; `quiet` pushes to experts wait for the end of quiet hours.
 
@@ -110,8 +117,11 @@ class Notifier:
         buttons and the tag (a later edit replaces that one)."""
         *first, last = split_text(text)
         for part in first:
-            await self._add(s, self.row(user, part, quiet=quiet))
-        await self._add(s, self.row(user, last, buttons=buttons, tag=tag, quiet=quiet))
+            await self._add(s, self.row(user, part, quiet=quiet, parse_mode=parse_mode))
+        await self._add(
+            s,
+            self.row(user, last, buttons=buttons, tag=tag, quiet=quiet, parse_mode=parse_mode),
+        )
 
     async def push(
         self,
@@ -139,18 +149,38 @@ class Notifier:
         """Queue a file (a calendar entry) to follow the messages queued before it."""
         await self._add(s, self.row(user, content, quiet=quiet, kind="document", filename=filename))
 
-    async def push_photo(self, s: AsyncSession, user: User, png: bytes) -> None:
-        """Queue an image (a QR code); stored base64 until sent, then forgotten."""
+    async def push_photo(
+        self, s: AsyncSession, user: User, png: bytes, *, filename: str, caption: str
+    ) -> None:
+        """Queue an image (a QR code) with the caption that explains it; stored base64 until
+        sent, then forgotten."""
         await self._add(
-            s, self.row(user, base64.b64encode(png).decode(), kind="photo", filename="qr.png")
+            s,
+            self.row(
+                user,
+                base64.b64encode(png).decode(),
+                kind="photo",
+                filename=filename,
+                caption=caption[:CAPTION_MAX],
+            ),
         )
 
     async def edit_text(
-        self, s: AsyncSession, user: User, tag: str, text: str, buttons: list[Any] | None = None
+        self,
+        s: AsyncSession,
+        user: User,
+        tag: str,
+        text: str,
+        buttons: list[Any] | None = None,
+        *,
+        parse_mode: str | None = None,
     ) -> None:
         """Replace the message sent under `tag`; if it has not gone out yet, it never will."""
         text = shorten(text, TEXT_LIMIT)  # one message can only become one message
-        await self._add(s, self.row(user, text, buttons=buttons, tag=tag, kind="edit"))
+        await self._add(
+            s,
+            self.row(user, text, buttons=buttons, tag=tag, kind="edit", parse_mode=parse_mode),
+        )
 
     async def alert(
         self,
@@ -170,7 +200,8 @@ class Notifier:
 
         A claimable alert carries "I'll take it": the first coordinator to press it is shown
         to the others (see bot.services.alerts). `about` is the user the alert names, so that
-        their erasure removes it.
+        their erasure removes it. Alerts are Telegram HTML, so a person's name can be a link
+        (an `Html` value); everything else is escaped.
         """
         coords = [
             c
@@ -183,7 +214,7 @@ class Notifier:
         for coord in coords:
             lang = coord.language
             if lang not in texts:
-                texts[lang] = self.p.t(lang, key, **args, **(per_lang(lang) if per_lang else {}))
+                texts[lang] = self.p.html(lang, key, **args, **(per_lang(lang) if per_lang else {}))
         alert = None
         rows = list(buttons or [])
         if claimable:
@@ -200,7 +231,12 @@ class Notifier:
             tag = f"alert:{alert.id}"
         for coord in coords:
             await self.push_text(
-                s, coord, texts[coord.language], buttons=self.buttons(coord.language, rows), tag=tag
+                s,
+                coord,
+                texts[coord.language],
+                buttons=self.buttons(coord.language, rows),
+                tag=tag,
+                parse_mode=HTML,
             )
         return alert
 

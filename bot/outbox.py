@@ -186,6 +186,7 @@ class OutboxSender:
                     base64.b64decode(row.text),
                     filename=row.filename or "image.png",
                     rate_limit_args=BULK,
+                    caption=row.caption,
                 )
             if row.kind == "document":
                 return self.bot.send_document(
@@ -193,9 +194,14 @@ class OutboxSender:
                     row.text.encode(),
                     filename=row.filename or "file.txt",
                     rate_limit_args=BULK,
+                    caption=row.caption,
                 )
             return self.bot.send_message(
-                row.chat_id, row.text, reply_markup=markup(row.buttons), rate_limit_args=BULK
+                row.chat_id,
+                row.text,
+                reply_markup=markup(row.buttons),
+                parse_mode=row.parse_mode,
+                rate_limit_args=BULK,
             )
 
         try:
@@ -236,6 +242,7 @@ class OutboxSender:
                     message_id=message_id,
                     reply_markup=markup(row.buttons),
                     rate_limit_args=BULK,
+                    parse_mode=row.parse_mode,
                 ),
             )
         except BadRequest as exc:
@@ -268,6 +275,7 @@ class OutboxSender:
             # A delivered (or abandoned) message's text is not kept: it may name people, and
             # only the message id is needed to edit it later.
             fresh.text = ""
+            fresh.caption = None
             fresh.buttons = None
             if message_id is not None:
                 fresh.message_id = message_id

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Texts, fmt_hours, fmt_money
+from bot.i18n import Texts, fmt_hours
 from storage.models import Gig
 
 Button = tuple[str, str]  # (already rendered label, callback data)
+
+
+class Html(str):
+    """Telegram HTML that is already safe: inserted into a message as it is, not escaped."""
+
+
+def words(text: str) -> int:
+    """Words as a reader counts them: runs of text with a letter or digit in them."""
+    return sum(1 for w in text.split() if any(ch.isalnum() for ch in w))
 
 
 def gig_values(gig: Gig) -> dict[str, Any]:
@@ -47,6 +58,45 @@ class Presenter:
         """A decimal number the way the language writes it (4,5 in Finnish and Swedish)."""
         text = f"{value:.{digits}f}"
         return text if lang == "en" else text.replace(".", ",")
+
+    def decimal_text(self, lang: str, typed: str) -> str:
+        """A number as typed in a catalog-neutral form ("1,5") the way `lang` writes it."""
+        return typed.replace(",", ".") if lang == "en" else typed.replace(".", ",")
+
+    def money(self, lang: str, cents: int) -> str:
+        """150 € or 1 234,50 € (Finnish and Swedish); 1,234.50 € in English."""
+        whole, _, frac = f"{Decimal(cents) / 100:,.2f}".partition(".")
+        if lang == "en":
+            return f"{whole} €" if frac == "00" else f"{whole}.{frac} €"
+        whole = whole.replace(",", "\u00a0")
+        return f"{whole} €" if frac == "00" else f"{whole},{frac} €"
+
+    def hours(self, lang: str, minutes: int) -> str:
+        """Hours with one decimal, for totals such as "4,5 h" in the rotation."""
+        return f"{self.num(lang, minutes / 60)} h"
+
+    def html(self, lang: str, key: str, **kwargs: object) -> str:
+        """A catalog text as Telegram HTML: the text and every value escaped, except values
+        that are `Html` already (a link)."""
+        template = html.escape(self.texts.template(lang, key), quote=False)
+        return template.format(
+            **{
+                k: v if isinstance(v, Html) else html.escape(str(v), quote=False)
+                for k, v in kwargs.items()
+            }
+        )
+
+    @staticmethod
+    def mention(name: str, telegram_id: int | None) -> Html:
+        """A person's name that opens a chat with them (when Telegram knows them)."""
+        if telegram_id is None:
+            return Html(html.escape(name, quote=False))
+        shown = html.escape(name, quote=False)
+        return Html(f'<a href="tg://user?id={int(telegram_id)}">{shown}</a>')
+
+    def filename(self, lang: str, key: str, **kwargs: object) -> str:
+        """A file name in the reader's language (file.ics → gig-12.ics)."""
+        return self.t(lang, f"file.{key}", **kwargs)
 
     def when(self, lang: str, moment: datetime) -> str:
         return self.texts.dt(lang, moment, self.tz)
@@ -87,13 +137,21 @@ class Presenter:
             case "duration":
                 return fmt_hours(int(value))
             case "fee" | "amount" | "travel" | "other":
-                return fmt_money(int(value))
+                return self.money(lang, int(value))
             case "fee_type":
                 return self.label(lang, "fee_type", value)
         return str(value)
 
-    def gig(self, lang: str, values: dict[str, Any], *, contact: bool = True) -> str:
-        """The facts of a gig, one per line, as the expert or orderer needs them."""
+    def gig(
+        self,
+        lang: str,
+        values: dict[str, Any],
+        *,
+        contact: bool = True,
+        only: tuple[str, ...] | None = None,
+    ) -> str:
+        """The facts of a gig, one per line, as the expert or orderer needs them (`only`:
+        just these, in the usual order)."""
         lines = []
         for name in (
             "organisation",
@@ -115,10 +173,34 @@ class Presenter:
         ):
             if name not in values or (name == "contact" and not contact):
                 continue
+            if only is not None and name not in only:
+                continue
             if name in ("notes", "companion") and not values.get(name):
                 continue
             lines.append(f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}")
         return "\n".join(lines)
+
+    def offer_brief(self, lang: str, values: dict[str, Any]) -> str:
+        """What an expert needs to decide on an offer; the rest is behind "All details"."""
+        return self.gig(
+            lang,
+            values,
+            contact=False,
+            only=(
+                "organisation",
+                "gig_type",
+                "topics",
+                "starts_at",
+                "duration",
+                "remote",
+                "place",
+                "fee",
+            ),
+        )
+
+    def confirmed_brief(self, lang: str, values: dict[str, Any]) -> str:
+        """Where to go and whom to ask, for a confirmed gig (the title says what and when)."""
+        return self.gig(lang, values, only=("place", "contact", "companion"))
 
     def gig_title(self, lang: str, gig: Gig) -> str:
         """#12 Talk, 24.12.2026 klo 14.30: enough to recognise a gig in a list or alert."""

@@ -83,30 +83,36 @@ async def prep(req: Req) -> None:
 @handles(Role.EXPERT)
 async def debrief(req: Req) -> None:
     """How it went (1-5), then how the orderer treated them and how well the gig was prepared
-    (both optional, seen by coordinators only), then a free line."""
+    (both optional, seen by coordinators only), then a free line; one question at a time, each
+    naming its gig. After a low score only the promise that a coordinator will be in touch."""
     action, cid = _parts(req)
     row = await _own(req, cid, CheckInKind.DEBRIEF)
     if row is None:
         return
     core = req.core
     skip = req.t("btn.skip")
+    gig = await core.checkins.gig_of(req.s, row)
+    title = core.presenter.gig_title(req.lang, gig) if gig is not None else ""
     if action in ("dc", "dp"):
         await core.checkins.answer(
             req.s, req.actor, row, "debrief_coordinator" if action == "dc" else "debrief_peer"
         )
-        req.say("checkin.debrief_requested")
+        req.say("checkin.debrief_requested", title=title)
     elif action.isdigit() and 1 <= int(action) <= 5:
-        await core.checkins.score(req.s, req.actor, row, int(action))
-        req.edit(req.t("checkin.debrief_scored", score=action))
-        req.say("checkin.ask_orderer", req.keyboard(rating_row("o", cid, skip)))
+        low = await core.checkins.score(req.s, req.actor, row, int(action))
+        if low:
+            req.edit(req.t("checkin.low_score", score=action, title=title))
+            return
+        req.edit(req.t("checkin.debrief_scored", score=action, title=title))
+        req.say("checkin.ask_orderer", req.keyboard(rating_row("o", cid, skip)), title=title)
     elif action[:1] == "o" and action[1:].isdigit():
         row.orderer_rating = int(action[1:]) or None
-        req.edit(req.t("checkin.rated"))
-        req.say("checkin.ask_preparation", req.keyboard(rating_row("p", cid, skip)))
+        req.edit(req.t("checkin.rated", title=title))
+        req.say("checkin.ask_preparation", req.keyboard(rating_row("p", cid, skip)), title=title)
     elif action[:1] == "p" and action[1:].isdigit():
         row.preparation_rating = int(action[1:]) or None
-        req.edit(req.t("checkin.rated"))
-        await forms.begin(req, DEBRIEF_NOTE, {"checkin_id": cid})
+        req.edit(req.t("checkin.rated", title=title))
+        await forms.begin(req, DEBRIEF_NOTE, {"checkin_id": cid, "title": title})
     else:
         req.toast("err.stale")
 

@@ -74,10 +74,18 @@ async def greet(req: Req) -> None:
     req.say(f"help.{role}", menu(req.core.texts, req.lang, role), **help_args(req))
 
 
-def help_args(req: Req) -> dict[str, int]:
-    """What the help texts fill in from the settings: the quiet hours."""
+def help_args(req: Req) -> dict[str, str]:
+    """What the help texts fill in from the settings: the quiet hours, as the reader says them
+    ("21–8" in Finnish, "9 pm–8 am" in English)."""
     settings = req.core.settings
-    return {"quiet_start": settings.quiet_hours_start, "quiet_end": settings.quiet_hours_end}
+
+    def hour(h: int) -> str:
+        return req.t("clock.hour", hour=h, hour12=h % 12 or 12, ampm="am" if h < 12 else "pm")
+
+    return {
+        "quiet_start": hour(settings.quiet_hours_start),
+        "quiet_end": hour(settings.quiet_hours_end),
+    }
 
 
 @handles()

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.forms import FEE_EDIT, GIG_MESSAGE
-from bot.i18n import Texts, fmt_money
+from bot.i18n import Texts
 from bot.services.alerts import CATEGORIES
 from bot.services.reports import parse_period
 from handlers import forms
@@ -58,6 +58,7 @@ FILTER_WORDS = {
     "done": "d",
     "pidetyt": "d",
     "hållna": "d",
+    "genomförda": "d",
 }
 
 
@@ -84,7 +85,9 @@ def _filtered(code: str, now: datetime, tz_today_start: datetime) -> Select[Gig]
 async def gigs_list(req: Req) -> None:
     """`/gigs [upcoming|needs|today|week|pending|open|filled|cancelled|done] [organisation]`."""
     code, org = "u", ""
-    for word in req.args:
+    # Swedish writes "i dag" in two words; it is one filter.
+    args = " ".join(req.args).replace("i dag", "idag").replace("I dag", "idag").split()
+    for word in args:
         if word.lower() in FILTER_WORDS:
             code = FILTER_WORDS[word.lower()]
         else:
@@ -155,8 +158,22 @@ async def person_action(req: Req) -> None:
         gig = await core.dispatch.replace(req.s, req.actor, int(raw))
         req.say("desk.replaced_done", title=core.presenter.gig_title(req.lang, gig))
     else:
-        await core.dispatch.no_show(req.s, req.actor, int(raw))
-        req.say("desk.no_show_done")
+        result = await core.dispatch.no_show(req.s, req.actor, int(raw))
+        p = core.presenter
+        if not result.fee_amount:
+            fee = ""  # an unpaid gig: no fee to speak of
+        elif result.fee_dropped:
+            fee = req.t("desk.no_show_fee_dropped", amount=p.money(req.lang, result.fee_amount))
+        else:
+            fee = req.t("desk.no_show_fee_kept", status=req.t(f"fee_status.{result.fee_status}"))
+        text = req.t(
+            "desk.no_show_done",
+            name=result.name,
+            title=p.gig_title(req.lang, result.gig),
+            id=result.offer.expert_id,
+            fee=fee,
+        )
+        req.reply(text.replace(" \n", "\n"))
 
 
 @handles(Role.COORDINATOR)
@@ -172,16 +189,17 @@ async def gig_action(req: Req) -> None:
         await forms.begin(req, GIG_MESSAGE, {"gig_id": gig.id})
 
 
-def fee_line(req: Req, fee: Fee, gig: Gig, name: str = "") -> str:
+def fee_line(req: Req, fee: Fee, gig: Gig, name: str | None = None) -> str:
+    """A fee on two lines: whose (for coordinators) and which gig, then the amounts."""
     extra = fee.travel_cents + fee.other_cents
     return req.t(
-        "fees.line",
+        "fees.line" if name is not None else "fees.line_mine",
         id=fee.id,
         title=req.core.presenter.gig_title(req.lang, gig),
         name=name,
         type=req.t(f"fee_type.{fee.fee_type}"),
-        amount=fmt_money(fee.amount_cents),
-        expenses=fmt_money(extra),
+        amount=req.core.presenter.money(req.lang, fee.amount_cents),
+        expenses=req.core.presenter.money(req.lang, extra),
         status=req.t(f"fee_status.{fee.status}"),
     )
 
@@ -233,32 +251,63 @@ async def my_fees(req: Req) -> None:
     )
     month = await core.fees.earned(req.s, req.actor.id, month_start, next_month)
     profile = await core.experts.profile(req.s, req.actor)
-    lines = [req.t("fees.mine_header", ytd=fmt_money(ytd), month=fmt_money(month))]
+    lines = [
+        req.t(
+            "fees.mine_header",
+            ytd=req.core.presenter.money(req.lang, ytd),
+            month=req.core.presenter.money(req.lang, month),
+        )
+    ]
     if profile is not None and profile.max_earnings_cents is not None:
         key = "fees.limit_over" if month > profile.max_earnings_cents else "fees.limit_ok"
-        lines.append(req.t(key, limit=fmt_money(profile.max_earnings_cents)))
+        lines.append(
+            req.t(key, limit=req.core.presenter.money(req.lang, profile.max_earnings_cents))
+        )
     if not rows:
         lines.append(req.t("fees.none_mine"))
     lines += [fee_line(req, fee, gig) for fee, gig in rows]
     buttons = []
     for fee, _gig in rows:
+        row = []
         if fee.status != FeeStatus.PAID and fee.fee_type != FeeType.VOLUNTEER:
-            buttons.append([(req.t("btn.fee_confirm_paid", id=fee.id), f"fe:P:{fee.id}")])
+            row.append((req.t("btn.fee_confirm_paid", id=fee.id), f"fe:P:{fee.id}"))
         if fee.status == FeeStatus.AGREED and fee.fee_type in (FeeType.PALKKIO, FeeType.TYOKORVAUS):
-            buttons.append([(req.t("btn.fee_refuse", id=fee.id), f"fe:r:{fee.id}")])
+            row.append((req.t("btn.fee_refuse", id=fee.id), f"fe:r:{fee.id}"))
+        if row:
+            buttons.append(row)
     req.reply("\n\n".join(lines), req.keyboard(buttons) if buttons else None)
 
 
 @handles(Role.EXPERT)
 async def my_fee_action(req: Req) -> None:
+    """I got paid (one tap); giving up a fee asks once more, saying what stays the same."""
     data = (req.query.data or "") if req.query else ""
     _, action, raw = data.split(":")
+    fees, p = req.core.fees, req.core.presenter
     if action == "P":
-        await req.core.fees.set_status(req.s, req.actor, int(raw), FeeStatus.PAID)
+        await fees.set_status(req.s, req.actor, int(raw), FeeStatus.PAID)
         req.say("fees.confirmed_paid")
-    else:
-        await req.core.fees.refuse(req.s, req.actor, int(raw))
-        req.say("fees.refused")
+        return
+    if action == "k":
+        req.edit(req.t("fees.refuse_kept"))
+        return
+    fee, gig = await fees.own_refusable(req.s, req.actor, int(raw))
+    title = p.gig_title(req.lang, gig)
+    if action == "r":
+        req.say(
+            "fees.refuse_confirm",
+            req.keyboard(
+                [
+                    [(req.t("btn.fee_refuse_yes"), f"fe:R:{fee.id}")],
+                    [(req.t("btn.fee_refuse_no"), f"fe:k:{fee.id}")],
+                ]
+            ),
+            title=title,
+            amount=p.money(req.lang, fee.amount_cents),
+        )
+        return
+    await fees.refuse(req.s, req.actor, fee.id)
+    req.edit(req.t("fees.refused", title=title))
 
 
 @handles(Role.COORDINATOR)
@@ -352,7 +401,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CallbackQueryHandler(person_action, pattern=r"^(rp|ns):\d{1,10}$"),
         CallbackQueryHandler(gig_action, pattern=r"^(gd|gm):\d{1,10}$"),
         CallbackQueryHandler(fee_action, pattern=r"^fe:[spe]:\d{1,10}$"),
-        CallbackQueryHandler(my_fee_action, pattern=r"^fe:[Pr]:\d{1,10}$"),
+        CallbackQueryHandler(my_fee_action, pattern=r"^fe:[PrRk]:\d{1,10}$"),
         CallbackQueryHandler(alerts_toggle, pattern=r"^al:[a-z]{1,12}$"),
         CallbackQueryHandler(claim, pattern=r"^cl:\d{1,10}$"),
     ]

@@ -9,7 +9,7 @@ from telegram import Message
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.forms import EXPERT, LIMIT_EARNINGS, LIMIT_GIGS, PAUSE, SUMMARY
-from bot.i18n import Texts, fmt_day, fmt_money
+from bot.i18n import Texts, fmt_day
 from bot.parsing import InputError, parse_date
 from bot.present import gig_values
 from bot.services.dispatch import Answer, offer_tag
@@ -55,9 +55,9 @@ async def _accept(req: Req, despite_limit: bool) -> None:
                     ]
                 ),
                 title=title,
-                earned=fmt_money(result.earned),
-                limit=fmt_money(result.limit),
-                fee=fmt_money(gig.fee_cents or 0),
+                earned=req.core.presenter.money(req.lang, result.earned),
+                limit=req.core.presenter.money(req.lang, result.limit),
+                fee=req.core.presenter.money(req.lang, gig.fee_cents or 0),
                 month=req.t(f"month_in.m{local.month}"),
                 year=local.year,
             )
@@ -66,7 +66,12 @@ async def _accept(req: Req, despite_limit: bool) -> None:
             outcome = req.t("offer.accepted_youth", title=title)
         case Answer.ACCEPTED:
             outcome = req.t("offer.accepted", title=title)
-            req.say("offer.confirmation", title=title, details=p.gig(req.lang, gig_values(gig)))
+            req.say(
+                "offer.confirmation",
+                req.keyboard([[(req.t("btn.details"), f"of:i:{result.offer.id}")]]),
+                title=title,
+                details=p.confirmed_brief(req.lang, gig_values(gig)),
+            )
         case Answer.ALREADY:
             # A second copy of the offer (sent again after a restart) is retired when pressed.
             req.toast("offer.already_answered")
@@ -174,6 +179,16 @@ async def reconfirm(req: Req) -> None:
 
 
 @handles(Role.EXPERT)
+async def details(req: Req) -> None:
+    """All the facts of the gig behind an offer or a confirmation."""
+    text = await req.core.dispatch.details(req.s, req.actor, _offer_id(req))
+    if text is None:
+        req.toast("err.stale", alert=True)
+        return
+    req.reply(text)
+
+
+@handles(Role.EXPERT)
 async def why(req: Req) -> None:
     """Why this offer came to me: the topics that matched and my place in the rotation."""
     text = await req.core.dispatch.why(req.s, req.actor, _offer_id(req))
@@ -206,8 +221,8 @@ async def profile(req: Req) -> None:
         ),
         req.t(
             "limits.earnings_line",
-            amount=fmt_money(earned),
-            limit=fmt_money(prof.max_earnings_cents)
+            amount=req.core.presenter.money(req.lang, earned),
+            limit=req.core.presenter.money(req.lang, prof.max_earnings_cents)
             if prof.max_earnings_cents is not None
             else no_limit,
         ),
@@ -306,7 +321,9 @@ async def forget(req: Req) -> None:
     text = req.t("data.forget_confirm")
     count, cents = await req.core.experts.owed(req.s, req.actor)
     if count:
-        text += "\n\n" + req.t("data.forget_owed", count=count, amount=fmt_money(cents))
+        text += "\n\n" + req.t(
+            "data.forget_owed", count=count, amount=req.core.presenter.money(req.lang, cents)
+        )
     rows = [[(req.t("btn.forget_yes"), "fg:y")]]
     if await req.core.experts.profile(req.s, req.actor) is not None:
         rows.append([(req.t("btn.forget_pause"), "pf:p")])
@@ -322,7 +339,7 @@ async def forget_answer(req: Req) -> None:
     done = await req.core.experts.forget(req.s, req.actor)
     count = len(done.handed_back)
     if done.owed:
-        amount = fmt_money(done.owed_cents)
+        amount = req.core.presenter.money(req.lang, done.owed_cents)
         req.edit(req.t("data.forgotten_owed", count=count, owed=done.owed, amount=amount))
     else:
         req.edit(req.t("data.forgotten", count=count))
@@ -351,6 +368,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CallbackQueryHandler(accept_despite_limit, pattern=r"^of:A:\d{1,10}$"),
         CallbackQueryHandler(decline, pattern=r"^of:[dD]:\d{1,10}$"),
         CallbackQueryHandler(why, pattern=r"^of:w:\d{1,10}$"),
+        CallbackQueryHandler(details, pattern=r"^of:i:\d{1,10}$"),
         CallbackQueryHandler(step_back_ask, pattern=r"^sb:\d{1,10}$"),
         CallbackQueryHandler(step_back, pattern=r"^sb:[yn]:\d{1,10}$"),
         CallbackQueryHandler(reconfirm, pattern=r"^rc:[yn]:\d{1,10}$"),

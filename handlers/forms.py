@@ -39,7 +39,7 @@ from bot.forms import (
     read_choice,
     read_typed,
 )
-from bot.i18n import fmt_day, fmt_money
+from bot.i18n import fmt_day
 from bot.parsing import InputError
 from bot.services.access import STRANGER
 from bot.services.orders import Decision
@@ -157,10 +157,18 @@ def question_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup | None:
     elif field.kind == "yesno":
         rows = [[(req.t("common.yes"), f"f:y:{step}:1"), (req.t("common.no"), f"f:y:{step}:0")]]
     elif field.quick:
-        rows = [[(q, f"f:q:{step}:{i}") for i, q in enumerate(field.quick)]]
+        rows = [
+            [(p.decimal_text(req.lang, q), f"f:q:{step}:{i}") for i, q in enumerate(field.quick)]
+        ]
     if field.skippable:
         rows.append([(req.t(field.skip_label), f"f:k:{step}")])
     return req.keyboard(rows) if rows else None
+
+
+def prompt(req: Req, state: DraftState, field: Field) -> str:
+    """The question; a form's hidden values (a gig's title) may appear in it."""
+    hidden = {k: v for k, v in state.values.items() if k in state.form.hidden}
+    return req.t(prompt_key(state, field), **hidden)
 
 
 def ask(req: Req, state: DraftState) -> None:
@@ -169,7 +177,7 @@ def ask(req: Req, state: DraftState) -> None:
         return
     field = state.current
     assert field is not None
-    text = req.t(prompt_key(state, field))
+    text = prompt(req, state, field)
     if field.kind in ("multi",):
         text = f"{text}\n\n{req.t('form.multi_hint')}"
     req.reply(text, question_markup(req, state))
@@ -202,7 +210,7 @@ def show_summary(req: Req, state: DraftState) -> None:
 def answered(req: Req, state: DraftState, field: Field) -> str:
     """The question with its answer, to replace a question whose button was pressed."""
     shown = req.core.presenter.value(req.lang, field.name, state.values.get(field.name))
-    return f"{req.t(prompt_key(state, field))}\n\n➜ {shown}"
+    return f"{prompt(req, state, field)}\n\n➜ {shown}"
 
 
 # ----- input ------------------------------------------------------------------------------
@@ -372,7 +380,7 @@ async def complete(req: Req, state: DraftState) -> None:
         elif name == "max_gigs_month":
             req.say("limits.gigs_set", count=value)
         else:
-            req.say("limits.earnings_set", amount=fmt_money(value))
+            req.say("limits.earnings_set", amount=req.core.presenter.money(req.lang, value))
     elif state.form is PAUSE:
         until = date.fromisoformat(values["paused_until"])
         await core.experts.pause(req.s, req.actor, until)
@@ -445,6 +453,7 @@ async def complete(req: Req, state: DraftState) -> None:
                     [(req.t("btn.debrief_peer"), f"ck:dp:{values['checkin_id']}")],
                 ]
             ),
+            title=values.get("title", ""),
         )
     elif state.form is COMPANION:
         gig, confirmed = await core.dispatch.set_companion(
@@ -471,20 +480,32 @@ async def complete(req: Req, state: DraftState) -> None:
 # ----- consent (the step before an expert's profile) ---------------------------------------
 
 
+def consent_markup(req: Req, *, details: bool = True) -> InlineKeyboardMarkup:
+    rows = [[(req.t("btn.consent_yes"), "cs:y")], [(req.t("btn.consent_no"), "cs:n")]]
+    if details:
+        rows.append([(req.t("btn.consent_details"), "cs:i")])
+    return req.keyboard(rows)
+
+
 def ask_consent(req: Req) -> None:
-    req.say(
-        "expert.consent",
-        req.keyboard([[(req.t("btn.consent_yes"), "cs:y")], [(req.t("btn.consent_no"), "cs:n")]]),
-    )
+    req.say("expert.consent", consent_markup(req))
 
 
 @handles(Role.EXPERT)
 async def on_consent(req: Req) -> None:
-    """Agreeing starts the profile questions; nothing about experience is stored before."""
-    agreed = req.query is not None and req.query.data == "cs:y"
+    """Agreeing starts the profile questions; nothing about experience is stored before.
+    "What is stored?" opens the full list in the same message."""
+    data = req.query.data if req.query is not None else None
+    agreed = data == "cs:y"
     if await req.core.experts.profile(req.s, req.actor) is not None:
         req.toast("err.stale")
         req.edit_markup(None)
+        return
+    if data == "cs:i":
+        req.edit(
+            f"{req.t('expert.consent')}\n\n{req.t('expert.consent_details')}",
+            consent_markup(req, details=False),
+        )
         return
     if not agreed:
         await discard(req)
@@ -501,7 +522,7 @@ async def on_consent(req: Req) -> None:
 
 def build_handlers() -> list[BaseHandler]:
     return [
-        CallbackQueryHandler(on_consent, pattern=r"^cs:[yn]$"),
+        CallbackQueryHandler(on_consent, pattern=r"^cs:[yni]$"),
         CallbackQueryHandler(on_button, pattern=r"^f:[a-z](:[a-z_]{1,32})?(:\d{1,3})?$"),
         MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
     ]

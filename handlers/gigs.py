@@ -58,7 +58,7 @@ def rank_line(req: Req, r: Ranked) -> str:
         place=r.place,
         name=r.profile.display_name,
         gigs=r.gigs_90d,
-        hours=round(r.minutes_90d / 60, 1),
+        hours=req.core.presenter.num(req.lang, r.minutes_90d / 60),
         since=since,
     )
 

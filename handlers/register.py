@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot import vocab
 from bot.errors import Refuse
 from bot.forms import COMPANION, CONTRACT, read_typed
-from bot.i18n import Texts, fmt_day, fmt_money
+from bot.i18n import Texts, fmt_day
 from bot.parsing import InputError, shorten
 from bot.services.experts import PAGE_SIZE, Card, Filters, profile_values
 from handlers import forms
@@ -210,7 +210,7 @@ async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
         req.t(
             "register.card_limits",
             gigs=prof.max_gigs_month if prof.max_gigs_month is not None else none,
-            money=fmt_money(prof.max_earnings_cents)
+            money=req.core.presenter.money(req.lang, prof.max_earnings_cents)
             if prof.max_earnings_cents is not None
             else none,
             paused=fmt_day(prof.paused_until) if prof.paused_until else "–",

@@ -462,6 +462,8 @@ class Outbox(Base):
     kind: Mapped[str] = mapped_column(String(8))  # send | edit | document | photo
     filename: Mapped[str | None] = mapped_column(String(100))  # for documents: text is content
     text: Mapped[str] = mapped_column(Text)
+    caption: Mapped[str | None] = mapped_column(Text)  # shown under an image or a file
+    parse_mode: Mapped[str | None] = mapped_column(String(8))  # "HTML" for text with links
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     tag: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)

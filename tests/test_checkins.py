@@ -37,7 +37,7 @@ async def test_confirmation_brings_a_calendar_file(h: Harness, lang: str) -> Non
     _, aino = await confirmed(h, lang)
     name, content = aino.last_file.document  # type: ignore[misc]
     ics = content.decode()
-    assert name == "keikka-1.ics"
+    assert name == {"fi": "keikka-1.ics", "en": "gig-1.ics"}[lang]  # the reader's language
     assert "UID:gig-1@kokemusvalitys" in ics and "SEQUENCE:0" in ics
     assert "DTSTART;TZID=Europe/Helsinki:20261210T130000" in ics
     assert "DTEND;TZID=Europe/Helsinki:20261210T143000" in ics
@@ -67,7 +67,8 @@ async def test_preparation_check_in_and_talking_it_through(h: Harness) -> None:
         coord.last.text.startswith("💬 Aino")
         and coord.t("contact_way.talk_phone") in coord.last.text
     )
-    assert "tg://user?id=301" in coord.last.text
+    # The name opens a chat with the expert (a link Telegram makes clickable).
+    assert coord.last.links() == {"Aino": "tg://user?id=301"}
 
 
 async def test_stepping_back_from_the_prep_check_in_reopens_the_seat(h: Harness) -> None:
@@ -112,22 +113,47 @@ async def test_debrief_low_score_and_the_experts_view_of_the_gig(h: Harness) -> 
     assert not aino.last.text.startswith(aino.t("checkin.debrief", title="")[:10])
     await until(h, "10.12.2026 16.30")  # 2 h after the end (13.00 + 1,5 h)
     debrief = aino.last
-    assert debrief.text == aino.t("checkin.debrief", title=await h.title("fi", 1))
+    title = await h.title("fi", 1)
+    assert debrief.text == aino.t("checkin.debrief", title=title)
+    assert "1 tai 2" in debrief.text  # the question says what a low score leads to
     await aino.press("2", debrief)
     coord = flows.coordinator(h)
     assert coord.last.text.startswith("🆘 Aino") and "2/5" in coord.last.text
+    assert coord.last.links() == {"Aino": "tg://user?id=301"}
+    # The expert is told someone will be in touch, and asked nothing more.
+    assert debrief.text == aino.t("checkin.low_score", title=title, score=2)
+    assert aino.last is debrief and not debrief.flat_buttons
+    async with h.core.db.unit_of_work() as s:
+        row = await s.scalar(select(CheckIn).where(CheckIn.kind == "debrief"))
+        assert row is not None
+        assert (row.score, row.orderer_rating, row.preparation_rating) == (2, None, None)
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_debrief_questions_one_at_a_time_each_naming_its_gig(h: Harness, lang: str) -> None:
+    _, aino = await confirmed(h, lang)
+    await until(h, "10.12.2026 16.30")
+    title = await h.title(lang, 1)
+    await aino.press("4", aino.last)
+    assert aino.last.text == aino.t("checkin.ask_orderer", title=title)
+    assert title in aino.inbox[-2].text  # the answered question still says which gig
     await aino.press("4")  # how the orderer treated me
+    assert aino.last.text == aino.t("checkin.ask_preparation", title=title)
     await aino.press(aino.t("btn.skip"))  # preparation: no answer
+    assert aino.last.text == aino.t("form.debrief_note.note", title=title)
     await aino.send("Yleisö oli lämmin, mutta tila oli meluisa.")
-    assert aino.last.text == aino.t("checkin.debrief_thanks")
+    assert aino.last.text == aino.t("checkin.debrief_thanks", title=title)
     await aino.press(aino.t("btn.debrief_peer"))
-    assert coord.last.text.startswith("🆘 Aino") and coord.t("debrief_with.debrief_peer") in (
+    assert aino.last.text == aino.t("checkin.debrief_requested", title=title)
+    coord = flows.coordinator(h)
+    # A request for a debrief talk is routine: no 🆘.
+    assert coord.last.text.startswith("💬 Aino") and coord.t("debrief_with.debrief_peer") in (
         coord.last.text
     )
     async with h.core.db.unit_of_work() as s:
         row = await s.scalar(select(CheckIn).where(CheckIn.kind == "debrief"))
         assert row is not None
-        assert (row.score, row.orderer_rating, row.preparation_rating) == (2, 4, None)
+        assert (row.score, row.orderer_rating, row.preparation_rating) == (4, 4, None)
         assert row.note.startswith("Yleisö oli lämmin")
 
 

@@ -121,6 +121,11 @@ async def test_fee_edit_refusal_and_reminder(h: Harness) -> None:
     _, (_e1, e2) = await confirmed(h, n=2)
     await e2.send("/myfees")
     await e2.press(e2.t("btn.fee_refuse", id=2))
+    title = await h.title("fi", 1)
+    # One more tap, and the question says what stays the same.
+    assert e2.last.text == e2.t("fees.refuse_confirm", title=title, amount="150 €")
+    await e2.press(e2.t("btn.fee_refuse_yes"))
+    assert e2.last.text == e2.t("fees.refused", title=title)
     coord = flows.coordinator(h)
     await coord.send("/fees")
     await coord.press(coord.t("btn.fee_edit"))

@@ -110,7 +110,7 @@ async def test_ranking_is_fair_and_explained(h: Harness) -> None:
         place=1,
         pool=3,
         gigs=0,
-        hours=0.0,
+        hours="0,0",  # the Finnish way
         mode=e3.t("mode.broadcast"),
     )
     await e3.press(e3.t("btn.decline"))

@@ -76,6 +76,7 @@ async def test_whole_loop(h: Harness, lang: str) -> None:
         assert [b.text for b in offer.flat_buttons] == [
             expert.t("btn.accept"),
             expert.t("btn.decline"),
+            expert.t("btn.details"),
             expert.t("btn.why"),
         ]
         # Broadcast offers are open for 48 hours (OFFER_VALID_HOURS).
@@ -89,7 +90,10 @@ async def test_whole_loop(h: Harness, lang: str) -> None:
     await aino.press(aino.t("btn.accept"))
     confirmation = aino.last.text
     assert "Nea Nurse, 040 123 4567" in confirmation  # contact person reaches the expert
-    assert "Pysäköinti P2-hallissa." in confirmation
+    assert "Pysäköinti P2-hallissa." not in confirmation  # the rest is one tap away
+    await aino.press(aino.t("btn.details"))
+    assert "Pysäköinti P2-hallissa." in aino.last.text
+    assert "Nea Nurse, 040 123 4567" in aino.last.text
     assert (await gig_row(h)).seats_filled == 1
 
     await cecilia.press(cecilia.t("btn.accept"))

@@ -24,8 +24,10 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections import deque
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from telegram.error import TimedOut
@@ -72,6 +74,17 @@ class Sent:
     document: tuple[str, bytes] | None = None
     edits: int = 0
     date: int = 0
+    # Links as Telegram reports them after parsing HTML: text_link with offset/length/url.
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+    def links(self) -> dict[str, str]:
+        """Each link's visible text and where it leads."""
+        units = self.text.encode("utf-16-le")
+        return {
+            units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le"): e["url"]
+            for e in self.entities
+            if e["type"] == "text_link"
+        }
 
     @property
     def flat_buttons(self) -> list[Button]:
@@ -243,9 +256,11 @@ class FakeTelegram:
         params: dict[str, Any],
         document: tuple[str, bytes] | None = None,
     ) -> Sent:
+        text, entities = _parse(text, params.get("parse_mode"))
         if chat_id <= 0:
             raise _ApiError(400, "Bad Request: chat not found")
         msg = Sent(chat_id, next(self._ids), text, date=self.now, document=document)
+        msg.entities = entities
         _apply_markup(msg, params.get("reply_markup"))
         self.chat(chat_id).append(msg)
         return msg
@@ -272,13 +287,15 @@ class FakeTelegram:
         msg = self._edit_target(params)
         new_buttons = Sent(0, 0, "")
         _apply_markup(new_buttons, params.get("reply_markup"))
-        if msg.text == params["text"] and msg.buttons == new_buttons.buttons:
+        text, entities = _parse(str(params["text"]), params.get("parse_mode"))
+        if msg.text == text and msg.buttons == new_buttons.buttons and msg.entities == entities:
             raise _ApiError(
                 400,
                 "Bad Request: message is not modified: specified new message "
                 "content and reply markup are exactly the same",
             )
-        msg.text = str(params["text"])
+        msg.text = text
+        msg.entities = entities
         msg.buttons = new_buttons.buttons
         msg.edits += 1
         return msg.as_api()
@@ -300,16 +317,15 @@ class _ApiError(Exception):
 
 
 def _check_sizes(method: str, params: dict[str, Any]) -> None:
-    """Telegram's 400s for what is too long or empty (plain text: no entities to parse)."""
+    """Telegram's 400s for what is too long or empty, counted after parsing HTML."""
     if method in ("sendMessage", "editMessageText"):
-        text = str(params.get("text") or "")
+        text, _ = _parse(str(params.get("text") or ""), params.get("parse_mode"))
         if not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
         if len(text) > MAX_TEXT:
             raise _ApiError(400, "Bad Request: message is too long")
-    if method in ("sendDocument", "sendPhoto") and len(str(params.get("caption") or "")) > (
-        MAX_CAPTION
-    ):
+    caption, _ = _parse(str(params.get("caption") or ""), params.get("parse_mode"))
+    if method in ("sendDocument", "sendPhoto") and len(caption) > MAX_CAPTION:
         raise _ApiError(400, "Bad Request: message caption is too long")
     if method == "answerCallbackQuery" and len(str(params.get("text") or "")) > MAX_TOAST:
         raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
@@ -321,6 +337,47 @@ def _check_sizes(method: str, params: dict[str, Any]) -> None:
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
                 raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+
+class _HtmlText(HTMLParser):
+    """Telegram's HTML parse mode, as far as the bot uses it: text and <a href> links."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = ""
+        self.entities: list[dict[str, Any]] = []
+        self._open: tuple[int, str] | None = None
+
+    def _units(self) -> int:
+        return len(self.text.encode("utf-16-le")) // 2
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "a":
+            raise _ApiError(400, f"Bad Request: can't parse entities: unsupported tag {tag}")
+        self._open = (self._units(), dict(attrs).get("href") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._open is not None:
+            start, url = self._open
+            self.entities.append(
+                {"type": "text_link", "offset": start, "length": self._units() - start, "url": url}
+            )
+            self._open = None
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def _parse(text: str, parse_mode: Any) -> tuple[str, list[dict[str, Any]]]:
+    if parse_mode != "HTML":
+        return text, []
+    bare = re.sub(r'<a href="[^"<>]*">|</a>', "", text)
+    if "<" in bare or ">" in bare or re.search(r"&(?!(lt|gt|amp|quot|#\d+);)", bare):
+        raise _ApiError(400, "Bad Request: can't parse entities: unescaped character")
+    parser = _HtmlText()
+    parser.feed(text)
+    parser.close()
+    return parser.text, parser.entities
 
 
 def _int(value: Any) -> int | None:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.errors import Refuse
-from bot.notify import Notifier
+from bot.notify import HTML, Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
 from storage.models import Alert
@@ -53,8 +53,13 @@ class Alerts:
         for coord in await Users(s).coordinators():
             lang = coord.language
             base = alert.texts.get(lang) or next(iter(alert.texts.values()), "")
-            text = f"{base}\n\n{self.p.t(lang, 'alerts.claimed', by=name)}"
+            text = f"{base}\n\n{self.p.html(lang, 'alerts.claimed', by=name)}"
             await self.notify.edit_text(
-                s, coord, f"alert:{alert.id}", text, self.notify.buttons(lang, rows)
+                s,
+                coord,
+                f"alert:{alert.id}",
+                text,
+                self.notify.buttons(lang, rows),
+                parse_mode=HTML,
             )
         return True, name

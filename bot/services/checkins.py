@@ -166,7 +166,7 @@ class CheckIns:
             tz=self.tz,
             now=self.clock.now(),
         )
-        return f"keikka-{gig.id}.ics", ics
+        return self.p.filename(lang, "ics", id=gig.id), ics
 
     # ----- sending what is due ---------------------------------------------------------------
 
@@ -256,7 +256,6 @@ class CheckIns:
                 "checkin.reminder",
                 quiet=True,
                 title=title,
-                when=self.p.when(lang, gig.starts_at),
                 place=self.p.value(lang, "place", gig.place),
                 contact=gig.contact,
             )
@@ -346,10 +345,9 @@ class CheckIns:
             key,
             claimable=True,
             per_lang=per_lang,
-            name=name,
+            name=self.p.mention(name, expert.telegram_id),
             id=expert.id,
             about=expert.id,
-            tg=f"tg://user?id={expert.telegram_id}",
             **args,
         )
 
@@ -390,13 +388,19 @@ class CheckIns:
             await self._alert(s, "checkin.alert_keep_talk", gig=None, expert=actor.user)
         return gig
 
-    async def score(self, s: AsyncSession, actor: Actor, row: CheckIn, value: int) -> Gig | None:
+    async def gig_of(self, s: AsyncSession, row: CheckIn) -> Gig | None:
+        return await s.get(Gig, row.gig_id) if row.gig_id else None
+
+    async def score(self, s: AsyncSession, actor: Actor, row: CheckIn, value: int) -> bool:
+        """Record how the gig went; true for a low score (a coordinator is alerted and will
+        get in touch, so the expert is asked nothing more)."""
         row.score = value
         gig = await self.answer(s, actor, row, "score")
         if value <= LOW_SCORE:
             assert actor.user is not None
             await self._alert(s, "checkin.alert_low_score", gig=gig, expert=actor.user, score=value)
-        return gig
+            return True
+        return False
 
     # ----- between gigs ----------------------------------------------------------------------
 

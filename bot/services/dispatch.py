@@ -75,6 +75,18 @@ class AnswerResult:
 
 
 @dataclass
+class NoShow:
+    """A no-show as recorded: the person, and what happened to their fee."""
+
+    offer: Offer
+    gig: Gig
+    name: str
+    fee_amount: int | None  # None: there was no fee row
+    fee_status: str | None
+    fee_dropped: bool
+
+
+@dataclass
 class Ranked:
     """One eligible expert's place in the fair rotation, with the facts behind it."""
 
@@ -84,6 +96,9 @@ class Ranked:
     gigs_90d: int
     minutes_90d: int
     last_gig: datetime | None
+
+
+STATUS_DEFERRED = "dispatch:status_deferred"  # session.info key: gigs whose status waits
 
 
 def offer_tag(offer_id: int) -> str:
@@ -197,15 +212,24 @@ class Dispatch:
             # couple of hours at least.
             target = gig.starts_at - timedelta(hours=self.settings.fill_deadline_hours)
             gig.deadline = min(gig.starts_at, max(target, now + timedelta(hours=2)))
+        # The live status message goes out once the offers are made, so its first words are
+        # true ("3 people asked", not "0"); until then there is nothing of it to edit.
+        deferred: set[int] = s.info.setdefault(STATUS_DEFERRED, set())
+        deferred.add(gig.id)
+        try:
+            if mode == "handpick":
+                if reason:
+                    await self.audit.record(s, actor, "override", "gig", gig.id, reason)
+                sent = await self._offer_to(s, gig, picked or [], reason)
+            else:
+                sent = await self.proceed(s, gig)
+        finally:
+            deferred.discard(gig.id)
         for coord in await Users(s).coordinators():
             await self.notify.push_text(
                 s, coord, await self.status_text(s, gig, coord.language), tag=status_tag(gig.id)
             )
-        if mode == "handpick":
-            if reason:
-                await self.audit.record(s, actor, "override", "gig", gig.id, reason)
-            return await self._offer_to(s, gig, picked or [], reason)
-        return await self.proceed(s, gig)
+        return sent
 
     async def proceed(self, s: AsyncSession, gig: Gig) -> int:
         """Send the offers the gig's mode calls for now; alert if nobody is left to ask."""
@@ -303,7 +327,7 @@ class Dispatch:
         for r, offer in zip(entries, offers, strict=True):
             lang = r.user.language
             if lang not in details:
-                details[lang] = self.p.gig(lang, gig_values(gig), contact=False)
+                details[lang] = self.p.offer_brief(lang, gig_values(gig))
             row = self.notify.row(
                 r.user,
                 self.offer_text(lang, gig, r.profile, offer, details[lang]),
@@ -320,14 +344,12 @@ class Dispatch:
     def offer_text(
         self, lang: str, gig: Gig, profile: ExpertProfile, offer: Offer, details: str | None = None
     ) -> str:
-        shared = [t for t in gig.topics if t in profile.topics]
         assert offer.expires_at is not None
         return self.p.t(
             lang,
             "offer.new",
             name=profile.display_name,
-            details=details or self.p.gig(lang, gig_values(gig), contact=False),
-            topics=self.p.labels(lang, "topic", shared),
+            details=details or self.p.offer_brief(lang, gig_values(gig)),
             expires=self.p.when(lang, offer.expires_at),
         )
 
@@ -336,8 +358,22 @@ class Dispatch:
             lang,
             [
                 [("btn.accept", f"of:a:{offer_id}"), ("btn.decline", f"of:d:{offer_id}")],
-                [("btn.why", f"of:w:{offer_id}")],
+                [("btn.details", f"of:i:{offer_id}"), ("btn.why", f"of:w:{offer_id}")],
             ],
+        )
+
+    async def details(self, s: AsyncSession, actor: Actor, offer_id: int) -> str | None:
+        """Everything about the gig of one's own offer; the contact person once confirmed."""
+        offer = await self._own_offer(s, actor, offer_id)
+        gig = await Gigs(s).get(offer.gig_id) if offer is not None else None
+        if offer is None or gig is None:
+            return None
+        lang = actor.lang
+        return self.p.t(
+            lang,
+            "offer.details",
+            title=self.p.gig_title(lang, gig),
+            details=self.p.gig(lang, gig_values(gig), contact=offer.status == OfferStatus.ACCEPTED),
         )
 
     # ----- answers --------------------------------------------------------------------------
@@ -504,7 +540,7 @@ class Dispatch:
             place=offer.rank,
             pool=offer.pool,
             gigs=gigs,
-            hours=round(minutes / 60, 1),
+            hours=self.p.num(lang, minutes / 60),
             mode=self.p.t(lang, f"mode.{gig.dispatch_mode}"),
         )
 
@@ -766,10 +802,10 @@ class Dispatch:
                     "gig.changed_reconfirm",
                     what=what,
                     title=self.p.gig_title(lang, gig),
-                    details=self.p.gig(lang, gig_values(gig)),
                     buttons=[
                         [("btn.still_coming", f"rc:y:{offer.id}")],
                         [("btn.cannot_come", f"rc:n:{offer.id}")],
+                        [("btn.details", f"of:i:{offer.id}")],
                     ],
                 )
             else:
@@ -895,8 +931,9 @@ class Dispatch:
         await self.audit.record(s, actor, "done", "gig", gig.id)
         return gig
 
-    async def no_show(self, s: AsyncSession, actor: Actor, offer_id: int) -> Offer:
-        """Record that a confirmed expert did not come (only after the gig has started)."""
+    async def no_show(self, s: AsyncSession, actor: Actor, offer_id: int) -> NoShow:
+        """Record that a confirmed expert did not come (only after the gig has started); the
+        agreed fee goes, and the coordinator is told so, with the person's name to check on."""
         offer = await Offers(s).get(offer_id)
         gig = await Gigs(s).get(offer.gig_id) if offer else None
         if offer is None or gig is None or offer.status != OfferStatus.ACCEPTED:
@@ -904,10 +941,20 @@ class Dispatch:
         if gig.starts_at > self.clock.now():
             raise Refuse("desk.not_yet")
         offer.status = OfferStatus.NO_SHOW
-        await self.fees.drop(s, gig.id, offer.expert_id)
+        fee = await self.fees.of_gig(s, gig.id, offer.expert_id)
+        dropped = await self.fees.drop(s, gig.id, offer.expert_id)
         await self.audit.record(s, actor, "no_show", "gig", gig.id, f"offer {offer.id}")
         await self.audit.record(s, actor, "no_show", "expert", offer.expert_id, f"gig {gig.id}")
-        return offer
+        profile = await Users(s).profile(offer.expert_id)
+        name = profile.display_name if profile is not None else "–"
+        return NoShow(
+            offer,
+            gig,
+            name,
+            fee.amount_cents if fee is not None else None,
+            fee.status if fee is not None else None,
+            dropped,
+        )
 
     async def replace(self, s: AsyncSession, actor: Actor, offer_id: int) -> Gig:
         """Take a confirmed expert off a gig (they are told kindly) and offer the seat on."""
@@ -1046,6 +1093,8 @@ class Dispatch:
 
     async def refresh_status(self, s: AsyncSession, gig: Gig) -> None:
         """Edit every coordinator's status message for this gig in place."""
+        if gig.id in s.info.get(STATUS_DEFERRED, ()):
+            return
         for coord in await Users(s).coordinators():
             await self.notify.edit_text(
                 s, coord, status_tag(gig.id), await self.status_text(s, gig, coord.language)
@@ -1092,7 +1141,8 @@ class Dispatch:
                     expert,
                     "offer.confirmation",
                     title=self.p.gig_title(expert.language, gig),
-                    details=self.p.gig(expert.language, gig_values(gig)),
+                    details=self.p.confirmed_brief(expert.language, gig_values(gig)),
+                    buttons=[[("btn.details", f"of:i:{offer.id}")]],
                 )
                 await self.checkins.confirmed(s, gig, expert)
         if waiting and gig.status == GigStatus.FILLED:

@@ -152,7 +152,19 @@ class Feedback:
             link=url,
             until=self.p.when(lang, rnd.closes_at),
         )
-        await self.notify.push_photo(s, orderer, self.qr_png(url))
+        await self.notify.push_photo(
+            s,
+            orderer,
+            self.qr_png(url),
+            filename=self.p.filename(lang, "qr", id=gig.id),
+            caption=self.p.t(
+                lang,
+                "feedback.qr_caption",
+                title=self.p.gig_title(lang, gig),
+                organisation=gig.organisation,
+                until=self.p.when(lang, rnd.closes_at),
+            ),
+        )
         await self.notify.push(
             s,
             orderer,

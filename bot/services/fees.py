@@ -55,13 +55,31 @@ class Fees:
             await s.flush()
         return fee
 
-    async def drop(self, s: AsyncSession, gig_id: int, expert_id: int) -> None:
-        """The expert no longer does the gig: an agreed fee that nothing has happened to goes."""
-        await s.execute(
+    async def drop(self, s: AsyncSession, gig_id: int, expert_id: int) -> bool:
+        """The expert no longer does the gig: an agreed fee that nothing has happened to goes.
+        True if one went."""
+        result = await s.execute(
             delete(Fee).where(
                 Fee.gig_id == gig_id, Fee.expert_id == expert_id, Fee.status == FeeStatus.AGREED
             )
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def of_gig(self, s: AsyncSession, gig_id: int, expert_id: int) -> Fee | None:
+        return await s.scalar(select(Fee).where(Fee.gig_id == gig_id, Fee.expert_id == expert_id))
+
+    async def own_refusable(self, s: AsyncSession, actor: Actor, fee_id: int) -> tuple[Fee, Gig]:
+        """The expert's own fee that they can still give up, with its gig."""
+        fee = await self.get(s, fee_id)
+        gig = await s.get(Gig, fee.gig_id)
+        if (
+            gig is None
+            or fee.expert_id != actor.id
+            or fee.status != FeeStatus.AGREED
+            or fee.fee_type not in (FeeType.PALKKIO, FeeType.TYOKORVAUS)
+        ):
+            raise Refuse("err.stale")
+        return fee, gig
 
     async def get(self, s: AsyncSession, fee_id: int) -> Fee:
         fee = await s.get(Fee, fee_id)
@@ -109,11 +127,10 @@ class Fees:
         return fee
 
     async def refuse(self, s: AsyncSession, actor: Actor, fee_id: int) -> Fee:
-        """An expert may refuse a fee (volunteer); expenses stay."""
-        fee = await self.get(s, fee_id)
-        if fee.expert_id != actor.id or fee.status == FeeStatus.PAID:
-            raise Refuse("err.stale")
+        """An expert may give up a fee (volunteer); expenses stay, nothing else changes."""
+        fee, _gig = await self.own_refusable(s, actor, fee_id)
         fee.fee_type, fee.amount_cents = FeeType.VOLUNTEER, 0
+        await self.audit.record(s, actor, "fee_refused", "fee", fee.id, f"gig {fee.gig_id}")
         return fee
 
     async def of_expert(self, s: AsyncSession, expert_id: int) -> list[tuple[Fee, Gig]]:
