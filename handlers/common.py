@@ -79,12 +79,9 @@ def help_args(req: Req) -> dict[str, str]:
     ("21–8" in Finnish, "9 pm–8 am" in English)."""
     settings = req.core.settings
 
-    def hour(h: int) -> str:
-        return req.t("clock.hour", hour=h, hour12=h % 12 or 12, ampm="am" if h < 12 else "pm")
-
     return {
-        "quiet_start": hour(settings.quiet_hours_start),
-        "quiet_end": hour(settings.quiet_hours_end),
+        "quiet_start": req.t(f"clock.h{settings.quiet_hours_start}"),
+        "quiet_end": req.t(f"clock.h{settings.quiet_hours_end}"),
     }
 
 

@@ -338,5 +338,7 @@ async def test_the_longest_order_fits_every_message(h: Harness) -> None:
     await expert.send("/mygigs")
     assert flows.offered(expert)
     assert not limits_broken(h.tg)
-    # The long notes reached the expert whole, even if in more than one message.
+    # The long notes reach the expert whole behind "All details", even if in several messages.
+    await expert.press(expert.t("btn.details"))
+    assert not limits_broken(h.tg)
     assert "Pysäköinti. " * 100 in "\n".join(expert.texts())

@@ -75,12 +75,12 @@ async def test_what_is_stored_lists_everything_kept(h: Harness) -> None:
         "regions",
         "audiences",
         "breaks",
-        "gigs per month",
+        "gigs a month",
         "earnings limit",
         "benefits",
-        "check-ins",
+        "before and after gigs",
         "fees and expenses",
-        "gig history",
+        "the offers you get",
         "ratings",
     ):
         assert item in text, item

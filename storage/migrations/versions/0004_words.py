@@ -1,7 +1,7 @@
 """outbox: a caption for images and files, and a parse mode for messages with links
 
-Revision ID: 0002_words
-Revises: 0001
+Revision ID: 0004_words
+Revises: 0003_anon
 Create Date: 2026-11-24
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_words"
-down_revision = "0001"
+revision = "0004_words"
+down_revision = "0003_anon"
 branch_labels = None
 depends_on = None
 
