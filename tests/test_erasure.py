@@ -167,7 +167,11 @@ async def test_forget_leaves_nothing_and_hands_future_gigs_back(h: Harness, lang
     assert flows.offered(bertta) and (await _offer(h, 2, 302)).status == OfferStatus.OPEN
     name, content = aino.last_file.document  # type: ignore[misc]
     ics = content.decode()
-    assert name == "keikka-2.ics" and "METHOD:CANCEL" in ics and "UID:gig-2@kokemusvalitys" in ics
+    assert (
+        name == aino.t("file.ics", id=2)
+        and "METHOD:CANCEL" in ics
+        and "UID:gig-2@kokemusvalitys" in ics
+    )
     assert "SEQUENCE:1" in ics  # above the confirmation's 0
 
 
