@@ -265,7 +265,7 @@ class CheckIn(Base):
     status: Mapped[str] = mapped_column(String(12), default=CheckInStatus.SCHEDULED)
     sent_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
-    answer: Mapped[str] = mapped_column(String(16), default="")
+    answer: Mapped[str] = mapped_column(String(32), default="")
     score: Mapped[int | None] = mapped_column(Integer)  # debrief: how it went, 1-5
     orderer_rating: Mapped[int | None] = mapped_column(Integer)  # how the orderer treated them
     preparation_rating: Mapped[int | None] = mapped_column(Integer)  # how well it was prepared
