@@ -80,25 +80,31 @@ class Dispatch:
         self._expose()
 
     def _expose(self) -> None:
-        ranking, offering, seats, changes = self.ranking, self.offering, self.seats, self.changes
-        self.eligible, self.rotation, self.ranked = (
-            ranking.eligible,
-            ranking.rotation,
-            ranking.ranked,
-        )
-        self.start, self.proceed, self.handpick = offering.start, offering.proceed, offering.handpick
-        self.details, self.why, self.tick = offering.details, offering.why, offering.tick
-        self.lost_contact = offering.lost_contact
-        self.accept, self.decline, self.step_back = seats.accept, seats.decline, seats.step_back
-        self.reconfirm, self.release_seat = seats.reconfirm, seats.release_seat
-        self.confirmed_gigs = seats.confirmed_gigs
-        self.cancel_gig, self.change_gig = changes.cancel_gig, changes.change_gig
-        self.mark_done, self.no_show, self.replace = (
-            changes.mark_done,
-            changes.no_show,
-            changes.replace,
-        )
-        self.set_prep_hours, self.set_companion = changes.set_prep_hours, changes.set_companion
-        self.message_confirmed, self.people = changes.message_confirmed, changes.people
+        """The parts' methods under the names the handlers, services and scheduler call."""
+        self.eligible = self.ranking.eligible
+        self.rotation = self.ranking.rotation
+        self.ranked = self.ranking.ranked
+        self.start = self.offering.start
+        self.proceed = self.offering.proceed
+        self.handpick = self.offering.handpick
+        self.details = self.offering.details
+        self.why = self.offering.why
+        self.tick = self.offering.tick
+        self.lost_contact = self.offering.lost_contact
+        self.accept = self.seats.accept
+        self.decline = self.seats.decline
+        self.step_back = self.seats.step_back
+        self.reconfirm = self.seats.reconfirm
+        self.release_seat = self.seats.release_seat
+        self.confirmed_gigs = self.seats.confirmed_gigs
+        self.cancel_gig = self.changes.cancel_gig
+        self.change_gig = self.changes.change_gig
+        self.mark_done = self.changes.mark_done
+        self.no_show = self.changes.no_show
+        self.replace = self.changes.replace
+        self.set_prep_hours = self.changes.set_prep_hours
+        self.set_companion = self.changes.set_companion
+        self.message_confirmed = self.changes.message_confirmed
+        self.people = self.changes.people
         self.status_text = self.status.text
         self.refresh_dirty = self.status.refresh_dirty

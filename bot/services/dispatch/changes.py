@@ -196,9 +196,7 @@ class Changes:
         p = self.d.p
         parts = []
         if starts_at is not None:
-            parts.append(
-                p.t(lang, "gig.change_time", old=old[0], new=p.when(lang, gig.starts_at))
-            )
+            parts.append(p.t(lang, "gig.change_time", old=old[0], new=p.when(lang, gig.starts_at)))
         if place is not None:
             parts.append(p.t(lang, "gig.change_place", old=old[1], new=gig.place))
         return "\n".join(parts)
@@ -317,4 +315,3 @@ class Changes:
             buttons=[[("btn.details", f"of:i:{offer.id}")]],
         )
         await self.d.checkins.confirmed(s, gig, expert)
-

@@ -56,8 +56,9 @@ def rotation_key(
 ) -> tuple[int, int, float, int]:
     """Fewer gigs, then fewer hours in the last 90 days, then longest since the last gig
     (never had one: first), then the earlier registration. Declines never count."""
-    since = -last.timestamp() if last is not None else float("-inf")
-    return (gigs, minutes, since, user_id)
+    # The earlier the last gig, the longer the wait: earlier sorts first; none at all, first.
+    last_at = last.timestamp() if last is not None else float("-inf")
+    return (gigs, minutes, last_at, user_id)
 
 
 def rotation_order(stats: Mapping[int, Rotation]) -> list[int]:
