@@ -284,18 +284,7 @@ class Offers:
         return list(rows.all())
 
     async def accepted_gigs(self, expert_id: int, since: datetime) -> Sequence[Gig]:
-        rows = await self.s.scalars(
-            select(Gig)
-            .join(Offer, Offer.gig_id == Gig.id)
-            .where(
-                Offer.expert_id == expert_id,
-                Offer.status == OfferStatus.ACCEPTED,
-                Gig.starts_at >= since,
-                Gig.status.in_(GigStatus.UPCOMING),
-            )
-            .order_by(Gig.starts_at, Gig.id)
-        )
-        return rows.all()
+        return [g for _, g in await self.confirmed_upcoming(expert_id, since)]
 
     async def open_for_expert(self, expert_id: int) -> Sequence[tuple[Offer, Gig]]:
         rows = await self.s.execute(
@@ -367,14 +356,15 @@ class Offers:
         )
         return [(o, name or "–") for o, name in rows]
 
-    async def confirmed_upcoming(self, expert_id: int, now: datetime) -> list[tuple[Offer, Gig]]:
+    async def confirmed_upcoming(self, expert_id: int, since: datetime) -> list[tuple[Offer, Gig]]:
+        """An expert's accepted offers of gigs still to come (from `since`), soonest first."""
         rows = await self.s.execute(
             select(Offer, Gig)
             .join(Gig, Gig.id == Offer.gig_id)
             .where(
                 Offer.expert_id == expert_id,
                 Offer.status == OfferStatus.ACCEPTED,
-                Gig.starts_at >= now,
+                Gig.starts_at >= since,
                 Gig.status.in_(GigStatus.UPCOMING),
             )
             .order_by(Gig.starts_at, Gig.id)

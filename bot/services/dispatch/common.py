@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,21 @@ class Deps:
     @property
     def tz(self) -> ZoneInfo:
         return self.p.tz
+
+    async def alert_seats(self, s: AsyncSession, gig: Gig, key: str, **args: Any) -> None:
+        """A claimable alert to coordinators about a gig's seats, with the way to its
+        ranking (nobody left to ask, the deadline passed, a seat given back)."""
+        await self.notify.alert(
+            s,
+            "short",
+            key,
+            claimable=True,
+            filled=gig.seats_filled,
+            seats=gig.seats,
+            buttons=ranking_button(gig.id),
+            per_lang=self.p.title_args(gig),
+            **args,
+        )
 
 
 class Release(Enum):

@@ -17,7 +17,6 @@ from bot.services.dispatch.common import (
     offer_of_tag,
     offer_tag,
     own_offer,
-    ranking_button,
 )
 from bot.services.dispatch.ranking import Ranked, Ranking, next_wave, pickable
 from bot.services.dispatch.status import Status
@@ -221,16 +220,7 @@ class Offering:
         )
 
     async def alert_nobody_left(self, s: AsyncSession, gig: Gig) -> None:
-        await self.d.notify.alert(
-            s,
-            "short",
-            "coord.nobody_left",
-            claimable=True,
-            filled=gig.seats_filled,
-            seats=gig.seats,
-            buttons=ranking_button(gig.id),
-            per_lang=self.d.p.title_args(gig),
-        )
+        await self.d.alert_seats(s, gig, "coord.nobody_left")
 
     # ----- time passing, people out of reach -------------------------------------------------
 
@@ -260,16 +250,7 @@ class Offering:
         late = await Gigs(s).past_deadline(now)
         for gig in late:
             gig.deadline_alerted = True
-            await self.d.notify.alert(
-                s,
-                "short",
-                "coord.deadline",
-                claimable=True,
-                filled=gig.seats_filled,
-                seats=gig.seats,
-                buttons=ranking_button(gig.id),
-                per_lang=self.d.p.title_args(gig),
-            )
+            await self.d.alert_seats(s, gig, "coord.deadline")
         return len(due) + len(late)
 
     async def lost_contact(

@@ -14,7 +14,6 @@ from bot.services.dispatch.common import (
     Release,
     offer_tag,
     own_offer,
-    ranking_button,
 )
 from bot.services.dispatch.offering import Offering
 from bot.services.dispatch.status import Status
@@ -239,26 +238,7 @@ class Seats:
             await self.d.checkins.send_calendar(s, gig, expert, cancelled=True)
         if why is Release.STEPPED_BACK:
             profile = await Users(s).profile(offer.expert_id)
-            await self.d.notify.alert(
-                s,
-                "short",
-                "coord.stepped_back",
-                claimable=True,
-                about=offer.expert_id,
-                name=profile.display_name if profile is not None else "–",
-                filled=gig.seats_filled,
-                seats=gig.seats,
-                buttons=ranking_button(gig.id),
-                per_lang=self.d.p.title_args(gig),
-            )
+            name = profile.display_name if profile is not None else "–"
+            await self.d.alert_seats(s, gig, "coord.stepped_back", about=offer.expert_id, name=name)
         elif why is Release.ERASED:
-            await self.d.notify.alert(
-                s,
-                "short",
-                "register.gig_handed_back",
-                claimable=True,
-                filled=gig.seats_filled,
-                seats=gig.seats,
-                buttons=ranking_button(gig.id),
-                per_lang=self.d.p.title_args(gig),
-            )
+            await self.d.alert_seats(s, gig, "register.gig_handed_back")
