@@ -17,7 +17,7 @@ from bot.services.access import Access
 from bot.services.alerts import Alerts
 from bot.services.audit import Audit
 from bot.services.checkins import CheckIns
-from bot.services.dispatch import Dispatch
+from bot.services.dispatch import Dispatch, Lost
 from bot.services.erasure import Erasure
 from bot.services.experts import Experts
 from bot.services.feedback import Feedback
@@ -51,14 +51,15 @@ class Core:
     def __post_init__(self) -> None:
         self.outbox.on_unreachable = self._unreachable
         self.outbox.on_undeliverable = self._undeliverable
+        self.db.on_before_commit(self.dispatch.refresh_dirty)
 
     async def _unreachable(self, telegram_id: int, tag: str | None) -> None:
         async with self.db.unit_of_work() as s:
-            await self.dispatch.unreachable(s, telegram_id, tag)
+            await self.dispatch.lost_contact(s, telegram_id, tag, Lost.BLOCKED)
 
     async def _undeliverable(self, telegram_id: int, tag: str | None) -> None:
         async with self.db.unit_of_work() as s:
-            await self.dispatch.undeliverable(s, telegram_id, tag)
+            await self.dispatch.lost_contact(s, telegram_id, tag, Lost.FAILING)
 
     @classmethod
     def build(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,9 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+
+
 class Database:
     """Owns the engine and hands out one session per unit of work."""
 
@@ -61,12 +64,25 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.before_commit: list[BeforeCommit] = []
+
+    def on_before_commit(self, hook: BeforeCommit) -> None:
+        """Run `hook` at the end of every successful unit of work, inside its transaction.
+
+        The composition root registers work that belongs at the edge of a unit of work
+        rather than at every place that causes it (dispatch's live status messages: see
+        bot/services/dispatch/status.py). Storage knows nothing of what the hook does."""
+        if hook not in self.before_commit:
+            self.before_commit.append(hook)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: commit on success, roll back on any error."""
+        """One transaction: commit on success, roll back on any error. The before-commit
+        hooks run only on the way to a commit."""
         async with self.sessions() as session, session.begin():
             yield session
+            for hook in self.before_commit:
+                await hook(session)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision (a fresh file just works)."""

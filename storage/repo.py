@@ -213,6 +213,18 @@ class Gigs:
         )
         return rows.all()
 
+    async def past_deadline(self, now: datetime) -> Sequence[Gig]:
+        """Open upcoming gigs past their fill deadline that nobody has been alerted about."""
+        rows = await self.s.scalars(
+            select(Gig).where(
+                Gig.status == GigStatus.OPEN,
+                Gig.deadline <= now,
+                Gig.deadline_alerted.is_(False),
+                Gig.starts_at > now,
+            )
+        )
+        return rows.all()
+
 
 class Offers:
     def __init__(self, session: AsyncSession) -> None:
@@ -272,18 +284,7 @@ class Offers:
         return list(rows.all())
 
     async def accepted_gigs(self, expert_id: int, since: datetime) -> Sequence[Gig]:
-        rows = await self.s.scalars(
-            select(Gig)
-            .join(Offer, Offer.gig_id == Gig.id)
-            .where(
-                Offer.expert_id == expert_id,
-                Offer.status == OfferStatus.ACCEPTED,
-                Gig.starts_at >= since,
-                Gig.status.in_(GigStatus.UPCOMING),
-            )
-            .order_by(Gig.starts_at, Gig.id)
-        )
-        return rows.all()
+        return [g for _, g in await self.confirmed_upcoming(expert_id, since)]
 
     async def open_for_expert(self, expert_id: int) -> Sequence[tuple[Offer, Gig]]:
         rows = await self.s.execute(
@@ -293,6 +294,109 @@ class Offers:
             .order_by(Gig.starts_at)
         )
         return [(o, g) for o, g in rows]
+
+    async def states(self, gig_id: int) -> dict[int, str]:
+        """Each expert asked about this gig, and where their offer stands."""
+        rows = await self.s.execute(
+            select(Offer.expert_id, Offer.status).where(Offer.gig_id == gig_id)
+        )
+        return {expert_id: status for expert_id, status in rows}
+
+    async def by_expert(self, gig_id: int, expert_ids: Sequence[int]) -> dict[int, Offer]:
+        """This gig's offers to these experts, by expert (a few hundred ids at most)."""
+        rows = await self.s.scalars(
+            select(Offer).where(Offer.gig_id == gig_id, Offer.expert_id.in_(expert_ids))
+        )
+        return {o.expert_id: o for o in rows.all()}
+
+    async def due(self, now: datetime) -> Sequence[tuple[Offer, Gig]]:
+        """Open offers whose time is up, with their gigs, gig by gig."""
+        rows = await self.s.execute(
+            select(Offer, Gig)
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(Offer.status == OfferStatus.OPEN, Offer.expires_at <= now)
+            .order_by(Offer.gig_id, Offer.id)
+        )
+        return [(o, g) for o, g in rows]
+
+    async def live(self, gig_id: int) -> Sequence[Offer]:
+        """This gig's offers still waiting for an answer or accepted."""
+        rows = await self.s.scalars(
+            select(Offer).where(
+                Offer.gig_id == gig_id,
+                Offer.status.in_((OfferStatus.OPEN, OfferStatus.ACCEPTED)),
+            )
+        )
+        return rows.all()
+
+    async def accepted(self, gig_id: int) -> Sequence[Offer]:
+        rows = await self.s.scalars(
+            select(Offer).where(Offer.gig_id == gig_id, Offer.status == OfferStatus.ACCEPTED)
+        )
+        return rows.all()
+
+    async def awaiting_companion(self, gig_id: int) -> Sequence[Offer]:
+        """Accepted offers of young experts still waiting for a named adult companion."""
+        rows = await self.s.scalars(
+            select(Offer).where(
+                Offer.gig_id == gig_id,
+                Offer.status == OfferStatus.ACCEPTED,
+                Offer.awaiting_companion.is_(True),
+            )
+        )
+        return rows.all()
+
+    async def with_names(self, gig_id: int) -> list[tuple[Offer, str]]:
+        """Everyone offered this gig, best first, with their chosen names."""
+        rows = await self.s.execute(
+            select(Offer, ExpertProfile.display_name)
+            .outerjoin(ExpertProfile, ExpertProfile.user_id == Offer.expert_id)
+            .where(Offer.gig_id == gig_id)
+            .order_by(Offer.rank, Offer.id)
+        )
+        return [(o, name or "–") for o, name in rows]
+
+    async def confirmed_upcoming(self, expert_id: int, since: datetime) -> list[tuple[Offer, Gig]]:
+        """An expert's accepted offers of gigs still to come (from `since`), soonest first."""
+        rows = await self.s.execute(
+            select(Offer, Gig)
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(
+                Offer.expert_id == expert_id,
+                Offer.status == OfferStatus.ACCEPTED,
+                Gig.starts_at >= since,
+                Gig.status.in_(GigStatus.UPCOMING),
+            )
+            .order_by(Gig.starts_at, Gig.id)
+        )
+        return [(o, g) for o, g in rows]
+
+    async def work_done(
+        self, now: datetime, since: datetime
+    ) -> tuple[dict[int, tuple[int, int]], dict[int, datetime]]:
+        """Per expert: gigs and minutes of accepted gigs held between `since` and `now`, and
+        the start of their latest gig held before `now` (the facts of the fair rotation)."""
+        done = (
+            Offer.status == OfferStatus.ACCEPTED,
+            Gig.status.in_(GigStatus.HAPPENING),
+            Gig.starts_at < now,
+        )
+        recent = await self.s.execute(
+            select(Offer.expert_id, func.count(), func.coalesce(func.sum(Gig.duration_min), 0))
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(*done, Gig.starts_at >= since)
+            .group_by(Offer.expert_id)
+        )
+        last = await self.s.execute(
+            select(Offer.expert_id, func.max(Gig.starts_at))
+            .join(Gig, Gig.id == Offer.gig_id)
+            .where(*done)
+            .group_by(Offer.expert_id)
+        )
+        return (
+            {e: (int(count), int(minutes or 0)) for e, count, minutes in recent},
+            {e: when for e, when in last},
+        )
 
 
 class InboxRepo:

@@ -120,6 +120,18 @@ async def test_ranking_is_fair_and_explained(h: Harness) -> None:
     assert "1. E3" in coord.last.text
 
 
+async def test_with_as_many_gigs_and_hours_the_longest_wait_comes_first(h: Harness) -> None:
+    """The rule the ranking shows ("then longest without a gig") is the order it uses."""
+    nurse = await flows.register_orderer(h, 201)
+    e1, e2 = await experts(h, 2)
+    await give_history(h, e2, 1, "1.11.2026 10.00")
+    await give_history(h, e1, 1, "1.9.2026 10.00")
+    coord = await submit(h, nurse)
+    await coord.press(coord.t("btn.ranking"))
+    listing = coord.last.text
+    assert listing.index("1. E1") < listing.index("2. E2")
+
+
 async def test_cascade_asks_in_order_and_moves_on(h: Harness) -> None:
     nurse = await flows.register_orderer(h, 201)
     e1, e2, e3, e4 = await experts(h, 4)

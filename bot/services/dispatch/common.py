@@ -1,0 +1,128 @@
+"""What the parts of dispatch share: their dependencies, tags, and the results they return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.notify import Notifier
+from bot.present import Presenter
+from bot.services.access import Actor
+from bot.services.audit import Audit
+from bot.services.checkins import CheckIns
+from bot.services.fees import Fees
+from bot.settings import Settings
+from storage.models import Gig, Offer
+from storage.repo import Offers
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The services every part of dispatch works with (built once, in bot/core.py)."""
+
+    p: Presenter
+    notify: Notifier
+    clock: Clock
+    settings: Settings
+    checkins: CheckIns
+    fees: Fees
+    audit: Audit
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.p.tz
+
+    async def alert_seats(self, s: AsyncSession, gig: Gig, key: str, **args: Any) -> None:
+        """A claimable alert to coordinators about a gig's seats, with the way to its
+        ranking (nobody left to ask, the deadline passed, a seat given back)."""
+        await self.notify.alert(
+            s,
+            "short",
+            key,
+            claimable=True,
+            filled=gig.seats_filled,
+            seats=gig.seats,
+            buttons=ranking_button(gig.id),
+            per_lang=self.p.title_args(gig),
+            **args,
+        )
+
+
+class Release(Enum):
+    """Why a confirmed seat is given back (see Seats.release_seat)."""
+
+    STEPPED_BACK = "stepped_back"  # the expert's own choice, also "cannot come" after a change
+    REPLACED = "replaced"  # a coordinator took them off the gig
+    ERASED = "erased"  # they erased their data with /forget
+
+
+class Lost(Enum):
+    """Why a message could not reach a person (see Offering.lost_contact)."""
+
+    BLOCKED = "unreachable"  # they blocked the bot: skipped from now on
+    FAILING = "undeliverable"  # Telegram kept failing for one message
+
+
+class Answer(Enum):
+    ACCEPTED = "accepted"
+    OVER_LIMIT = "over_limit"  # would cross the expert's own monthly earnings limit: ask first
+    DECLINED = "declined"
+    ALREADY = "already"  # this expert answered before (a double tap changes nothing)
+    FILLED = "filled"  # the seats went to others
+    CLOSED = "closed"  # the gig is no longer open
+    EXPIRED = "expired"  # the offer ran out of time
+    NOT_FOUND = "not_found"  # unknown or somebody else's offer: the same reply, learns nothing
+
+
+@dataclass
+class AnswerResult:
+    answer: Answer
+    offer: Offer | None = None
+    gig: Gig | None = None
+    earned: int = 0  # this month so far, cents (for OVER_LIMIT)
+    limit: int = 0
+
+
+@dataclass
+class NoShow:
+    """A no-show as recorded: the person, and what happened to their fee."""
+
+    offer: Offer
+    gig: Gig
+    name: str
+    fee_amount: int | None  # None: there was no fee row
+    fee_status: str | None
+    fee_dropped: bool
+
+
+def offer_tag(offer_id: int) -> str:
+    return f"offer:{offer_id}"
+
+
+def offer_of_tag(tag: str | None) -> int | None:
+    """The offer id an outbox tag names, if it names one."""
+    if tag is None or not tag.startswith("offer:"):
+        return None
+    return int(tag.split(":")[1])
+
+
+def status_tag(gig_id: int) -> str:
+    return f"status:{gig_id}"
+
+
+def ranking_button(gig_id: int) -> list[list[tuple[str, str]]]:
+    """The coordinator's way from an alert to the gig's ranking."""
+    return [[("btn.ranking", f"rk:{gig_id}")]]
+
+
+async def own_offer(s: AsyncSession, actor: Actor, offer_id: int) -> Offer | None:
+    """The actor's own offer; somebody else's is the same as none (learns nothing)."""
+    offer = await Offers(s).get(offer_id)
+    if offer is None or actor.user is None or offer.expert_id != actor.user.id:
+        return None
+    return offer

@@ -1,0 +1,292 @@
+"""Offering a gig: starting dispatch in a mode, the waves that follow, the coordinator's
+hand-pick, what an offer says, and offers running out of time or out of reach."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import Refuse
+from bot.notify import next_allowed
+from bot.present import gig_values
+from bot.services.access import Actor
+from bot.services.dispatch.common import (
+    Deps,
+    Lost,
+    offer_of_tag,
+    offer_tag,
+    own_offer,
+)
+from bot.services.dispatch.ranking import Ranked, Ranking, next_wave, pickable
+from bot.services.dispatch.status import Status
+from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus
+from storage.repo import Gigs, Offers, Users
+
+MODES = ("broadcast", "cascade", "handpick")
+
+
+class Offering:
+    def __init__(self, deps: Deps, ranking: Ranking, status: Status) -> None:
+        self.d = deps
+        self.ranking = ranking
+        self.status = status
+
+    # ----- starting and continuing ----------------------------------------------------------
+
+    async def start(
+        self,
+        s: AsyncSession,
+        gig: Gig,
+        mode: str,
+        *,
+        picked: list[int] | None = None,
+        reason: str = "",
+        actor: Actor | None = None,
+    ) -> int:
+        """Begin offering an approved gig in `mode`; returns how many offers went out."""
+        if mode not in MODES:
+            raise Refuse("err.stale")
+        self._prepare(gig, mode)
+        if mode == "handpick":
+            sent = await self.handpick(s, actor, gig, picked or [], reason)
+        else:
+            sent = await self.proceed(s, gig)
+        await self.status.post(s, gig)
+        return sent
+
+    def _prepare(self, gig: Gig, mode: str) -> None:
+        settings = self.d.settings
+        gig.dispatch_mode = mode
+        gig.cascade_k = gig.cascade_k or settings.cascade_size
+        gig.cascade_hours = gig.cascade_hours or settings.cascade_wait_hours
+        if gig.deadline is None:
+            # Seats should fill well before the day; a gig ordered at short notice gets a
+            # couple of hours at least.
+            now = self.d.clock.now()
+            target = gig.starts_at - timedelta(hours=settings.fill_deadline_hours)
+            gig.deadline = min(gig.starts_at, max(target, now + timedelta(hours=2)))
+
+    async def proceed(self, s: AsyncSession, gig: Gig) -> int:
+        """Send the offers the gig's mode calls for now; alert if nobody is left to ask."""
+        if gig.status != GigStatus.OPEN or gig.starts_at <= self.d.clock.now():
+            return 0
+        if gig.seats - gig.seats_filled <= 0:
+            return 0
+        sent = 0
+        if gig.dispatch_mode in ("broadcast", "cascade"):
+            ranked = await self.ranking.ranked(s, gig)
+            states = await Offers(s).states(gig.id)
+            wave = next_wave(ranked, states, gig.dispatch_mode, gig.cascade_k)
+            sent = await self._offer_many(s, gig, wave, len(ranked))
+        if sent:
+            gig.exhausted_alerted = False
+        elif await Offers(s).count_open(gig.id) == 0 and not gig.exhausted_alerted:
+            gig.exhausted_alerted = True
+            await self.alert_nobody_left(s, gig)
+        self.status.mark(s, gig)
+        return sent
+
+    async def handpick(
+        self, s: AsyncSession, actor: Actor | None, gig: Gig, user_ids: list[int], reason: str
+    ) -> int:
+        """Offer to experts the coordinator chose (only those still eligible)."""
+        if reason:
+            await self.d.audit.record(s, actor, "override", "gig", gig.id, reason)
+        ranked = await self.ranking.ranked(s, gig)
+        chosen = pickable(ranked, await Offers(s).states(gig.id), user_ids)
+        sent = await self._offer_many(s, gig, chosen, len(ranked), reason)
+        self.status.mark(s, gig)
+        return sent
+
+    def _expiry(self, gig: Gig, delivered: datetime) -> datetime:
+        hours = (
+            gig.cascade_hours
+            if gig.dispatch_mode == "cascade"
+            else self.d.settings.offer_valid_hours
+        )
+        latest = gig.starts_at - timedelta(hours=1)
+        return max(
+            delivered + timedelta(minutes=30), min(delivered + timedelta(hours=hours), latest)
+        )
+
+    async def _offer_many(
+        self, s: AsyncSession, gig: Gig, entries: list[Ranked], pool: int, reason: str = ""
+    ) -> int:
+        """Write the offers and their messages in a few statements, not a few per expert:
+        on SQLite the write lock is held for the whole transaction."""
+        if not entries:
+            return 0
+        offers = await self._write_offers(s, gig, entries, pool, reason)
+        details: dict[str, str] = {}
+        rows = []
+        for r, offer in zip(entries, offers, strict=True):
+            lang = r.user.language
+            if lang not in details:
+                details[lang] = self.d.p.offer_brief(lang, gig_values(gig))
+            row = self.d.notify.row(
+                r.user,
+                self.offer_text(lang, gig, r.profile, offer, details[lang]),
+                buttons=self.offer_buttons(lang, offer.id),
+                tag=offer_tag(offer.id),
+                quiet=True,
+            )
+            if row is not None:
+                rows.append(row)
+        s.add_all(rows)
+        await s.flush()
+        return len(offers)
+
+    async def _write_offers(
+        self, s: AsyncSession, gig: Gig, entries: list[Ranked], pool: int, reason: str
+    ) -> list[Offer]:
+        now = self.d.clock.now()
+        existing = await Offers(s).by_expert(gig.id, [r.user.id for r in entries])
+        expires = self._expiry(gig, next_allowed(now, self.d.settings))
+        offers = []
+        for r in entries:
+            offer = existing.get(r.user.id)
+            if offer is None:
+                offer = Offer(gig_id=gig.id, expert_id=r.user.id, created_at=now)
+                s.add(offer)
+            # (A closed offer is reopened: the gig filled before, and now a seat is free.)
+            offer.status, offer.created_at, offer.answered_at = OfferStatus.OPEN, now, None
+            offer.rank, offer.pool, offer.override_reason = r.place, pool, reason
+            offer.expires_at = expires
+            offers.append(offer)
+        await s.flush()
+        return offers
+
+    # ----- what an offer says ---------------------------------------------------------------
+
+    def offer_text(
+        self, lang: str, gig: Gig, profile: ExpertProfile, offer: Offer, details: str | None = None
+    ) -> str:
+        assert offer.expires_at is not None
+        p = self.d.p
+        return p.t(
+            lang,
+            "offer.new",
+            name=profile.display_name,
+            details=details or p.offer_brief(lang, gig_values(gig)),
+            expires=p.when(lang, offer.expires_at),
+        )
+
+    def offer_buttons(self, lang: str, offer_id: int) -> list[object] | None:
+        return self.d.notify.buttons(
+            lang,
+            [
+                [("btn.accept", f"of:a:{offer_id}"), ("btn.decline", f"of:d:{offer_id}")],
+                [("btn.details", f"of:i:{offer_id}"), ("btn.why", f"of:w:{offer_id}")],
+            ],
+        )
+
+    async def details(self, s: AsyncSession, actor: Actor, offer_id: int) -> str | None:
+        """Everything about the gig of one's own offer; the contact person once confirmed."""
+        offer = await own_offer(s, actor, offer_id)
+        gig = await Gigs(s).get(offer.gig_id) if offer is not None else None
+        if offer is None or gig is None:
+            return None
+        p, lang = self.d.p, actor.lang
+        return p.t(
+            lang,
+            "offer.details",
+            title=p.gig_title(lang, gig),
+            details=p.gig(lang, gig_values(gig), contact=offer.status == OfferStatus.ACCEPTED),
+        )
+
+    async def why(self, s: AsyncSession, actor: Actor, offer_id: int) -> str | None:
+        """The plain reason an offer came to this expert."""
+        offer = await own_offer(s, actor, offer_id)
+        if offer is None:
+            return None
+        gig = await Gigs(s).get(offer.gig_id)
+        profile = await Users(s).profile(actor.id)
+        if gig is None or profile is None:
+            return None
+        done = (await self.ranking.rotation(s, [actor.id]))[actor.id]
+        p, lang = self.d.p, actor.lang
+        shared = [t for t in gig.topics if t in profile.topics]
+        return p.t(
+            lang,
+            "offer.why",
+            topics=p.labels(lang, "topic", shared),
+            type=p.label(lang, "gig_type", gig.gig_type),
+            place=offer.rank,
+            pool=offer.pool,
+            gigs=done.gigs,
+            hours=p.num(lang, done.minutes / 60),
+            mode=p.t(lang, f"mode.{gig.dispatch_mode}"),
+        )
+
+    async def alert_nobody_left(self, s: AsyncSession, gig: Gig) -> None:
+        await self.d.alert_seats(s, gig, "coord.nobody_left")
+
+    # ----- time passing, people out of reach -------------------------------------------------
+
+    async def expire(self, s: AsyncSession, offer: Offer, gig: Gig) -> None:
+        offer.status = OfferStatus.EXPIRED
+        offer.answered_at = self.d.clock.now()
+        expert = await Users(s).get(offer.expert_id)
+        if expert is not None:
+            p, lang = self.d.p, expert.language
+            text = p.t(lang, "offer.expired", title=p.gig_title(lang, gig))
+            await self.d.notify.edit_text(s, expert, offer_tag(offer.id), text)
+
+    async def tick(self, s: AsyncSession) -> int:
+        """Expire offers whose time is up, send the next cascade wave, and alert on deadlines.
+
+        Reads everything from the database, so it is safe to run at any time, any number of
+        times, and after any downtime.
+        """
+        now = self.d.clock.now()
+        due = await Offers(s).due(now)
+        touched: dict[int, Gig] = {}
+        for offer, gig in due:
+            await self.expire(s, offer, gig)
+            touched[gig.id] = gig
+        for gig in touched.values():
+            await self.proceed(s, gig)
+        late = await Gigs(s).past_deadline(now)
+        for gig in late:
+            gig.deadline_alerted = True
+            await self.d.alert_seats(s, gig, "coord.deadline")
+        return len(due) + len(late)
+
+    async def lost_contact(
+        self, s: AsyncSession, telegram_id: int, tag: str | None, why: Lost
+    ) -> None:
+        """A message could not reach someone. If they blocked the bot they are skipped from
+        now on; an open offer in that message moves on to the next person; coordinators hear
+        whom to reach another way."""
+        user = await Users(s).by_telegram_id(telegram_id)
+        if user is None:
+            return
+        if why is Lost.BLOCKED:
+            user.reachable = False
+        await self._move_on(s, offer_of_tag(tag), why)
+        if why is Lost.BLOCKED and user.role != "expert":
+            return
+        profile = await Users(s).profile(user.id)
+        await self.d.notify.alert(
+            s,
+            "short",
+            f"coord.{why.value}",
+            claimable=True,
+            id=user.id,
+            about=user.id,
+            name=profile.display_name if profile else user.name,
+        )
+
+    async def _move_on(self, s: AsyncSession, offer_id: int | None, why: Lost) -> None:
+        """An offer that did not reach its expert: closed (blocked) or expired (failing), and
+        the gig's next wave goes out."""
+        offer = await Offers(s).get(offer_id) if offer_id is not None else None
+        if offer is None or offer.status != OfferStatus.OPEN:
+            return
+        gig = await Gigs(s).lock(offer.gig_id)
+        closed = OfferStatus.CLOSED if why is Lost.BLOCKED else OfferStatus.EXPIRED
+        offer.status, offer.answered_at = closed, self.d.clock.now()
+        if gig is not None:
+            await s.flush()
+            await self.proceed(s, gig)

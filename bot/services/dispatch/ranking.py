@@ -1,0 +1,131 @@
+"""Who may be offered a gig, and in which order: the fair rotation.
+
+The rules over plain values (the rotation key, the order, who a wave asks, whom a hand-pick
+may reach) are pure functions, unit-tested in tests/unit/test_ranking.py; `Ranking` gathers
+the facts for them from the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import matching
+from bot.services.dispatch.common import Deps
+from storage.models import ExpertProfile, Gig, OfferStatus, User
+from storage.repo import Offers, Users
+
+ROTATION_DAYS = 90
+# Offers that count as answered "no" for this gig: the expert is not asked again.
+NOT_AGAIN = (
+    OfferStatus.DECLINED,
+    OfferStatus.WITHDRAWN,
+    OfferStatus.EXPIRED,
+    OfferStatus.CANCELLED,
+)
+# A wave skips these as well: they are waiting to answer, or already on the gig.
+ASKED = (*NOT_AGAIN, OfferStatus.OPEN, OfferStatus.ACCEPTED)
+
+
+class Rotation(NamedTuple):
+    """One expert's facts for the rotation: the last 90 days, and the last gig ever."""
+
+    gigs: int = 0
+    minutes: int = 0
+    last: datetime | None = None
+
+
+@dataclass
+class Ranked:
+    """One eligible expert's place in the fair rotation, with the facts behind it."""
+
+    user: User
+    profile: ExpertProfile
+    place: int
+    gigs_90d: int
+    minutes_90d: int
+    last_gig: datetime | None
+
+
+def rotation_key(
+    gigs: int, minutes: int, last: datetime | None, user_id: int
+) -> tuple[int, int, float, int]:
+    """Fewer gigs, then fewer hours in the last 90 days, then longest since the last gig
+    (never had one: first), then the earlier registration. Declines never count."""
+    # The earlier the last gig, the longer the wait: earlier sorts first; none at all, first.
+    last_at = last.timestamp() if last is not None else float("-inf")
+    return (gigs, minutes, last_at, user_id)
+
+
+def rotation_order(stats: Mapping[int, Rotation]) -> list[int]:
+    """Expert ids in fair rotation order."""
+    return sorted(stats, key=lambda uid: rotation_key(*stats[uid], uid))
+
+
+def rotation_stats(
+    ids: Iterable[int],
+    recent: Mapping[int, tuple[int, int]],
+    last: Mapping[int, datetime],
+) -> dict[int, Rotation]:
+    """Each of `ids` with their facts; somebody with no gigs yet has zeros and no last gig."""
+    return {i: Rotation(*recent.get(i, (0, 0)), last.get(i)) for i in ids}
+
+
+def next_wave(
+    ranked: Sequence[Ranked], states: Mapping[int, str], mode: str, cascade_k: int
+) -> list[Ranked]:
+    """Whom to ask now: everyone not asked yet (broadcast), or the next few in order so that
+    `cascade_k` offers are open at a time (cascade). A "no" is never asked again."""
+    fresh = [r for r in ranked if states.get(r.user.id) not in ASKED]
+    if mode == "cascade":
+        waiting = sum(1 for st in states.values() if st == OfferStatus.OPEN)
+        fresh = fresh[: max(0, cascade_k - waiting)]
+    return fresh
+
+
+def pickable(
+    ranked: Sequence[Ranked], states: Mapping[int, str], user_ids: Iterable[int]
+) -> list[Ranked]:
+    """The coordinator's choice, once each, keeping only those still eligible and not asked
+    before (an offer closed when the gig filled may be made again)."""
+    by_id = {r.user.id: r for r in ranked}
+    return [
+        by_id[uid]
+        for uid in dict.fromkeys(user_ids)
+        if uid in by_id and states.get(uid) in (None, OfferStatus.CLOSED)
+    ]
+
+
+class Ranking:
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+
+    async def eligible(self, s: AsyncSession, gig: Gig) -> list[tuple[User, ExpertProfile]]:
+        """Experts who pass every rule, including their own limits, for this gig."""
+        people = list(await Users(s).experts_with_profiles())
+        load_of = await matching.loads(s, gig, [u.id for u, _ in people], self.d.tz)
+        today = self.d.clock.now().astimezone(self.d.tz).date()
+        return matching.eligible(gig, people, load_of, today, self.d.tz)
+
+    async def rotation(self, s: AsyncSession, ids: list[int]) -> dict[int, Rotation]:
+        """Per expert: gigs and minutes done in the last 90 days, and the last gig ever."""
+        if not ids:
+            return {}
+        now = self.d.clock.now()
+        recent, last = await Offers(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
+        return rotation_stats(ids, recent, last)
+
+    async def ranked(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
+        """Eligible experts in fair rotation order."""
+        people = {u.id: (u, p) for u, p in await self.eligible(s, gig)}
+        stats = await self.rotation(s, list(people))
+        ranked = []
+        for place, uid in enumerate(rotation_order(stats), start=1):
+            user, profile = people[uid]
+            done = stats[uid]
+            ranked.append(Ranked(user, profile, place, done.gigs, done.minutes, done.last))
+        return ranked

@@ -1,0 +1,122 @@
+"""The coordinator's live status message per gig: what it says, and when it is edited.
+
+A change to a gig's offers only marks the gig dirty (`Status.mark`); its message is edited
+once, when the unit of work is about to commit (`Status.refresh_dirty`). bot/core.py
+registers that as a hook of `Database.unit_of_work`, so every entry point (an update, a
+scheduler job, a delivery event from the outbox) refreshes the gigs it touched exactly once,
+with their final state, and no service has to remember to do it. Nothing is edited when the
+unit of work fails: the hook runs only on the way to a commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.notify import next_allowed
+from bot.services.dispatch.common import Deps, status_tag
+from storage.models import Gig, OfferStatus
+from storage.repo import Offers, Users
+
+STATUS_NAMES_MAX = 30
+DIRTY = "dispatch:status_dirty"  # session.info key: gigs whose status message is out of date
+COUNTED = (
+    OfferStatus.OPEN,
+    OfferStatus.ACCEPTED,
+    OfferStatus.DECLINED,
+    OfferStatus.EXPIRED,
+    OfferStatus.WITHDRAWN,
+)
+ICONS = {
+    OfferStatus.OPEN: "⏳",
+    OfferStatus.ACCEPTED: "✅",
+    OfferStatus.DECLINED: "➖",
+    OfferStatus.EXPIRED: "⌛",
+    OfferStatus.WITHDRAWN: "↩️",
+    OfferStatus.CLOSED: "·",
+    OfferStatus.CANCELLED: "·",
+}
+
+
+def _dirty(s: AsyncSession) -> dict[int, Gig]:
+    found: dict[int, Gig] = s.info.setdefault(DIRTY, {})
+    return found
+
+
+def name_line(rows: Sequence[tuple[str, str]]) -> str:
+    """One icon and name per person offered the gig."""
+    return " ".join(f"{ICONS.get(st, '·')}{name or '–'}" for st, name in rows)
+
+
+class Status:
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+
+    def mark(self, s: AsyncSession, gig: Gig) -> None:
+        """The gig's status message is out of date: edit it before this unit of work ends."""
+        _dirty(s)[gig.id] = gig
+
+    async def refresh_dirty(self, s: AsyncSession) -> None:
+        """Edit the status message of every gig marked in this unit of work, once each."""
+        dirty = _dirty(s)
+        while dirty:
+            _, gig = dirty.popitem()
+            await self.refresh(s, gig)
+
+    async def refresh(self, s: AsyncSession, gig: Gig) -> None:
+        """Edit every coordinator's status message for this gig in place."""
+        for coord in await Users(s).coordinators():
+            await self.d.notify.edit_text(
+                s, coord, status_tag(gig.id), await self.text(s, gig, coord.language)
+            )
+
+    async def post(self, s: AsyncSession, gig: Gig) -> None:
+        """Send every coordinator a fresh status message for this gig (dispatch starts). It
+        goes out once the offers are made, so its first words are true ("3 people asked",
+        not "0"); an edit of it pending from the same unit of work would say the same."""
+        _dirty(s).pop(gig.id, None)
+        for coord in await Users(s).coordinators():
+            text = await self.text(s, gig, coord.language)
+            await self.d.notify.push_text(s, coord, text, tag=status_tag(gig.id))
+
+    async def text(self, s: AsyncSession, gig: Gig, lang: str) -> str:
+        """The live status of a gig's offers: counts, and names while the list is short."""
+        p = self.d.p
+        found = await Offers(s).with_names(gig.id)
+        # Offers made during quiet hours wait in the outbox until the morning: not sent yet.
+        now = self.d.clock.now()
+        held = sum(
+            1
+            for o, _ in found
+            if o.status == OfferStatus.OPEN and next_allowed(o.created_at, self.d.settings) > now
+        )
+        rows = [(o.status, name) for o, name in found]
+        counts = {st: sum(1 for got, _ in rows if got == st) for st in COUNTED}
+        lines = [
+            p.t(
+                lang,
+                "status_msg.header",
+                title=p.gig_title(lang, gig),
+                mode=p.t(lang, f"mode.{gig.dispatch_mode}"),
+                filled=gig.seats_filled,
+                seats=gig.seats,
+                status=p.t(lang, f"status.{gig.status}"),
+            ),
+            p.t(
+                lang,
+                "status_msg.counts",
+                sent=len(rows) - held,
+                pending=counts[OfferStatus.OPEN],
+                accepted=counts[OfferStatus.ACCEPTED],
+                declined=counts[OfferStatus.DECLINED],
+                expired=counts[OfferStatus.EXPIRED],
+                withdrawn=counts[OfferStatus.WITHDRAWN],
+            ),
+        ]
+        if held:
+            wake = p.when(lang, next_allowed(now, self.d.settings))
+            lines.append(p.t(lang, "status_msg.held", count=held, when=wake))
+        if 0 < len(rows) <= STATUS_NAMES_MAX:
+            lines.append(name_line(rows))
+        return "\n".join(lines)

@@ -1,0 +1,111 @@
+"""The fair rotation's rules over plain values: no database, no Telegram."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.services.dispatch.ranking import (
+    Ranked,
+    Rotation,
+    next_wave,
+    pickable,
+    rotation_key,
+    rotation_order,
+    rotation_stats,
+)
+from storage.models import ExpertProfile, OfferStatus, User
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def ranked(*ids: int) -> list[Ranked]:
+    return [
+        Ranked(User(id=uid), ExpertProfile(user_id=uid), place, 0, 0, None)
+        for place, uid in enumerate(ids, start=1)
+    ]
+
+
+def ids(people: list[Ranked]) -> list[int]:
+    return [r.user.id for r in people]
+
+
+def test_fewer_gigs_come_first_whatever_the_hours_or_dates() -> None:
+    stats = {
+        1: Rotation(2, 60, NOW - timedelta(days=80)),
+        2: Rotation(1, 600, NOW - timedelta(days=1)),
+        3: Rotation(3, 0, None),
+    }
+    assert rotation_order(stats) == [2, 1, 3]
+
+
+def test_with_as_many_gigs_fewer_hours_come_first() -> None:
+    stats = {1: Rotation(2, 240, None), 2: Rotation(2, 90, NOW - timedelta(days=1))}
+    assert rotation_order(stats) == [2, 1]
+
+
+def test_then_the_longest_since_the_last_gig_and_never_had_one_is_first() -> None:
+    stats = {
+        1: Rotation(1, 60, NOW - timedelta(days=3)),
+        2: Rotation(1, 60, NOW - timedelta(days=200)),
+        3: Rotation(1, 60, None),
+    }
+    assert rotation_order(stats) == [3, 2, 1]
+
+
+def test_a_full_tie_goes_to_the_earlier_registration() -> None:
+    same = Rotation(1, 60, NOW - timedelta(days=5))
+    assert rotation_order({9: same, 4: same, 7: same}) == [4, 7, 9]
+
+
+def test_the_key_orders_as_the_rotation_does() -> None:
+    never = rotation_key(0, 0, None, 5)
+    long_ago = rotation_key(0, 0, NOW - timedelta(days=400), 1)
+    assert never < long_ago < rotation_key(0, 0, NOW, 1) < rotation_key(0, 1, None, 1)
+
+
+def test_somebody_without_gigs_has_zeros_and_no_last_gig() -> None:
+    last = NOW - timedelta(days=100)
+    stats = rotation_stats([1, 2], {1: (2, 150)}, {1: last, 3: NOW})
+    assert stats == {1: Rotation(2, 150, last), 2: Rotation(0, 0, None)}
+    # A newcomer goes before somebody who has worked, and nobody else is ranked.
+    assert rotation_order(stats) == [2, 1]
+
+
+def test_a_broadcast_asks_everyone_not_asked_yet() -> None:
+    people = ranked(1, 2, 3, 4, 5, 6)
+    states = {
+        1: OfferStatus.DECLINED,
+        2: OfferStatus.OPEN,
+        3: OfferStatus.ACCEPTED,
+        4: OfferStatus.CLOSED,
+    }
+    assert ids(next_wave(people, states, "broadcast", 1)) == [4, 5, 6]
+
+
+def test_a_no_is_never_asked_again() -> None:
+    people = ranked(1, 2, 3, 4, 5)
+    states = {
+        1: OfferStatus.DECLINED,
+        2: OfferStatus.WITHDRAWN,
+        3: OfferStatus.EXPIRED,
+        4: OfferStatus.CANCELLED,
+    }
+    assert ids(next_wave(people, states, "broadcast", 3)) == [5]
+
+
+def test_a_cascade_keeps_k_offers_open_in_rotation_order() -> None:
+    people = ranked(1, 2, 3, 4, 5)
+    assert ids(next_wave(people, {}, "cascade", 2)) == [1, 2]
+    # One declined, one still waiting: one more is asked, the next in order.
+    states = {1: OfferStatus.DECLINED, 2: OfferStatus.OPEN}
+    assert ids(next_wave(people, states, "cascade", 2)) == [3]
+    # As many waiting as the cascade allows: nobody new.
+    full = {1: OfferStatus.OPEN, 2: OfferStatus.OPEN}
+    assert next_wave(people, full, "cascade", 2) == []
+
+
+def test_a_hand_pick_reaches_only_the_eligible_once_each() -> None:
+    people = ranked(1, 2, 3, 4)
+    states = {2: OfferStatus.DECLINED, 3: OfferStatus.CLOSED, 4: OfferStatus.OPEN}
+    # 9 is not eligible, 2 said no, 4 is already asked; 3's offer closed when the gig filled.
+    assert ids(pickable(people, states, [3, 9, 1, 2, 3, 4])) == [3, 1]
