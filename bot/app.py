@@ -13,6 +13,7 @@ from bot.budget import SendBudget
 from bot.clock import Clock, SystemClock
 from bot.core import Core
 from bot.settings import Settings
+from bot.transport import Transport
 from handlers.base import Ctx
 from handlers.menus import set_chat_commands, set_default_commands
 from storage.db import Database
@@ -48,7 +49,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
-    core = Core.build(settings, clock, app.bot, budget, db)
+    core = Core.build(settings, clock, Transport(app.bot), budget, db)
     app.bot_data["core"] = core
     handlers.install(app, core.texts)
     scheduler.install(app)

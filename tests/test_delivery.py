@@ -14,6 +14,7 @@ from telegram.error import BadRequest, RetryAfter
 
 from bot.budget import SendBudget
 from bot.clock import FakeClock
+from bot.messages import Keyboard
 from bot.sandbox.fakebot import FakeTelegram, Fault, Sent
 from storage.models import Outbox, OutboxStatus, Role, User
 from tests import flows
@@ -102,7 +103,7 @@ async def queue_broadcast(h: Harness, n: int) -> None:
                 s,
                 expert,
                 f"Uusi keikka {i}",
-                buttons=[[{"text": "Otan", "callback_data": f"of:a:{i}"}]],
+                buttons=Keyboard.of([[("Otan", f"of:a:{i}")]]),
             )
     h.core.outbox.kick()
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.errors import Refuse
+from bot.messages import Keyboard
 from bot.notify import Notifier, next_allowed
 from bot.present import Presenter, gig_values
 from bot.services import matching
@@ -353,7 +354,7 @@ class Dispatch:
             expires=self.p.when(lang, offer.expires_at),
         )
 
-    def offer_buttons(self, lang: str, offer_id: int) -> list[object] | None:
+    def offer_buttons(self, lang: str, offer_id: int) -> Keyboard | None:
         return self.notify.buttons(
             lang,
             [
