@@ -30,6 +30,7 @@ from storage.repo import InboxRepo
 log = logging.getLogger(__name__)
 
 TOAST_LIMIT = 200  # characters Telegram shows on a pressed button's answer
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -37,7 +38,7 @@ class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any
 
     def __init__(
         self,
-        application: Application,
+        application: AnyApplication,
         chat_id: int | None = None,
         user_id: int | None = None,
     ) -> None:

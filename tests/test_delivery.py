@@ -3,7 +3,6 @@ one send budget with the outbox and go first, and a 429 on a reply is waited out
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,7 +11,6 @@ from sqlalchemy import func, select
 from telegram import Bot
 from telegram.error import BadRequest, RetryAfter
 
-from bot.budget import SendBudget
 from bot.clock import FakeClock
 from bot.messages import Keyboard
 from bot.sandbox.fakebot import FakeTelegram, Fault, Sent
@@ -152,50 +150,3 @@ async def test_a_429_on_a_reply_is_waited_out_and_the_reply_arrives(h: Harness) 
     assert [m.text for m in replies] == [nurse.t("help.orderer")]
     assert h.clock.slept - slept >= 6
     assert not [f for f in h.tg.faults if f.times]  # the injected 429 really happened
-
-
-class SteppedClock(FakeClock):
-    """A fake clock whose sleepers really wait until the test moves time past their wake-up,
-    so several senders can be waiting at once."""
-
-    def __init__(self) -> None:
-        super().__init__(at("23.11.2026 10.00"))
-        self.sleepers: list[tuple[float, asyncio.Future[None]]] = []
-
-    async def sleep(self, seconds: float) -> None:
-        wake = self.now().timestamp() + seconds
-        future = asyncio.get_running_loop().create_future()
-        self.sleepers.append((wake, future))
-        await future
-
-    async def step(self, seconds: float) -> None:
-        self.advance(timedelta(seconds=seconds))
-        now = self.now().timestamp()
-        for wake, future in list(self.sleepers):
-            if wake <= now + 1e-9:
-                self.sleepers.remove((wake, future))
-                future.set_result(None)
-        for _ in range(10):
-            await asyncio.sleep(0)
-
-
-async def test_the_budget_lets_a_waiting_reply_go_before_waiting_bulk_sends() -> None:
-    clock = SteppedClock()
-    budget = SendBudget(clock, per_second=25)
-    for chat in range(25):  # a broadcast has used this second up
-        await budget.wait(1000 + chat, urgent=False)
-    order: list[str] = []
-
-    async def send(name: str, chat: int, urgent: bool) -> None:
-        await budget.wait(chat, urgent=urgent)
-        order.append(name)
-
-    bulk = [asyncio.create_task(send(f"offer{i}", 2000 + i, False)) for i in range(3)]
-    await asyncio.sleep(0)
-    reply = asyncio.create_task(send("reply", 7, True))
-    await asyncio.sleep(0)
-    assert order == []  # the second is full: everyone waits
-    await clock.step(1.0)
-    await asyncio.gather(reply, *bulk)
-    assert order[0] == "reply", order
-    assert sorted(order[1:]) == ["offer0", "offer1", "offer2"]
