@@ -14,7 +14,7 @@ own failures, decided here and nowhere else:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
@@ -116,6 +116,22 @@ def _limits(bulk: bool) -> dict[str, Any] | None:
     return BULK if bulk else None
 
 
+async def _sent(call: Awaitable[Message]) -> int:
+    """The id of the message a send made."""
+    with mapped():
+        message = await call
+    return message.message_id
+
+
+async def _edited(call: Awaitable[object]) -> None:
+    """Make an edit; one that would change nothing is already done."""
+    try:
+        with mapped():
+            await call
+    except NotModified:
+        return
+
+
 class Transport:
     """Bot API calls in our own terms; see the module docstring."""
 
@@ -132,15 +148,15 @@ class Transport:
         bulk: bool = False,
     ) -> int:
         """Send a message; returns its message id."""
-        with mapped():
-            message = await self.bot.send_message(
+        return await _sent(
+            self.bot.send_message(
                 chat_id,
                 text,
                 reply_markup=reply_markup(markup),
                 parse_mode=parse_mode,
                 rate_limit_args=_limits(bulk),
             )
-        return message.message_id
+        )
 
     async def send_file(
         self,
@@ -154,15 +170,11 @@ class Transport:
     ) -> int:
         """Send a file, or an image shown in the chat; returns its message id."""
         send = self.bot.send_photo if photo else self.bot.send_document
-        with mapped():
-            message: Message = await send(
-                chat_id,
-                content,
-                filename=filename,
-                caption=caption,
-                rate_limit_args=_limits(bulk),
+        return await _sent(
+            send(
+                chat_id, content, filename=filename, caption=caption, rate_limit_args=_limits(bulk)
             )
-        return message.message_id
+        )
 
     async def edit_text(
         self,
@@ -175,33 +187,29 @@ class Transport:
         bulk: bool = False,
     ) -> None:
         """Replace a message's text and buttons; one that already says this is left alone."""
-        try:
-            with mapped():
-                await self.bot.edit_message_text(
-                    text,
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    reply_markup=inline(markup),
-                    parse_mode=parse_mode,
-                    rate_limit_args=_limits(bulk),
-                )
-        except NotModified:
-            return
+        await _edited(
+            self.bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=inline(markup),
+                parse_mode=parse_mode,
+                rate_limit_args=_limits(bulk),
+            )
+        )
 
     async def edit_markup(
         self, chat_id: int, message_id: int, markup: InlineMarkup, *, bulk: bool = False
     ) -> None:
         """Replace only a message's buttons (None: take them away)."""
-        try:
-            with mapped():
-                await self.bot.edit_message_reply_markup(
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    reply_markup=inline(markup),
-                    rate_limit_args=_limits(bulk),
-                )
-        except NotModified:
-            return
+        await _edited(
+            self.bot.edit_message_reply_markup(
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=inline(markup),
+                rate_limit_args=_limits(bulk),
+            )
+        )
 
     async def answer(self, query_id: str, text: str | None = None, alert: bool = False) -> None:
         """Answer a pressed button (Telegram stops the spinner), with a short note or none."""
