@@ -12,7 +12,8 @@ from telegram import Bot
 from telegram.error import BadRequest, RetryAfter
 
 from bot.clock import FakeClock
-from bot.messages import Keyboard
+from bot.messages import Keyboard, Undelivered
+from bot.outbox import MAX_ATTEMPTS, OutboxSender
 from bot.sandbox.fakebot import FakeTelegram, Fault, Sent
 from storage.models import Outbox, OutboxStatus, Role, User
 from tests import flows
@@ -150,3 +151,31 @@ async def test_a_429_on_a_reply_is_waited_out_and_the_reply_arrives(h: Harness) 
     assert [m.text for m in replies] == [nurse.t("help.orderer")]
     assert h.clock.slept - slept >= 6
     assert not [f for f in h.tg.faults if f.times]  # the injected 429 really happened
+
+
+async def test_the_outbox_reports_what_cannot_arrive_through_its_one_event(h: Harness) -> None:
+    """A person who blocked the bot is reported at once; a message Telegram keeps failing
+    (5xx) is retried, rescheduled, and reported when the sender gives up on it."""
+    events: list[tuple[int, str | None, Undelivered]] = []
+
+    async def record(chat_id: int, tag: str | None, why: Undelivered) -> None:
+        events.append((chat_id, tag, why))
+
+    sender = OutboxSender(h.core.db, h.core.transport, h.clock, h.core.outbox.limiter, record)
+    blocked, failing = 60_001, 60_002
+    async with h.core.db.unit_of_work() as s:
+        for chat in (blocked, failing):
+            person = User(telegram_id=chat, role=Role.EXPERT, language="fi")
+            await h.core.notifier.push_text(s, person, "Uusi keikka", tag=f"offer:{chat}")
+    h.tg.faults.append(Fault("sendMessage", blocked, 403, "Forbidden: bot was blocked by the user"))
+    h.tg.faults.append(Fault("sendMessage", failing, 502, "Bad Gateway", times=10_000))
+    await sender.flush()
+    assert events == [(blocked, f"offer:{blocked}", Undelivered.BLOCKED)]
+    for _ in range(MAX_ATTEMPTS):
+        h.clock.advance(timedelta(hours=1))  # past each rescheduled try
+        await sender.flush()
+    assert events[1:] == [(failing, f"offer:{failing}", Undelivered.GAVE_UP)]
+    assert h.tg.chat(blocked) == h.tg.chat(failing) == []
+    async with h.core.db.unit_of_work() as s:
+        statuses = (await s.scalars(select(Outbox.status).order_by(Outbox.id))).all()
+    assert statuses[-2:] == [OutboxStatus.FAILED, OutboxStatus.FAILED]
