@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 import handlers
@@ -13,7 +13,8 @@ from bot.budget import SendBudget
 from bot.clock import Clock, SystemClock
 from bot.core import Core
 from bot.settings import Settings
-from handlers.base import Ctx
+from bot.transport import Transport
+from handlers.base import AnyApplication, Ctx
 from handlers.menus import set_chat_commands, set_default_commands
 from storage.db import Database
 from storage.repo import Users
@@ -27,7 +28,7 @@ def build_application(
     clock: Clock | None = None,
     request: BaseRequest | None = None,
     db: Database | None = None,
-) -> Application:
+) -> AnyApplication:
     """Wire handlers, scheduler and database; the database opens in post_init."""
     clock = clock or SystemClock()
     # Every Bot API call goes through the one send budget (replies first, then the outbox).
@@ -48,14 +49,14 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
-    core = Core.build(settings, clock, app.bot, budget, db)
+    core = Core.build(settings, clock, Transport(app.bot), budget, db)
     app.bot_data["core"] = core
     handlers.install(app, core.texts)
     scheduler.install(app)
     return app
 
 
-async def post_init(app: Application) -> None:
+async def post_init(app: AnyApplication) -> None:
     """Migrate, register commands, and deliver anything left over from before a restart."""
     core: Core = app.bot_data["core"]
     await core.db.migrate()
@@ -81,7 +82,7 @@ async def post_init(app: Application) -> None:
     log.info("ready as @%s", app.bot.username)
 
 
-async def post_shutdown(app: Application) -> None:
+async def post_shutdown(app: AnyApplication) -> None:
     core: Core = app.bot_data["core"]
     await core.outbox.idle()
     await core.db.dispose()

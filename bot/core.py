@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from telegram.ext import ExtBot
 
 from bot.budget import SendBudget
 from bot.clock import Clock
 from bot.i18n import Texts
+from bot.messages import Undelivered
 from bot.notify import Notifier
-from bot.outbox import OutboxSender
+from bot.outbox import OnUndelivered, OutboxSender
 from bot.present import Presenter
 from bot.services.access import Access
 from bot.services.alerts import Alerts
 from bot.services.audit import Audit
 from bot.services.checkins import CheckIns
-from bot.services.dispatch import Dispatch, Lost
+from bot.services.dispatch import Dispatch
 from bot.services.erasure import Erasure
 from bot.services.experts import Experts
 from bot.services.feedback import Feedback
@@ -25,7 +23,19 @@ from bot.services.fees import Fees
 from bot.services.orders import Orders
 from bot.services.reports import Reports
 from bot.settings import Settings
+from bot.transport import Transport
 from storage.db import Database
+
+
+def delivery_events(db: Database, dispatch: Dispatch) -> OnUndelivered:
+    """The outbox's one delivery event: what dispatch does about a message that cannot arrive,
+    in its own unit of work."""
+
+    async def undelivered(telegram_id: int, tag: str | None, why: Undelivered) -> None:
+        async with db.unit_of_work() as s:
+            await dispatch.lost_contact(s, telegram_id, tag, why)
+
+    return undelivered
 
 
 @dataclass
@@ -46,27 +56,18 @@ class Core:
     audit: Audit
     alerts: Alerts
     reports: Reports
+    transport: Transport
     outbox: OutboxSender
 
     def __post_init__(self) -> None:
-        self.outbox.on_unreachable = self._unreachable
-        self.outbox.on_undeliverable = self._undeliverable
         self.db.on_before_commit(self.dispatch.refresh_dirty)
-
-    async def _unreachable(self, telegram_id: int, tag: str | None) -> None:
-        async with self.db.unit_of_work() as s:
-            await self.dispatch.lost_contact(s, telegram_id, tag, Lost.BLOCKED)
-
-    async def _undeliverable(self, telegram_id: int, tag: str | None) -> None:
-        async with self.db.unit_of_work() as s:
-            await self.dispatch.lost_contact(s, telegram_id, tag, Lost.FAILING)
 
     @classmethod
     def build(
         cls,
         settings: Settings,
         clock: Clock,
-        bot: ExtBot[Any],
+        transport: Transport,
         budget: SendBudget,
         db: Database | None = None,
     ) -> Core:
@@ -97,5 +98,6 @@ class Core:
             fees=fees,
             audit=audit,
             alerts=Alerts(presenter, notifier, clock),
-            outbox=OutboxSender(db, bot, clock, budget),
+            transport=transport,
+            outbox=OutboxSender(db, transport, clock, budget, delivery_events(db, dispatch)),
         )

@@ -6,7 +6,6 @@ reports a change that was rolled back.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -14,10 +13,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.messages import Keyboard, Kind, OutMessage, to_row
 from bot.parsing import TEXT_LIMIT, shorten, split_text
 from bot.present import Presenter
 from bot.settings import Settings
-from storage.models import Alert, Outbox, OutboxStatus, Role, User
+from storage.models import Alert, Outbox, Role, User
 from storage.repo import OutboxRepo, Users
 
 ButtonSpec = tuple[str, str]  # (catalog key, callback data)
@@ -53,23 +53,22 @@ class Notifier:
         """A button label: a catalog key, or literal text after "=" (digits of a scale)."""
         return key[1:] if key.startswith("=") else self.p.t(lang, key)
 
-    def buttons(self, lang: str, rows: list[list[ButtonSpec]] | None) -> list[Any] | None:
+    def buttons(self, lang: str, rows: list[list[ButtonSpec]] | None) -> Keyboard | None:
+        """The keyboard for (catalog key, callback data) pairs, labelled in `lang`."""
         if not rows:
             return None
-        return [
-            [{"text": self.label(lang, key), "callback_data": data} for key, data in row]
-            for row in rows
-        ]
+        return Keyboard.of([(self.label(lang, key), data) for key, data in row] for row in rows)
 
     def row(
         self,
         user: User,
         text: str,
         *,
-        buttons: list[Any] | None = None,
+        buttons: Keyboard | None = None,
         tag: str | None = None,
         quiet: bool = False,
-        kind: str = "send",
+        kind: Kind = Kind.SEND,
+        file: bytes | None = None,
         filename: str | None = None,
         caption: str | None = None,
         parse_mode: str | None = None,
@@ -78,23 +77,19 @@ class Notifier:
         adds it. `quiet` holds pushes to experts until quiet hours end."""
         if user.telegram_id is None:
             return None
-        now = self.clock.now()
-        not_before = next_allowed(now, self.settings) if quiet and user.role == Role.EXPERT else now
-        return Outbox(
+        message = OutMessage(
             chat_id=user.telegram_id,
-            kind=kind,
             text=text,
-            buttons=buttons,
-            tag=tag,
+            keyboard=buttons,
+            parse_mode=parse_mode,
+            kind=kind,
+            file=file,
             filename=filename,
             caption=caption,
-            parse_mode=parse_mode,
-            status=OutboxStatus.PENDING,
-            not_before=not_before,
-            attempts=0,
-            error="",
-            created_at=now,
         )
+        now = self.clock.now()
+        not_before = next_allowed(now, self.settings) if quiet and user.role == Role.EXPERT else now
+        return to_row(message, tag=tag, not_before=not_before, now=now)
 
     async def _add(self, s: AsyncSession, row: Outbox | None) -> None:
         if row is not None:
@@ -106,7 +101,7 @@ class Notifier:
         user: User,
         text: str,
         *,
-        buttons: list[Any] | None = None,
+        buttons: Keyboard | None = None,
         tag: str | None = None,
         quiet: bool = False,
         parse_mode: str | None = None,
@@ -147,23 +142,20 @@ class Notifier:
         self, s: AsyncSession, user: User, filename: str, content: str, *, quiet: bool = False
     ) -> None:
         """Queue a file (a calendar entry) to follow the messages queued before it."""
-        await self._add(s, self.row(user, content, quiet=quiet, kind="document", filename=filename))
+        row = self.row(
+            user, "", quiet=quiet, kind=Kind.DOCUMENT, file=content.encode(), filename=filename
+        )
+        await self._add(s, row)
 
     async def push_photo(
         self, s: AsyncSession, user: User, png: bytes, *, filename: str, caption: str
     ) -> None:
         """Queue an image (a QR code) with the caption that explains it; stored base64 until
         sent, then forgotten."""
-        await self._add(
-            s,
-            self.row(
-                user,
-                base64.b64encode(png).decode(),
-                kind="photo",
-                filename=filename,
-                caption=caption[:CAPTION_MAX],
-            ),
+        row = self.row(
+            user, "", kind=Kind.PHOTO, file=png, filename=filename, caption=caption[:CAPTION_MAX]
         )
+        await self._add(s, row)
 
     async def edit_text(
         self,
@@ -171,7 +163,7 @@ class Notifier:
         user: User,
         tag: str,
         text: str,
-        buttons: list[Any] | None = None,
+        buttons: Keyboard | None = None,
         *,
         parse_mode: str | None = None,
     ) -> None:
@@ -179,7 +171,7 @@ class Notifier:
         text = shorten(text, TEXT_LIMIT)  # one message can only become one message
         await self._add(
             s,
-            self.row(user, text, buttons=buttons, tag=tag, kind="edit", parse_mode=parse_mode),
+            self.row(user, text, buttons=buttons, tag=tag, kind=Kind.EDIT, parse_mode=parse_mode),
         )
 
     async def alert(

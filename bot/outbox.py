@@ -1,9 +1,11 @@
 """Sends what the outbox holds, after the transaction that wrote it has committed.
 
-One flush at a time, in order, through the one send budget (bot/budget.py), where replies to
-the person acting go first. A 429 is waited out and retried, a network error retried with
-backoff, and a person who has blocked the bot is marked unreachable (the dispatch engine then
-skips them and tells the coordinators).
+One flush at a time, in order, through the transport (bot/transport.py) and so the one send
+budget (bot/budget.py), where replies to the person acting go first. A 429 is waited out and
+retried, a network error retried with backoff. What could not be delivered is reported through
+the one delivery event the sender is built with (`on_undelivered`, with a reason): a person who
+has blocked the bot, or a message Telegram kept failing (the dispatch engine then moves an offer
+on and tells the coordinators).
 
 What a kill can do (exactly-once is impossible with Telegram: a message can arrive and the
 process die before it learns so). Each row goes pending -> sending (committed before the call)
@@ -21,18 +23,14 @@ process die before it learns so). Each row goes pending -> sending (committed be
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ExtBot
-
-from bot.budget import SendBudget, seconds
+from bot.budget import SendBudget
 from bot.clock import Clock
+from bot.messages import Kind, Undelivered, from_row
+from bot.transport import Blocked, Rejected, RetryLater, SendFailed, Transport
 from storage.db import Database
 from storage.models import Outbox, OutboxStatus
 from storage.repo import OutboxRepo
@@ -43,23 +41,12 @@ MAX_ATTEMPTS = 8
 IN_FLUSH_RETRIES = 3
 BATCH = 200
 
-Unreachable = Callable[[int, str | None], Awaitable[None]]
+# The delivery event: (chat id, the row's tag, why) once a message cannot be delivered.
+OnUndelivered = Callable[[int, str | None, Undelivered], Awaitable[None]]
 # Where a kill can fall, for the kill tests: a row marked in flight, its call answered, its
 # outcome committed.
 Checkpoint = Callable[[str, "Outbox"], None]
-BULK = {"bulk": True}  # rate_limit_args: the budget lets replies go first
 IN_FLIGHT_NOTE = "in flight at a restart"  # set by OutboxRepo.resume_in_flight
-
-
-def markup(buttons: list[Any] | None) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
-            for row in buttons
-        ]
-    )
 
 
 class _Stop(Exception):
@@ -67,16 +54,21 @@ class _Stop(Exception):
 
 
 class OutboxSender:
-    def __init__(self, db: Database, bot: ExtBot[Any], clock: Clock, budget: SendBudget) -> None:
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        clock: Clock,
+        budget: SendBudget,
+        on_undelivered: OnUndelivered | None = None,
+    ) -> None:
         self.db = db
-        self.bot = bot
+        self.transport = transport
         self.clock = clock
         self.limiter = budget  # shared with every other call the bot makes
+        self.on_undelivered = on_undelivered
         self.checkpoint: Checkpoint | None = None
         self._recovered = False
-        self.on_unreachable: Unreachable | None = None
-        # Called when a message could not be delivered after every retry (5xx, network).
-        self.on_undeliverable: Unreachable | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -147,119 +139,74 @@ class OutboxSender:
             if not await OutboxRepo(s).mark_sending(row.id):
                 return 0  # someone else took it (another flush, or it was cancelled)
         self._at("sending", row)
-        if row.kind == "edit":
-            done = await self._edit(row)
-        else:
-            done = await self._send(row)
+        done = await self._send(row)
         self._at("marked", row)
         return done
 
-    async def _call(self, row: Outbox, action: Callable[[], Awaitable[Any]]) -> Any:
-        """Run one Bot API call with waiting on 429 and backoff on network errors."""
+    async def _call(self, row: Outbox, message_id: int | None) -> int:
+        """Deliver one row, waiting on 429 and backing off on network errors; returns the
+        message id. Blocked and Rejected are raised at once; after the last retry the row is
+        rescheduled and the flush stops."""
         for attempt in range(IN_FLUSH_RETRIES + 1):
             try:
-                result = await action()
+                sent = await self.transport.deliver(from_row(row, message_id))
                 self._at("sent", row)
-                return result
-            except RetryAfter as exc:
+                return sent
+            except (Blocked, Rejected):
+                raise
+            except RetryLater as exc:
                 # The budget now holds this chat until Telegram's time is up; the next
                 # attempt waits there.
-                wait = seconds(exc.retry_after)
-                log.warning("Telegram asked to wait %.0f s (outbox row %s)", wait, row.id)
+                log.warning(
+                    "Telegram asked to wait %.0f s (outbox row %s)", exc.retry_after, row.id
+                )
                 if attempt == IN_FLUSH_RETRIES:
-                    await self._retry(row, wait, "retry after")
+                    await self._retry(row, exc.retry_after, "retry after")
                     raise _Stop from exc
-            except (Forbidden, BadRequest):
-                raise
-            except (NetworkError, TelegramError) as exc:
+            except SendFailed as exc:
                 if attempt == IN_FLUSH_RETRIES:
-                    await self._retry(row, 2.0 ** min(row.attempts + 4, 10), str(exc))
+                    await self._retry(row, 2.0 ** min(row.attempts + 4, 10), exc.detail)
                     raise _Stop from exc
                 await self.clock.sleep(2.0**attempt)
         raise AssertionError("unreachable")
 
     async def _send(self, row: Outbox) -> int:
-        def call() -> Awaitable[Any]:
-            if row.kind == "photo":
-                return self.bot.send_photo(
-                    row.chat_id,
-                    base64.b64decode(row.text),
-                    filename=row.filename or "image.png",
-                    rate_limit_args=BULK,
-                    caption=row.caption,
-                )
-            if row.kind == "document":
-                return self.bot.send_document(
-                    row.chat_id,
-                    row.text.encode(),
-                    filename=row.filename or "file.txt",
-                    rate_limit_args=BULK,
-                    caption=row.caption,
-                )
-            return self.bot.send_message(
-                row.chat_id,
-                row.text,
-                reply_markup=markup(row.buttons),
-                parse_mode=row.parse_mode,
-                rate_limit_args=BULK,
-            )
-
+        message_id = None
+        if row.kind == Kind.EDIT:
+            message_id = await self._edit_target(row)
+            if message_id is None:
+                await self._finish(row, OutboxStatus.CANCELLED)
+                return 0
         try:
-            message = await self._call(row, call)
-        except Forbidden:
+            sent = await self._call(row, message_id)
+        except Blocked:
             log.info("outbox row %s: the recipient has blocked the bot", row.id)
             await self._finish(row, OutboxStatus.FAILED, error="forbidden")
-            if self.on_unreachable is not None:
-                await self.on_unreachable(row.chat_id, row.tag)
+            if row.kind != Kind.EDIT:
+                await self._undelivered(row, Undelivered.BLOCKED)
             return 0
-        except BadRequest as exc:
-            await self._finish(row, OutboxStatus.FAILED, error=str(exc)[:200])
+        except Rejected as exc:
+            # Too long, deleted, too old to edit: retrying cannot fix it.
+            await self._finish(row, OutboxStatus.FAILED, error=exc.detail)
             return 0
-        await self._finish(row, OutboxStatus.SENT, message_id=message.message_id)
+        await self._finish(row, OutboxStatus.SENT, message_id=sent)
         return 1
 
-    async def _edit(self, row: Outbox) -> int:
+    async def _edit_target(self, row: Outbox) -> int | None:
+        """The id of the message an edit row replaces, or None when the edit is moot."""
         async with self.db.unit_of_work() as s:
             repo = OutboxRepo(s)
             if await repo.newer_edit_pending(row):
-                # A later edit of the same message is waiting: only the newest text matters.
-                message_id = None
-            else:
-                target = await repo.tagged_send(row.tag or "", row.chat_id)
-                if target is not None and target.status == OutboxStatus.PENDING:
-                    # Not delivered yet (quiet hours): it is out of date, so it never goes out.
-                    target.status = OutboxStatus.CANCELLED
-                message_id = target.message_id if target is not None else None
-        if message_id is None:
-            await self._finish(row, OutboxStatus.CANCELLED)
-            return 0
-        try:
-            await self._call(
-                row,
-                lambda: self.bot.edit_message_text(
-                    row.text,
-                    chat_id=row.chat_id,
-                    message_id=message_id,
-                    reply_markup=markup(row.buttons),
-                    rate_limit_args=BULK,
-                    parse_mode=row.parse_mode,
-                ),
-            )
-        except BadRequest as exc:
-            # "message is not modified" means it already says this; other 400s (too old,
-            # deleted) cannot be fixed by retrying.
-            done = "not modified" in str(exc).lower()
-            await self._finish(
-                row,
-                OutboxStatus.SENT if done else OutboxStatus.FAILED,
-                error="" if done else str(exc)[:200],
-            )
-            return int(done)
-        except Forbidden:
-            await self._finish(row, OutboxStatus.FAILED, error="forbidden")
-            return 0
-        await self._finish(row, OutboxStatus.SENT, message_id=message_id)
-        return 1
+                return None  # a later edit of the same message is waiting: only it matters
+            target = await repo.tagged_send(row.tag or "", row.chat_id)
+            if target is not None and target.status == OutboxStatus.PENDING:
+                # Not delivered yet (quiet hours): it is out of date, so it never goes out.
+                target.status = OutboxStatus.CANCELLED
+            return target.message_id if target is not None else None
+
+    async def _undelivered(self, row: Outbox, why: Undelivered) -> None:
+        if self.on_undelivered is not None:
+            await self.on_undelivered(row.chat_id, row.tag, why)
 
     async def _finish(
         self, row: Outbox, status: str, *, message_id: int | None = None, error: str = ""
@@ -297,5 +244,5 @@ class OutboxSender:
             else:
                 fresh.status = OutboxStatus.PENDING
                 fresh.not_before = self.clock.now() + timedelta(seconds=delay)
-        if gave_up and row.kind == "send" and self.on_undeliverable is not None:
-            await self.on_undeliverable(row.chat_id, row.tag)
+        if gave_up and row.kind == Kind.SEND:
+            await self._undelivered(row, Undelivered.GAVE_UP)

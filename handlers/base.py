@@ -15,24 +15,22 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
-    ReplyKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core import Core
 from bot.errors import Refuse
 from bot.parsing import InputError, parse_id, shorten, split_text
 from bot.services.access import STRANGER, Actor
+from bot.transport import InlineMarkup, Markup, Transport
 from storage.models import Role
 from storage.repo import InboxRepo
 
 log = logging.getLogger(__name__)
 
 TOAST_LIMIT = 200  # characters Telegram shows on a pressed button's answer
-
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -40,7 +38,7 @@ class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any
 
     def __init__(
         self,
-        application: Application,
+        application: AnyApplication,
         chat_id: int | None = None,
         user_id: int | None = None,
     ) -> None:
@@ -97,29 +95,54 @@ class Req:
             ]
         )
 
+    @property
+    def transport(self) -> Transport:
+        return self.core.transport
+
     def reply(self, text: str, markup: Markup = None) -> None:
         """Queue a message to this chat; sent once the transaction has committed."""
         chat = self.update.effective_chat
         if chat is None:
             return
-        bot = self.ctx.bot
+        send = self.transport.send_text
         # A long list goes out as several messages (Telegram takes 4,096 characters); the
         # buttons go with the last part.
         *first, last = split_text(text)
         for part in first:
-            self._after.append(functools.partial(bot.send_message, chat.id, part))
-        self._after.append(lambda: bot.send_message(chat.id, last, reply_markup=markup))
+            self._after.append(functools.partial(send, chat.id, part))
+        self._after.append(functools.partial(send, chat.id, last, markup))
 
     def say(self, key: str, markup: Markup = None, **kwargs: Any) -> None:
         self.reply(self.t(key, **kwargs), markup)
 
-    def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        """Replace the text of the message whose button was pressed."""
+    def file(
+        self, filename: str, content: bytes, *, photo: bool = False, caption: str | None = None
+    ) -> None:
+        """Queue a file (or an image shown in the chat) to this person, after the replies
+        queued before it."""
+        self._after.append(
+            functools.partial(
+                self.transport.send_file,
+                self.actor.telegram_id,
+                content,
+                filename,
+                photo=photo,
+                caption=caption,
+            )
+        )
+
+    def _pressed(self) -> Message | None:
         query = self.query
         if query is None or not isinstance(query.message, Message):
+            return None
+        return query.message
+
+    def edit(self, text: str, markup: InlineMarkup = None) -> None:
+        """Replace the text of the message whose button was pressed."""
+        message = self._pressed()
+        if message is None:
             self.reply(text, markup)
             return
-        message = query.message
         first, *rest = split_text(text)
         if rest:
             # Too long for one message: the pressed one shows the start, the rest follows.
@@ -128,30 +151,21 @@ class Req:
                 self.reply(part)
             self.reply(rest[-1], markup)
             return
+        self._after.append(
+            functools.partial(
+                self.transport.edit_text, message.chat_id, message.message_id, text, markup
+            )
+        )
 
-        async def _edit() -> None:
-            try:
-                await message.edit_text(text, reply_markup=markup)
-            except BadRequest as exc:
-                if "not modified" not in str(exc).lower():
-                    raise
-
-        self._after.append(_edit)
-
-    def edit_markup(self, markup: InlineKeyboardMarkup | None) -> None:
-        query = self.query
-        if query is None or not isinstance(query.message, Message):
-            return
-        message = query.message
-
-        async def _edit() -> None:
-            try:
-                await message.edit_reply_markup(reply_markup=markup)
-            except BadRequest as exc:
-                if "not modified" not in str(exc).lower():
-                    raise
-
-        self._after.append(_edit)
+    def edit_markup(self, markup: InlineMarkup) -> None:
+        """Replace only the buttons of the message whose button was pressed."""
+        message = self._pressed()
+        if message is not None:
+            self._after.append(
+                functools.partial(
+                    self.transport.edit_markup, message.chat_id, message.message_id, markup
+                )
+            )
 
     def toast(self, key: str, alert: bool = False, **kwargs: Any) -> None:
         """A short answer on the pressed button."""
@@ -163,7 +177,7 @@ class Req:
 
     async def finish(self) -> None:
         if self.query is not None:
-            await self.query.answer(self._toast, show_alert=self._toast_alert)
+            await self.transport.answer(self.query.id, self._toast, self._toast_alert)
         for action in self._after:
             await action()
 
@@ -205,9 +219,9 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
                 lang = req.lang if req is not None else core.texts.lang(tg_user.language_code)
                 text = core.texts.get(lang, refusal.key, **refusal.args_)
                 if update.callback_query is not None:
-                    await update.callback_query.answer()
+                    await core.transport.answer(update.callback_query.id)
                 if update.effective_chat is not None:
-                    await context.bot.send_message(update.effective_chat.id, text)
+                    await core.transport.send_text(update.effective_chat.id, text)
                 return
             assert req is not None
             await req.finish()

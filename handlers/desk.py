@@ -383,10 +383,9 @@ async def report(req: Req) -> None:
     xlsx = core.reports.xlsx_bytes(figures, lang)
     csv_data = core.reports.csv_bytes(figures, lang)
     name = core.reports.file_name(period, lang)
-    bot, chat = req.ctx.bot, req.actor.telegram_id
-    req.later(lambda: bot.send_photo(chat, chart, filename=f"{name}.png"))
-    req.later(lambda: bot.send_document(chat, xlsx, filename=f"{name}.xlsx"))
-    req.later(lambda: bot.send_document(chat, csv_data, filename=f"{name}.csv"))
+    req.file(f"{name}.png", chart, photo=True)
+    req.file(f"{name}.xlsx", xlsx)
+    req.file(f"{name}.csv", csv_data)
 
 
 def build_handlers(texts: Texts) -> list[BaseHandler]:

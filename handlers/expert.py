@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 
-from telegram import Message
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.forms import EXPERT, LIMIT_EARNINGS, LIMIT_GIGS, PAUSE, SUMMARY
@@ -305,13 +303,8 @@ async def my_data(req: Req) -> None:
         profile=req.core.presenter.profile(req.lang, prof) if prof else "–",
     )
     payload = json.dumps(data, ensure_ascii=False, indent=2).encode()
-    chat_id, bot = req.actor.telegram_id, req.ctx.bot
     req.reply(summary)
-    req.later(
-        lambda: bot.send_document(
-            chat_id, payload, filename="omat-tiedot.json", caption=req.t("data.file_caption")
-        )
-    )
+    req.file("omat-tiedot.json", payload, caption=req.t("data.file_caption"))
 
 
 @handles(Role.EXPERT)
@@ -345,13 +338,8 @@ async def forget_answer(req: Req) -> None:
         req.edit(req.t("data.forgotten", count=count))
     # The handed-back gigs leave the person's calendar too. Sent straight after the reply,
     # not through the outbox, so that no stored row keeps their chat id.
-    chat_id, bot = req.actor.telegram_id, req.ctx.bot
-
-    def send(filename: str, ics: str) -> Callable[[], Awaitable[Message]]:
-        return lambda: bot.send_document(chat_id, ics.encode(), filename=filename)
-
     for filename, ics in done.calendar:
-        req.later(send(filename, ics))
+        req.file(filename, ics.encode())
 
 
 def build_handlers(texts: Texts) -> list[BaseHandler]:

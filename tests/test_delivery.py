@@ -3,7 +3,6 @@ one send budget with the outbox and go first, and a 429 on a reply is waited out
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,8 +11,9 @@ from sqlalchemy import func, select
 from telegram import Bot
 from telegram.error import BadRequest, RetryAfter
 
-from bot.budget import SendBudget
 from bot.clock import FakeClock
+from bot.messages import Keyboard, Undelivered
+from bot.outbox import MAX_ATTEMPTS, OutboxSender
 from bot.sandbox.fakebot import FakeTelegram, Fault, Sent
 from storage.models import Outbox, OutboxStatus, Role, User
 from tests import flows
@@ -102,7 +102,7 @@ async def queue_broadcast(h: Harness, n: int) -> None:
                 s,
                 expert,
                 f"Uusi keikka {i}",
-                buttons=[[{"text": "Otan", "callback_data": f"of:a:{i}"}]],
+                buttons=Keyboard.of([[("Otan", f"of:a:{i}")]]),
             )
     h.core.outbox.kick()
 
@@ -153,48 +153,29 @@ async def test_a_429_on_a_reply_is_waited_out_and_the_reply_arrives(h: Harness) 
     assert not [f for f in h.tg.faults if f.times]  # the injected 429 really happened
 
 
-class SteppedClock(FakeClock):
-    """A fake clock whose sleepers really wait until the test moves time past their wake-up,
-    so several senders can be waiting at once."""
+async def test_the_outbox_reports_what_cannot_arrive_through_its_one_event(h: Harness) -> None:
+    """A person who blocked the bot is reported at once; a message Telegram keeps failing
+    (5xx) is retried, rescheduled, and reported when the sender gives up on it."""
+    events: list[tuple[int, str | None, Undelivered]] = []
 
-    def __init__(self) -> None:
-        super().__init__(at("23.11.2026 10.00"))
-        self.sleepers: list[tuple[float, asyncio.Future[None]]] = []
+    async def record(chat_id: int, tag: str | None, why: Undelivered) -> None:
+        events.append((chat_id, tag, why))
 
-    async def sleep(self, seconds: float) -> None:
-        wake = self.now().timestamp() + seconds
-        future = asyncio.get_running_loop().create_future()
-        self.sleepers.append((wake, future))
-        await future
-
-    async def step(self, seconds: float) -> None:
-        self.advance(timedelta(seconds=seconds))
-        now = self.now().timestamp()
-        for wake, future in list(self.sleepers):
-            if wake <= now + 1e-9:
-                self.sleepers.remove((wake, future))
-                future.set_result(None)
-        for _ in range(10):
-            await asyncio.sleep(0)
-
-
-async def test_the_budget_lets_a_waiting_reply_go_before_waiting_bulk_sends() -> None:
-    clock = SteppedClock()
-    budget = SendBudget(clock, per_second=25)
-    for chat in range(25):  # a broadcast has used this second up
-        await budget.wait(1000 + chat, urgent=False)
-    order: list[str] = []
-
-    async def send(name: str, chat: int, urgent: bool) -> None:
-        await budget.wait(chat, urgent=urgent)
-        order.append(name)
-
-    bulk = [asyncio.create_task(send(f"offer{i}", 2000 + i, False)) for i in range(3)]
-    await asyncio.sleep(0)
-    reply = asyncio.create_task(send("reply", 7, True))
-    await asyncio.sleep(0)
-    assert order == []  # the second is full: everyone waits
-    await clock.step(1.0)
-    await asyncio.gather(reply, *bulk)
-    assert order[0] == "reply", order
-    assert sorted(order[1:]) == ["offer0", "offer1", "offer2"]
+    sender = OutboxSender(h.core.db, h.core.transport, h.clock, h.core.outbox.limiter, record)
+    blocked, failing = 60_001, 60_002
+    async with h.core.db.unit_of_work() as s:
+        for chat in (blocked, failing):
+            person = User(telegram_id=chat, role=Role.EXPERT, language="fi")
+            await h.core.notifier.push_text(s, person, "Uusi keikka", tag=f"offer:{chat}")
+    h.tg.faults.append(Fault("sendMessage", blocked, 403, "Forbidden: bot was blocked by the user"))
+    h.tg.faults.append(Fault("sendMessage", failing, 502, "Bad Gateway", times=10_000))
+    await sender.flush()
+    assert events == [(blocked, f"offer:{blocked}", Undelivered.BLOCKED)]
+    for _ in range(MAX_ATTEMPTS):
+        h.clock.advance(timedelta(hours=1))  # past each rescheduled try
+        await sender.flush()
+    assert events[1:] == [(failing, f"offer:{failing}", Undelivered.GAVE_UP)]
+    assert h.tg.chat(blocked) == h.tg.chat(failing) == []
+    async with h.core.db.unit_of_work() as s:
+        statuses = (await s.scalars(select(Outbox.status).order_by(Outbox.id))).all()
+    assert statuses[-2:] == [OutboxStatus.FAILED, OutboxStatus.FAILED]

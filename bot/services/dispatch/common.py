@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.messages import Undelivered
 from bot.notify import Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
@@ -61,11 +62,11 @@ class Release(Enum):
     ERASED = "erased"  # they erased their data with /forget
 
 
-class Lost(Enum):
-    """Why a message could not reach a person (see Offering.lost_contact)."""
-
-    BLOCKED = "unreachable"  # they blocked the bot: skipped from now on
-    FAILING = "undeliverable"  # Telegram kept failing for one message
+# Why a message could not reach a person: the outbox's one delivery event (bot.messages), which
+# Offering.lost_contact acts on. BLOCKED: they blocked the bot, skipped from now on; GAVE_UP:
+# Telegram kept failing for one message.
+Lost = Undelivered
+LOST_ALERT = {Undelivered.BLOCKED: "coord.unreachable", Undelivered.GAVE_UP: "coord.undeliverable"}
 
 
 class Answer(Enum):

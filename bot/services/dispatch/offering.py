@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Refuse
+from bot.messages import Keyboard
 from bot.notify import next_allowed
 from bot.present import gig_values
 from bot.services.access import Actor
 from bot.services.dispatch.common import (
+    LOST_ALERT,
     Deps,
     Lost,
     offer_of_tag,
@@ -172,7 +174,7 @@ class Offering:
             expires=p.when(lang, offer.expires_at),
         )
 
-    def offer_buttons(self, lang: str, offer_id: int) -> list[object] | None:
+    def offer_buttons(self, lang: str, offer_id: int) -> Keyboard | None:
         return self.d.notify.buttons(
             lang,
             [
@@ -271,7 +273,7 @@ class Offering:
         await self.d.notify.alert(
             s,
             "short",
-            f"coord.{why.value}",
+            LOST_ALERT[why],
             claimable=True,
             id=user.id,
             about=user.id,
