@@ -60,6 +60,8 @@ Index = Annotated[int, Kind("[0-9]{1,3}", int)]
 Token = Annotated[str, Kind("[A-Za-z0-9_-]{10,40}", str)]
 Step = Annotated[str, Kind("[a-z_]{1,32}", str)]
 Word = Annotated[str, Kind("[a-z]{1,12}", str)]
+Stars = Annotated[int, Kind("[1-5]", int)]
+StarsOrSkip = Annotated[int, Kind("[0-5]", int)]  # 0: skipped
 YesNo = Annotated[
     bool, Kind("[yn]", lambda text: text == "y", lambda value: "y" if value else "n")
 ]
@@ -378,7 +380,7 @@ class OrderActions(Button):
 @dataclass(frozen=True)
 class GigsPage(Button):
     TEMPLATE = "gl:{status}:{page}"
-    status: Literal["u", "n", "t", "w", "p", "o", "f", "c", "d"]
+    status: Annotated[str, one_of("untwpofcd")]  # handlers.desk.GIG_FILTERS
     page: Page
 
 
@@ -469,7 +471,7 @@ class DebriefWith(Button):
 @dataclass(frozen=True)
 class DebriefScore(Button):
     TEMPLATE = "ck:{score}:{checkin_id}"
-    score: Literal[1, 2, 3, 4, 5]
+    score: Stars
     checkin_id: Id
 
 
@@ -479,7 +481,7 @@ class DebriefRating(Button):
 
     TEMPLATE = "ck:{about}{stars}:{checkin_id}"
     about: Literal["o", "p"]
-    stars: Literal[0, 1, 2, 3, 4, 5]
+    stars: StarsOrSkip
     checkin_id: Id
 
 
@@ -498,7 +500,7 @@ class KeepInTouch(Button):
 @dataclass(frozen=True)
 class FeedbackRate(Button):
     TEMPLATE = "fa:{stars}:{token}"
-    stars: Literal[1, 2, 3, 4, 5]
+    stars: Stars
     token: Token
 
 
@@ -521,7 +523,7 @@ class OrdererRating(Button):
 
     TEMPLATE = "ob:{about}{stars}:{gig_id}"
     about: Literal["g", "c"]
-    stars: Literal[1, 2, 3, 4, 5]
+    stars: Stars
     gig_id: Id
 
 
