@@ -62,9 +62,7 @@ Step = Annotated[str, Kind("[a-z_]{1,32}", str)]
 Word = Annotated[str, Kind("[a-z]{1,12}", str)]
 Stars = Annotated[int, Kind("[1-5]", int)]
 StarsOrSkip = Annotated[int, Kind("[0-5]", int)]  # 0: skipped
-YesNo = Annotated[
-    bool, Kind("[yn]", lambda text: text == "y", lambda value: "y" if value else "n")
-]
+YesNo = Annotated[bool, Kind("[yn]", lambda text: text == "y", lambda value: "y" if value else "n")]
 Bit = Annotated[bool, Kind("[01]", lambda text: text == "1", lambda value: "1" if value else "0")]
 Lang = Annotated[str, one_of(LANGUAGES)]
 RoleName = Annotated[str, one_of(Role.ALL)]

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import AlertTag, Claim, pack
 from bot.clock import Clock
 from bot.parsing import TEXT_LIMIT, shorten, split_text
 from bot.present import Presenter
@@ -227,8 +228,8 @@ class Notifier:
             )
             s.add(alert)
             await s.flush()
-            rows = [*rows, [("btn.claim", f"cl:{alert.id}")]]
-            tag = f"alert:{alert.id}"
+            rows = [*rows, [("btn.claim", pack(Claim(alert.id)))]]
+            tag = pack(AlertTag(alert.id))
         for coord in coords:
             await self.push_text(
                 s,
