@@ -299,32 +299,37 @@ async def on_button(req: Req) -> None:
         req.toast("err.stale")
         return
     try:
-        match button:
-            case FormChoice(index=index):
-                state.set_value(read_choice(field, index))
-            case FormToggle(index=index):
-                state.toggle(index)
-                await save(req, state)
-                req.edit_markup(question_markup(req, state))
-                return
-            case FormDone():
-                state.finish_multi()
-            case FormYesNo(yes=yes) if field.kind == "yesno":
-                state.set_value(yes)
-            case FormQuick(index=index) if field.quick:
-                if not 0 <= index < len(field.quick):
-                    raise InputError("err.stale")
-                now, tz = req.core.clock.now(), req.core.settings.tz
-                state.set_value(read_typed(field, field.quick[index], now, tz))
-            case FormSkip() if field.skippable:
-                state.set_value(None)
-            case _:
-                raise InputError("err.stale")
+        done = await _answer(req, state, field, button)
     except InputError as err:
         req.toast(err.key, alert=True, **err.params)
         return
-    req.edit(answered(req, state, field))
-    await _after_answer(req, state)
+    if done:
+        req.edit(answered(req, state, field))
+        await _after_answer(req, state)
+
+
+async def _answer(req: Req, state: DraftState, field: Field, button: Button) -> bool:
+    """Apply a button to the current question; False while a multiple choice stays open."""
+    match button:
+        case FormChoice(index=index):
+            state.set_value(read_choice(field, index))
+        case FormToggle(index=index):
+            state.toggle(index)
+            await save(req, state)
+            req.edit_markup(question_markup(req, state))
+            return False
+        case FormDone():
+            state.finish_multi()
+        case FormYesNo(yes=yes) if field.kind == "yesno":
+            state.set_value(yes)
+        case FormQuick(index=index) if 0 <= index < len(field.quick):
+            now, tz = req.core.clock.now(), req.core.settings.tz
+            state.set_value(read_typed(field, field.quick[index], now, tz))
+        case FormSkip() if field.skippable:
+            state.set_value(None)
+        case _:
+            raise InputError("err.stale")
+    return True
 
 
 async def _summary_action(req: Req, state: DraftState, button: Button) -> None:

@@ -219,9 +219,18 @@ async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
         "",
         p.profile(req.lang, profile_values(prof)),
     ]
+    rows = card_buttons(req, card)
+    if edit:
+        req.edit("\n".join(lines), req.keyboard(rows))
+    else:
+        req.reply("\n".join(lines), req.keyboard(rows))
+
+
+def card_buttons(req: Req, card: Card) -> list[list[tuple[str, str]]]:
+    """Approve or reject (while pending), then the coordinator's fields on the card."""
     uid = card.user.id
-    rows = []
-    if prof.status == ExpertStatus.PENDING:
+    rows: list[list[tuple[str, str]]] = []
+    if card.profile.status == ExpertStatus.PENDING:
         rows.append(
             [
                 (req.t("btn.approve"), pack(Registration(True, uid))),
@@ -243,10 +252,7 @@ async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
             else (req.t("btn.reactivate"), pack(CardAction("a", uid)))
         ],
     ]
-    if edit:
-        req.edit("\n".join(lines), req.keyboard(rows))
-    else:
-        req.reply("\n".join(lines), req.keyboard(rows))
+    return rows
 
 
 @handles(Role.COORDINATOR)
