@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import AlertTag, Claim, pack
 from bot.clock import Clock
 from bot.messages import Keyboard, Kind, OutMessage, to_row
 from bot.parsing import TEXT_LIMIT, shorten, split_text
@@ -219,8 +220,8 @@ class Notifier:
             )
             s.add(alert)
             await s.flush()
-            rows = [*rows, [("btn.claim", f"cl:{alert.id}")]]
-            tag = f"alert:{alert.id}"
+            rows = [*rows, [("btn.claim", pack(Claim(alert.id)))]]
+            tag = pack(AlertTag(alert.id))
         for coord in coords:
             await self.push_text(
                 s,

@@ -7,7 +7,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
@@ -19,6 +19,7 @@ from telegram import (
 )
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.callbacks import Button, Stale, parse_as
 from bot.core import Core
 from bot.errors import Refuse
 from bot.parsing import InputError, parse_id, shorten, split_text
@@ -31,6 +32,14 @@ log = logging.getLogger(__name__)
 
 TOAST_LIMIT = 200  # characters Telegram shows on a pressed button's answer
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+A = TypeVar("A", bound=Button)
+B = TypeVar("B", bound=Button)
+C = TypeVar("C", bound=Button)
+
+
+class StalePress(Exception):
+    """The pressed button's data is not one this handler takes: answered with `err.stale`."""
 
 
 class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -73,6 +82,22 @@ class Req:
     @property
     def query(self) -> CallbackQuery | None:
         return self.update.callback_query
+
+    @overload
+    def pressed(self, a: type[A], /) -> A: ...
+    @overload
+    def pressed(self, a: type[A], b: type[B], /) -> A | B: ...
+    @overload
+    def pressed(self, a: type[A], b: type[B], c: type[C], /) -> A | B | C: ...
+    @overload
+    def pressed(self, *kinds: type[Button]) -> Button: ...
+    def pressed(self, *kinds: type[Button]) -> Button:
+        """The pressed button, read by bot.callbacks; forged or stale data ends the handler
+        with the kind `err.stale` answer and no change."""
+        button = parse_as(self.query.data if self.query is not None else None, *kinds)
+        if isinstance(button, Stale):
+            raise StalePress(button.data)
+        return button
 
     @property
     def args(self) -> list[str]:
@@ -214,7 +239,7 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
                     if roles and actor.role not in roles:
                         refuse(req)
                     else:
-                        await fn(req)
+                        await _run(fn, req)
             except Refuse as refusal:
                 lang = req.lang if req is not None else core.texts.lang(tg_user.language_code)
                 text = core.texts.get(lang, refusal.key, **refusal.args_)
@@ -230,6 +255,18 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
         return run
 
     return decorate
+
+
+async def _run(fn: HandlerFn, req: Req) -> None:
+    try:
+        await fn(req)
+    except StalePress:
+        stale(req)
+
+
+def stale(req: Req) -> None:
+    """An old or forged button: say so kindly and change nothing."""
+    req.toast("err.stale", alert=True)
 
 
 def arg_id(req: Req, usage: str, index: int = 0) -> int:

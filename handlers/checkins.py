@@ -3,19 +3,16 @@ keeping in touch. Each button is checked against the person pressing it."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot.callbacks import DebriefRating, DebriefScore, DebriefWith, KeepInTouch, Prep, pack, pattern
 from bot.forms import DEBRIEF_NOTE, PAUSE
 from bot.i18n import Texts
 from handlers import forms
 from handlers.base import Req, handles
 from storage.models import CheckIn, CheckInKind, Role
-
-
-def _parts(req: Req) -> tuple[str, int]:
-    data = (req.query.data or "") if req.query else ""
-    _, action, raw = data.split(":")
-    return action, int(raw)
 
 
 async def _own(req: Req, cid: int, kind: str | None = None) -> CheckIn | None:
@@ -26,17 +23,18 @@ async def _own(req: Req, cid: int, kind: str | None = None) -> CheckIn | None:
     return row
 
 
-def rating_row(prefix: str, cid: int, skip: str) -> list[list[tuple[str, str]]]:
+def rating_row(about: Literal["o", "p"], cid: int, skip: str) -> list[list[tuple[str, str]]]:
     return [
-        [(str(n), f"ck:{prefix}{n}:{cid}") for n in range(1, 6)],
-        [(skip, f"ck:{prefix}0:{cid}")],
+        [(str(n), pack(DebriefRating(about, n, cid))) for n in range(1, 6)],
+        [(skip, pack(DebriefRating(about, 0, cid)))],
     ]
 
 
 @handles(Role.EXPERT)
 async def prep(req: Req) -> None:
     """Ready / talk it through (how to be contacted) / step back (with one more tap)."""
-    action, cid = _parts(req)
+    button = req.pressed(Prep)
+    action, cid = button.action, button.checkin_id
     row = await _own(req, cid, CheckInKind.PREP)
     if row is None:
         return
@@ -49,9 +47,9 @@ async def prep(req: Req) -> None:
             req.t("checkin.prep_how"),
             req.keyboard(
                 [
-                    [(req.t("contact_way.talk_telegram"), f"ck:tw:{cid}")],
-                    [(req.t("contact_way.talk_phone"), f"ck:tp:{cid}")],
-                    [(req.t("contact_way.talk_meeting"), f"ck:tm:{cid}")],
+                    [(req.t("contact_way.talk_telegram"), pack(Prep("tw", cid)))],
+                    [(req.t("contact_way.talk_phone"), pack(Prep("tp", cid)))],
+                    [(req.t("contact_way.talk_meeting"), pack(Prep("tm", cid)))],
                 ]
             ),
         )
@@ -64,8 +62,8 @@ async def prep(req: Req) -> None:
             req.t("checkin.prep_step_back_confirm"),
             req.keyboard(
                 [
-                    [(req.t("btn.step_back_yes"), f"ck:sy:{cid}")],
-                    [(req.t("btn.step_back_no"), f"ck:sn:{cid}")],
+                    [(req.t("btn.step_back_yes"), pack(Prep("sy", cid)))],
+                    [(req.t("btn.step_back_no"), pack(Prep("sn", cid)))],
                 ]
             ),
         )
@@ -85,7 +83,8 @@ async def debrief(req: Req) -> None:
     """How it went (1-5), then how the orderer treated them and how well the gig was prepared
     (both optional, seen by coordinators only), then a free line; one question at a time, each
     naming its gig. After a low score only the promise that a coordinator will be in touch."""
-    action, cid = _parts(req)
+    button = req.pressed(DebriefWith, DebriefScore, DebriefRating)
+    cid = button.checkin_id
     row = await _own(req, cid, CheckInKind.DEBRIEF)
     if row is None:
         return
@@ -93,34 +92,35 @@ async def debrief(req: Req) -> None:
     skip = req.t("btn.skip")
     gig = await core.checkins.gig_of(req.s, row)
     title = core.presenter.gig_title(req.lang, gig) if gig is not None else ""
-    if action in ("dc", "dp"):
-        await core.checkins.answer(
-            req.s, req.actor, row, "debrief_coordinator" if action == "dc" else "debrief_peer"
-        )
-        req.say("checkin.debrief_requested", title=title)
-    elif action.isdigit() and 1 <= int(action) <= 5:
-        low = await core.checkins.score(req.s, req.actor, row, int(action))
-        if low:
-            req.edit(req.t("checkin.low_score", score=action, title=title))
-            return
-        req.edit(req.t("checkin.debrief_scored", score=action, title=title))
-        req.say("checkin.ask_orderer", req.keyboard(rating_row("o", cid, skip)), title=title)
-    elif action[:1] == "o" and action[1:].isdigit():
-        row.orderer_rating = int(action[1:]) or None
-        req.edit(req.t("checkin.rated", title=title))
-        req.say("checkin.ask_preparation", req.keyboard(rating_row("p", cid, skip)), title=title)
-    elif action[:1] == "p" and action[1:].isdigit():
-        row.preparation_rating = int(action[1:]) or None
-        req.edit(req.t("checkin.rated", title=title))
-        await forms.begin(req, DEBRIEF_NOTE, {"checkin_id": cid, "title": title})
-    else:
-        req.toast("err.stale")
+    match button:
+        case DebriefWith(who=who):
+            await core.checkins.answer(
+                req.s, req.actor, row, "debrief_coordinator" if who == "dc" else "debrief_peer"
+            )
+            req.say("checkin.debrief_requested", title=title)
+        case DebriefScore(score=score):
+            low = await core.checkins.score(req.s, req.actor, row, score)
+            if low:
+                req.edit(req.t("checkin.low_score", score=score, title=title))
+                return
+            req.edit(req.t("checkin.debrief_scored", score=score, title=title))
+            req.say("checkin.ask_orderer", req.keyboard(rating_row("o", cid, skip)), title=title)
+        case DebriefRating(about="o", stars=stars):
+            row.orderer_rating = stars or None
+            req.edit(req.t("checkin.rated", title=title))
+            rows = rating_row("p", cid, skip)
+            req.say("checkin.ask_preparation", req.keyboard(rows), title=title)
+        case DebriefRating(stars=stars):
+            row.preparation_rating = stars or None
+            req.edit(req.t("checkin.rated", title=title))
+            await forms.begin(req, DEBRIEF_NOTE, {"checkin_id": cid, "title": title})
 
 
 @handles(Role.EXPERT)
 async def keep(req: Req) -> None:
     """Still interested / pause / talk to the coordinator."""
-    action, cid = _parts(req)
+    button = req.pressed(KeepInTouch)
+    action, cid = button.answer, button.checkin_id
     row = await _own(req, cid, CheckInKind.KEEP_IN_TOUCH)
     if row is None:
         return
@@ -139,7 +139,7 @@ async def keep(req: Req) -> None:
 
 def build_handlers(texts: Texts) -> list[BaseHandler]:
     return [
-        CallbackQueryHandler(prep, pattern=r"^ck:(r|t|tw|tp|tm|s|sy|sn):\d{1,10}$"),
-        CallbackQueryHandler(debrief, pattern=r"^ck:(dc|dp|[1-5]|o[0-5]|p[0-5]):\d{1,10}$"),
-        CallbackQueryHandler(keep, pattern=r"^kt:[ypt]:\d{1,10}$"),
+        CallbackQueryHandler(prep, pattern=pattern(Prep)),
+        CallbackQueryHandler(debrief, pattern=pattern(DebriefWith, DebriefScore, DebriefRating)),
+        CallbackQueryHandler(keep, pattern=pattern(KeepInTouch)),
     ]

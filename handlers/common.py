@@ -9,12 +9,13 @@ import traceback
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callbacks import Language, pack, pattern
 from bot.i18n import Texts
 from bot.services.access import STRANGER, Redeemed
 from bot.services.feedback import TOKEN_PREFIX
 from bot.settings import LANGUAGES
 from handlers import feedback, forms
-from handlers.base import Ctx, Req, handles
+from handlers.base import Ctx, Req, handles, stale
 from handlers.menus import menu, set_chat_commands
 from storage.models import Role
 from storage.repo import Users
@@ -98,17 +99,16 @@ async def language(req: Req) -> None:
     texts = req.core.texts
     req.say(
         "language.choose",
-        req.keyboard([[(texts.get(code, "language.self"), f"lg:{code}") for code in LANGUAGES]]),
+        req.keyboard(
+            [[(texts.get(code, "language.self"), pack(Language(code))) for code in LANGUAGES]]
+        ),
     )
 
 
 @handles()
 async def language_chosen(req: Req) -> None:
     """Switch the language of every message from now on."""
-    code = (req.query.data or "").removeprefix("lg:") if req.query else ""
-    if code not in LANGUAGES:
-        req.toast("err.stale")
-        return
+    code = req.pressed(Language).code
     await req.core.access.set_language(req.s, req.actor, code)
     req.edit(req.t("language.changed"))
     role = req.actor.role
@@ -141,7 +141,7 @@ async def unknown_text(req: Req) -> None:
 @handles()
 async def unknown_button(req: Req) -> None:
     """An old or forged button: say so and change nothing."""
-    req.toast("err.stale", alert=True)
+    stale(req)
 
 
 async def on_error(update: object, context: Ctx) -> None:
@@ -184,7 +184,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CommandHandler("help", help_command),
         CommandHandler("language", language),
         CommandHandler("cancel", cancel),
-        CallbackQueryHandler(language_chosen, pattern=r"^lg:[a-z]{2}$"),
+        CallbackQueryHandler(language_chosen, pattern=pattern(Language)),
     ]
 
 

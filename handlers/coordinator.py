@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callbacks import Approval, Invite, Ranking, pack, pattern
 from bot.forms import REJECT
 from bot.i18n import Texts
 from bot.notify import next_allowed
@@ -40,10 +41,10 @@ async def invite(req: Req) -> None:
             req.keyboard(
                 [
                     [
-                        (req.t("invite.role_expert"), "iv:expert"),
-                        (req.t("invite.role_orderer"), "iv:orderer"),
+                        (req.t("invite.role_expert"), pack(Invite(Role.EXPERT))),
+                        (req.t("invite.role_orderer"), pack(Invite(Role.ORDERER))),
                     ],
-                    [(req.t("invite.role_coordinator"), "iv:coordinator")],
+                    [(req.t("invite.role_coordinator"), pack(Invite(Role.COORDINATOR)))],
                 ]
             ),
         )
@@ -53,10 +54,7 @@ async def invite(req: Req) -> None:
 
 @handles(Role.COORDINATOR)
 async def invite_button(req: Req) -> None:
-    role = (req.query.data or "").removeprefix("iv:") if req.query else ""
-    if role not in Role.ALL:
-        req.toast("err.stale")
-        return
+    role = req.pressed(Invite).role
     req.edit_markup(None)
     await _create(req, role)
 
@@ -91,10 +89,10 @@ async def pending(req: Req) -> None:
             req.keyboard(
                 [
                     [
-                        (req.t("btn.approve"), f"ap:y:{gig.id}"),
-                        (req.t("btn.reject"), f"ap:n:{gig.id}"),
+                        (req.t("btn.approve"), pack(Approval(True, gig.id))),
+                        (req.t("btn.reject"), pack(Approval(False, gig.id))),
                     ],
-                    [(req.t("btn.ranking"), f"rk:{gig.id}")],
+                    [(req.t("btn.ranking"), pack(Ranking(gig.id)))],
                 ]
             ),
         )
@@ -105,8 +103,8 @@ async def pending(req: Req) -> None:
 @handles(Role.COORDINATOR)
 async def decide(req: Req) -> None:
     """Approve sends offers at once; reject asks for the reason the orderer will read."""
-    _, verb, raw_id = (req.query.data or "").split(":") if req.query else ("", "", "0")
-    gig_id = int(raw_id)
+    button = req.pressed(Approval)
+    gig_id = button.gig_id
     p = req.core.presenter
     gig = await Gigs(req.s).get(gig_id)
     if gig is None:
@@ -121,7 +119,7 @@ async def decide(req: Req) -> None:
         )
         req.edit_markup(None)
         return
-    if verb == "y":
+    if button.approve:
         decision, gig, offered = await req.core.orders.approve(req.s, req.actor, gig_id)
         if decision is Decision.DONE:
             now = req.core.clock.now()
@@ -141,6 +139,6 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CommandHandler("invite", invite),
         CommandHandler("pending", pending),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.pending"))), pending),
-        CallbackQueryHandler(invite_button, pattern=r"^iv:[a-z]{1,16}$"),
-        CallbackQueryHandler(decide, pattern=r"^ap:[yn]:\d{1,10}$"),
+        CallbackQueryHandler(invite_button, pattern=pattern(Invite)),
+        CallbackQueryHandler(decide, pattern=pattern(Approval)),
     ]

@@ -8,6 +8,17 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import Select, select
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.callbacks import (
+    AlertToggle,
+    Claim,
+    FeeAction,
+    GigAction,
+    GigsPage,
+    MyFeeAction,
+    PersonAction,
+    pack,
+    pattern,
+)
 from bot.forms import FEE_EDIT, GIG_MESSAGE
 from bot.i18n import Texts
 from bot.services.alerts import CATEGORIES
@@ -132,9 +143,9 @@ async def show_gigs(req: Req, code: str, org: str, page: int, *, edit: bool) -> 
     nav = []
     if not org:  # paging keeps the filter in the button; an organisation search is one page
         if page > 0:
-            nav.append(("◀", f"gl:{code}:{page - 1}"))
+            nav.append(("◀", pack(GigsPage(code, page - 1))))
         if page + 1 < pages:
-            nav.append(("▶", f"gl:{code}:{page + 1}"))
+            nav.append(("▶", pack(GigsPage(code, page + 1))))
     markup = req.keyboard([nav]) if nav else None
     if edit:
         req.edit("\n".join(lines), markup)
@@ -144,21 +155,20 @@ async def show_gigs(req: Req, code: str, org: str, page: int, *, edit: bool) -> 
 
 @handles(Role.COORDINATOR)
 async def gigs_page(req: Req) -> None:
-    _, code, raw = (req.query.data or "").split(":") if req.query else ("", "u", "0")
-    await show_gigs(req, code, "", int(raw), edit=True)
+    button = req.pressed(GigsPage)
+    await show_gigs(req, button.status, "", button.page, edit=True)
 
 
 @handles(Role.COORDINATOR)
 async def person_action(req: Req) -> None:
     """On the gig card: replace a confirmed expert, or record a no-show."""
-    data = (req.query.data or "") if req.query else ""
-    action, raw = data.split(":")
+    button = req.pressed(PersonAction)
     core = req.core
-    if action == "rp":
-        gig = await core.dispatch.replace(req.s, req.actor, int(raw))
+    if button.what == "rp":
+        gig = await core.dispatch.replace(req.s, req.actor, button.offer_id)
         req.say("desk.replaced_done", title=core.presenter.gig_title(req.lang, gig))
     else:
-        result = await core.dispatch.no_show(req.s, req.actor, int(raw))
+        result = await core.dispatch.no_show(req.s, req.actor, button.offer_id)
         p = core.presenter
         if not result.fee_amount:
             fee = ""  # an unpaid gig: no fee to speak of
@@ -179,10 +189,9 @@ async def person_action(req: Req) -> None:
 @handles(Role.COORDINATOR)
 async def gig_action(req: Req) -> None:
     """On the gig card: mark it held, or write to its confirmed experts."""
-    data = (req.query.data or "") if req.query else ""
-    action, raw = data.split(":")
-    gig = await authorised_gig(req, int(raw))
-    if action == "gd":
+    button = req.pressed(GigAction)
+    gig = await authorised_gig(req, button.gig_id)
+    if button.what == "gd":
         await req.core.dispatch.mark_done(req.s, req.actor, gig.id)
         req.say("desk.done", title=req.core.presenter.gig_title(req.lang, gig))
     else:
@@ -214,8 +223,11 @@ async def fees_list(req: Req) -> None:
     for fee, gig in rows[:20]:
         profile = await Users(req.s).profile(fee.expert_id)
         buttons = [
-            [(req.t("btn.fee_sent"), f"fe:s:{fee.id}"), (req.t("btn.fee_paid"), f"fe:p:{fee.id}")],
-            [(req.t("btn.fee_edit"), f"fe:e:{fee.id}")],
+            [
+                (req.t("btn.fee_sent"), pack(FeeAction("s", fee.id))),
+                (req.t("btn.fee_paid"), pack(FeeAction("p", fee.id))),
+            ],
+            [(req.t("btn.fee_edit"), pack(FeeAction("e", fee.id)))],
         ]
         req.reply(
             fee_line(req, fee, gig, profile.display_name if profile else "–"), req.keyboard(buttons)
@@ -224,14 +236,13 @@ async def fees_list(req: Req) -> None:
 
 @handles(Role.COORDINATOR)
 async def fee_action(req: Req) -> None:
-    data = (req.query.data or "") if req.query else ""
-    _, action, raw = data.split(":")
-    if action == "e":
+    button = req.pressed(FeeAction)
+    if button.action == "e":
         req.edit_markup(None)
-        await forms.begin(req, FEE_EDIT, {"fee_id": int(raw)})
+        await forms.begin(req, FEE_EDIT, {"fee_id": button.fee_id})
         return
-    status = FeeStatus.FORM_SENT if action == "s" else FeeStatus.PAID
-    fee = await req.core.fees.set_status(req.s, req.actor, int(raw), status)
+    status = FeeStatus.FORM_SENT if button.action == "s" else FeeStatus.PAID
+    fee = await req.core.fees.set_status(req.s, req.actor, button.fee_id, status)
     req.edit(req.t("fees.status_set", id=fee.id, status=req.t(f"fee_status.{fee.status}")))
 
 
@@ -270,9 +281,9 @@ async def my_fees(req: Req) -> None:
     for fee, _gig in rows:
         row = []
         if fee.status != FeeStatus.PAID and fee.fee_type != FeeType.VOLUNTEER:
-            row.append((req.t("btn.fee_confirm_paid", id=fee.id), f"fe:P:{fee.id}"))
+            row.append((req.t("btn.fee_confirm_paid", id=fee.id), pack(MyFeeAction("P", fee.id))))
         if fee.status == FeeStatus.AGREED and fee.fee_type in (FeeType.PALKKIO, FeeType.TYOKORVAUS):
-            row.append((req.t("btn.fee_refuse", id=fee.id), f"fe:r:{fee.id}"))
+            row.append((req.t("btn.fee_refuse", id=fee.id), pack(MyFeeAction("r", fee.id))))
         if row:
             buttons.append(row)
     req.reply("\n\n".join(lines), req.keyboard(buttons) if buttons else None)
@@ -281,25 +292,25 @@ async def my_fees(req: Req) -> None:
 @handles(Role.EXPERT)
 async def my_fee_action(req: Req) -> None:
     """I got paid (one tap); giving up a fee asks once more, saying what stays the same."""
-    data = (req.query.data or "") if req.query else ""
-    _, action, raw = data.split(":")
+    button = req.pressed(MyFeeAction)
+    action = button.action
     fees, p = req.core.fees, req.core.presenter
     if action == "P":
-        await fees.set_status(req.s, req.actor, int(raw), FeeStatus.PAID)
+        await fees.set_status(req.s, req.actor, button.fee_id, FeeStatus.PAID)
         req.say("fees.confirmed_paid")
         return
     if action == "k":
         req.edit(req.t("fees.refuse_kept"))
         return
-    fee, gig = await fees.own_refusable(req.s, req.actor, int(raw))
+    fee, gig = await fees.own_refusable(req.s, req.actor, button.fee_id)
     title = p.gig_title(req.lang, gig)
     if action == "r":
         req.say(
             "fees.refuse_confirm",
             req.keyboard(
                 [
-                    [(req.t("btn.fee_refuse_yes"), f"fe:R:{fee.id}")],
-                    [(req.t("btn.fee_refuse_no"), f"fe:k:{fee.id}")],
+                    [(req.t("btn.fee_refuse_yes"), pack(MyFeeAction("R", fee.id)))],
+                    [(req.t("btn.fee_refuse_no"), pack(MyFeeAction("k", fee.id)))],
                 ]
             ),
             title=title,
@@ -339,7 +350,7 @@ async def audit(req: Req) -> None:
 
 def alerts_markup(req: Req, muted: list[str]) -> list[list[tuple[str, str]]]:
     return [
-        [(("🔕 " if c in muted else "🔔 ") + req.t(f"alerts.cat_{c}"), f"al:{c}")]
+        [(("🔕 " if c in muted else "🔔 ") + req.t(f"alerts.cat_{c}"), pack(AlertToggle(c)))]
         for c in CATEGORIES
     ]
 
@@ -353,7 +364,7 @@ async def alerts(req: Req) -> None:
 
 @handles(Role.COORDINATOR)
 async def alerts_toggle(req: Req) -> None:
-    category = (req.query.data or "").split(":")[1] if req.query else ""
+    category = req.pressed(AlertToggle).category
     muted = await req.core.alerts.toggle(req.s, req.actor, category)
     req.edit_markup(req.keyboard(alerts_markup(req, muted)))
 
@@ -361,7 +372,7 @@ async def alerts_toggle(req: Req) -> None:
 @handles(Role.COORDINATOR)
 async def claim(req: Req) -> None:
     """'I'll take it': the first coordinator gets the alert; the others see who."""
-    alert_id = int((req.query.data or "cl:0").split(":")[1]) if req.query else 0
+    alert_id = req.pressed(Claim).alert_id
     won, name = await req.core.alerts.claim(req.s, req.actor, alert_id)
     req.toast("alerts.claimed_toast" if won else "alerts.already_claimed", alert=not won, by=name)
 
@@ -396,11 +407,11 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CommandHandler("audit", audit),
         CommandHandler("alerts", alerts),
         CommandHandler("report", report),
-        CallbackQueryHandler(gigs_page, pattern=r"^gl:[untwpofcd]:\d{1,4}$"),
-        CallbackQueryHandler(person_action, pattern=r"^(rp|ns):\d{1,10}$"),
-        CallbackQueryHandler(gig_action, pattern=r"^(gd|gm):\d{1,10}$"),
-        CallbackQueryHandler(fee_action, pattern=r"^fe:[spe]:\d{1,10}$"),
-        CallbackQueryHandler(my_fee_action, pattern=r"^fe:[PrRk]:\d{1,10}$"),
-        CallbackQueryHandler(alerts_toggle, pattern=r"^al:[a-z]{1,12}$"),
-        CallbackQueryHandler(claim, pattern=r"^cl:\d{1,10}$"),
+        CallbackQueryHandler(gigs_page, pattern=pattern(GigsPage)),
+        CallbackQueryHandler(person_action, pattern=pattern(PersonAction)),
+        CallbackQueryHandler(gig_action, pattern=pattern(GigAction)),
+        CallbackQueryHandler(fee_action, pattern=pattern(FeeAction)),
+        CallbackQueryHandler(my_fee_action, pattern=pattern(MyFeeAction)),
+        CallbackQueryHandler(alerts_toggle, pattern=pattern(AlertToggle)),
+        CallbackQueryHandler(claim, pattern=pattern(Claim)),
     ]

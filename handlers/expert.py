@@ -6,11 +6,27 @@ import json
 
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callbacks import (
+    ForgetAnswer,
+    OfferAccept,
+    OfferAcceptAnyway,
+    OfferDecline,
+    OfferDeclineAnyway,
+    OfferDetails,
+    OfferTag,
+    OfferWhy,
+    ProfileAction,
+    Reconfirm,
+    StepBack,
+    StepBackAsk,
+    pack,
+    pattern,
+)
 from bot.forms import EXPERT, LIMIT_EARNINGS, LIMIT_GIGS, PAUSE, SUMMARY
 from bot.i18n import Texts, fmt_day
 from bot.parsing import InputError, parse_date
 from bot.present import gig_values
-from bot.services.dispatch import Answer, offer_tag
+from bot.services.dispatch import Answer
 from bot.services.experts import profile_values
 from handlers import forms
 from handlers.base import Req, handles
@@ -18,21 +34,15 @@ from storage.models import ExpertStatus, Role
 from storage.repo import Offers
 
 
-def _offer_id(req: Req) -> int:
-    return int((req.query.data or "0").rsplit(":", 1)[1]) if req.query else 0
-
-
 async def _retire_offer(req: Req, offer_id: int, text: str) -> None:
     """An answer given on the earnings-limit warning: the offer message above it loses its
     buttons and says what happened, like every answered offer."""
     if req.actor.user is not None:
-        await req.core.notifier.edit_text(req.s, req.actor.user, offer_tag(offer_id), text)
+        await req.core.notifier.edit_text(req.s, req.actor.user, pack(OfferTag(offer_id)), text)
 
 
-async def _accept(req: Req, despite_limit: bool) -> None:
-    result = await req.core.dispatch.accept(
-        req.s, req.actor, _offer_id(req), despite_limit=despite_limit
-    )
+async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
+    result = await req.core.dispatch.accept(req.s, req.actor, offer_id, despite_limit=despite_limit)
     p = req.core.presenter
     gig = result.gig
     if result.answer is Answer.NOT_FOUND or gig is None or result.offer is None:
@@ -48,8 +58,8 @@ async def _accept(req: Req, despite_limit: bool) -> None:
                 "offer.over_limit",
                 req.keyboard(
                     [
-                        [(req.t("btn.accept_anyway"), f"of:A:{oid}")],
-                        [(req.t("btn.decline"), f"of:D:{oid}")],
+                        [(req.t("btn.accept_anyway"), pack(OfferAcceptAnyway(oid)))],
+                        [(req.t("btn.decline"), pack(OfferDeclineAnyway(oid)))],
                     ]
                 ),
                 title=title,
@@ -66,7 +76,7 @@ async def _accept(req: Req, despite_limit: bool) -> None:
             outcome = req.t("offer.accepted", title=title)
             req.say(
                 "offer.confirmation",
-                req.keyboard([[(req.t("btn.details"), f"of:i:{result.offer.id}")]]),
+                req.keyboard([[(req.t("btn.details"), pack(OfferDetails(result.offer.id)))]]),
                 title=title,
                 details=p.confirmed_brief(req.lang, gig_values(gig)),
             )
@@ -89,19 +99,20 @@ async def _accept(req: Req, despite_limit: bool) -> None:
 @handles(Role.EXPERT)
 async def accept(req: Req) -> None:
     """Take a seat if one is left; the database decides who was first."""
-    await _accept(req, despite_limit=False)
+    await _accept(req, req.pressed(OfferAccept).offer_id, despite_limit=False)
 
 
 @handles(Role.EXPERT)
 async def accept_despite_limit(req: Req) -> None:
     """Accept after the earnings-limit warning: the expert's own informed choice."""
-    await _accept(req, despite_limit=True)
+    await _accept(req, req.pressed(OfferAcceptAnyway).offer_id, despite_limit=True)
 
 
 @handles(Role.EXPERT)
 async def decline(req: Req) -> None:
     """One tap, no reason asked, and no effect on later offers."""
-    result = await req.core.dispatch.decline(req.s, req.actor, _offer_id(req))
+    button = req.pressed(OfferDecline, OfferDeclineAnyway)
+    result = await req.core.dispatch.decline(req.s, req.actor, button.offer_id)
     gig = result.gig
     if result.answer is Answer.NOT_FOUND or gig is None:
         req.toast("err.stale", alert=True)
@@ -109,8 +120,8 @@ async def decline(req: Req) -> None:
     title = req.core.presenter.gig_title(req.lang, gig)
     if result.answer is Answer.DECLINED:
         req.edit(req.t("offer.declined", title=title))
-        if req.query is not None and (req.query.data or "").startswith("of:D:"):
-            await _retire_offer(req, _offer_id(req), req.t("offer.declined", title=title))
+        if isinstance(button, OfferDeclineAnyway):
+            await _retire_offer(req, button.offer_id, req.t("offer.declined", title=title))
     else:
         req.toast("offer.already_answered")
         req.edit_markup(None)
@@ -132,20 +143,20 @@ async def my_gigs(req: Req) -> None:
     if waiting:
         lines.append(req.t("expert.offers_header"))
         lines += [f"• {p.gig_title(req.lang, g)}" for _, g in waiting]
-    rows = [[(req.t("btn.step_back", id=g.id), f"sb:{o.id}")] for o, g in confirmed]
+    rows = [[(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))] for o, g in confirmed]
     req.reply("\n".join(lines), req.keyboard(rows) if rows else None)
 
 
 @handles(Role.EXPERT)
 async def step_back_ask(req: Req) -> None:
     """Stepping back needs no reason; one more tap to be sure."""
-    oid = _offer_id(req)
+    oid = req.pressed(StepBackAsk).offer_id
     req.say(
         "expert.step_back_confirm",
         req.keyboard(
             [
-                [(req.t("btn.step_back_yes"), f"sb:y:{oid}")],
-                [(req.t("btn.step_back_no"), f"sb:n:{oid}")],
+                [(req.t("btn.step_back_yes"), pack(StepBack(True, oid)))],
+                [(req.t("btn.step_back_no"), pack(StepBack(False, oid)))],
             ]
         ),
     )
@@ -153,11 +164,11 @@ async def step_back_ask(req: Req) -> None:
 
 @handles(Role.EXPERT)
 async def step_back(req: Req) -> None:
-    data = (req.query.data or "") if req.query else ""
-    if data.startswith("sb:n:"):
+    button = req.pressed(StepBack)
+    if not button.sure:
         req.edit(req.t("expert.step_back_kept"))
         return
-    gig = await req.core.dispatch.step_back(req.s, req.actor, _offer_id(req))
+    gig = await req.core.dispatch.step_back(req.s, req.actor, button.offer_id)
     if gig is None:
         req.toast("err.stale", alert=True)
         return
@@ -167,8 +178,9 @@ async def step_back(req: Req) -> None:
 @handles(Role.EXPERT)
 async def reconfirm(req: Req) -> None:
     """After a time change: still coming, or step back (never a no-show)."""
-    coming = (req.query.data or "").startswith("rc:y") if req.query else False
-    done, gig = await req.core.dispatch.reconfirm(req.s, req.actor, _offer_id(req), coming)
+    button = req.pressed(Reconfirm)
+    coming = button.coming
+    done, gig = await req.core.dispatch.reconfirm(req.s, req.actor, button.offer_id, coming)
     if not done or gig is None:
         req.toast("err.stale", alert=True)
         return
@@ -179,7 +191,7 @@ async def reconfirm(req: Req) -> None:
 @handles(Role.EXPERT)
 async def details(req: Req) -> None:
     """All the facts of the gig behind an offer or a confirmation."""
-    text = await req.core.dispatch.details(req.s, req.actor, _offer_id(req))
+    text = await req.core.dispatch.details(req.s, req.actor, req.pressed(OfferDetails).offer_id)
     if text is None:
         req.toast("err.stale", alert=True)
         return
@@ -189,7 +201,7 @@ async def details(req: Req) -> None:
 @handles(Role.EXPERT)
 async def why(req: Req) -> None:
     """Why this offer came to me: the topics that matched and my place in the rotation."""
-    text = await req.core.dispatch.why(req.s, req.actor, _offer_id(req))
+    text = await req.core.dispatch.why(req.s, req.actor, req.pressed(OfferWhy).offer_id)
     if text is None:
         req.toast("err.stale", alert=True)
         return
@@ -230,14 +242,19 @@ async def profile(req: Req) -> None:
     if prof.status == ExpertStatus.PENDING:
         lines += ["", req.t("expert.awaiting_approval")]
     pause_button = (
-        ("btn.resume", "pf:r") if prof.paused_until is not None else ("btn.pause", "pf:p")
+        ("btn.resume", pack(ProfileAction("r")))
+        if prof.paused_until is not None
+        else ("btn.pause", pack(ProfileAction("p")))
     )
     req.reply(
         "\n".join(lines),
         req.keyboard(
             [
-                [(req.t("btn.edit_profile"), "pf:e")],
-                [(req.t("btn.limit_gigs"), "pf:g"), (req.t("btn.limit_earnings"), "pf:m")],
+                [(req.t("btn.edit_profile"), pack(ProfileAction("e")))],
+                [
+                    (req.t("btn.limit_gigs"), pack(ProfileAction("g"))),
+                    (req.t("btn.limit_earnings"), pack(ProfileAction("m"))),
+                ],
                 [(req.t(pause_button[0]), pause_button[1])],
             ]
         ),
@@ -247,21 +264,21 @@ async def profile(req: Req) -> None:
 @handles(Role.EXPERT)
 async def profile_button(req: Req) -> None:
     """Edit the profile, set a limit, pause or resume."""
+    action = req.pressed(ProfileAction).action
     prof = await req.core.experts.profile(req.s, req.actor)
-    action = (req.query.data or "") if req.query else ""
     if prof is None:
         req.toast("err.stale")
         return
     req.edit_markup(None)
-    if action == "pf:e":
+    if action == "e":
         await forms.begin(req, EXPERT, profile_values(prof), step=SUMMARY)
-    elif action == "pf:g":
+    elif action == "g":
         await forms.begin(req, LIMIT_GIGS)
-    elif action == "pf:m":
+    elif action == "m":
         await forms.begin(req, LIMIT_EARNINGS)
-    elif action == "pf:p":
+    elif action == "p":
         await forms.begin(req, PAUSE)
-    elif action == "pf:r":
+    elif action == "r":
         await _resume(req)
 
 
@@ -317,16 +334,16 @@ async def forget(req: Req) -> None:
         text += "\n\n" + req.t(
             "data.forget_owed", count=count, amount=req.core.presenter.money(req.lang, cents)
         )
-    rows = [[(req.t("btn.forget_yes"), "fg:y")]]
+    rows = [[(req.t("btn.forget_yes"), pack(ForgetAnswer(True)))]]
     if await req.core.experts.profile(req.s, req.actor) is not None:
-        rows.append([(req.t("btn.forget_pause"), "pf:p")])
-    rows.append([(req.t("btn.forget_no"), "fg:n")])
+        rows.append([(req.t("btn.forget_pause"), pack(ProfileAction("p")))])
+    rows.append([(req.t("btn.forget_no"), pack(ForgetAnswer(False)))])
     req.reply(text, req.keyboard(rows))
 
 
 @handles(Role.EXPERT)
 async def forget_answer(req: Req) -> None:
-    if req.query is None or req.query.data != "fg:y":
+    if not req.pressed(ForgetAnswer).sure:
         req.edit(req.t("data.forget_kept"))
         return
     done = await req.core.experts.forget(req.s, req.actor)
@@ -352,14 +369,14 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CommandHandler("forget", forget),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.my_gigs"))), my_gigs),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.profile"))), profile),
-        CallbackQueryHandler(accept, pattern=r"^of:a:\d{1,10}$"),
-        CallbackQueryHandler(accept_despite_limit, pattern=r"^of:A:\d{1,10}$"),
-        CallbackQueryHandler(decline, pattern=r"^of:[dD]:\d{1,10}$"),
-        CallbackQueryHandler(why, pattern=r"^of:w:\d{1,10}$"),
-        CallbackQueryHandler(details, pattern=r"^of:i:\d{1,10}$"),
-        CallbackQueryHandler(step_back_ask, pattern=r"^sb:\d{1,10}$"),
-        CallbackQueryHandler(step_back, pattern=r"^sb:[yn]:\d{1,10}$"),
-        CallbackQueryHandler(reconfirm, pattern=r"^rc:[yn]:\d{1,10}$"),
-        CallbackQueryHandler(profile_button, pattern=r"^pf:[egmpr]$"),
-        CallbackQueryHandler(forget_answer, pattern=r"^fg:[yn]$"),
+        CallbackQueryHandler(accept, pattern=pattern(OfferAccept)),
+        CallbackQueryHandler(accept_despite_limit, pattern=pattern(OfferAcceptAnyway)),
+        CallbackQueryHandler(decline, pattern=pattern(OfferDecline, OfferDeclineAnyway)),
+        CallbackQueryHandler(why, pattern=pattern(OfferWhy)),
+        CallbackQueryHandler(details, pattern=pattern(OfferDetails)),
+        CallbackQueryHandler(step_back_ask, pattern=pattern(StepBackAsk)),
+        CallbackQueryHandler(step_back, pattern=pattern(StepBack)),
+        CallbackQueryHandler(reconfirm, pattern=pattern(Reconfirm)),
+        CallbackQueryHandler(profile_button, pattern=pattern(ProfileAction)),
+        CallbackQueryHandler(forget_answer, pattern=pattern(ForgetAnswer)),
     ]

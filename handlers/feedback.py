@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.callbacks import FeedbackNamed, FeedbackRate, FeedbackSkip, OrdererRating, pack, pattern
 from bot.forms import ORDERER_NOTE
 from bot.i18n import Texts
 from bot.parsing import InputError, clean_text
@@ -18,7 +19,7 @@ from storage.repo import Gigs
 
 
 def usefulness_keyboard(req: Req, token: str) -> list[list[tuple[str, str]]]:
-    return [[(str(n), f"fa:{n}:{token}") for n in range(1, 6)]]
+    return [[(str(n), pack(FeedbackRate(n, token))) for n in range(1, 6)]]
 
 
 async def start_answer(req: Req, token: str) -> None:
@@ -48,22 +49,23 @@ async def start_answer(req: Req, token: str) -> None:
 @handles()
 async def rate(req: Req) -> None:
     """The usefulness score (1-5); then the two optional free-text questions."""
-    _, raw, token = (req.query.data or "").split(":", 2) if req.query else ("", "0", "")
+    button = req.pressed(FeedbackRate)
+    token, stars = button.token, button.stars
     rnd = await req.core.feedback.round_by_token(req.s, token)
     if rnd is None:
         req.toast("feedback.closed", alert=True)
         return
     tg_user = req.update.effective_user
     await req.core.feedback.rate(
-        req.s, rnd, req.actor.telegram_id, int(raw), tg_user.first_name if tg_user else ""
+        req.s, rnd, req.actor.telegram_id, stars, tg_user.first_name if tg_user else ""
     )
-    req.edit(req.t("feedback.q_useful") + f"\n\n➜ {raw}/5")
-    req.say("feedback.q_stayed", req.keyboard([[(req.t("btn.skip"), f"fs:{token}")]]))
+    req.edit(req.t("feedback.q_useful") + f"\n\n➜ {stars}/5")
+    req.say("feedback.q_stayed", req.keyboard([[(req.t("btn.skip"), pack(FeedbackSkip(token)))]]))
 
 
 @handles()
 async def skip(req: Req) -> None:
-    token = (req.query.data or "").split(":", 1)[1] if req.query else ""
+    token = req.pressed(FeedbackSkip).token
     rnd = await req.core.feedback.round_by_token(req.s, token)
     row = await req.core.feedback.existing(req.s, rnd, req.actor.telegram_id) if rnd else None
     if row is None or row.step not in ("stayed", "better"):
@@ -77,7 +79,9 @@ async def skip(req: Req) -> None:
 
 def ask_next(req: Req, step: str, token: str, anonymous: bool) -> None:
     if step == "better":
-        req.say("feedback.q_better", req.keyboard([[(req.t("btn.skip"), f"fs:{token}")]]))
+        req.say(
+            "feedback.q_better", req.keyboard([[(req.t("btn.skip"), pack(FeedbackSkip(token)))]])
+        )
     else:
         req.say("feedback.thanks" if anonymous else "feedback.thanks_named")
 
@@ -170,10 +174,8 @@ async def coordinator_feedback(req: Req) -> None:
         rows = []
         if not summary.exists:
             # Named or anonymous is decided before the link goes out, never after.
-            flip = (
-                ("btn.feedback_anonymous", 0) if gig.feedback_named else ("btn.feedback_named", 1)
-            )
-            rows.append([(req.t(flip[0]), f"fn:{gig.id}:{flip[1]}")])
+            flip = "btn.feedback_anonymous" if gig.feedback_named else "btn.feedback_named"
+            rows.append([(req.t(flip), pack(FeedbackNamed(gig.id, not gig.feedback_named)))])
         req.reply("\n\n".join(x for x in parts if x), req.keyboard(rows) if rows else None)
         return
     released = await core.feedback.released(req.s, None)
@@ -220,9 +222,9 @@ async def orderer_and_experts(req: Req, gig: Gig) -> str:
 @handles(Role.COORDINATOR)
 async def make_named(req: Req) -> None:
     """Before the link is sent, a gig's feedback can be named (or anonymous again)."""
-    _, raw_gig, raw_named = (req.query.data or "fn:0:0").split(":") if req.query else ("", "0", "0")
-    named = raw_named == "1"
-    await req.core.feedback.set_named(req.s, int(raw_gig), named)
+    button = req.pressed(FeedbackNamed)
+    named = button.named
+    await req.core.feedback.set_named(req.s, button.gig_id, named)
     req.edit_markup(None)
     req.say("feedback.named_set" if named else "feedback.anonymous_set")
 
@@ -239,16 +241,15 @@ async def my_feedback(req: Req) -> None:
 @handles(Role.ORDERER)
 async def orderer_rating(req: Req) -> None:
     """The orderer rates the gig, then the cooperation, then may add a line."""
-    _, what, raw_gig = (req.query.data or "").split(":") if req.query else ("", "", "0")
-    gig_id = int(raw_gig)
-    value = int(what[1:])
+    button = req.pressed(OrdererRating)
+    gig_id, value = button.gig_id, button.stars
     assert req.actor.user is not None
-    if what[0] == "g":
+    if button.about == "g":
         await req.core.feedback.orderer_rate(req.s, req.actor.user, gig_id, "gig", value)
         req.edit(req.t("feedback.orderer_ask_done", value=value))
         req.say(
             "feedback.orderer_coop",
-            req.keyboard([[(str(n), f"ob:c{n}:{gig_id}") for n in range(1, 6)]]),
+            req.keyboard([[(str(n), pack(OrdererRating("c", n, gig_id))) for n in range(1, 6)]]),
         )
     else:
         await req.core.feedback.orderer_rate(req.s, req.actor.user, gig_id, "coop", value)
@@ -260,8 +261,8 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
     return [
         CommandHandler("feedback", coordinator_feedback),
         CommandHandler("myfeedback", my_feedback),
-        CallbackQueryHandler(rate, pattern=r"^fa:[1-5]:[A-Za-z0-9_-]{10,40}$"),
-        CallbackQueryHandler(skip, pattern=r"^fs:[A-Za-z0-9_-]{10,40}$"),
-        CallbackQueryHandler(make_named, pattern=r"^fn:\d{1,10}:[01]$"),
-        CallbackQueryHandler(orderer_rating, pattern=r"^ob:[gc][1-5]:\d{1,10}$"),
+        CallbackQueryHandler(rate, pattern=pattern(FeedbackRate)),
+        CallbackQueryHandler(skip, pattern=pattern(FeedbackSkip)),
+        CallbackQueryHandler(make_named, pattern=pattern(FeedbackNamed)),
+        CallbackQueryHandler(orderer_rating, pattern=pattern(OrdererRating)),
     ]

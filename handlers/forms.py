@@ -12,6 +12,22 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from bot.callbacks import (
+    FORM_STEP,
+    Button,
+    Consent,
+    DebriefWith,
+    FormChoice,
+    FormDone,
+    FormEdit,
+    FormQuick,
+    FormSkip,
+    FormSummary,
+    FormToggle,
+    FormYesNo,
+    pack,
+    pattern,
+)
 from bot.forms import (
     CANCEL_GIG,
     CANCEL_ORDER,
@@ -149,19 +165,28 @@ def question_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup | None:
             label = p.label(req.lang, field.options_key, code)
             if field.kind == "multi" and code in picked:
                 label = f"✅ {label}"
-            buttons.append((label, f"f:{'c' if field.kind == 'choice' else 't'}:{step}:{i}"))
+            kind = FormChoice if field.kind == "choice" else FormToggle
+            buttons.append((label, pack(kind(step, i))))
         per_row = 3 if len(buttons) > 12 else 2
         rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
         if field.kind == "multi":
-            rows.append([(req.t("btn.done"), f"f:d:{step}")])
+            rows.append([(req.t("btn.done"), pack(FormDone(step)))])
     elif field.kind == "yesno":
-        rows = [[(req.t("common.yes"), f"f:y:{step}:1"), (req.t("common.no"), f"f:y:{step}:0")]]
+        rows = [
+            [
+                (req.t("common.yes"), pack(FormYesNo(step, True))),
+                (req.t("common.no"), pack(FormYesNo(step, False))),
+            ]
+        ]
     elif field.quick:
         rows = [
-            [(p.decimal_text(req.lang, q), f"f:q:{step}:{i}") for i, q in enumerate(field.quick)]
+            [
+                (p.decimal_text(req.lang, q), pack(FormQuick(step, i)))
+                for i, q in enumerate(field.quick)
+            ]
         ]
     if field.skippable:
-        rows.append([(req.t(field.skip_label), f"f:k:{step}")])
+        rows.append([(req.t(field.skip_label), pack(FormSkip(step)))])
     return req.keyboard(rows) if rows else None
 
 
@@ -200,8 +225,11 @@ def show_summary(req: Req, state: DraftState) -> None:
         summary_text(req, state),
         req.keyboard(
             [
-                [(req.t(send_key), "f:s"), (req.t("btn.edit"), "f:e")],
-                [(req.t("btn.cancel_form"), "f:x")],
+                [
+                    (req.t(send_key), pack(FormSummary("s"))),
+                    (req.t("btn.edit"), pack(FormSummary("e"))),
+                ],
+                [(req.t("btn.cancel_form"), pack(FormSummary("x")))],
             ]
         ),
     )
@@ -257,61 +285,55 @@ async def _after_answer(req: Req, state: DraftState) -> None:
 @handles()
 async def on_button(req: Req) -> None:
     """Every button of a form: choices, toggles, quick values, skip, and the summary's."""
-    data = (req.query.data or "") if req.query else ""
-    parts = data.split(":")
+    button = req.pressed(FormSummary, FormEdit, *FORM_STEP)
     state = await load(req)
     if state is None:
         req.toast("form.expired", alert=True)
         req.edit_markup(None)
         return
-    action = parts[1] if len(parts) > 1 else ""
-    if action in ("s", "e", "x", "b") or (action == "e" and len(parts) == 3):
-        await _summary_action(req, state, parts)
+    if not isinstance(button, FORM_STEP):
+        await _summary_action(req, state, button)
         return
-    step = parts[2] if len(parts) > 2 else ""
     field = state.current
-    if field is None or step != field.name:
+    if field is None or button.step != field.name:
         req.toast("err.stale")
         return
     try:
-        if action == "c":
-            state.set_value(read_choice(field, _index(parts)))
-        elif action == "t":
-            state.toggle(_index(parts))
-            await save(req, state)
-            req.edit_markup(question_markup(req, state))
-            return
-        elif action == "d":
-            state.finish_multi()
-        elif action == "y" and field.kind == "yesno":
-            state.set_value(parts[3] == "1" if len(parts) > 3 else False)
-        elif action == "q" and field.quick:
-            idx = _index(parts)
-            if not 0 <= idx < len(field.quick):
-                raise InputError("err.stale")
-            state.set_value(
-                read_typed(field, field.quick[idx], req.core.clock.now(), req.core.settings.tz)
-            )
-        elif action == "k" and field.skippable:
-            state.set_value(None)
-        else:
-            raise InputError("err.stale")
+        done = await _answer(req, state, field, button)
     except InputError as err:
         req.toast(err.key, alert=True, **err.params)
         return
-    req.edit(answered(req, state, field))
-    await _after_answer(req, state)
+    if done:
+        req.edit(answered(req, state, field))
+        await _after_answer(req, state)
 
 
-def _index(parts: list[str]) -> int:
-    try:
-        return int(parts[3])
-    except (IndexError, ValueError):
-        raise InputError("err.stale") from None
+async def _answer(req: Req, state: DraftState, field: Field, button: Button) -> bool:
+    """Apply a button to the current question; False while a multiple choice stays open."""
+    match button:
+        case FormChoice(index=index):
+            state.set_value(read_choice(field, index))
+        case FormToggle(index=index):
+            state.toggle(index)
+            await save(req, state)
+            req.edit_markup(question_markup(req, state))
+            return False
+        case FormDone():
+            state.finish_multi()
+        case FormYesNo(yes=yes) if field.kind == "yesno":
+            state.set_value(yes)
+        case FormQuick(index=index) if 0 <= index < len(field.quick):
+            now, tz = req.core.clock.now(), req.core.settings.tz
+            state.set_value(read_typed(field, field.quick[index], now, tz))
+        case FormSkip() if field.skippable:
+            state.set_value(None)
+        case _:
+            raise InputError("err.stale")
+    return True
 
 
-async def _summary_action(req: Req, state: DraftState, parts: list[str]) -> None:
-    action = parts[1]
+async def _summary_action(req: Req, state: DraftState, button: Button) -> None:
+    action = button.action if isinstance(button, FormSummary) else "e"
     if state.step != SUMMARY:
         req.toast("err.stale")
         return
@@ -322,15 +344,15 @@ async def _summary_action(req: Req, state: DraftState, parts: list[str]) -> None
         await discard(req)
         req.edit(req.t("common.cancelled"))
         req.say("common.what_next", menu(req.core.texts, req.lang, req.actor.role))
-    elif action == "e" and len(parts) == 2:
+    elif isinstance(button, FormSummary) and action == "e":
         names = [f.name for f in state.form.fields if f.applies(state.values)]
-        rows = [[(req.t(f"label.{n}"), f"f:e:{state.form.index(n)}")] for n in names]
-        rows.append([(req.t("btn.back"), "f:b")])
+        rows = [[(req.t(f"label.{n}"), pack(FormEdit(state.form.index(n))))] for n in names]
+        rows.append([(req.t("btn.back"), pack(FormSummary("b")))])
         req.edit(req.t("form.edit_which"), req.keyboard(rows))
-    elif action == "e":
+    elif isinstance(button, FormEdit):
         try:
-            field = state.form.fields[int(parts[2])]
-        except (ValueError, IndexError):
+            field = state.form.fields[button.index]
+        except IndexError:
             req.toast("err.stale")
             return
         state.edit(field.name)
@@ -343,10 +365,13 @@ async def _summary_action(req: Req, state: DraftState, parts: list[str]) -> None
             req.keyboard(
                 [
                     [
-                        (req.t("btn.save" if state.form is EXPERT else "btn.send"), "f:s"),
-                        (req.t("btn.edit"), "f:e"),
+                        (
+                            req.t("btn.save" if state.form is EXPERT else "btn.send"),
+                            pack(FormSummary("s")),
+                        ),
+                        (req.t("btn.edit"), pack(FormSummary("e"))),
                     ],
-                    [(req.t("btn.cancel_form"), "f:x")],
+                    [(req.t("btn.cancel_form"), pack(FormSummary("x")))],
                 ]
             ),
         )
@@ -442,15 +467,16 @@ async def complete(req: Req, state: DraftState) -> None:
         )
         req.say("feedback.orderer_thanks")
     elif state.form is DEBRIEF_NOTE:
-        row = await core.checkins.own(req.s, req.actor, int(values["checkin_id"]))
+        checkin_id = int(values["checkin_id"])
+        row = await core.checkins.own(req.s, req.actor, checkin_id)
         if row is not None and values.get("note"):
             row.note = values["note"]
         req.say(
             "checkin.debrief_thanks",
             req.keyboard(
                 [
-                    [(req.t("btn.debrief_coordinator"), f"ck:dc:{values['checkin_id']}")],
-                    [(req.t("btn.debrief_peer"), f"ck:dp:{values['checkin_id']}")],
+                    [(req.t("btn.debrief_coordinator"), pack(DebriefWith("dc", checkin_id)))],
+                    [(req.t("btn.debrief_peer"), pack(DebriefWith("dp", checkin_id)))],
                 ]
             ),
             title=values.get("title", ""),
@@ -481,9 +507,12 @@ async def complete(req: Req, state: DraftState) -> None:
 
 
 def consent_markup(req: Req, *, details: bool = True) -> InlineKeyboardMarkup:
-    rows = [[(req.t("btn.consent_yes"), "cs:y")], [(req.t("btn.consent_no"), "cs:n")]]
+    rows = [
+        [(req.t("btn.consent_yes"), pack(Consent("y")))],
+        [(req.t("btn.consent_no"), pack(Consent("n")))],
+    ]
     if details:
-        rows.append([(req.t("btn.consent_details"), "cs:i")])
+        rows.append([(req.t("btn.consent_details"), pack(Consent("i")))])
     return req.keyboard(rows)
 
 
@@ -495,13 +524,13 @@ def ask_consent(req: Req) -> None:
 async def on_consent(req: Req) -> None:
     """Agreeing starts the profile questions; nothing about experience is stored before.
     "What is stored?" opens the full list in the same message."""
-    data = req.query.data if req.query is not None else None
-    agreed = data == "cs:y"
+    answer = req.pressed(Consent).answer
+    agreed = answer == "y"
     if await req.core.experts.profile(req.s, req.actor) is not None:
         req.toast("err.stale")
         req.edit_markup(None)
         return
-    if data == "cs:i":
+    if answer == "i":
         req.edit(
             f"{req.t('expert.consent')}\n\n{req.t('expert.consent_details')}",
             consent_markup(req, details=False),
@@ -522,7 +551,7 @@ async def on_consent(req: Req) -> None:
 
 def build_handlers() -> list[BaseHandler]:
     return [
-        CallbackQueryHandler(on_consent, pattern=r"^cs:[yni]$"),
-        CallbackQueryHandler(on_button, pattern=r"^f:[a-z](:[a-z_]{1,32})?(:\d{1,3})?$"),
+        CallbackQueryHandler(on_consent, pattern=pattern(Consent)),
+        CallbackQueryHandler(on_button, pattern=pattern(FormSummary, FormEdit, *FORM_STEP)),
         MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
     ]

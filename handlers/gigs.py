@@ -7,6 +7,18 @@ from sqlalchemy import select
 from telegram import InlineKeyboardMarkup, Message
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.callbacks import (
+    DispatchMode,
+    GigAction,
+    GigChange,
+    PersonAction,
+    PickSend,
+    PickToggle,
+    Ranking,
+    pack,
+    parse_as,
+    pattern,
+)
 from bot.errors import Refuse
 from bot.forms import (
     CANCEL_GIG,
@@ -42,10 +54,6 @@ async def authorised_gig(req: Req, gig_id: int) -> Gig:
     return gig
 
 
-def _gig_id(req: Req) -> int:
-    return int((req.query.data or "x:0").split(":")[-1]) if req.query else 0
-
-
 def rank_line(req: Req, r: Ranked) -> str:
     now = req.core.clock.now()
     since = (
@@ -66,7 +74,7 @@ def rank_line(req: Req, r: Ranked) -> str:
 @handles(Role.COORDINATOR)
 async def ranking(req: Req) -> None:
     """The ranked list with the reason for each place, and the three ways to send offers."""
-    gig = await authorised_gig(req, _gig_id(req))
+    gig = await authorised_gig(req, req.pressed(Ranking).gig_id)
     if gig.status not in (GigStatus.PENDING, GigStatus.OPEN):
         req.toast("gig.not_dispatchable", alert=True)
         return
@@ -84,7 +92,7 @@ async def ranking(req: Req) -> None:
         "\n".join(lines),
         req.keyboard(
             [
-                [(req.t("mode_btn.broadcast"), f"dm:b:{gig.id}")],
+                [(req.t("mode_btn.broadcast"), pack(DispatchMode("b", gig.id)))],
                 [
                     (
                         req.t(
@@ -92,10 +100,10 @@ async def ranking(req: Req) -> None:
                             k=gig.cascade_k or settings.cascade_size,
                             hours=gig.cascade_hours or settings.cascade_wait_hours,
                         ),
-                        f"dm:c:{gig.id}",
+                        pack(DispatchMode("c", gig.id)),
                     )
                 ],
-                [(req.t("mode_btn.handpick"), f"dm:h:{gig.id}")],
+                [(req.t("mode_btn.handpick"), pack(DispatchMode("h", gig.id)))],
             ]
         ),
     )
@@ -104,9 +112,9 @@ async def ranking(req: Req) -> None:
 @handles(Role.COORDINATOR)
 async def choose_mode(req: Req) -> None:
     """Approve (if still pending) and start offering in the chosen mode."""
-    data = (req.query.data or "") if req.query else ""
-    mode = {"b": "broadcast", "c": "cascade", "h": "handpick"}[data.split(":")[1]]
-    gig = await authorised_gig(req, _gig_id(req))
+    button = req.pressed(DispatchMode)
+    mode = {"b": "broadcast", "c": "cascade", "h": "handpick"}[button.mode]
+    gig = await authorised_gig(req, button.gig_id)
     if mode == "handpick":
         await show_picker(req, gig)
         return
@@ -145,10 +153,10 @@ async def show_picker(req: Req, gig: Gig) -> None:
         req.say("ranking.nobody")
         return
     rows = [
-        [(f"{r.place}. {r.profile.display_name}", f"hp:t:{gig.id}:{r.user.id}")]
+        [(f"{r.place}. {r.profile.display_name}", pack(PickToggle(gig.id, r.user.id)))]
         for r in ranked[:RANKING_SHOWN]
     ]
-    rows.append([(req.t("btn.send_picked"), f"hp:s:{gig.id}")])
+    rows.append([(req.t("btn.send_picked"), pack(PickSend(gig.id)))])
     req.say("ranking.pick", req.keyboard(rows), title=req.core.presenter.gig_title(req.lang, gig))
 
 
@@ -159,22 +167,22 @@ def _picked(message: Message | None) -> list[int]:
     out = []
     for row in message.reply_markup.inline_keyboard:
         for b in row:
-            data = str(b.callback_data or "")
-            if b.text.startswith(PICK) and data.startswith("hp:t:"):
-                out.append(int(data.rsplit(":", 1)[1]))
+            pick = parse_as(str(b.callback_data or ""), PickToggle)
+            if b.text.startswith(PICK) and isinstance(pick, PickToggle):
+                out.append(pick.user_id)
     return out
 
 
 @handles(Role.COORDINATOR)
 async def toggle_pick(req: Req) -> None:
     """Tick or untick one expert on the picker."""
+    target = pack(req.pressed(PickToggle))
     message = req.query.message if req.query else None
     if not isinstance(message, Message) or not isinstance(
         message.reply_markup, InlineKeyboardMarkup
     ):
         req.toast("err.stale")
         return
-    target = (req.query.data or "") if req.query else ""
     rows = []
     for row in message.reply_markup.inline_keyboard:
         new_row = []
@@ -190,7 +198,7 @@ async def toggle_pick(req: Req) -> None:
 @handles(Role.COORDINATOR)
 async def send_picked(req: Req) -> None:
     """Offer to the ticked experts; skipping higher-ranked ones asks for a reason first."""
-    gig = await authorised_gig(req, _gig_id(req))
+    gig = await authorised_gig(req, req.pressed(PickSend).gig_id)
     picked = _picked(req.query.message if req.query else None)  # type: ignore[arg-type]
     if not picked:
         req.toast("ranking.pick_someone", alert=True)
@@ -247,23 +255,27 @@ async def gig_card(req: Req) -> None:
     started = gig.starts_at <= req.core.clock.now()
     if gig.status in GigStatus.UPCOMING and not started:
         if gig.status in (GigStatus.PENDING, GigStatus.OPEN):
-            rows.append([(req.t("btn.ranking"), f"rk:{gig.id}")])
+            rows.append([(req.t("btn.ranking"), pack(Ranking(gig.id)))])
         rows.append(
             [
-                (req.t("btn.change_time"), f"ot:{gig.id}"),
-                (req.t("btn.change_place"), f"op:{gig.id}"),
+                (req.t("btn.change_time"), pack(GigChange("ot", gig.id))),
+                (req.t("btn.change_place"), pack(GigChange("op", gig.id))),
             ]
         )
         rows.append(
-            [(req.t("btn.cancel_gig"), f"gc:{gig.id}"), (req.t("btn.prep_hours"), f"ph:{gig.id}")]
+            [
+                (req.t("btn.cancel_gig"), pack(GigChange("gc", gig.id))),
+                (req.t("btn.prep_hours"), pack(GigChange("ph", gig.id))),
+            ]
         )
     for offer, name in confirmed:
         label = "btn.no_show" if started else "btn.replace"
-        rows.append([(req.t(label, name=name), f"{'ns' if started else 'rp'}:{offer.id}")])
+        action = PersonAction("ns" if started else "rp", offer.id)
+        rows.append([(req.t(label, name=name), pack(action))])
     if confirmed:
-        rows.append([(req.t("btn.message_experts"), f"gm:{gig.id}")])
+        rows.append([(req.t("btn.message_experts"), pack(GigAction("gm", gig.id)))])
     if started and gig.status in (GigStatus.OPEN, GigStatus.FILLED):
-        rows.append([(req.t("btn.mark_done"), f"gd:{gig.id}")])
+        rows.append([(req.t("btn.mark_done"), pack(GigAction("gd", gig.id)))])
     req.reply("\n\n".join(parts), req.keyboard(rows) if rows else None)
 
 
@@ -291,18 +303,18 @@ async def checkin_answers(req: Req, gig: Gig) -> list[str]:
 @handles(Role.ORDERER, Role.COORDINATOR)
 async def change(req: Req) -> None:
     """Cancel, move or change the place of a gig: each asks one question first."""
-    data = (req.query.data or "") if req.query else ""
-    gig = await authorised_gig(req, _gig_id(req))
+    button = req.pressed(GigChange)
+    gig = await authorised_gig(req, button.gig_id)
     if gig.status not in GigStatus.UPCOMING or gig.starts_at <= req.core.clock.now():
         req.toast("gig.not_changeable", alert=True)
         return
-    if data.startswith("ph:"):
+    if button.what == "ph":
         if req.actor.role != Role.COORDINATOR:
             raise Refuse("err.gig_not_found")
         await forms.begin(req, PREP_HOURS, {"gig_id": gig.id})
         return
     form = {"oc": CANCEL_ORDER, "gc": CANCEL_GIG, "ot": CHANGE_TIME, "op": CHANGE_PLACE}[
-        data.split(":")[0]
+        button.what
     ]
     if form is CANCEL_ORDER and req.actor.role == Role.COORDINATOR:
         form = CANCEL_GIG
@@ -314,9 +326,9 @@ async def change(req: Req) -> None:
 def build_handlers(texts: Texts) -> list[BaseHandler]:
     return [
         CommandHandler("gig", gig_card),
-        CallbackQueryHandler(ranking, pattern=r"^rk:\d{1,10}$"),
-        CallbackQueryHandler(choose_mode, pattern=r"^dm:[bch]:\d{1,10}$"),
-        CallbackQueryHandler(toggle_pick, pattern=r"^hp:t:\d{1,10}:\d{1,10}$"),
-        CallbackQueryHandler(send_picked, pattern=r"^hp:s:\d{1,10}$"),
-        CallbackQueryHandler(change, pattern=r"^(oc|gc|ot|op|ph):\d{1,10}$"),
+        CallbackQueryHandler(ranking, pattern=pattern(Ranking)),
+        CallbackQueryHandler(choose_mode, pattern=pattern(DispatchMode)),
+        CallbackQueryHandler(toggle_pick, pattern=pattern(PickToggle)),
+        CallbackQueryHandler(send_picked, pattern=pattern(PickSend)),
+        CallbackQueryHandler(change, pattern=pattern(GigChange)),
     ]

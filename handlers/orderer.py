@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callbacks import GigChange, OrderActions, pack, pattern
 from bot.forms import ORDER
 from bot.i18n import Texts
 from handlers import forms, gigs
@@ -42,7 +43,7 @@ async def my_orders(req: Req) -> None:
             line += "\n" + req.t("order.list_names", names=names)
         lines.append(line)
     rows = [
-        [(req.t("btn.order_actions", id=g.id), f"oa:{g.id}")]
+        [(req.t("btn.order_actions", id=g.id), pack(OrderActions(g.id)))]
         for g in gigs
         if g.status in GigStatus.UPCOMING
     ]
@@ -52,17 +53,17 @@ async def my_orders(req: Req) -> None:
 @handles(Role.ORDERER)
 async def order_actions(req: Req) -> None:
     """What the orderer can do with one order: move it, change the place, cancel it."""
-    gig_id = int((req.query.data or "oa:0").split(":")[1]) if req.query else 0
+    gig_id = req.pressed(OrderActions).gig_id
     gig = await gigs.authorised_gig(req, gig_id)
     req.say(
         "order.actions",
         req.keyboard(
             [
                 [
-                    (req.t("btn.change_time"), f"ot:{gig.id}"),
-                    (req.t("btn.change_place"), f"op:{gig.id}"),
+                    (req.t("btn.change_time"), pack(GigChange("ot", gig.id))),
+                    (req.t("btn.change_place"), pack(GigChange("op", gig.id))),
                 ],
-                [(req.t("btn.cancel_order"), f"oc:{gig.id}")],
+                [(req.t("btn.cancel_order"), pack(GigChange("oc", gig.id)))],
             ]
         ),
         title=req.core.presenter.gig_title(req.lang, gig),
@@ -75,5 +76,5 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CommandHandler("myorders", my_orders),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.new_order"))), new_order),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.my_orders"))), my_orders),
-        CallbackQueryHandler(order_actions, pattern=r"^oa:\d{1,10}$"),
+        CallbackQueryHandler(order_actions, pattern=pattern(OrderActions)),
     ]

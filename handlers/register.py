@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import vocab
+from bot.callbacks import CardAction, CompanionAsk, ExpertsPage, Registration, pack, pattern
 from bot.errors import Refuse
 from bot.forms import COMPANION, CONTRACT, read_typed
 from bot.i18n import Texts, fmt_day
@@ -152,9 +153,9 @@ async def show_list(req: Req, f: Filters, page: int, *, edit: bool) -> None:
     packed = pack_filters(f)
     nav = []
     if page > 0:
-        nav.append(("◀", f"xl:{page - 1}:{packed}"))
+        nav.append(("◀", pack(ExpertsPage(page - 1, packed))))
     if page + 1 < pages:
-        nav.append(("▶", f"xl:{page + 1}:{packed}"))
+        nav.append(("▶", pack(ExpertsPage(page + 1, packed))))
     markup = req.keyboard([nav]) if nav else None
     if edit:
         req.edit("\n".join(lines), markup)
@@ -174,13 +175,13 @@ async def experts(req: Req) -> None:
 
 @handles(Role.COORDINATOR)
 async def experts_page(req: Req) -> None:
-    _, raw_page, packed = (req.query.data or "").split(":", 2) if req.query else ("", "0", "")
+    button = req.pressed(ExpertsPage)
     try:
-        f = unpack_filters(packed)
+        f = unpack_filters(button.filters)
     except (ValueError, IndexError):
         req.toast("err.stale")
         return
-    await show_list(req, f, int(raw_page), edit=True)
+    await show_list(req, f, button.page, edit=True)
 
 
 async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
@@ -218,26 +219,40 @@ async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
         "",
         p.profile(req.lang, profile_values(prof)),
     ]
-    uid = card.user.id
-    rows = []
-    if prof.status == ExpertStatus.PENDING:
-        rows.append([(req.t("btn.approve"), f"xr:y:{uid}"), (req.t("btn.reject"), f"xr:n:{uid}")])
-    rows += [
-        [
-            (req.t("btn.toggle_training"), f"xc:t:{uid}"),
-            (req.t("btn.toggle_paikko"), f"xc:k:{uid}"),
-        ],
-        [(req.t("btn.set_contract"), f"xc:c:{uid}"), (req.t("btn.toggle_youth"), f"xc:y:{uid}")],
-        [
-            (req.t("btn.deactivate"), f"xc:d:{uid}")
-            if card.user.active
-            else (req.t("btn.reactivate"), f"xc:a:{uid}")
-        ],
-    ]
+    rows = card_buttons(req, card)
     if edit:
         req.edit("\n".join(lines), req.keyboard(rows))
     else:
         req.reply("\n".join(lines), req.keyboard(rows))
+
+
+def card_buttons(req: Req, card: Card) -> list[list[tuple[str, str]]]:
+    """Approve or reject (while pending), then the coordinator's fields on the card."""
+    uid = card.user.id
+    rows: list[list[tuple[str, str]]] = []
+    if card.profile.status == ExpertStatus.PENDING:
+        rows.append(
+            [
+                (req.t("btn.approve"), pack(Registration(True, uid))),
+                (req.t("btn.reject"), pack(Registration(False, uid))),
+            ]
+        )
+    rows += [
+        [
+            (req.t("btn.toggle_training"), pack(CardAction("t", uid))),
+            (req.t("btn.toggle_paikko"), pack(CardAction("k", uid))),
+        ],
+        [
+            (req.t("btn.set_contract"), pack(CardAction("c", uid))),
+            (req.t("btn.toggle_youth"), pack(CardAction("y", uid))),
+        ],
+        [
+            (req.t("btn.deactivate"), pack(CardAction("d", uid)))
+            if card.user.active
+            else (req.t("btn.reactivate"), pack(CardAction("a", uid)))
+        ],
+    ]
+    return rows
 
 
 @handles(Role.COORDINATOR)
@@ -249,8 +264,8 @@ async def expert_card(req: Req) -> None:
 @handles(Role.COORDINATOR)
 async def card_action(req: Req) -> None:
     """Coordinator fields on the card; every change shows the updated card."""
-    _, action, raw_id = (req.query.data or "").split(":") if req.query else ("", "", "0")
-    user_id = int(raw_id)
+    button = req.pressed(CardAction)
+    action, user_id = button.action, button.user_id
     if action == "c":
         req.edit_markup(None)
         await forms.begin(req, CONTRACT, {"expert_id": user_id})
@@ -269,15 +284,16 @@ async def card_action(req: Req) -> None:
 @handles(Role.COORDINATOR)
 async def decide_registration(req: Req) -> None:
     """Approve or reject a new expert; the expert is told either way."""
-    _, verb, raw_id = (req.query.data or "").split(":") if req.query else ("", "", "0")
-    done, profile = await req.core.experts.decide(req.s, req.actor, int(raw_id), verb == "y")
+    button = req.pressed(Registration)
+    approve = button.approve
+    done, profile = await req.core.experts.decide(req.s, req.actor, button.user_id, approve)
     if profile is None:
         req.toast("err.stale", alert=True)
     elif not done:
         req.toast("register.already_decided", alert=True)
         req.edit_markup(None)
     else:
-        req.toast("register.approved_toast" if verb == "y" else "register.rejected_toast")
+        req.toast("register.approved_toast" if approve else "register.rejected_toast")
 
 
 @handles(Role.COORDINATOR)
@@ -298,7 +314,7 @@ async def companion(req: Req) -> None:
 
 @handles(Role.COORDINATOR)
 async def companion_button(req: Req) -> None:
-    gig_id = int((req.query.data or "cp:0").split(":")[1]) if req.query else 0
+    gig_id = req.pressed(CompanionAsk).gig_id
     req.edit_markup(None)
     await forms.begin(req, COMPANION, {"gig_id": gig_id})
 
@@ -308,12 +324,8 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
         CommandHandler("experts", experts),
         CommandHandler("expert", expert_card),
         CommandHandler("companion", companion),
-        CallbackQueryHandler(
-            experts_page,
-            pattern=r"^xl:\d{1,4}:[a-z\-]\.[\d\-]{1,2}\.[\d\-]{1,2}"
-            r"\.[\d\-]{1,2}\.[\d\-]{1,2}$",
-        ),
-        CallbackQueryHandler(card_action, pattern=r"^xc:[tkycda]:\d{1,10}$"),
-        CallbackQueryHandler(decide_registration, pattern=r"^xr:[yn]:\d{1,10}$"),
-        CallbackQueryHandler(companion_button, pattern=r"^cp:\d{1,10}$"),
+        CallbackQueryHandler(experts_page, pattern=pattern(ExpertsPage)),
+        CallbackQueryHandler(card_action, pattern=pattern(CardAction)),
+        CallbackQueryHandler(decide_registration, pattern=pattern(Registration)),
+        CallbackQueryHandler(companion_button, pattern=pattern(CompanionAsk)),
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import AlertTag, Claim, pack, parse
 from bot.clock import Clock
 from bot.errors import Refuse
 from bot.notify import HTML, Notifier
@@ -48,7 +49,9 @@ class Alerts:
         name = owner.name if owner is not None else "?"
         if won.rowcount != 1:  # type: ignore[attr-defined]
             return False, name
-        rows = [[(k, d) for k, d in row if not d.startswith("cl:")] for row in alert.buttons]
+        rows = [
+            [(k, d) for k, d in row if not isinstance(parse(d), Claim)] for row in alert.buttons
+        ]
         rows = [row for row in rows if row]
         for coord in await Users(s).coordinators():
             lang = coord.language
@@ -57,7 +60,7 @@ class Alerts:
             await self.notify.edit_text(
                 s,
                 coord,
-                f"alert:{alert.id}",
+                pack(AlertTag(alert.id)),
                 text,
                 self.notify.buttons(lang, rows),
                 parse_mode=HTML,

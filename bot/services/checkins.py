@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import gig_ics
+from bot.callbacks import DebriefScore, DebriefWith, KeepInTouch, Prep, pack
 from bot.clock import Clock
 from bot.notify import Notifier
 from bot.present import Presenter, gig_values
@@ -227,9 +228,9 @@ class CheckIns:
                 key,
                 quiet=True,
                 buttons=[
-                    [("btn.kt_still", f"kt:y:{cid}")],
-                    [("btn.kt_pause", f"kt:p:{cid}")],
-                    [("btn.kt_talk", f"kt:t:{cid}")],
+                    [("btn.kt_still", pack(KeepInTouch("y", cid)))],
+                    [("btn.kt_pause", pack(KeepInTouch("p", cid)))],
+                    [("btn.kt_talk", pack(KeepInTouch("t", cid)))],
                 ],
             )
             return
@@ -243,9 +244,9 @@ class CheckIns:
                 quiet=True,
                 title=title,
                 buttons=[
-                    [("btn.prep_ready", f"ck:r:{cid}")],
-                    [("btn.prep_talk", f"ck:t:{cid}")],
-                    [("btn.prep_step_back", f"ck:s:{cid}")],
+                    [("btn.prep_ready", pack(Prep("r", cid)))],
+                    [("btn.prep_talk", pack(Prep("t", cid)))],
+                    [("btn.prep_step_back", pack(Prep("s", cid)))],
                 ],
             )
         elif row.kind == CheckInKind.REMINDER:
@@ -281,9 +282,9 @@ class CheckIns:
 
     def debrief_buttons(self, cid: int) -> list[list[tuple[str, str]]]:
         return [
-            [(f"={n}", f"ck:{n}:{cid}") for n in range(1, 6)],
-            [("btn.debrief_coordinator", f"ck:dc:{cid}")],
-            [("btn.debrief_peer", f"ck:dp:{cid}")],
+            [(f"={n}", pack(DebriefScore(n, cid))) for n in range(1, 6)],
+            [("btn.debrief_coordinator", pack(DebriefWith("dc", cid)))],
+            [("btn.debrief_peer", pack(DebriefWith("dp", cid)))],
         ]
 
     async def _follow_up(self, s: AsyncSession, now: datetime) -> None:

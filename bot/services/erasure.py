@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import AlertTag, RegistrationTag, pack
 from bot.clock import Clock
 from bot.notify import Notifier
 from bot.present import Presenter
@@ -132,13 +133,13 @@ class Erasure:
                 continue
             for coord in coordinators:
                 await self.notify.edit_text(
-                    s, coord, f"alert:{alert.id}", self.p.t(coord.language, "alerts.erased")
+                    s, coord, pack(AlertTag(alert.id)), self.p.t(coord.language, "alerts.erased")
                 )
             await s.delete(alert)
         # The registration alert (not claimable, so it has no row) is edited the same way.
         for coord in coordinators:
             await self.notify.edit_text(
-                s, coord, f"register:{user.id}", self.p.t(coord.language, "alerts.erased")
+                s, coord, pack(RegistrationTag(user.id)), self.p.t(coord.language, "alerts.erased")
             )
         # Delivered texts are not kept (see OutboxSender); messages still waiting for others
         # must not carry the name or the link either.

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import Registration, RegistrationTag, pack
 from bot.clock import Clock
 from bot.errors import Refuse
 from bot.notify import Notifier
@@ -58,7 +59,7 @@ def profile_values(profile: ExpertProfile) -> dict[str, Any]:
 
 
 def registration_tag(user_id: int) -> str:
-    return f"register:{user_id}"
+    return pack(RegistrationTag(user_id))
 
 
 @dataclass
@@ -143,7 +144,12 @@ class Experts:
             "register",
             "register.new",
             tag=registration_tag(actor.id),
-            buttons=[[("btn.approve", f"xr:y:{actor.id}"), ("btn.reject", f"xr:n:{actor.id}")]],
+            buttons=[
+                [
+                    ("btn.approve", pack(Registration(True, actor.id))),
+                    ("btn.reject", pack(Registration(False, actor.id))),
+                ]
+            ],
             id=actor.id,
             about=actor.id,
             name=profile.display_name,

@@ -30,6 +30,7 @@ import segno
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import OrdererRating, pack
 from bot.clock import Clock
 from bot.errors import Refuse
 from bot.notify import Notifier
@@ -170,7 +171,7 @@ class Feedback:
             orderer,
             "feedback.orderer_ask",
             title=self.p.gig_title(lang, gig),
-            buttons=[[(f"={n}", f"ob:g{n}:{gig.id}") for n in range(1, 6)]],
+            buttons=[[(f"={n}", pack(OrdererRating("g", n, gig.id))) for n in range(1, 6)]],
         )
 
     async def close_due(self, s: AsyncSession) -> int:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import FeeAction, pack
 from bot.clock import Clock
 from bot.errors import Refuse
 from bot.notify import Notifier
@@ -196,6 +197,11 @@ class Fees:
                 name=profile.display_name if profile else "–",
                 days=self.settings.fee_reminder_days,
                 per_lang=self.p.title_args(gig),
-                buttons=[[("btn.fee_sent", f"fe:s:{fee.id}"), ("btn.fee_paid", f"fe:p:{fee.id}")]],
+                buttons=[
+                    [
+                        ("btn.fee_sent", pack(FeeAction("s", fee.id))),
+                        ("btn.fee_paid", pack(FeeAction("p", fee.id))),
+                    ]
+                ],
             )
         return len(late)

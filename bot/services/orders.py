@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import Approval, ApprovalTag, Ranking, pack
 from bot.clock import Clock
 from bot.errors import Refuse
 from bot.notify import Notifier
@@ -24,7 +25,7 @@ class Decision(Enum):
 
 
 def approval_tag(gig_id: int) -> str:
-    return f"approval:{gig_id}"
+    return pack(ApprovalTag(gig_id))
 
 
 class Orders:
@@ -78,8 +79,11 @@ class Orders:
             "coord.new_order",
             tag=approval_tag(gig.id),
             buttons=[
-                [("btn.approve", f"ap:y:{gig.id}"), ("btn.reject", f"ap:n:{gig.id}")],
-                [("btn.ranking", f"rk:{gig.id}")],
+                [
+                    ("btn.approve", pack(Approval(True, gig.id))),
+                    ("btn.reject", pack(Approval(False, gig.id))),
+                ],
+                [("btn.ranking", pack(Ranking(gig.id)))],
             ],
             per_lang=lambda lang: {
                 "title": self.p.gig_title(lang, gig),
