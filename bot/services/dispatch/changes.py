@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import OfferDetails, Reconfirm, pack
 from bot.errors import Refuse
 from bot.present import gig_values
 from bot.services.access import Actor
@@ -169,9 +170,9 @@ class Changes:
                 what=what,
                 title=p.gig_title(lang, gig),
                 buttons=[
-                    [("btn.still_coming", f"rc:y:{offer.id}")],
-                    [("btn.cannot_come", f"rc:n:{offer.id}")],
-                    [("btn.details", f"of:i:{offer.id}")],
+                    [("btn.still_coming", pack(Reconfirm(True, offer.id)))],
+                    [("btn.cannot_come", pack(Reconfirm(False, offer.id)))],
+                    [("btn.details", pack(OfferDetails(offer.id)))],
                 ],
             )
         else:
@@ -312,6 +313,6 @@ class Changes:
             "offer.confirmation",
             title=p.gig_title(lang, gig),
             details=p.confirmed_brief(lang, gig_values(gig)),
-            buttons=[[("btn.details", f"of:i:{offer.id}")]],
+            buttons=[[("btn.details", pack(OfferDetails(offer.id)))]],
         )
         await self.d.checkins.confirmed(s, gig, expert)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import OfferTag, Ranking, StatusTag, pack, parse_tag
 from bot.clock import Clock
 from bot.messages import Undelivered
 from bot.notify import Notifier
@@ -102,23 +103,22 @@ class NoShow:
 
 
 def offer_tag(offer_id: int) -> str:
-    return f"offer:{offer_id}"
+    return pack(OfferTag(offer_id))
 
 
 def offer_of_tag(tag: str | None) -> int | None:
     """The offer id an outbox tag names, if it names one."""
-    if tag is None or not tag.startswith("offer:"):
-        return None
-    return int(tag.split(":")[1])
+    parsed = parse_tag(tag)
+    return parsed.offer_id if isinstance(parsed, OfferTag) else None
 
 
 def status_tag(gig_id: int) -> str:
-    return f"status:{gig_id}"
+    return pack(StatusTag(gig_id))
 
 
 def ranking_button(gig_id: int) -> list[list[tuple[str, str]]]:
     """The coordinator's way from an alert to the gig's ranking."""
-    return [[("btn.ranking", f"rk:{gig_id}")]]
+    return [[("btn.ranking", pack(Ranking(gig_id)))]]
 
 
 async def own_offer(s: AsyncSession, actor: Actor, offer_id: int) -> Offer | None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import OfferAccept, OfferDecline, OfferDetails, OfferWhy, pack
 from bot.errors import Refuse
 from bot.messages import Keyboard
 from bot.notify import next_allowed
@@ -178,8 +179,14 @@ class Offering:
         return self.d.notify.buttons(
             lang,
             [
-                [("btn.accept", f"of:a:{offer_id}"), ("btn.decline", f"of:d:{offer_id}")],
-                [("btn.details", f"of:i:{offer_id}"), ("btn.why", f"of:w:{offer_id}")],
+                [
+                    ("btn.accept", pack(OfferAccept(offer_id))),
+                    ("btn.decline", pack(OfferDecline(offer_id))),
+                ],
+                [
+                    ("btn.details", pack(OfferDetails(offer_id))),
+                    ("btn.why", pack(OfferWhy(offer_id))),
+                ],
             ],
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import CompanionAsk, pack
 from bot.services import matching
 from bot.services.access import Actor
 from bot.services.dispatch.common import (
@@ -117,7 +118,7 @@ class Seats:
                 name=profile.display_name,
                 id=gig.id,
                 about=offer.expert_id,
-                buttons=[[("btn.name_companion", f"cp:{gig.id}")]],
+                buttons=[[("btn.name_companion", pack(CompanionAsk(gig.id)))]],
                 per_lang=self.d.p.title_args(gig),
             )
         await self.d.fees.agree(s, gig, offer.expert_id)
