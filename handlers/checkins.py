@@ -3,6 +3,8 @@ keeping in touch. Each button is checked against the person pressing it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.forms import DEBRIEF_NOTE, PAUSE
@@ -106,11 +108,11 @@ async def debrief(req: Req) -> None:
         req.edit(req.t("checkin.debrief_scored", score=action, title=title))
         req.say("checkin.ask_orderer", req.keyboard(rating_row("o", cid, skip)), title=title)
     elif action[:1] == "o" and action[1:].isdigit():
-        row.orderer_rating = int(action[1:]) or None
+        core.checkins.rate_gig(row, "orderer", int(action[1:]))
         req.edit(req.t("checkin.rated", title=title))
         req.say("checkin.ask_preparation", req.keyboard(rating_row("p", cid, skip)), title=title)
     elif action[:1] == "p" and action[1:].isdigit():
-        row.preparation_rating = int(action[1:]) or None
+        core.checkins.rate_gig(row, "preparation", int(action[1:]))
         req.edit(req.t("checkin.rated", title=title))
         await forms.begin(req, DEBRIEF_NOTE, {"checkin_id": cid, "title": title})
     else:
@@ -137,7 +139,24 @@ async def keep(req: Req) -> None:
         req.edit(req.t("checkin.keep_talk"))
 
 
+async def debrief_note_done(req: Req, values: dict[str, Any]) -> None:
+    """The debrief's free line is kept; then the offer of a debrief talk."""
+    cid = int(values["checkin_id"])
+    await req.core.checkins.note(req.s, req.actor, cid, values.get("note"))
+    req.say(
+        "checkin.debrief_thanks",
+        req.keyboard(
+            [
+                [(req.t("btn.debrief_coordinator"), f"ck:dc:{cid}")],
+                [(req.t("btn.debrief_peer"), f"ck:dp:{cid}")],
+            ]
+        ),
+        title=values.get("title", ""),
+    )
+
+
 def build_handlers(texts: Texts) -> list[BaseHandler]:
+    forms.on_complete(DEBRIEF_NOTE, debrief_note_done)
     return [
         CallbackQueryHandler(prep, pattern=r"^ck:(r|t|tw|tp|tm|s|sy|sn):\d{1,10}$"),
         CallbackQueryHandler(debrief, pattern=r"^ck:(dc|dp|[1-5]|o[0-5]|p[0-5]):\d{1,10}$"),
