@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.forms import DEBRIEF_NOTE, PAUSE
 from bot.i18n import Texts
 from handlers import forms
-from handlers.base import Req, handles
+from handlers.base import Ctx, Req, handles
 from storage.models import CheckIn, CheckInKind, Role
 
 
@@ -155,7 +156,7 @@ async def debrief_note_done(req: Req, values: dict[str, Any]) -> None:
     )
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(DEBRIEF_NOTE, debrief_note_done)
     return [
         CallbackQueryHandler(prep, pattern=r"^ck:(r|t|tw|tp|tm|s|sy|sn):\d{1,10}$"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.forms import FEE_EDIT, GIG_MESSAGE
@@ -13,7 +14,7 @@ from bot.i18n import Texts
 from bot.services.alerts import CATEGORIES
 from bot.services.reports import parse_period
 from handlers import forms
-from handlers.base import Req, arg_id, handles
+from handlers.base import Ctx, Req, arg_id, handles
 from handlers.gigs import authorised_gig
 from storage.models import Fee, FeeStatus, FeeType, Gig, Role
 from storage.repo import Gigs, GigView, Users
@@ -392,7 +393,7 @@ async def report(req: Req) -> None:
     req.later(lambda: bot.send_document(chat, csv_data, filename=f"{name}.csv"))
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(GIG_MESSAGE, gig_message_done)
     forms.on_complete(FEE_EDIT, fee_edit_done)
     return [

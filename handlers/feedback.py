@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.forms import ORDERER_NOTE
@@ -13,7 +14,7 @@ from bot.i18n import Texts
 from bot.parsing import InputError, clean_text
 from bot.services.feedback import Released, Summary
 from handlers import forms
-from handlers.base import Req, arg_id, handles
+from handlers.base import Ctx, Req, arg_id, handles
 from storage.models import Gig, Role
 from storage.repo import Gigs
 
@@ -257,7 +258,7 @@ async def orderer_rating(req: Req) -> None:
         await forms.begin(req, ORDERER_NOTE, {"gig_id": gig_id})
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(ORDERER_NOTE, orderer_note_done)
     return [
         CommandHandler("feedback", coordinator_feedback),

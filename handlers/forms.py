@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.forms import (
@@ -24,7 +24,7 @@ from bot.forms import (
 from bot.i18n import fmt_day
 from bot.parsing import InputError
 from bot.services.access import STRANGER
-from handlers.base import Req, handles
+from handlers.base import Ctx, Req, handles
 from handlers.menus import menu
 from storage.models import Role
 from storage.repo import Drafts
@@ -343,7 +343,7 @@ async def on_consent(req: Req) -> None:
     await begin(req, EXPERT, {"consent_at": req.core.clock.now().isoformat()})
 
 
-def build_handlers() -> list[BaseHandler]:
+def build_handlers() -> list[BaseHandler[Update, Ctx, None]]:
     """The form buttons. Typed answers reach `answer_text` through handlers/common.py, which
     routes free text to whichever flow is waiting for it."""
     return [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.errors import Refuse
@@ -24,7 +24,7 @@ from bot.present import gig_values
 from bot.services.dispatch import Ranked
 from bot.services.orders import Decision
 from handlers import forms
-from handlers.base import Req, arg_id, handles
+from handlers.base import Ctx, Req, arg_id, handles
 from storage.models import Gig, GigStatus, OfferStatus, Role
 from storage.repo import CheckInRows, Gigs
 
@@ -334,7 +334,7 @@ async def prep_hours_done(req: Req, values: dict[str, Any]) -> None:
     req.say("desk.prep_set", hours=hours, title=req.core.presenter.gig_title(req.lang, gig))
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(HANDPICK_REASON, handpick_reason_done)
     forms.on_complete(CANCEL_ORDER, cancel_done)
     forms.on_complete(CANCEL_GIG, cancel_done)
