@@ -32,7 +32,8 @@ from storage.repo import Drafts
 Completion = Callable[[Req, dict[str, Any]], Awaitable[None]]
 
 # What each form does when complete, registered by the feature that starts the form (in its
-# build_handlers()), so the runner knows no feature and no feature imports another's runner.
+# build_handlers()), so this runner imports no feature. Registering the same function again
+# (one application built after another) changes nothing.
 _COMPLETIONS: dict[str, Completion] = {}
 
 
