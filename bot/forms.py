@@ -1,7 +1,9 @@
 """Step-by-step forms (an order, an expert profile) as data, and the rules for filling them.
 
 A draft is a plain dict stored in the database after every answer, so a half-filled form
-survives restarts and a wrong answer never loses the earlier ones.
+survives restarts and a wrong answer never loses the earlier ones. Each form says who may fill
+it; what happens when it is complete is registered by the feature that starts it
+(handlers/forms.py `on_complete`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bot.parsing import (
     parse_int,
     parse_money_cents,
 )
+from storage.models import Role
 
 SUMMARY = "summary"
 
@@ -46,6 +49,9 @@ class Field:
     # For text naming someone or something: "letters" (a name, an organisation) or "words"
     # (letters or digits: a contact may be just a phone number, a place a street address).
     wording: str = ""
+    # The question's wording depends on an earlier answer: the prompt key gets "_<answer>"
+    # (`prompt_by[1]` when it is not answered yet), e.g. a place asked as an address or a link.
+    prompt_by: tuple[str, str] | None = None
 
     def applies(self, values: dict[str, Any]) -> bool:
         return self.when is None or self.when(values)
@@ -53,10 +59,15 @@ class Field:
 
 @dataclass(frozen=True)
 class Form:
+    """A form: its questions, who may fill it (checked on every answer), and its summary."""
+
     name: str
     fields: tuple[Field, ...]
+    roles: frozenset[str]
     confirm: bool = True  # ends with a summary (Send / Edit / Cancel)
     hidden: frozenset[str] = field(default_factory=frozenset)  # data keys that are not answers
+    summary: str = "gig"  # how the summary shows the answers: "gig" or "profile"
+    send_label: str = "btn.send"  # the summary's button that finishes the form
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -77,7 +88,7 @@ ORDER = Form(
         Field("starts_at", "datetime"),
         Field("duration", "duration", quick=("1", "1,5", "2", "3")),
         Field("remote", "choice", ("onsite", "remote"), "format"),
-        Field("place", "text", max_len=400, wording="words"),
+        Field("place", "text", max_len=400, wording="words", prompt_by=("remote", "onsite")),
         Field("region", "choice", vocab.REGIONS, "region"),
         Field("audience", "choice", vocab.AUDIENCES, "audience"),
         Field("audience_size", "int", low=1, high=10000, quick=("10", "25", "50", "100")),
@@ -87,6 +98,7 @@ ORDER = Form(
         Field("contact", "text", max_len=400, wording="words"),
         Field("notes", "text", max_len=1500, skippable=True),
     ),
+    frozenset({Role.ORDERER}),
 )
 
 EXPERT = Form(
@@ -101,17 +113,27 @@ EXPERT = Form(
         Field("audiences", "multi", vocab.AUDIENCES, "audience", min_picks=0),
         Field("coord_notes", "text", max_len=1000, skippable=True),
     ),
+    frozenset({Role.EXPERT}),
+    summary="profile",
+    send_label="btn.save",
 )
 
 
-def _one(form: str, field: Field, hidden: tuple[str, ...] = ()) -> Form:
+EXPERTS = frozenset({Role.EXPERT})
+COORDINATORS = frozenset({Role.COORDINATOR})
+ORDERERS = frozenset({Role.ORDERER})
+GIG_PARTIES = frozenset({Role.ORDERER, Role.COORDINATOR})
+
+
+def _one(form: str, roles: frozenset[str], field: Field, hidden: tuple[str, ...] = ()) -> Form:
     """A single question that finishes on its answer, without a summary."""
-    return Form(form, (field,), confirm=False, hidden=frozenset(hidden))
+    return Form(form, (field,), roles, confirm=False, hidden=frozenset(hidden))
 
 
-REJECT = _one("reject", Field("reason", "text", max_len=1000), ("gig_id",))
+REJECT = _one("reject", COORDINATORS, Field("reason", "text", max_len=1000), ("gig_id",))
 LIMIT_GIGS = _one(
     "limit_gigs",
+    EXPERTS,
     Field(
         "max_gigs_month",
         "int",
@@ -123,24 +145,39 @@ LIMIT_GIGS = _one(
     ),
 )
 LIMIT_EARNINGS = _one(
-    "limit_earnings", Field("max_earnings", "money", skippable=True, skip_label="btn.no_limit")
+    "limit_earnings",
+    EXPERTS,
+    Field("max_earnings", "money", skippable=True, skip_label="btn.no_limit"),
 )
-PAUSE = _one("pause", Field("paused_until", "date"))
-CONTRACT = _one("contract", Field("contract_until", "date"), ("expert_id",))
-COMPANION = _one("companion", Field("companion", "text", max_len=200, wording="words"), ("gig_id",))
+PAUSE = _one("pause", EXPERTS, Field("paused_until", "date"))
+CONTRACT = _one("contract", COORDINATORS, Field("contract_until", "date"), ("expert_id",))
+COMPANION = _one(
+    "companion", COORDINATORS, Field("companion", "text", max_len=200, wording="words"), ("gig_id",)
+)
 CANCEL_ORDER = _one(
-    "cancel_order", Field("cancel_reason", "text", max_len=1000, skippable=True), ("gig_id",)
+    "cancel_order",
+    ORDERERS,
+    Field("cancel_reason", "text", max_len=1000, skippable=True),
+    ("gig_id",),
 )
-CANCEL_GIG = _one("cancel_gig", Field("cancel_reason", "text", max_len=1000), ("gig_id",))
-CHANGE_TIME = _one("change_time", Field("starts_at", "datetime"), ("gig_id",))
+CANCEL_GIG = _one(
+    "cancel_gig", COORDINATORS, Field("cancel_reason", "text", max_len=1000), ("gig_id",)
+)
+CHANGE_TIME = _one("change_time", GIG_PARTIES, Field("starts_at", "datetime"), ("gig_id",))
 CHANGE_PLACE = _one(
-    "change_place", Field("place", "text", max_len=400, wording="words"), ("gig_id",)
+    "change_place", GIG_PARTIES, Field("place", "text", max_len=400, wording="words"), ("gig_id",)
 )
 DEBRIEF_NOTE = _one(
-    "debrief_note", Field("note", "text", max_len=1000, skippable=True), ("checkin_id", "title")
+    "debrief_note",
+    EXPERTS,
+    Field("note", "text", max_len=1000, skippable=True),
+    ("checkin_id", "title"),
 )
 ORDERER_NOTE = _one(
-    "orderer_note", Field("feedback_text", "text", max_len=1000, skippable=True), ("gig_id",)
+    "orderer_note",
+    ORDERERS,
+    Field("feedback_text", "text", max_len=1000, skippable=True),
+    ("gig_id",),
 )
 FEE_EDIT = Form(
     "fee_edit",
@@ -150,15 +187,22 @@ FEE_EDIT = Form(
         Field("travel", "money", skippable=True, skip_label="btn.none"),
         Field("other", "money", skippable=True, skip_label="btn.none"),
     ),
+    COORDINATORS,
     confirm=False,
     hidden=frozenset({"fee_id"}),
 )
 PREP_HOURS = _one(
-    "prep_hours", Field("prep_hours", "int", low=1, high=336, quick=("24", "48", "72")), ("gig_id",)
+    "prep_hours",
+    COORDINATORS,
+    Field("prep_hours", "int", low=1, high=336, quick=("24", "48", "72")),
+    ("gig_id",),
 )
-GIG_MESSAGE = _one("gig_message", Field("message", "text", max_len=2000), ("gig_id",))
+GIG_MESSAGE = _one("gig_message", COORDINATORS, Field("message", "text", max_len=2000), ("gig_id",))
 HANDPICK_REASON = _one(
-    "handpick_reason", Field("override_reason", "text", max_len=500), ("gig_id", "picked")
+    "handpick_reason",
+    COORDINATORS,
+    Field("override_reason", "text", max_len=500),
+    ("gig_id", "picked"),
 )
 
 FORMS = {
@@ -198,6 +242,25 @@ class DraftState:
     @property
     def current(self) -> Field | None:
         return None if self.step == SUMMARY else self.form.field(self.step)
+
+    def answers(self) -> dict[str, Any]:
+        """The values a completed form hands on: answers and hidden data, no working state."""
+        return {k: v for k, v in self.values.items() if "__" not in k}
+
+    def shown(self) -> dict[str, Any]:
+        """The answers a summary shows (no hidden data, no working state, no consent time)."""
+        return {
+            k: v
+            for k, v in self.answers().items()
+            if k not in self.form.hidden and k != "consent_at"
+        }
+
+    def prompt_key(self, field_: Field) -> str:
+        key = f"form.{self.form.name}.{field_.name}"
+        if field_.prompt_by is not None:
+            name, default = field_.prompt_by
+            key = f"{key}_{self.values.get(name, default)}"
+        return key
 
     def first_step(self) -> str:
         return self._next_from(0)
@@ -260,6 +323,25 @@ class DraftState:
             raise InputError("err.pick_one")
         self.set_value(picked)
 
+    def press(self, action: str, raw: str | None, now: datetime, tz: ZoneInfo) -> None:
+        """A pressed button of the current question: a choice (c), done picking (d), yes/no
+        (y), a quick value (q) or skip (k). Anything else is stale. Toggles go to `toggle`."""
+        field_ = self.current
+        if field_ is None:
+            raise InputError("err.stale")
+        if action == "c":
+            self.set_value(read_choice(field_, _index(raw)))
+        elif action == "d":
+            self.finish_multi()
+        elif action == "y" and field_.kind == "yesno":
+            self.set_value(raw == "1")
+        elif action == "q" and field_.quick:
+            self.set_value(read_typed(field_, read_quick(field_, _index(raw)), now, tz))
+        elif action == "k" and field_.skippable:
+            self.set_value(None)
+        else:
+            raise InputError("err.stale")
+
     def is_complete(self) -> bool:
         return all(f.name in self.values for f in self.form.fields if f.applies(self.values))
 
@@ -295,3 +377,16 @@ def read_choice(field_: Field, index: int) -> str:
     if field_.kind not in ("choice", "multi") or not 0 <= index < len(field_.options):
         raise InputError("err.stale")
     return field_.options[index]
+
+
+def read_quick(field_: Field, index: int) -> str:
+    if not 0 <= index < len(field_.quick):
+        raise InputError("err.stale")
+    return field_.quick[index]
+
+
+def _index(raw: str | None) -> int:
+    try:
+        return int(raw or "")
+    except ValueError:
+        raise InputError("err.stale") from None

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -25,6 +24,7 @@ from bot.errors import Refuse
 from bot.parsing import InputError, parse_id, shorten, split_text
 from bot.services.access import STRANGER, Actor
 from bot.transport import InlineMarkup, Markup, Transport
+from storage.db import Session
 from storage.models import Role
 from storage.repo import InboxRepo
 
@@ -65,7 +65,7 @@ class Req:
 
     update: Update
     ctx: Ctx
-    s: AsyncSession
+    s: Session
     actor: Actor
     _after: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _toast: str | None = None

@@ -3,15 +3,16 @@ keeping in touch. Each button is checked against the person pressing it."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.callbacks import DebriefRating, DebriefScore, DebriefWith, KeepInTouch, Prep, pack, pattern
 from bot.forms import DEBRIEF_NOTE, PAUSE
 from bot.i18n import Texts
 from handlers import forms
-from handlers.base import Req, handles
+from handlers.base import Ctx, Req, handles
 from storage.models import CheckIn, CheckInKind, Role
 
 
@@ -106,12 +107,12 @@ async def debrief(req: Req) -> None:
             req.edit(req.t("checkin.debrief_scored", score=score, title=title))
             req.say("checkin.ask_orderer", req.keyboard(rating_row("o", cid, skip)), title=title)
         case DebriefRating(about="o", stars=stars):
-            row.orderer_rating = stars or None
+            core.checkins.rate_gig(row, "orderer", stars)
             req.edit(req.t("checkin.rated", title=title))
             rows = rating_row("p", cid, skip)
             req.say("checkin.ask_preparation", req.keyboard(rows), title=title)
         case DebriefRating(stars=stars):
-            row.preparation_rating = stars or None
+            core.checkins.rate_gig(row, "preparation", stars)
             req.edit(req.t("checkin.rated", title=title))
             await forms.begin(req, DEBRIEF_NOTE, {"checkin_id": cid, "title": title})
 
@@ -137,7 +138,24 @@ async def keep(req: Req) -> None:
         req.edit(req.t("checkin.keep_talk"))
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+async def debrief_note_done(req: Req, values: dict[str, Any]) -> None:
+    """The debrief's free line is kept; then the offer of a debrief talk."""
+    cid = int(values["checkin_id"])
+    await req.core.checkins.note(req.s, req.actor, cid, values.get("note"))
+    req.say(
+        "checkin.debrief_thanks",
+        req.keyboard(
+            [
+                [(req.t("btn.debrief_coordinator"), pack(DebriefWith("dc", cid)))],
+                [(req.t("btn.debrief_peer"), pack(DebriefWith("dp", cid)))],
+            ]
+        ),
+        title=values.get("title", ""),
+    )
+
+
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
+    forms.on_complete(DEBRIEF_NOTE, debrief_note_done)
     return [
         CallbackQueryHandler(prep, pattern=pattern(Prep)),
         CallbackQueryHandler(debrief, pattern=pattern(DebriefWith, DebriefScore, DebriefRating)),

@@ -134,6 +134,18 @@ async def unknown_command(req: Req) -> None:
 
 
 @handles()
+async def free_text(req: Req) -> None:
+    """Typed text answers the form in progress, or an audience member's feedback question;
+    otherwise say what the bot can do."""
+    if await forms.answer_text(req):
+        return
+    # Audience members answering a feedback link are often not registered at all.
+    if await feedback.typed_answer(req):
+        return
+    req.say("common.unknown_text" if req.actor.role != STRANGER else "start.stranger")
+
+
+@handles()
 async def unknown_text(req: Req) -> None:
     req.say("common.unknown_text" if req.actor.role != STRANGER else "start.stranger")
 
@@ -190,6 +202,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
 
 def build_fallbacks() -> list[BaseHandler]:
     return [
+        MessageHandler(filters.TEXT & ~filters.COMMAND, free_text),
         MessageHandler(filters.COMMAND, unknown_command),
         MessageHandler(filters.ALL, unknown_text),
         CallbackQueryHandler(unknown_button),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import Approval, Invite, Ranking, pack, pattern
@@ -134,7 +136,21 @@ async def decide(req: Req) -> None:
     await forms.begin(req, REJECT, {"gig_id": gig_id})
 
 
+async def reject_done(req: Req, values: dict[str, Any]) -> None:
+    """The reason is written: the order is rejected, unless someone decided it meanwhile."""
+    core = req.core
+    decision, gig = await core.orders.reject(
+        req.s, req.actor, int(values["gig_id"]), values["reason"]
+    )
+    title = core.presenter.gig_title(req.lang, gig)
+    if decision is Decision.ALREADY:
+        req.say("coord.already_decided", title=title, by=await core.orders.decider_name(req.s, gig))
+    else:
+        req.say("coord.rejected_done", title=title)
+
+
 def build_handlers(texts: Texts) -> list[BaseHandler]:
+    forms.on_complete(REJECT, reject_done)
     return [
         CommandHandler("invite", invite),
         CommandHandler("pending", pending),

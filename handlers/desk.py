@@ -3,9 +3,10 @@ reports; and the expert's own fees."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
+from typing import Any
 
-from sqlalchemy import Select, select
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import (
@@ -24,10 +25,10 @@ from bot.i18n import Texts
 from bot.services.alerts import CATEGORIES
 from bot.services.reports import parse_period
 from handlers import forms
-from handlers.base import Req, arg_id, handles
+from handlers.base import Ctx, Req, arg_id, handles
 from handlers.gigs import authorised_gig
-from storage.models import Fee, FeeStatus, FeeType, Gig, GigStatus, Role
-from storage.repo import Users
+from storage.models import Fee, FeeStatus, FeeType, Gig, Role
+from storage.repo import Gigs, GigView, Users
 
 PAGE = 10
 GIG_FILTERS = {
@@ -73,25 +74,6 @@ FILTER_WORDS = {
 }
 
 
-def _filtered(code: str, now: datetime, tz_today_start: datetime) -> Select[Gig]:
-    q = select(Gig)
-    week_end = tz_today_start + timedelta(days=7)
-    match GIG_FILTERS.get(code, "upcoming"):
-        case "upcoming":
-            q = q.where(Gig.starts_at >= now, Gig.status.in_(GigStatus.UPCOMING))
-        case "needs":
-            q = q.where(Gig.starts_at >= now, Gig.status == GigStatus.OPEN)
-        case "today":
-            q = q.where(
-                Gig.starts_at >= tz_today_start, Gig.starts_at < tz_today_start + timedelta(days=1)
-            )
-        case "week":
-            q = q.where(Gig.starts_at >= tz_today_start, Gig.starts_at < week_end)
-        case other:
-            q = q.where(Gig.status == other)
-    return q.order_by(Gig.starts_at, Gig.id)
-
-
 @handles(Role.COORDINATOR)
 async def gigs_list(req: Req) -> None:
     """`/gigs [upcoming|needs|today|week|pending|open|filled|cancelled|done] [organisation]`."""
@@ -108,27 +90,28 @@ async def gigs_list(req: Req) -> None:
 
 async def show_gigs(req: Req, code: str, org: str, page: int, *, edit: bool) -> None:
     now = req.core.clock.now()
-    today = datetime.combine(
-        now.astimezone(req.core.settings.tz).date(), time(0), tzinfo=req.core.settings.tz
-    )
-    gigs = list((await req.s.scalars(_filtered(code, now, today))).all())
-    if org:
-        gigs = [g for g in gigs if org.lower() in g.organisation.lower()]
+    tz = req.core.settings.tz
+    today = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
+    view = GigView(GIG_FILTERS.get(code, "upcoming"), now, today)
+    total, gigs = await Gigs(req.s).listing(view, org, page * PAGE, PAGE)
+    pages = (total + PAGE - 1) // PAGE
+    if total and not gigs:  # a page button from before the list got shorter: the last page
+        page = pages - 1
+        total, gigs = await Gigs(req.s).listing(view, org, page * PAGE, PAGE)
     if not gigs:
         req.say("desk.no_gigs")
         return
-    pages = (len(gigs) + PAGE - 1) // PAGE
     p = req.core.presenter
     lines = [
         req.t(
             "desk.gigs_header",
             filter=req.t(f"desk.filter_{GIG_FILTERS[code]}"),
-            count=len(gigs),
+            count=total,
             page=page + 1,
             pages=pages,
         )
     ]
-    for g in gigs[page * PAGE : (page + 1) * PAGE]:
+    for g in gigs:
         lines.append(
             req.t(
                 "desk.gig_line",
@@ -198,6 +181,13 @@ async def gig_action(req: Req) -> None:
         await forms.begin(req, GIG_MESSAGE, {"gig_id": gig.id})
 
 
+async def gig_message_done(req: Req, values: dict[str, Any]) -> None:
+    count = await req.core.dispatch.message_confirmed(
+        req.s, req.actor, int(values["gig_id"]), values["message"]
+    )
+    req.say("desk.message_sent", count=count)
+
+
 def fee_line(req: Req, fee: Fee, gig: Gig, name: str | None = None) -> str:
     """A fee on two lines: whose (for coordinators) and which gig, then the amounts."""
     extra = fee.travel_cents + fee.other_cents
@@ -244,6 +234,20 @@ async def fee_action(req: Req) -> None:
     status = FeeStatus.FORM_SENT if button.action == "s" else FeeStatus.PAID
     fee = await req.core.fees.set_status(req.s, req.actor, button.fee_id, status)
     req.edit(req.t("fees.status_set", id=fee.id, status=req.t(f"fee_status.{fee.status}")))
+
+
+async def fee_edit_done(req: Req, values: dict[str, Any]) -> None:
+    """The fee's type and amounts as corrected; a skipped or unasked amount is zero."""
+    fee = await req.core.fees.edit(
+        req.s,
+        req.actor,
+        int(values["fee_id"]),
+        values["fee_type"],
+        values.get("amount") or 0,
+        values.get("travel") or 0,
+        values.get("other") or 0,
+    )
+    req.say("fees.edited", id=fee.id)
 
 
 @handles(Role.EXPERT)
@@ -399,7 +403,9 @@ async def report(req: Req) -> None:
     req.file(f"{name}.csv", csv_data)
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
+    forms.on_complete(GIG_MESSAGE, gig_message_done)
+    forms.on_complete(FEE_EDIT, fee_edit_done)
     return [
         CommandHandler("gigs", gigs_list),
         CommandHandler("fees", fees_list),

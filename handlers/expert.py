@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from typing import Any
 
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -30,6 +32,7 @@ from bot.services.dispatch import Answer
 from bot.services.experts import profile_values
 from handlers import forms
 from handlers.base import Req, handles
+from handlers.menus import menu
 from storage.models import ExpertStatus, Role
 from storage.repo import Offers
 
@@ -304,6 +307,33 @@ async def resume(req: Req) -> None:
     await _resume(req)
 
 
+async def profile_done(req: Req, values: dict[str, Any]) -> None:
+    """The profile form is complete: a new expert is registered, or the profile saved."""
+    new = await req.core.experts.save(req.s, req.actor, values)
+    req.say(
+        "expert.registered" if new else "expert.profile_saved",
+        menu(req.core.texts, req.lang, req.actor.role),
+    )
+
+
+async def limit_done(req: Req, values: dict[str, Any]) -> None:
+    """A limit (gigs a month, earnings a month) is set, or removed by its skip button."""
+    name, value = next(iter(values.items()))
+    await req.core.experts.set_limit(req.s, req.actor, name, value)
+    if value is None:
+        req.say("limits.removed")
+    elif name == "max_gigs_month":
+        req.say("limits.gigs_set", count=value)
+    else:
+        req.say("limits.earnings_set", amount=req.core.presenter.money(req.lang, value))
+
+
+async def pause_done(req: Req, values: dict[str, Any]) -> None:
+    until = date.fromisoformat(values["paused_until"])
+    await req.core.experts.pause(req.s, req.actor, until)
+    req.say("limits.paused", date=fmt_day(until))
+
+
 async def _resume(req: Req) -> None:
     was_paused = await req.core.experts.resume(req.s, req.actor)
     req.say("limits.resumed" if was_paused else "limits.not_paused")
@@ -360,6 +390,10 @@ async def forget_answer(req: Req) -> None:
 
 
 def build_handlers(texts: Texts) -> list[BaseHandler]:
+    forms.on_complete(EXPERT, profile_done)
+    forms.on_complete(LIMIT_GIGS, limit_done)
+    forms.on_complete(LIMIT_EARNINGS, limit_done)
+    forms.on_complete(PAUSE, pause_done)
     return [
         CommandHandler("mygigs", my_gigs),
         CommandHandler("profile", profile),

@@ -4,7 +4,9 @@ experts, released by the rule in bot/services/feedback.py."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import FeedbackNamed, FeedbackRate, FeedbackSkip, OrdererRating, pack, pattern
@@ -13,8 +15,8 @@ from bot.i18n import Texts
 from bot.parsing import InputError, clean_text
 from bot.services.feedback import Released, Summary
 from handlers import forms
-from handlers.base import Req, arg_id, handles
-from storage.models import CheckIn, Gig, OrdererFeedback, Role
+from handlers.base import Ctx, Req, arg_id, handles
+from storage.models import Gig, Role
 from storage.repo import Gigs
 
 
@@ -185,8 +187,9 @@ async def coordinator_feedback(req: Req) -> None:
 
 async def orderer_and_experts(req: Req, gig: Gig) -> str:
     """The orderer's (named) rating and the experts' view of the gig, for coordinators."""
+    views = await req.core.feedback.gig_views(req.s, gig.id)
     lines = []
-    of = await req.s.scalar(select(OrdererFeedback).where(OrdererFeedback.gig_id == gig.id))
+    of = views.orderer
     if of is not None:
         lines.append(
             req.t(
@@ -196,27 +199,26 @@ async def orderer_and_experts(req: Req, gig: Gig) -> str:
                 text=of.text or "–",
             )
         )
-    rows = (
-        await req.s.scalars(
-            select(CheckIn).where(CheckIn.gig_id == gig.id, CheckIn.kind == "debrief")
-        )
-    ).all()
-    treated = [r.orderer_rating for r in rows if r.orderer_rating]
-    prepared = [r.preparation_rating for r in rows if r.preparation_rating]
-    if treated or prepared:
+    if views.count:
+        p = req.core.presenter
         lines.append(
             req.t(
                 "feedback.experts_line",
-                treated=req.core.presenter.num(req.lang, sum(treated) / len(treated))
-                if treated
-                else "–",
-                prepared=req.core.presenter.num(req.lang, sum(prepared) / len(prepared))
-                if prepared
-                else "–",
-                count=max(len(treated), len(prepared)),
+                treated=p.num(req.lang, views.treated) if views.treated is not None else "–",
+                prepared=p.num(req.lang, views.prepared) if views.prepared is not None else "–",
+                count=views.count,
             )
         )
     return "\n".join(lines)
+
+
+async def orderer_note_done(req: Req, values: dict[str, Any]) -> None:
+    """The orderer's free line (or none) after the two ratings."""
+    assert req.actor.user is not None
+    await req.core.feedback.orderer_rate(
+        req.s, req.actor.user, int(values["gig_id"]), "text", None, values.get("feedback_text")
+    )
+    req.say("feedback.orderer_thanks")
 
 
 @handles(Role.COORDINATOR)
@@ -257,7 +259,8 @@ async def orderer_rating(req: Req) -> None:
         await forms.begin(req, ORDERER_NOTE, {"gig_id": gig_id})
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
+    forms.on_complete(ORDERER_NOTE, orderer_note_done)
     return [
         CommandHandler("feedback", coordinator_feedback),
         CommandHandler("myfeedback", my_feedback),

@@ -6,17 +6,16 @@ question again, and nothing typed before is lost.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.callbacks import (
     FORM_STEP,
     Button,
     Consent,
-    DebriefWith,
     FormChoice,
     FormDone,
     FormEdit,
@@ -29,62 +28,37 @@ from bot.callbacks import (
     pattern,
 )
 from bot.forms import (
-    CANCEL_GIG,
-    CANCEL_ORDER,
-    CHANGE_PLACE,
-    CHANGE_TIME,
-    COMPANION,
-    CONTRACT,
-    DEBRIEF_NOTE,
     EXPERT,
-    FEE_EDIT,
     FORMS,
-    GIG_MESSAGE,
-    HANDPICK_REASON,
-    LIMIT_EARNINGS,
-    LIMIT_GIGS,
-    ORDER,
-    ORDERER_NOTE,
-    PAUSE,
-    PREP_HOURS,
-    REJECT,
     SUMMARY,
     DraftState,
     Field,
     Form,
-    read_choice,
     read_typed,
 )
 from bot.i18n import fmt_day
 from bot.parsing import InputError
 from bot.services.access import STRANGER
-from bot.services.orders import Decision
-from handlers import feedback, gigs
-from handlers.base import Req, handles
+from handlers.base import Ctx, Req, handles
 from handlers.menus import menu
 from storage.models import Role
 from storage.repo import Drafts
 
-FORM_ROLES = {
-    ORDER.name: {Role.ORDERER},
-    EXPERT.name: {Role.EXPERT},
-    LIMIT_GIGS.name: {Role.EXPERT},
-    LIMIT_EARNINGS.name: {Role.EXPERT},
-    PAUSE.name: {Role.EXPERT},
-    REJECT.name: {Role.COORDINATOR},
-    CONTRACT.name: {Role.COORDINATOR},
-    COMPANION.name: {Role.COORDINATOR},
-    CANCEL_ORDER.name: {Role.ORDERER},
-    CANCEL_GIG.name: {Role.COORDINATOR},
-    CHANGE_TIME.name: {Role.ORDERER, Role.COORDINATOR},
-    CHANGE_PLACE.name: {Role.ORDERER, Role.COORDINATOR},
-    HANDPICK_REASON.name: {Role.COORDINATOR},
-    DEBRIEF_NOTE.name: {Role.EXPERT},
-    ORDERER_NOTE.name: {Role.ORDERER},
-    FEE_EDIT.name: {Role.COORDINATOR},
-    GIG_MESSAGE.name: {Role.COORDINATOR},
-    PREP_HOURS.name: {Role.COORDINATOR},
-}
+Completion = Callable[[Req, dict[str, Any]], Awaitable[None]]
+
+# What each form does when complete, registered by the feature that starts the form (in its
+# build_handlers()), so this runner imports no feature. Registering the same function again
+# (one application built after another) changes nothing.
+_COMPLETIONS: dict[str, Completion] = {}
+
+
+def on_complete(form: Form, done: Completion) -> None:
+    """Register what happens when `form` is complete: `done(req, values)` with the answers and
+    the hidden data. The draft goes only when it succeeded."""
+    known = _COMPLETIONS.get(form.name)
+    if known is not None and known is not done:
+        raise ValueError(f"form {form.name!r} already completes with {known.__qualname__}")
+    _COMPLETIONS[form.name] = done
 
 
 # ----- drafts -----------------------------------------------------------------------------
@@ -94,7 +68,7 @@ async def load(req: Req) -> DraftState | None:
     draft = await Drafts(req.s).get(req.actor.telegram_id)
     if draft is None or draft.form not in FORMS:
         return None
-    if req.actor.role not in FORM_ROLES[draft.form]:
+    if req.actor.role not in FORMS[draft.form].roles:
         # The person's role changed since; the draft is not theirs to finish any more.
         await Drafts(req.s).delete(req.actor.telegram_id)
         return None
@@ -146,12 +120,6 @@ async def resume(req: Req) -> bool:
 # ----- rendering --------------------------------------------------------------------------
 
 
-def prompt_key(state: DraftState, field: Field) -> str:
-    if state.form is ORDER and field.name == "place":
-        return f"form.order.place_{state.values.get('remote', 'onsite')}"
-    return f"form.{state.form.name}.{field.name}"
-
-
 def question_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup | None:
     field = state.current
     assert field is not None
@@ -193,7 +161,7 @@ def question_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup | None:
 def prompt(req: Req, state: DraftState, field: Field) -> str:
     """The question; a form's hidden values (a gig's title) may appear in it."""
     hidden = {k: v for k, v in state.values.items() if k in state.form.hidden}
-    return req.t(prompt_key(state, field), **hidden)
+    return req.t(state.prompt_key(field), **hidden)
 
 
 def ask(req: Req, state: DraftState) -> None:
@@ -210,29 +178,25 @@ def ask(req: Req, state: DraftState) -> None:
 
 def summary_text(req: Req, state: DraftState) -> str:
     p = req.core.presenter
-    shown = {
-        k: v
-        for k, v in state.values.items()
-        if "__" not in k and k not in state.form.hidden and k != "consent_at"
-    }
-    body = p.profile(req.lang, shown) if state.form is EXPERT else p.gig(req.lang, shown)
+    shown = state.shown()
+    body = p.profile(req.lang, shown) if state.form.summary == "profile" else p.gig(req.lang, shown)
     return f"{req.t(f'form.{state.form.name}.summary')}\n\n{body}"
 
 
-def show_summary(req: Req, state: DraftState) -> None:
-    send_key = "btn.save" if state.form is EXPERT else "btn.send"
-    req.reply(
-        summary_text(req, state),
-        req.keyboard(
+def summary_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup:
+    return req.keyboard(
+        [
             [
-                [
-                    (req.t(send_key), pack(FormSummary("s"))),
-                    (req.t("btn.edit"), pack(FormSummary("e"))),
-                ],
-                [(req.t("btn.cancel_form"), pack(FormSummary("x")))],
-            ]
-        ),
+                (req.t(state.form.send_label), pack(FormSummary("s"))),
+                (req.t("btn.edit"), pack(FormSummary("e"))),
+            ],
+            [(req.t("btn.cancel_form"), pack(FormSummary("x")))],
+        ]
     )
+
+
+def show_summary(req: Req, state: DraftState) -> None:
+    req.reply(summary_text(req, state), summary_markup(req, state))
 
 
 def answered(req: Req, state: DraftState, field: Field) -> str:
@@ -244,34 +208,26 @@ def answered(req: Req, state: DraftState, field: Field) -> str:
 # ----- input ------------------------------------------------------------------------------
 
 
-@handles()
-async def on_text(req: Req) -> None:
-    """Answer the current question with typed text, or explain what the bot can do."""
+async def answer_text(req: Req) -> bool:
+    """Answer the current question with typed text; false if this person fills no form."""
     state = await load(req) if req.actor.role != STRANGER else None
     if state is None:
-        # Audience members answering a feedback link are often not registered at all.
-        if await feedback.typed_answer(req):
-            return
-        req.say("start.stranger" if req.actor.role == STRANGER else "common.unknown_text")
-        return
+        return False
     field = state.current
     if field is None:
         req.say("form.use_summary_buttons")
         show_summary(req, state)
-        return
+        return True
     try:
         value = read_typed(field, req.text, req.core.clock.now(), req.core.settings.tz)
     except InputError as err:
-        await _explain(req, state, err)
-        return
+        # Why that did not work, then the same question again; earlier answers stay.
+        req.say(err.key, None, **err.params)
+        ask(req, state)
+        return True
     state.set_value(value)
     await _after_answer(req, state)
-
-
-async def _explain(req: Req, state: DraftState, err: InputError) -> None:
-    """Why that did not work, then the same question again; earlier answers stay."""
-    req.say(err.key, None, **err.params)
-    ask(req, state)
+    return True
 
 
 async def _after_answer(req: Req, state: DraftState) -> None:
@@ -299,7 +255,7 @@ async def on_button(req: Req) -> None:
         req.toast("err.stale")
         return
     try:
-        done = await _answer(req, state, field, button)
+        done = await _answer(req, state, button)
     except InputError as err:
         req.toast(err.key, alert=True, **err.params)
         return
@@ -308,25 +264,26 @@ async def on_button(req: Req) -> None:
         await _after_answer(req, state)
 
 
-async def _answer(req: Req, state: DraftState, field: Field, button: Button) -> bool:
-    """Apply a button to the current question; False while a multiple choice stays open."""
+async def _answer(req: Req, state: DraftState, button: Button) -> bool:
+    """Apply a button to the current question (the rules are DraftState's); False while a
+    multiple choice stays open."""
+    if isinstance(button, FormToggle):
+        state.toggle(button.index)
+        await save(req, state)
+        req.edit_markup(question_markup(req, state))
+        return False
+    now, tz = req.core.clock.now(), req.core.settings.tz
     match button:
         case FormChoice(index=index):
-            state.set_value(read_choice(field, index))
-        case FormToggle(index=index):
-            state.toggle(index)
-            await save(req, state)
-            req.edit_markup(question_markup(req, state))
-            return False
+            state.press("c", str(index), now, tz)
         case FormDone():
-            state.finish_multi()
-        case FormYesNo(yes=yes) if field.kind == "yesno":
-            state.set_value(yes)
-        case FormQuick(index=index) if 0 <= index < len(field.quick):
-            now, tz = req.core.clock.now(), req.core.settings.tz
-            state.set_value(read_typed(field, field.quick[index], now, tz))
-        case FormSkip() if field.skippable:
-            state.set_value(None)
+            state.press("d", None, now, tz)
+        case FormYesNo(yes=yes):
+            state.press("y", "1" if yes else "0", now, tz)
+        case FormQuick(index=index):
+            state.press("q", str(index), now, tz)
+        case FormSkip():
+            state.press("k", None, now, tz)
         case _:
             raise InputError("err.stale")
     return True
@@ -336,8 +293,7 @@ async def _summary_action(req: Req, state: DraftState, button: Button) -> None:
     action = button.action if isinstance(button, FormSummary) else "e"
     if state.step != SUMMARY:
         req.toast("err.stale")
-        return
-    if action == "s":
+    elif action == "s":
         req.edit_markup(None)
         await complete(req, state)
     elif action == "x":
@@ -350,156 +306,33 @@ async def _summary_action(req: Req, state: DraftState, button: Button) -> None:
         rows.append([(req.t("btn.back"), pack(FormSummary("b")))])
         req.edit(req.t("form.edit_which"), req.keyboard(rows))
     elif isinstance(button, FormEdit):
-        try:
-            field = state.form.fields[button.index]
-        except IndexError:
-            req.toast("err.stale")
-            return
-        state.edit(field.name)
-        await save(req, state)
-        req.edit_markup(None)
-        ask(req, state)
+        await _edit_one(req, state, button.index)
     elif action == "b":
-        req.edit(
-            summary_text(req, state),
-            req.keyboard(
-                [
-                    [
-                        (
-                            req.t("btn.save" if state.form is EXPERT else "btn.send"),
-                            pack(FormSummary("s")),
-                        ),
-                        (req.t("btn.edit"), pack(FormSummary("e"))),
-                    ],
-                    [(req.t("btn.cancel_form"), pack(FormSummary("x")))],
-                ]
-            ),
-        )
+        req.edit(summary_text(req, state), summary_markup(req, state))
+
+
+async def _edit_one(req: Req, state: DraftState, index: int) -> None:
+    """Ask one answer of the summary again; the others stay."""
+    try:
+        field = state.form.fields[index]
+    except IndexError:
+        req.toast("err.stale")
+        return
+    state.edit(field.name)
+    await save(req, state)
+    req.edit_markup(None)
+    ask(req, state)
 
 
 # ----- finishing --------------------------------------------------------------------------
 
 
 async def complete(req: Req, state: DraftState) -> None:
-    """Hand the finished form to its service; the draft goes only when that succeeded."""
-    core = req.core
-    values = {k: v for k, v in state.values.items() if "__" not in k}
-    if state.form is ORDER:
-        gig = await core.orders.submit(req.s, req.actor, values)
-        req.say(
-            "order.received",
-            menu(core.texts, req.lang, req.actor.role),
-            title=core.presenter.gig_title(req.lang, gig),
-        )
-    elif state.form is EXPERT:
-        new = await core.experts.save(req.s, req.actor, values)
-        req.say(
-            "expert.registered" if new else "expert.profile_saved",
-            menu(core.texts, req.lang, req.actor.role),
-        )
-    elif state.form in (LIMIT_GIGS, LIMIT_EARNINGS):
-        name, value = next(iter(values.items()))
-        await core.experts.set_limit(req.s, req.actor, name, value)
-        if value is None:
-            req.say("limits.removed")
-        elif name == "max_gigs_month":
-            req.say("limits.gigs_set", count=value)
-        else:
-            req.say("limits.earnings_set", amount=req.core.presenter.money(req.lang, value))
-    elif state.form is PAUSE:
-        until = date.fromisoformat(values["paused_until"])
-        await core.experts.pause(req.s, req.actor, until)
-        req.say("limits.paused", date=fmt_day(until))
-    elif state.form is CONTRACT:
-        profile = await core.experts.set_field(
-            req.s, req.actor, int(values["expert_id"]), "contract_until", values["contract_until"]
-        )
-        req.say(
-            "register.contract_set",
-            name=profile.display_name,
-            date=fmt_day(date.fromisoformat(values["contract_until"])),
-        )
-    elif state.form in (CANCEL_ORDER, CANCEL_GIG):
-        gig = await gigs.authorised_gig(req, int(values["gig_id"]))
-        reason = values.get("cancel_reason") or req.t("gig.no_reason")
-        await core.dispatch.cancel_gig(req.s, req.actor, gig.id, reason)
-        req.say("gig.cancelled_done", title=core.presenter.gig_title(req.lang, gig))
-    elif state.form in (CHANGE_TIME, CHANGE_PLACE):
-        gig = await gigs.authorised_gig(req, int(values["gig_id"]))
-        starts = datetime.fromisoformat(values["starts_at"]) if "starts_at" in values else None
-        gig = await core.dispatch.change_gig(
-            req.s, req.actor, gig.id, starts_at=starts, place=values.get("place")
-        )
-        req.say("gig.changed_done", title=core.presenter.gig_title(req.lang, gig))
-    elif state.form is HANDPICK_REASON:
-        await gigs.send_handpicked(
-            req, int(values["gig_id"]), list(values["picked"]), values["override_reason"]
-        )
-    elif state.form is FEE_EDIT:
-        fee = await core.fees.edit(
-            req.s,
-            req.actor,
-            int(values["fee_id"]),
-            values["fee_type"],
-            values.get("amount") or 0,
-            values.get("travel") or 0,
-            values.get("other") or 0,
-        )
-        req.say("fees.edited", id=fee.id)
-    elif state.form is PREP_HOURS:
-        gig = await core.dispatch.set_prep_hours(
-            req.s, req.actor, int(values["gig_id"]), int(values["prep_hours"])
-        )
-        req.say(
-            "desk.prep_set",
-            hours=values["prep_hours"],
-            title=core.presenter.gig_title(req.lang, gig),
-        )
-    elif state.form is GIG_MESSAGE:
-        count = await core.dispatch.message_confirmed(
-            req.s, req.actor, int(values["gig_id"]), values["message"]
-        )
-        req.say("desk.message_sent", count=count)
-    elif state.form is ORDERER_NOTE:
-        assert req.actor.user is not None
-        await core.feedback.orderer_rate(
-            req.s, req.actor.user, int(values["gig_id"]), "text", None, values.get("feedback_text")
-        )
-        req.say("feedback.orderer_thanks")
-    elif state.form is DEBRIEF_NOTE:
-        checkin_id = int(values["checkin_id"])
-        row = await core.checkins.own(req.s, req.actor, checkin_id)
-        if row is not None and values.get("note"):
-            row.note = values["note"]
-        req.say(
-            "checkin.debrief_thanks",
-            req.keyboard(
-                [
-                    [(req.t("btn.debrief_coordinator"), pack(DebriefWith("dc", checkin_id)))],
-                    [(req.t("btn.debrief_peer"), pack(DebriefWith("dp", checkin_id)))],
-                ]
-            ),
-            title=values.get("title", ""),
-        )
-    elif state.form is COMPANION:
-        gig, confirmed = await core.dispatch.set_companion(
-            req.s, req.actor, int(values["gig_id"]), values["companion"]
-        )
-        req.say(
-            "coord.companion_set", title=core.presenter.gig_title(req.lang, gig), count=confirmed
-        )
-    elif state.form is REJECT:
-        decision, gig = await core.orders.reject(
-            req.s, req.actor, int(values["gig_id"]), values["reason"]
-        )
-        if decision is Decision.ALREADY:
-            req.say(
-                "coord.already_decided",
-                title=core.presenter.gig_title(req.lang, gig),
-                by=await core.orders.decider_name(req.s, gig),
-            )
-        else:
-            req.say("coord.rejected_done", title=core.presenter.gig_title(req.lang, gig))
+    """Hand the finished form to its feature; the draft goes only when that succeeded."""
+    done = _COMPLETIONS.get(state.form.name)
+    if done is None:
+        raise LookupError(f"no completion registered for form {state.form.name!r}")
+    await done(req, state.answers())
     await discard(req)
 
 
@@ -549,9 +382,10 @@ async def on_consent(req: Req) -> None:
     await begin(req, EXPERT, {"consent_at": req.core.clock.now().isoformat()})
 
 
-def build_handlers() -> list[BaseHandler]:
+def build_handlers() -> list[BaseHandler[Update, Ctx, None]]:
+    """The form buttons. Typed answers reach `answer_text` through handlers/common.py, which
+    routes free text to whichever flow is waiting for it."""
     return [
         CallbackQueryHandler(on_consent, pattern=pattern(Consent)),
         CallbackQueryHandler(on_button, pattern=pattern(FormSummary, FormEdit, *FORM_STEP)),
-        MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
     ]

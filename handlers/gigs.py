@@ -3,8 +3,10 @@ orderer or coordinator can make (cancel, move, change place)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from telegram import InlineKeyboardMarkup, Message
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import (
@@ -34,9 +36,9 @@ from bot.present import gig_values
 from bot.services.dispatch import Ranked
 from bot.services.orders import Decision
 from handlers import forms
-from handlers.base import Req, arg_id, handles
-from storage.models import CheckIn, ExpertProfile, Gig, GigStatus, OfferStatus, Role
-from storage.repo import Gigs
+from handlers.base import Ctx, Req, arg_id, handles
+from storage.models import Gig, GigStatus, OfferStatus, Role
+from storage.repo import CheckInRows, Gigs
 
 RANKING_SHOWN = 15
 PICK = "✅ "
@@ -125,7 +127,7 @@ async def choose_mode(req: Req) -> None:
             req.toast("gig.not_dispatchable", alert=True)
             return
     elif gig.status == GigStatus.OPEN:
-        gig.dispatch_mode = mode
+        Gigs(req.s).set_mode(gig, mode)
         sent = await req.core.dispatch.proceed(req.s, gig)
     else:
         req.toast("gig.not_dispatchable", alert=True)
@@ -227,7 +229,7 @@ async def send_handpicked(req: Req, gig_id: int, picked: list[int], reason: str)
             req.say("gig.not_dispatchable")
             return
     elif gig.status == GigStatus.OPEN:
-        gig.dispatch_mode = "handpick"
+        Gigs(req.s).set_mode(gig, "handpick")
         sent = await req.core.dispatch.handpick(req.s, req.actor, gig, picked, reason)
     else:
         req.say("gig.not_dispatchable")
@@ -281,16 +283,7 @@ async def gig_card(req: Req) -> None:
 
 async def checkin_answers(req: Req, gig: Gig) -> list[str]:
     """Each check-in answer on this gig: who, which check-in, what they said."""
-    rows = await req.s.execute(
-        select(CheckIn, ExpertProfile.display_name)
-        .join(ExpertProfile, ExpertProfile.user_id == CheckIn.expert_id)
-        .where(
-            CheckIn.gig_id == gig.id,
-            CheckIn.kind != "reminder",
-            CheckIn.status.in_(("sent", "answered")),
-        )
-        .order_by(CheckIn.id)
-    )
+    rows = await CheckInRows(req.s).answered_on(gig.id)
     out = []
     for c, name in rows:
         said = c.answer or req.t("desk.no_answer")
@@ -323,7 +316,43 @@ async def change(req: Req) -> None:
     await forms.begin(req, form, {"gig_id": gig.id})
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+async def handpick_reason_done(req: Req, values: dict[str, Any]) -> None:
+    await send_handpicked(
+        req, int(values["gig_id"]), list(values["picked"]), values["override_reason"]
+    )
+
+
+async def cancel_done(req: Req, values: dict[str, Any]) -> None:
+    """The gig is cancelled with the reason given (an orderer may give none)."""
+    gig = await authorised_gig(req, int(values["gig_id"]))
+    reason = values.get("cancel_reason") or req.t("gig.no_reason")
+    await req.core.dispatch.cancel_gig(req.s, req.actor, gig.id, reason)
+    req.say("gig.cancelled_done", title=req.core.presenter.gig_title(req.lang, gig))
+
+
+async def change_done(req: Req, values: dict[str, Any]) -> None:
+    """The gig moves to the new time or place; everyone confirmed is told."""
+    gig = await authorised_gig(req, int(values["gig_id"]))
+    starts = datetime.fromisoformat(values["starts_at"]) if "starts_at" in values else None
+    gig = await req.core.dispatch.change_gig(
+        req.s, req.actor, gig.id, starts_at=starts, place=values.get("place")
+    )
+    req.say("gig.changed_done", title=req.core.presenter.gig_title(req.lang, gig))
+
+
+async def prep_hours_done(req: Req, values: dict[str, Any]) -> None:
+    hours = int(values["prep_hours"])
+    gig = await req.core.dispatch.set_prep_hours(req.s, req.actor, int(values["gig_id"]), hours)
+    req.say("desk.prep_set", hours=hours, title=req.core.presenter.gig_title(req.lang, gig))
+
+
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
+    forms.on_complete(HANDPICK_REASON, handpick_reason_done)
+    forms.on_complete(CANCEL_ORDER, cancel_done)
+    forms.on_complete(CANCEL_GIG, cancel_done)
+    forms.on_complete(CHANGE_TIME, change_done)
+    forms.on_complete(CHANGE_PLACE, change_done)
+    forms.on_complete(PREP_HOURS, prep_hours_done)
     return [
         CommandHandler("gig", gig_card),
         CallbackQueryHandler(ranking, pattern=pattern(Ranking)),

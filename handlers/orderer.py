@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import GigChange, OrderActions, pack, pattern
@@ -9,6 +11,7 @@ from bot.forms import ORDER
 from bot.i18n import Texts
 from handlers import forms, gigs
 from handlers.base import Req, handles
+from handlers.menus import menu
 from storage.models import GigStatus, Role
 from storage.repo import Gigs, Offers
 
@@ -19,6 +22,16 @@ async def new_order(req: Req) -> None:
     if await forms.resume(req):
         return
     await forms.begin(req, ORDER, intro="order.intro")
+
+
+async def order_done(req: Req, values: dict[str, Any]) -> None:
+    """The request form is complete: it goes to the coordinators."""
+    gig = await req.core.orders.submit(req.s, req.actor, values)
+    req.say(
+        "order.received",
+        menu(req.core.texts, req.lang, req.actor.role),
+        title=req.core.presenter.gig_title(req.lang, gig),
+    )
 
 
 @handles(Role.ORDERER)
@@ -71,6 +84,7 @@ async def order_actions(req: Req) -> None:
 
 
 def build_handlers(texts: Texts) -> list[BaseHandler]:
+    forms.on_complete(ORDER, order_done)
     return [
         CommandHandler("neworder", new_order),
         CommandHandler("myorders", my_orders),

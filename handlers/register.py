@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import vocab
@@ -306,9 +309,30 @@ async def companion(req: Req) -> None:
         )
     except InputError:
         raise Refuse("coord.companion_usage") from None
+    await _set_companion(req, gig_id, name)
+
+
+async def _set_companion(req: Req, gig_id: int, name: str) -> None:
     gig, confirmed = await req.core.dispatch.set_companion(req.s, req.actor, gig_id, name)
     req.say(
         "coord.companion_set", title=req.core.presenter.gig_title(req.lang, gig), count=confirmed
+    )
+
+
+async def companion_done(req: Req, values: dict[str, Any]) -> None:
+    await _set_companion(req, int(values["gig_id"]), values["companion"])
+
+
+async def contract_done(req: Req, values: dict[str, Any]) -> None:
+    """The contract's end date is set; the coordinator sees whose and until when."""
+    until = values["contract_until"]
+    profile = await req.core.experts.set_field(
+        req.s, req.actor, int(values["expert_id"]), "contract_until", until
+    )
+    req.say(
+        "register.contract_set",
+        name=profile.display_name,
+        date=fmt_day(date.fromisoformat(until)),
     )
 
 
@@ -320,6 +344,8 @@ async def companion_button(req: Req) -> None:
 
 
 def build_handlers(texts: Texts) -> list[BaseHandler]:
+    forms.on_complete(CONTRACT, contract_done)
+    forms.on_complete(COMPANION, companion_done)
     return [
         CommandHandler("experts", experts),
         CommandHandler("expert", expert_card),

@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import (
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+# The session of one unit of work, as handlers hold it (they import nothing from sqlalchemy).
+Session = AsyncSession
+
 
 def make_engine(url: str) -> AsyncEngine:
     """An engine; on SQLite, WAL, foreign keys and write-serialising transactions."""
@@ -43,6 +46,9 @@ def make_engine(url: str) -> AsyncEngine:
             # zeroed in the file instead of lingering in free pages (docs/operations.md).
             cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
+            # SQLite's own lower() knows only A-Z; searches by name ("äänekoski") need
+            # Python's, as PostgreSQL's lower() already is.
+            dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Connection) -> None:
@@ -55,6 +61,10 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 class Database:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, null, select, update
+from sqlalchemy import ColumnElement, case, delete, func, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    CheckIn,
     Draft,
     ExpertProfile,
     ExpertStatus,
@@ -224,6 +226,31 @@ class Gigs:
             )
         )
         return rows.all()
+
+    async def listing(
+        self, view: GigView, org: str, offset: int, limit: int
+    ) -> tuple[int, Sequence[Gig]]:
+        """One page of the coordinator's gig list in time order, and how many there are in
+        all: a view (upcoming, needs, today, week, or a status) and an organisation's name
+        or part of it, in any case."""
+        conditions = view.conditions()
+        if org:
+            # lower() on both sides: SQLite's is made Unicode-aware in storage/db.py, so
+            # "äänekoski" finds "Äänekosken kaupunki" on either database.
+            conditions.append(func.lower(Gig.organisation).contains(org.lower(), autoescape=True))
+        total = await self.s.scalar(select(func.count()).select_from(Gig).where(*conditions))
+        rows = await self.s.scalars(
+            select(Gig)
+            .where(*conditions)
+            .order_by(Gig.starts_at, Gig.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return total or 0, rows.all()
+
+    def set_mode(self, gig: Gig, mode: str) -> None:
+        """How the gig's offers go out from now on (broadcast, cascade, handpick)."""
+        gig.dispatch_mode = mode
 
 
 class Offers:
@@ -544,3 +571,54 @@ class OutboxRepo:
         return await self.s.scalar(
             select(func.min(Outbox.not_before)).where(Outbox.status == OutboxStatus.PENDING)
         )
+
+
+@dataclass(frozen=True)
+class GigView:
+    """Which gigs a list shows: upcoming, needs (open, not yet held), today, week (from the
+    start of today, in the coordinator's time zone), or one status."""
+
+    name: str
+    now: datetime
+    day_start: datetime
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        start, now = self.day_start, self.now
+        match self.name:
+            case "upcoming":
+                return [Gig.starts_at >= now, Gig.status.in_(GigStatus.UPCOMING)]
+            case "needs":
+                return [Gig.starts_at >= now, Gig.status == GigStatus.OPEN]
+            case "today":
+                return [Gig.starts_at >= start, Gig.starts_at < start + timedelta(days=1)]
+            case "week":
+                return [Gig.starts_at >= start, Gig.starts_at < start + timedelta(days=7)]
+            case status:
+                return [Gig.status == status]
+
+
+class CheckInRows:
+    """Check-in rows read across experts, for coordinators' views of a gig."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def answered_on(self, gig_id: int) -> Sequence[tuple[CheckIn, str]]:
+        """Each check-in sent or answered on the gig (no reminders), with the expert's name."""
+        rows = await self.s.execute(
+            select(CheckIn, ExpertProfile.display_name)
+            .join(ExpertProfile, ExpertProfile.user_id == CheckIn.expert_id)
+            .where(
+                CheckIn.gig_id == gig_id,
+                CheckIn.kind != "reminder",
+                CheckIn.status.in_(("sent", "answered")),
+            )
+            .order_by(CheckIn.id)
+        )
+        return [(c, name) for c, name in rows]
+
+    async def debriefs_on(self, gig_id: int) -> Sequence[CheckIn]:
+        rows = await self.s.scalars(
+            select(CheckIn).where(CheckIn.gig_id == gig_id, CheckIn.kind == "debrief")
+        )
+        return rows.all()

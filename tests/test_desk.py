@@ -70,6 +70,30 @@ async def test_gig_list_filters_and_pages(h: Harness, lang: str) -> None:
     assert coord.last.text == coord.t("desk.no_gigs")
 
 
+async def test_gig_list_finds_an_organisation_in_any_case_and_keeps_stale_pages_useful(
+    h: Harness,
+) -> None:
+    """The organisation search runs in the database: Finnish letters match in either case,
+    "%" is a character and not a wildcard; a page button from a longer list shows the last
+    page there is."""
+    nurse = await flows.register_orderer(h, 201)
+    for day, org in ((11, "Äänekosken kaupunki"), (12, "ÄÄNEKOSKEN lukio"), (14, "Jämsä 100%")):
+        await flows.fill_order(nurse, organisation=org, starts_at=f"{day}.12.2026 klo 10.00")
+        await nurse.press(nurse.t("btn.send"))
+    coord = flows.coordinator(h)
+    header = {"filter": coord.t("desk.filter_upcoming"), "page": 1, "pages": 1}
+    await coord.send("/gigs äänekosken")
+    assert coord.last.text.startswith(coord.t("desk.gigs_header", count=2, **header))
+    assert "Äänekosken kaupunki" in coord.last.text and "ÄÄNEKOSKEN lukio" in coord.last.text
+    await coord.send("/gigs 100%")
+    assert coord.last.text.startswith(coord.t("desk.gigs_header", count=1, **header))
+    await coord.send("/gigs 1%0")
+    assert coord.last.text == coord.t("desk.no_gigs")
+    stale = coord.last
+    await coord.press_data("gl:u:3", stale)
+    assert stale.text.startswith(coord.t("desk.gigs_header", count=3, **header))
+
+
 async def test_card_replace_no_show_done_and_message(h: Harness) -> None:
     _nurse, (e1, e2) = await confirmed(h, n=2)
     e3 = await flows.register_expert(h, 303, "E3")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from storage.models import Gig
+from storage.models import Draft, Gig
 from tests import flows
 from tests.harness import Harness, Person
 
@@ -134,3 +134,21 @@ async def test_old_buttons_do_not_change_answers(h: Harness) -> None:
     await nurse.press_data("f:c:gig_type:0", question)
     assert nurse.last_toast() == nurse.t("err.stale")
     assert nurse.last.text.startswith(nurse.t("form.order.topics"))
+
+
+async def test_a_form_is_only_finished_by_the_role_it_is_for(h: Harness) -> None:
+    """The role is checked on every answer, not only when the form starts: someone who
+    became a coordinator midway cannot send an order with the orderer's form."""
+    nurse = await flows.register_orderer(h, 201)
+    await nurse.send("/neworder")
+    await nurse.send("Jyväskylän lyseo")
+    question = nurse.last
+    assert question.text == nurse.t("form.order.gig_type")
+    h.core.settings.coordinator_ids.append(201)
+    await nurse.press(nurse.t("gig_type.school"), question)
+    assert nurse.last_toast() == nurse.t("form.expired")
+    await nurse.send("Jyväskylän lyseo")
+    assert nurse.last.text == nurse.t("common.unknown_text")
+    async with h.core.db.unit_of_work() as s:
+        assert await s.scalar(select(func.count()).select_from(Draft)) == 0
+        assert await s.scalar(select(func.count()).select_from(Gig)) == 0

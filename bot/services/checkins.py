@@ -594,3 +594,19 @@ class CheckIns:
                 )
             )
             await self.notify.push_text(s, coord, "\n\n".join(parts))
+
+    # ----- the debrief's optional parts ------------------------------------------------------
+
+    def rate_gig(self, row: CheckIn, what: str, value: int) -> None:
+        """How the orderer treated the expert ("orderer") or how well the gig was prepared
+        ("preparation"), 1-5; 0 is the skip button and stores nothing."""
+        if what == "orderer":
+            row.orderer_rating = value or None
+        else:
+            row.preparation_rating = value or None
+
+    async def note(self, s: AsyncSession, actor: Actor, checkin_id: int, note: str | None) -> None:
+        """The expert's free line after a debrief; an empty one changes nothing."""
+        row = await self.own(s, actor, checkin_id)
+        if row is not None and note:
+            row.note = note

@@ -46,7 +46,7 @@ from storage.models import (
     OrdererFeedback,
     User,
 )
-from storage.repo import Users
+from storage.repo import CheckInRows, Users
 
 TOKEN_PREFIX = "fb_"
 OPEN_WINDOW = timedelta(days=2)
@@ -489,6 +489,30 @@ class Feedback:
                     count=summary.count,
                     per_lang=self.p.title_args(gig, average=summary.average or 0),
                 )
+
+    async def gig_views(self, s: AsyncSession, gig_id: int) -> GigViews:
+        """What the orderer said (named) and the experts' debrief ratings, for coordinators."""
+        orderer = await s.scalar(select(OrdererFeedback).where(OrdererFeedback.gig_id == gig_id))
+        debriefs = await CheckInRows(s).debriefs_on(gig_id)
+        treated = [r.orderer_rating for r in debriefs if r.orderer_rating]
+        prepared = [r.preparation_rating for r in debriefs if r.preparation_rating]
+        return GigViews(
+            orderer,
+            sum(treated) / len(treated) if treated else None,
+            sum(prepared) / len(prepared) if prepared else None,
+            max(len(treated), len(prepared)),
+        )
+
+
+@dataclass(frozen=True)
+class GigViews:
+    """The orderer's rating of a gig, and the average of how experts felt treated by the
+    orderer and how well the gig was prepared (None: nobody rated it), over `count` experts."""
+
+    orderer: OrdererFeedback | None
+    treated: float | None
+    prepared: float | None
+    count: int
 
 
 def new_key() -> str:
