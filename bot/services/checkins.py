@@ -59,7 +59,7 @@ class CheckIns:
 
     # ----- when ---------------------------------------------------------------------------
 
-    def due_times(self, gig: Gig) -> dict[str, datetime]:
+    def due_times(self, gig: Gig) -> dict[CheckInKind, datetime]:
         tz = self.tz
         prep_hours = gig.prep_hours or self.settings.prep_hours_before
         prep = wall_shift(gig.starts_at, -timedelta(hours=prep_hours), tz)
