@@ -18,7 +18,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.core import Core
 from bot.settings import Settings
-from storage.repo import Invites
+from storage.repo import InviteRepo
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ async def purge_invites(context: Context) -> None:
     """Delete invites that expired unused, so no old link can ever work."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
-        removed = await Invites(s).purge_expired(core.clock.now())
+        removed = await InviteRepo(s).purge_expired(core.clock.now())
     if removed:
         log.info("removed %d expired invites", removed)
 
