@@ -35,19 +35,33 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, event, func, insert, select, update
+from sqlalchemy import Select, event, func, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from bench import options, quick
+from bench.seed import (
+    COORDINATOR_TG,
+    EXPERT_TG_BASE,
+    FIRST_EXPERT_ID,
+    HELSINKI,
+    TOKEN,
+    Row,
+    checkin_row,
+    expert_profile,
+    gig_values,
+    insert_rows,
+    offer_row,
+    staff_rows,
+    user_row,
+)
 from bot.app import build_application, post_init
 from bot.clock import FakeClock
 from bot.core import Core
@@ -64,18 +78,14 @@ from storage.models import (
     CheckInKind,
     CheckInStatus,
     ExpertProfile,
-    ExpertStatus,
     Gig,
     GigStatus,
     Offer,
-    OfferStatus,
     Outbox,
     Role,
     User,
 )
 
-TOKEN = "123456789:AA" + "x" * 35
-HELSINKI = ZoneInfo("Europe/Helsinki")
 EXPERTS = 2_000
 GIGS = 33_000  # three check-ins each: 99,000
 KEEP_IN_TOUCH = 1_000  # plus these: 100,000 scheduled check-ins
@@ -97,11 +107,6 @@ def use_quick_sizes() -> None:
 
 if quick():
     use_quick_sizes()
-
-COORDINATOR_TG = 100
-ORDERER_TG = 200
-EXPERT_TG_BASE = 1_000_000
-COORDINATOR_ID, ORDERER_ID, FIRST_EXPERT_ID = 1, 2, 3
 
 COMMAND = ".venv/bin/python -m bench.checkins"
 SECTION = "## Check-in schedule (issue 5)"
@@ -126,11 +131,6 @@ def make_settings(db_url: str) -> Settings:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
-
-
-def chunks(rows: Sequence[dict[str, Any]], size: int = CHUNK) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def ms(seconds: float) -> str:
@@ -166,121 +166,57 @@ def scheduler_for(settings: Settings) -> CheckIns:
 
 def gig_row(
     rng: random.Random, gig_id: int, starts_at: datetime, now: datetime, youth: bool
-) -> dict[str, Any]:
+) -> Row:
     remote = rng.random() < 0.2
-    return {
-        "id": gig_id,
-        "orderer_id": ORDERER_ID,
-        "status": GigStatus.FILLED,
-        "organisation": f"Organisaatio {gig_id % 500}",
-        "gig_type": rng.choice(GIG_TYPES),
-        "topics": [rng.choice(TOPICS)],
-        "starts_at": starts_at,
-        "duration_min": rng.choice((60, 90, 120, 180)),
-        "remote": remote,
-        "place": f"https://meet.example.org/{gig_id}" if remote else "Sairaalantie 1, Jyväskylä",
-        "region": rng.choice(REGIONS),
-        "audience": "large",
-        "audience_size": 20,
-        "seats": 1,
-        "seats_filled": 1,
-        "language": "fi",
-        "fee_cents": rng.choice((None, 10_000, 15_000)),
-        "contact": "Hoitaja Helena, 040 123 4567",
-        "notes": "",
-        "companion": "Aikuinen Anna" if youth else "",
-        "reject_reason": "",
-        "created_at": now,
-        "decided_at": now,
-        "decided_by": COORDINATOR_ID,
-        "filled_at": now,
-        "dispatch_mode": "broadcast",
-        "cascade_k": 3,
-        "cascade_hours": 24,
-        "deadline": None,
-        "deadline_alerted": False,
-        "exhausted_alerted": False,
-        "cancel_reason": "",
-        "revision": 0,
-        "prep_hours": None,
-    }
+    return gig_values(
+        starts_at,
+        now,
+        id=gig_id,
+        status=GigStatus.FILLED,
+        organisation=f"Organisaatio {gig_id % 500}",
+        gig_type=rng.choice(GIG_TYPES),
+        topics=[rng.choice(TOPICS)],
+        duration_min=rng.choice((60, 90, 120, 180)),
+        remote=remote,
+        place=f"https://meet.example.org/{gig_id}" if remote else "Sairaalantie 1, Jyväskylä",
+        region=rng.choice(REGIONS),
+        seats_filled=1,
+        fee_cents=rng.choice((None, 10_000, 15_000)),
+        companion="Aikuinen Anna" if youth else "",
+        filled_at=now,
+    )
 
 
-def checkin_row(
-    kind: str, expert_id: int, due_at: datetime, now: datetime, gig_id: int | None = None
-) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "expert_id": expert_id,
-        "gig_id": gig_id,
-        "offer_id": gig_id,  # one offer per gig, with the gig's id
-        "due_at": due_at,
-        "status": CheckInStatus.SCHEDULED,
-        "answer": "",
-        "note": "",
-        "reminded": False,
-        "coordinator_noted": False,
-        "created_at": now,
-    }
-
-
-async def seed(db: Database, settings: Settings) -> SeedResult:
-    """Bulk-insert the people, gigs, offers and check-ins (fixed random seed)."""
-    started = time.perf_counter()
-    rng = random.Random(SEED)
-    now = datetime.now(UTC)
-    today = now.astimezone(HELSINKI).date()
-    contract = today + timedelta(days=3 * 365)
-    users: list[dict[str, Any]] = [
-        {"id": COORDINATOR_ID, "telegram_id": COORDINATOR_TG, "role": Role.COORDINATOR},
-        {"id": ORDERER_ID, "telegram_id": ORDERER_TG, "role": Role.ORDERER},
-    ]
-    profiles: list[dict[str, Any]] = []
+def people(rng: random.Random, now: datetime) -> tuple[list[Row], list[Row], set[int]]:
+    """The coordinator, the orderer and the experts (about one in twenty young): users,
+    profiles and the young experts' ids."""
+    contract = now.astimezone(HELSINKI).date() + timedelta(days=3 * 365)
+    users = staff_rows(now)
+    profiles: list[Row] = []
     youth: set[int] = set()
     for i in range(EXPERTS):
         uid = FIRST_EXPERT_ID + i
         is_youth = rng.random() < YOUTH_SHARE
         if is_youth:
             youth.add(uid)
-        users.append(
-            {
-                "id": uid,
-                "telegram_id": EXPERT_TG_BASE + i,
-                "role": Role.EXPERT,
-                "language": rng.choice(("fi", "fi", "fi", "sv", "en")),
-            }
-        )
+        language = rng.choice(("fi", "fi", "fi", "sv", "en"))
+        users.append(user_row(uid, EXPERT_TG_BASE + i, Role.EXPERT, now, language=language))
         profiles.append(
-            {
-                "user_id": uid,
-                "display_name": f"Asiantuntija {i + 1}",
-                "gig_types": ["talk"],
-                "topics": ["mental_health"],
-                "languages": ["fi"],
-                "regions": ["keski_suomi"],
-                "remote_ok": True,
-                "audiences": [],
-                "notes": "",
-                "consent_at": now,
-                "updated_at": now,
-                "status": ExpertStatus.APPROVED,
-                "decided_at": now,
-                "decided_by": COORDINATOR_ID,
-                "basic_training": True,
-                "paikko": False,
-                "contract_until": contract,
-                "youth": is_youth,
-            }
+            expert_profile(uid, now, contract, name=f"Asiantuntija {i + 1}", youth=is_youth)
         )
-    for u in users:
-        u.setdefault("language", "fi")
-        u.update(name=f"user {u['id']}", active=True, reachable=True, created_at=now)
+    return users, profiles, youth
 
+
+def schedule(
+    rng: random.Random, settings: Settings, now: datetime, expert_ids: list[int], youth: set[int]
+) -> tuple[list[Row], list[Row], list[Row]]:
+    """Filled gigs over the next year, one accepted offer each with its three check-ins at
+    the times `CheckIns.due_times` gives, and the keep-in-touch check-ins."""
+    today = now.astimezone(HELSINKI).date()
     when = scheduler_for(settings)
-    expert_ids = [p["user_id"] for p in profiles]
-    gigs: list[dict[str, Any]] = []
-    offers: list[dict[str, Any]] = []
-    checkins: list[dict[str, Any]] = []
+    gigs: list[Row] = []
+    offers: list[Row] = []
+    checkins: list[Row] = []
     for gig_id in range(1, GIGS + 1):
         # From three days ahead (so even the 48-hour prep is in the future) to a year ahead.
         day: date = today + timedelta(days=rng.randrange(3, 366))
@@ -289,42 +225,39 @@ async def seed(db: Database, settings: Settings) -> SeedResult:
         expert_id = rng.choice(expert_ids)
         row = gig_row(rng, gig_id, starts_at, now, expert_id in youth)
         gigs.append(row)
-        offers.append(
-            {
-                "id": gig_id,
-                "gig_id": gig_id,
-                "expert_id": expert_id,
-                "status": OfferStatus.ACCEPTED,
-                "created_at": now,
-                "answered_at": now,
-                "awaiting_companion": False,
-                "expires_at": None,
-                "rank": 1,
-                "pool": EXPERTS,
-                "override_reason": "",
-                "reconfirm": False,
-            }
-        )
+        offers.append(offer_row(gig_id, expert_id, now, id=gig_id, rank=1, pool=EXPERTS))
         transient = Gig(starts_at=starts_at, duration_min=row["duration_min"], prep_hours=None)
         for kind, due_at in when.due_times(transient).items():
-            checkins.append(checkin_row(kind, expert_id, due_at, now, gig_id))
+            # One offer per gig, with the gig's id.
+            checkins.append(
+                checkin_row(kind, expert_id, due_at, now, gig_id=gig_id, offer_id=gig_id)
+            )
     for n in range(KEEP_IN_TOUCH):
         due_at = now + timedelta(days=1 + rng.random() * 29)
-        row = checkin_row(CheckInKind.KEEP_IN_TOUCH, expert_ids[n % EXPERTS], due_at, now)
-        row["offer_id"] = None
-        checkins.append(row)
-    built = time.perf_counter()
+        keep = CheckInKind.KEEP_IN_TOUCH
+        checkins.append(
+            checkin_row(keep, expert_ids[n % EXPERTS], due_at, now, gig_id=None, offer_id=None)
+        )
+    return gigs, offers, checkins
 
-    async with db.unit_of_work() as s:
-        for model, rows in (
-            (User, users),
-            (ExpertProfile, profiles),
-            (Gig, gigs),
-            (Offer, offers),
-            (CheckIn, checkins),
-        ):
-            for part in chunks(rows):
-                await s.execute(insert(model), part)
+
+async def seed(db: Database, settings: Settings) -> SeedResult:
+    """Bulk-insert the people, gigs, offers and check-ins (fixed random seed)."""
+    started = time.perf_counter()
+    rng = random.Random(SEED)
+    now = datetime.now(UTC)
+    users, profiles, youth = people(rng, now)
+    expert_ids = [p["user_id"] for p in profiles]
+    gigs, offers, checkins = schedule(rng, settings, now, expert_ids, youth)
+    built = time.perf_counter()
+    tables = [
+        (User, users),
+        (ExpertProfile, profiles),
+        (Gig, gigs),
+        (Offer, offers),
+        (CheckIn, checkins),
+    ]
+    await insert_rows(db, tables, CHUNK)
     inserted = time.perf_counter()
     dues = [c["due_at"] for c in checkins]
     return SeedResult(
