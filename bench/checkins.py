@@ -24,7 +24,6 @@ import asyncio
 import json
 import logging
 import os
-import platform
 import random
 import re
 import resource
@@ -46,7 +45,7 @@ from typing import Any
 from sqlalchemy import Select, event, func, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from bench import options, quick
+from bench import machine, options, progress, quick
 from bench.seed import (
     COORDINATOR_TG,
     EXPERT_TG_BASE,
@@ -113,11 +112,6 @@ SECTION = "## Check-in schedule (issue 5)"
 DOC = Path("docs/benchmarks.md")
 SPAWNED_AT_ENV = "BENCH_SPAWNED_AT"
 MIB = 1024 * 1024
-
-
-def progress(message: str) -> None:
-    """Progress goes to stderr so stdout stays a clean Markdown report."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def make_settings(db_url: str) -> Settings:
@@ -682,19 +676,6 @@ async def bench_due(db_url: str, path: Path, first_due: datetime) -> DueResult:
 
 
 # ----- the report ---------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.partition(":")[2].strip()
-                break
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
-    )
 
 
 def local(moment: datetime) -> str:

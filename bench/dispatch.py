@@ -14,13 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import platform
 import random
 import re
-import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 import warnings
@@ -37,7 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench import options, quick
+from bench import machine, options, progress, quick
 from bench.seed import (
     COORDINATOR_TG,
     EXPERT_TG_BASE,
@@ -99,11 +95,6 @@ BOT_USER = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": False,
 }
-
-
-def progress(message: str) -> None:
-    """Progress goes to stderr so stdout stays a clean Markdown report."""
-    print(message, file=sys.stderr, flush=True)
 
 
 # ----- the fake Bot API ---------------------------------------------------------------------
@@ -528,19 +519,6 @@ async def bench_ranking(workdir: Path) -> RankResult:
 
 
 # ----- the report ---------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.partition(":")[2].strip()
-                break
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
-    )
 
 
 def report(dispatch: list[DispatchResult], rank: RankResult) -> str:

@@ -54,8 +54,8 @@ from telegram.ext import (
     filters,
 )
 
-from bench import options, quick
-from bench.dispatch import machine, make_settings
+from bench import machine, options, progress, quick
+from bench.dispatch import make_settings
 from bench.seed import (
     HELSINKI,
     TOKEN,
@@ -155,11 +155,6 @@ KINDS = {
     "order_typed": "order form: gig type typed, not pressed",
     "order_resume": "order form: `/neworder` again (resume)",
 }
-
-
-def progress(message: str) -> None:
-    """Progress goes to stderr so stdout stays a clean Markdown report."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def expert_tg(uid: int) -> int:

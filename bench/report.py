@@ -18,8 +18,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import options, quick
-from bench.dispatch import DOC, machine, make_settings
+from bench import machine, options, quick
+from bench.dispatch import DOC, make_settings
 from bench.seed import Row, checkin_row, fee_row, gig_values, insert_rows, offer_row, seed_people
 from bot.app import build_application
 from bot.core import Core
