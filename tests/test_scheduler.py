@@ -12,11 +12,6 @@ from tests import flows
 from tests.harness import TOKEN, ErrorLog, Harness, at
 
 
-def test_every_job_has_its_own_id() -> None:
-    ids = [job.id for job in scheduler.JOBS]
-    assert len(ids) == len(set(ids))
-
-
 async def test_the_schedule_is_on_the_job_queue(h: Harness) -> None:
     jq = h.app.job_queue
     assert jq is not None
