@@ -560,104 +560,116 @@ async def with_old_sent_rows(core: Core, now: datetime) -> list[Timing]:
             await s.rollback()
 
 
+async def batch_moment(core: Core) -> tuple[datetime, int]:
+    """The due time at which about DUE_BATCH check-ins are due, and how many exactly."""
+    async with core.db.sessions() as s:
+        moment = await s.scalar(
+            select(CheckIn.due_at)
+            .where(CheckIn.status == CheckInStatus.SCHEDULED)
+            .order_by(CheckIn.due_at, CheckIn.id)
+            .offset(DUE_BATCH - 1)
+            .limit(1)
+        )
+        assert moment is not None
+        due_count = await s.scalar(
+            select(func.count())
+            .select_from(CheckIn)
+            .where(CheckIn.status == CheckInStatus.SCHEDULED, CheckIn.due_at <= moment)
+        )
+    assert due_count is not None
+    return moment, due_count
+
+
+Plain = Callable[[Select[Any]], Awaitable[None]]
+
+
+async def busy_timings(
+    core: Core, plain: Plain, moment: datetime, out: dict[str, Any]
+) -> tuple[list[Timing], list[float]]:
+    """~500 due: the query both ways, and the whole tick (rolled back after each run)."""
+    stmt = due_statement(moment)
+    assert await orm_select(core, stmt) == DUE_BATCH
+    timings = [
+        Timing(
+            f"due query, {DUE_BATCH} due: SELECT through the ORM",
+            await timed(QUERY_RUNS, lambda: orm_select(core, stmt)),
+            f"{DUE_BATCH} CheckIn objects loaded",
+        ),
+        Timing(
+            f"due query, {DUE_BATCH} due: same SQL in plain sqlite3",
+            await timed(QUERY_RUNS, lambda: plain(stmt)),
+            "index scan and row fetch only",
+        ),
+    ]
+    flushes: list[float] = []
+
+    async def tick_once() -> None:
+        flushes.append(await rolled_back_tick(core, out))
+
+    await tick_once()  # warm the statement caches, then measure
+    flushes.clear()
+    tick_times = await timed(TICK_RUNS, tick_once)
+    timings.append(
+        Timing(
+            f"whole tick for {DUE_BATCH} due (rolled back)",
+            tick_times,
+            "due query, per-row lookups, rendering, outbox rows, closing flush",
+        )
+    )
+    timings.append(
+        Timing(
+            "of which the closing flush",
+            flushes,
+            "almost nothing left: every push flushes the session (OutboxRepo.add)",
+        )
+    )
+    return timings, tick_times
+
+
+async def idle_timings(core: Core, plain: Plain, now: datetime) -> list[Timing]:
+    """Nothing due: what runs every minute on most minutes."""
+    idle = due_statement(now)
+    assert await orm_select(core, idle) == 0
+    return [
+        Timing(
+            "due query, nothing due: SELECT through the ORM",
+            await timed(QUERY_RUNS, lambda: orm_select(core, idle)),
+        ),
+        Timing(
+            "due query, nothing due: same SQL in plain sqlite3",
+            await timed(QUERY_RUNS, lambda: plain(idle)),
+        ),
+        Timing(
+            "whole tick, nothing due (what runs every minute)",
+            await timed(QUERY_RUNS, lambda: nothing_due_tick(core)),
+            "due query and the unanswered-debrief query",
+        ),
+    ]
+
+
 async def bench_due(db_url: str, path: Path, first_due: datetime) -> DueResult:
     clock = FakeClock(datetime.now(UTC))
     app = build_application(
         make_settings(db_url), clock=clock, request=FakeTelegram(clock).request()
     )
     core: Core = app.bot_data["core"]
-    timings: list[Timing] = []
+    out: dict[str, Any] = {}
     async with app:
         await post_init(app)
-        async with core.db.sessions() as s:
-            moment = await s.scalar(
-                select(CheckIn.due_at)
-                .where(CheckIn.status == CheckInStatus.SCHEDULED)
-                .order_by(CheckIn.due_at, CheckIn.id)
-                .offset(DUE_BATCH - 1)
-                .limit(1)
-            )
-            assert moment is not None
-            due_count = await s.scalar(
-                select(func.count())
-                .select_from(CheckIn)
-                .where(CheckIn.status == CheckInStatus.SCHEDULED, CheckIn.due_at <= moment)
-            )
-        assert due_count is not None
-
+        moment, due_count = await batch_moment(core)
         conn = sqlite3.connect(path)
 
         async def plain(stmt: Select[Any]) -> None:
             sql, values = plain_sql(stmt)
             conn.execute(sql, values).fetchall()
 
-        # ~500 due.
         clock.set(moment)
-        stmt = due_statement(moment)
-        assert await orm_select(core, stmt) == DUE_BATCH
-        timings.append(
-            Timing(
-                f"due query, {DUE_BATCH} due: SELECT through the ORM",
-                await timed(QUERY_RUNS, lambda: orm_select(core, stmt)),
-                f"{DUE_BATCH} CheckIn objects loaded",
-            )
-        )
-        timings.append(
-            Timing(
-                f"due query, {DUE_BATCH} due: same SQL in plain sqlite3",
-                await timed(QUERY_RUNS, lambda: plain(stmt)),
-                "index scan and row fetch only",
-            )
-        )
-        out: dict[str, Any] = {}
-        flushes: list[float] = []
-
-        async def tick_once() -> None:
-            flushes.append(await rolled_back_tick(core, out))
-
-        await tick_once()  # warm the statement caches, then measure
-        flushes.clear()
-        tick_times = await timed(TICK_RUNS, tick_once)
-        timings.append(
-            Timing(
-                f"whole tick for {DUE_BATCH} due (rolled back)",
-                tick_times,
-                "due query, per-row lookups, rendering, outbox rows, closing flush",
-            )
-        )
-        timings.append(
-            Timing(
-                "of which the closing flush",
-                flushes,
-                "almost nothing left: every push flushes the session (OutboxRepo.add)",
-            )
-        )
-
+        timings, tick_times = await busy_timings(core, plain, moment, out)
         # Nothing due: the real clock, hours before the first seeded due time.
         now = datetime.now(UTC)
         assert now < first_due
         clock.set(now)
-        idle = due_statement(now)
-        assert await orm_select(core, idle) == 0
-        timings.append(
-            Timing(
-                "due query, nothing due: SELECT through the ORM",
-                await timed(QUERY_RUNS, lambda: orm_select(core, idle)),
-            )
-        )
-        timings.append(
-            Timing(
-                "due query, nothing due: same SQL in plain sqlite3",
-                await timed(QUERY_RUNS, lambda: plain(idle)),
-            )
-        )
-        timings.append(
-            Timing(
-                "whole tick, nothing due (what runs every minute)",
-                await timed(QUERY_RUNS, lambda: nothing_due_tick(core)),
-                "due query and the unanswered-debrief query",
-            )
-        )
+        timings += await idle_timings(core, plain, now)
         timings += await with_old_sent_rows(core, now)
         conn.close()
         await core.db.dispose()
@@ -689,6 +701,15 @@ def report(
     due: DueResult,
     load: tuple[float, float],
 ) -> str:
+    lines = report_intro(seeded, bare, load)
+    lines += startup_rows(startup)
+    lines += memory_and_due(seeded, startup, due)
+    lines += tick_note(seeded, due)
+    return "\n".join(lines) + "\n"
+
+
+def report_intro(seeded: SeedResult, bare: float, load: tuple[float, float]) -> list[str]:
+    """The run, the data and how start-up is measured, down to the start-up table's head."""
     kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(seeded.checkins.items()))
     lines = [
         SECTION,
@@ -724,6 +745,11 @@ def report(
         "| tick + flush | peak RSS before build | peak RSS at ready | bot's share |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    return lines
+
+
+def startup_rows(startup: list[StartupRuns]) -> list[str]:
+    lines: list[str] = []
     for r in startup:
         spans = [
             ("spawned", "ready"),
@@ -740,6 +766,12 @@ def report(
             f"| {r.label} | {' | '.join(cells)} | {before:.1f} MiB | {ready:.1f} MiB "
             f"| {ready - before:+.1f} MiB |"
         )
+    return lines
+
+
+def memory_and_due(seeded: SeedResult, startup: list[StartupRuns], due: DueResult) -> list[str]:
+    """Whether memory grows with the schedule; the finding-what-is-due table."""
+    lines: list[str] = []
     hwm_gap = max(abs(r["hwm_ready"] - r["peak_rss_ready"]) for x in startup for r in x.runs)
     full, empty = startup[0], startup[1]
     growth = round(full.median("peak_rss_ready") - empty.median("peak_rss_ready"), 1) + 0.0
@@ -772,6 +804,12 @@ def report(
             f"| {t.label} | {ms(statistics.median(t.times))} | {ms(min(t.times))} "
             f"| {ms(max(t.times))} | {t.note} |"
         )
+    return lines
+
+
+def tick_note(seeded: SeedResult, due: DueResult) -> list[str]:
+    """What one tick for a batch did, and the query plans."""
+    lines: list[str] = []
     statements = ", ".join(f"{n:,} {word}" for word, n in due.tick_statements.most_common())
     outcomes = ", ".join(f"{n:,} {what}" for what, n in sorted(due.tick_outcomes.items()))
     per_row = statistics.median(due.tick_times) / DUE_BATCH
@@ -793,7 +831,7 @@ def report(
         f"Query plans (SQLite, no ANALYZE): due query: `{due.due_plan}`; unanswered-debrief "
         f"query: `{due.follow_up_plan}`.",
     ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write_section(section: str, path: Path = DOC) -> None:

@@ -820,10 +820,30 @@ def report(
     trace: dict[str, Any] | None,
     load: tuple[float, float],
 ) -> str:
+    lines = report_runs(results, kinds, seeded, seed_s, load)
+    lines += report_kinds(results, kinds)
+    lines += report_checks(results, violations)
+    lines += report_heap(results["ours-seq"], trace)
+    return "\n".join(lines) + "\n"
+
+
+def rates(results: dict[str, dict[str, Any]], kinds: list[str]) -> dict[str, float]:
+    """Updates per second of each run."""
+    return {name: len(kinds) / r["wall_s"] for name, r in results.items()}
+
+
+def report_runs(
+    results: dict[str, dict[str, Any]],
+    kinds: list[str],
+    seeded: Seeded,
+    seed_s: float,
+    load: tuple[float, float],
+) -> list[str]:
+    """The run, the mix, the data, and one row per run."""
     n = len(kinds)
     now = datetime.now(HELSINKI)
     mix = Counter(kinds)
-    rate = {name: n / r["wall_s"] for name, r in results.items()}
+    rate = rates(results, kinds)
     lines = [
         SECTION,
         "",
@@ -854,6 +874,25 @@ def report(
         f"so far (rows: {fmt_counts(dict(seeded.rows))}). Every run starts from its own copy "
         "of this database, in a fresh process.",
         "",
+    ]
+    lines += columns_note()
+    for name in ("ours-seq", "ours-conc", "echo-seq", "echo-conc"):
+        r = results[name]
+        echo = "echo-conc" if name.endswith("conc") else "echo-seq"
+        lines.append(
+            f"| {LABELS[name]} | {rate[name]:,.1f} | {rate[name] / rate[echo]:.4f} "
+            f"| {r['wall_s']:.1f} s | {drain_cell(r)} | "
+            + " | ".join(latency_cells(r["latencies"]))
+            + " "
+            f"| {r['peak_rss_mib']:.1f} MiB "
+            f"| {r['rss_after_mib'] - r['rss_before_mib']:+.1f} MiB |"
+        )
+    return lines
+
+
+def columns_note() -> list[str]:
+    """What the columns of the runs' table mean, and its head."""
+    return [
         "*updates/s* is updates over the wall time of the whole feed (parsing each update "
         "included). Latency is one `await app.process_update(update)`: for our bot the "
         "handler, its unit of work and its replies to the person. Messages to others (the "
@@ -872,17 +911,13 @@ def report(
         "| peak RSS | growth |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in ("ours-seq", "ours-conc", "echo-seq", "echo-conc"):
-        r = results[name]
-        echo = "echo-conc" if name.endswith("conc") else "echo-seq"
-        lines.append(
-            f"| {LABELS[name]} | {rate[name]:,.1f} | {rate[name] / rate[echo]:.4f} "
-            f"| {r['wall_s']:.1f} s | {drain_cell(r)} | "
-            + " | ".join(latency_cells(r["latencies"]))
-            + " "
-            f"| {r['peak_rss_mib']:.1f} MiB "
-            f"| {r['rss_after_mib'] - r['rss_before_mib']:+.1f} MiB |"
-        )
+
+
+def report_kinds(results: dict[str, dict[str, Any]], kinds: list[str]) -> list[str]:
+    """Ours against the echo bot, the first reply, and latency by kind of update."""
+    mix = Counter(kinds)
+    rate = rates(results, kinds)
+    lines: list[str] = []
     seq, conc = results["ours-seq"], results["ours-conc"]
     lines += [
         "",
@@ -924,6 +959,12 @@ def report(
             + f" | {ms(pct(theirs, 50))} | {ms(pct(theirs, 99))} "
             f"| {sum(mine) / total_seq:.0%} |"
         )
+    return lines
+
+
+def report_checks(results: dict[str, dict[str, Any]], violations: int) -> list[str]:
+    """What the database and the fake say after each run."""
+    lines: list[str] = []
     lines += ["", "**Checks** (what the database and the fake say after each run):", ""]
     for name in ("ours-seq", "ours-conc", "echo-seq", "echo-conc"):
         r = results[name]
@@ -954,6 +995,12 @@ def report(
             f"- {violations} updates at the very end of the stream follow the previous step of "
             f"the same person or gig by fewer than {GAP} (nothing else was left to put between)."
         )
+    return lines
+
+
+def report_heap(seq: dict[str, Any], trace: dict[str, Any] | None) -> list[str]:
+    """The tracemalloc run, if there was one."""
+    lines: list[str] = []
     if trace is not None:
         untraced = sum(seq["latencies"][: trace["count"]])
         lines += [
@@ -965,7 +1012,7 @@ def report(
             f"allocated at once was {trace['peak_mib']:.1f} MiB, and {trace['current_mib']:.1f} "
             "MiB was still held after the outbox had drained.",
         ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write_section(section: str, path: Path = DOC) -> None:
