@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
+import sqlite3
+import sys
 from collections.abc import Sequence
+from contextlib import suppress
+from pathlib import Path
 
 QUICK_ENV = "BENCH_QUICK"
 
@@ -33,3 +38,22 @@ def options(prog: str, description: str | None, argv: Sequence[str] | None = Non
 def quick() -> bool:
     """Whether this process (or the benchmark that started it) runs in --quick mode."""
     return os.environ.get(QUICK_ENV) == "1"
+
+
+def progress(message: str) -> None:
+    """Progress goes to stderr so stdout stays a clean Markdown report."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def machine() -> str:
+    """The machine a run was on, for the report."""
+    cpu = platform.processor() or platform.machine()
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.partition(":")[2].strip()
+                break
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )

@@ -24,7 +24,6 @@ import asyncio
 import json
 import logging
 import os
-import platform
 import random
 import re
 import resource
@@ -35,19 +34,33 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, event, func, insert, select, update
+from sqlalchemy import Select, event, func, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from bench import options, quick
+from bench import machine, options, progress, quick
+from bench.seed import (
+    COORDINATOR_TG,
+    EXPERT_TG_BASE,
+    FIRST_EXPERT_ID,
+    HELSINKI,
+    TOKEN,
+    Row,
+    checkin_row,
+    expert_profile,
+    gig_values,
+    insert_rows,
+    offer_row,
+    staff_rows,
+    user_row,
+)
 from bot.app import build_application, post_init
 from bot.clock import FakeClock
 from bot.core import Core
@@ -64,18 +77,14 @@ from storage.models import (
     CheckInKind,
     CheckInStatus,
     ExpertProfile,
-    ExpertStatus,
     Gig,
     GigStatus,
     Offer,
-    OfferStatus,
     Outbox,
     Role,
     User,
 )
 
-TOKEN = "123456789:AA" + "x" * 35
-HELSINKI = ZoneInfo("Europe/Helsinki")
 EXPERTS = 2_000
 GIGS = 33_000  # three check-ins each: 99,000
 KEEP_IN_TOUCH = 1_000  # plus these: 100,000 scheduled check-ins
@@ -98,21 +107,11 @@ def use_quick_sizes() -> None:
 if quick():
     use_quick_sizes()
 
-COORDINATOR_TG = 100
-ORDERER_TG = 200
-EXPERT_TG_BASE = 1_000_000
-COORDINATOR_ID, ORDERER_ID, FIRST_EXPERT_ID = 1, 2, 3
-
 COMMAND = ".venv/bin/python -m bench.checkins"
 SECTION = "## Check-in schedule (issue 5)"
 DOC = Path("docs/benchmarks.md")
 SPAWNED_AT_ENV = "BENCH_SPAWNED_AT"
 MIB = 1024 * 1024
-
-
-def progress(message: str) -> None:
-    """Progress goes to stderr so stdout stays a clean Markdown report."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def make_settings(db_url: str) -> Settings:
@@ -126,11 +125,6 @@ def make_settings(db_url: str) -> Settings:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
-
-
-def chunks(rows: Sequence[dict[str, Any]], size: int = CHUNK) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def ms(seconds: float) -> str:
@@ -166,121 +160,57 @@ def scheduler_for(settings: Settings) -> CheckIns:
 
 def gig_row(
     rng: random.Random, gig_id: int, starts_at: datetime, now: datetime, youth: bool
-) -> dict[str, Any]:
+) -> Row:
     remote = rng.random() < 0.2
-    return {
-        "id": gig_id,
-        "orderer_id": ORDERER_ID,
-        "status": GigStatus.FILLED,
-        "organisation": f"Organisaatio {gig_id % 500}",
-        "gig_type": rng.choice(GIG_TYPES),
-        "topics": [rng.choice(TOPICS)],
-        "starts_at": starts_at,
-        "duration_min": rng.choice((60, 90, 120, 180)),
-        "remote": remote,
-        "place": f"https://meet.example.org/{gig_id}" if remote else "Sairaalantie 1, Jyväskylä",
-        "region": rng.choice(REGIONS),
-        "audience": "large",
-        "audience_size": 20,
-        "seats": 1,
-        "seats_filled": 1,
-        "language": "fi",
-        "fee_cents": rng.choice((None, 10_000, 15_000)),
-        "contact": "Hoitaja Helena, 040 123 4567",
-        "notes": "",
-        "companion": "Aikuinen Anna" if youth else "",
-        "reject_reason": "",
-        "created_at": now,
-        "decided_at": now,
-        "decided_by": COORDINATOR_ID,
-        "filled_at": now,
-        "dispatch_mode": "broadcast",
-        "cascade_k": 3,
-        "cascade_hours": 24,
-        "deadline": None,
-        "deadline_alerted": False,
-        "exhausted_alerted": False,
-        "cancel_reason": "",
-        "revision": 0,
-        "prep_hours": None,
-    }
+    return gig_values(
+        starts_at,
+        now,
+        id=gig_id,
+        status=GigStatus.FILLED,
+        organisation=f"Organisaatio {gig_id % 500}",
+        gig_type=rng.choice(GIG_TYPES),
+        topics=[rng.choice(TOPICS)],
+        duration_min=rng.choice((60, 90, 120, 180)),
+        remote=remote,
+        place=f"https://meet.example.org/{gig_id}" if remote else "Sairaalantie 1, Jyväskylä",
+        region=rng.choice(REGIONS),
+        seats_filled=1,
+        fee_cents=rng.choice((None, 10_000, 15_000)),
+        companion="Aikuinen Anna" if youth else "",
+        filled_at=now,
+    )
 
 
-def checkin_row(
-    kind: str, expert_id: int, due_at: datetime, now: datetime, gig_id: int | None = None
-) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "expert_id": expert_id,
-        "gig_id": gig_id,
-        "offer_id": gig_id,  # one offer per gig, with the gig's id
-        "due_at": due_at,
-        "status": CheckInStatus.SCHEDULED,
-        "answer": "",
-        "note": "",
-        "reminded": False,
-        "coordinator_noted": False,
-        "created_at": now,
-    }
-
-
-async def seed(db: Database, settings: Settings) -> SeedResult:
-    """Bulk-insert the people, gigs, offers and check-ins (fixed random seed)."""
-    started = time.perf_counter()
-    rng = random.Random(SEED)
-    now = datetime.now(UTC)
-    today = now.astimezone(HELSINKI).date()
-    contract = today + timedelta(days=3 * 365)
-    users: list[dict[str, Any]] = [
-        {"id": COORDINATOR_ID, "telegram_id": COORDINATOR_TG, "role": Role.COORDINATOR},
-        {"id": ORDERER_ID, "telegram_id": ORDERER_TG, "role": Role.ORDERER},
-    ]
-    profiles: list[dict[str, Any]] = []
+def people(rng: random.Random, now: datetime) -> tuple[list[Row], list[Row], set[int]]:
+    """The coordinator, the orderer and the experts (about one in twenty young): users,
+    profiles and the young experts' ids."""
+    contract = now.astimezone(HELSINKI).date() + timedelta(days=3 * 365)
+    users = staff_rows(now)
+    profiles: list[Row] = []
     youth: set[int] = set()
     for i in range(EXPERTS):
         uid = FIRST_EXPERT_ID + i
         is_youth = rng.random() < YOUTH_SHARE
         if is_youth:
             youth.add(uid)
-        users.append(
-            {
-                "id": uid,
-                "telegram_id": EXPERT_TG_BASE + i,
-                "role": Role.EXPERT,
-                "language": rng.choice(("fi", "fi", "fi", "sv", "en")),
-            }
-        )
+        language = rng.choice(("fi", "fi", "fi", "sv", "en"))
+        users.append(user_row(uid, EXPERT_TG_BASE + i, Role.EXPERT, now, language=language))
         profiles.append(
-            {
-                "user_id": uid,
-                "display_name": f"Asiantuntija {i + 1}",
-                "gig_types": ["talk"],
-                "topics": ["mental_health"],
-                "languages": ["fi"],
-                "regions": ["keski_suomi"],
-                "remote_ok": True,
-                "audiences": [],
-                "notes": "",
-                "consent_at": now,
-                "updated_at": now,
-                "status": ExpertStatus.APPROVED,
-                "decided_at": now,
-                "decided_by": COORDINATOR_ID,
-                "basic_training": True,
-                "paikko": False,
-                "contract_until": contract,
-                "youth": is_youth,
-            }
+            expert_profile(uid, now, contract, name=f"Asiantuntija {i + 1}", youth=is_youth)
         )
-    for u in users:
-        u.setdefault("language", "fi")
-        u.update(name=f"user {u['id']}", active=True, reachable=True, created_at=now)
+    return users, profiles, youth
 
+
+def schedule(
+    rng: random.Random, settings: Settings, now: datetime, expert_ids: list[int], youth: set[int]
+) -> tuple[list[Row], list[Row], list[Row]]:
+    """Filled gigs over the next year, one accepted offer each with its three check-ins at
+    the times `CheckIns.due_times` gives, and the keep-in-touch check-ins."""
+    today = now.astimezone(HELSINKI).date()
     when = scheduler_for(settings)
-    expert_ids = [p["user_id"] for p in profiles]
-    gigs: list[dict[str, Any]] = []
-    offers: list[dict[str, Any]] = []
-    checkins: list[dict[str, Any]] = []
+    gigs: list[Row] = []
+    offers: list[Row] = []
+    checkins: list[Row] = []
     for gig_id in range(1, GIGS + 1):
         # From three days ahead (so even the 48-hour prep is in the future) to a year ahead.
         day: date = today + timedelta(days=rng.randrange(3, 366))
@@ -289,42 +219,39 @@ async def seed(db: Database, settings: Settings) -> SeedResult:
         expert_id = rng.choice(expert_ids)
         row = gig_row(rng, gig_id, starts_at, now, expert_id in youth)
         gigs.append(row)
-        offers.append(
-            {
-                "id": gig_id,
-                "gig_id": gig_id,
-                "expert_id": expert_id,
-                "status": OfferStatus.ACCEPTED,
-                "created_at": now,
-                "answered_at": now,
-                "awaiting_companion": False,
-                "expires_at": None,
-                "rank": 1,
-                "pool": EXPERTS,
-                "override_reason": "",
-                "reconfirm": False,
-            }
-        )
+        offers.append(offer_row(gig_id, expert_id, now, id=gig_id, rank=1, pool=EXPERTS))
         transient = Gig(starts_at=starts_at, duration_min=row["duration_min"], prep_hours=None)
         for kind, due_at in when.due_times(transient).items():
-            checkins.append(checkin_row(kind, expert_id, due_at, now, gig_id))
+            # One offer per gig, with the gig's id.
+            checkins.append(
+                checkin_row(kind, expert_id, due_at, now, gig_id=gig_id, offer_id=gig_id)
+            )
     for n in range(KEEP_IN_TOUCH):
         due_at = now + timedelta(days=1 + rng.random() * 29)
-        row = checkin_row(CheckInKind.KEEP_IN_TOUCH, expert_ids[n % EXPERTS], due_at, now)
-        row["offer_id"] = None
-        checkins.append(row)
-    built = time.perf_counter()
+        keep = CheckInKind.KEEP_IN_TOUCH
+        checkins.append(
+            checkin_row(keep, expert_ids[n % EXPERTS], due_at, now, gig_id=None, offer_id=None)
+        )
+    return gigs, offers, checkins
 
-    async with db.unit_of_work() as s:
-        for model, rows in (
-            (User, users),
-            (ExpertProfile, profiles),
-            (Gig, gigs),
-            (Offer, offers),
-            (CheckIn, checkins),
-        ):
-            for part in chunks(rows):
-                await s.execute(insert(model), part)
+
+async def seed(db: Database, settings: Settings) -> SeedResult:
+    """Bulk-insert the people, gigs, offers and check-ins (fixed random seed)."""
+    started = time.perf_counter()
+    rng = random.Random(SEED)
+    now = datetime.now(UTC)
+    users, profiles, youth = people(rng, now)
+    expert_ids = [p["user_id"] for p in profiles]
+    gigs, offers, checkins = schedule(rng, settings, now, expert_ids, youth)
+    built = time.perf_counter()
+    tables = [
+        (User, users),
+        (ExpertProfile, profiles),
+        (Gig, gigs),
+        (Offer, offers),
+        (CheckIn, checkins),
+    ]
+    await insert_rows(db, tables, CHUNK)
     inserted = time.perf_counter()
     dues = [c["due_at"] for c in checkins]
     return SeedResult(
@@ -633,104 +560,116 @@ async def with_old_sent_rows(core: Core, now: datetime) -> list[Timing]:
             await s.rollback()
 
 
+async def batch_moment(core: Core) -> tuple[datetime, int]:
+    """The due time at which about DUE_BATCH check-ins are due, and how many exactly."""
+    async with core.db.sessions() as s:
+        moment = await s.scalar(
+            select(CheckIn.due_at)
+            .where(CheckIn.status == CheckInStatus.SCHEDULED)
+            .order_by(CheckIn.due_at, CheckIn.id)
+            .offset(DUE_BATCH - 1)
+            .limit(1)
+        )
+        assert moment is not None
+        due_count = await s.scalar(
+            select(func.count())
+            .select_from(CheckIn)
+            .where(CheckIn.status == CheckInStatus.SCHEDULED, CheckIn.due_at <= moment)
+        )
+    assert due_count is not None
+    return moment, due_count
+
+
+Plain = Callable[[Select[Any]], Awaitable[None]]
+
+
+async def busy_timings(
+    core: Core, plain: Plain, moment: datetime, out: dict[str, Any]
+) -> tuple[list[Timing], list[float]]:
+    """~500 due: the query both ways, and the whole tick (rolled back after each run)."""
+    stmt = due_statement(moment)
+    assert await orm_select(core, stmt) == DUE_BATCH
+    timings = [
+        Timing(
+            f"due query, {DUE_BATCH} due: SELECT through the ORM",
+            await timed(QUERY_RUNS, lambda: orm_select(core, stmt)),
+            f"{DUE_BATCH} CheckIn objects loaded",
+        ),
+        Timing(
+            f"due query, {DUE_BATCH} due: same SQL in plain sqlite3",
+            await timed(QUERY_RUNS, lambda: plain(stmt)),
+            "index scan and row fetch only",
+        ),
+    ]
+    flushes: list[float] = []
+
+    async def tick_once() -> None:
+        flushes.append(await rolled_back_tick(core, out))
+
+    await tick_once()  # warm the statement caches, then measure
+    flushes.clear()
+    tick_times = await timed(TICK_RUNS, tick_once)
+    timings.append(
+        Timing(
+            f"whole tick for {DUE_BATCH} due (rolled back)",
+            tick_times,
+            "due query, per-row lookups, rendering, outbox rows, closing flush",
+        )
+    )
+    timings.append(
+        Timing(
+            "of which the closing flush",
+            flushes,
+            "almost nothing left: every push flushes the session (OutboxRepo.add)",
+        )
+    )
+    return timings, tick_times
+
+
+async def idle_timings(core: Core, plain: Plain, now: datetime) -> list[Timing]:
+    """Nothing due: what runs every minute on most minutes."""
+    idle = due_statement(now)
+    assert await orm_select(core, idle) == 0
+    return [
+        Timing(
+            "due query, nothing due: SELECT through the ORM",
+            await timed(QUERY_RUNS, lambda: orm_select(core, idle)),
+        ),
+        Timing(
+            "due query, nothing due: same SQL in plain sqlite3",
+            await timed(QUERY_RUNS, lambda: plain(idle)),
+        ),
+        Timing(
+            "whole tick, nothing due (what runs every minute)",
+            await timed(QUERY_RUNS, lambda: nothing_due_tick(core)),
+            "due query and the unanswered-debrief query",
+        ),
+    ]
+
+
 async def bench_due(db_url: str, path: Path, first_due: datetime) -> DueResult:
     clock = FakeClock(datetime.now(UTC))
     app = build_application(
         make_settings(db_url), clock=clock, request=FakeTelegram(clock).request()
     )
     core: Core = app.bot_data["core"]
-    timings: list[Timing] = []
+    out: dict[str, Any] = {}
     async with app:
         await post_init(app)
-        async with core.db.sessions() as s:
-            moment = await s.scalar(
-                select(CheckIn.due_at)
-                .where(CheckIn.status == CheckInStatus.SCHEDULED)
-                .order_by(CheckIn.due_at, CheckIn.id)
-                .offset(DUE_BATCH - 1)
-                .limit(1)
-            )
-            assert moment is not None
-            due_count = await s.scalar(
-                select(func.count())
-                .select_from(CheckIn)
-                .where(CheckIn.status == CheckInStatus.SCHEDULED, CheckIn.due_at <= moment)
-            )
-        assert due_count is not None
-
+        moment, due_count = await batch_moment(core)
         conn = sqlite3.connect(path)
 
         async def plain(stmt: Select[Any]) -> None:
             sql, values = plain_sql(stmt)
             conn.execute(sql, values).fetchall()
 
-        # ~500 due.
         clock.set(moment)
-        stmt = due_statement(moment)
-        assert await orm_select(core, stmt) == DUE_BATCH
-        timings.append(
-            Timing(
-                f"due query, {DUE_BATCH} due: SELECT through the ORM",
-                await timed(QUERY_RUNS, lambda: orm_select(core, stmt)),
-                f"{DUE_BATCH} CheckIn objects loaded",
-            )
-        )
-        timings.append(
-            Timing(
-                f"due query, {DUE_BATCH} due: same SQL in plain sqlite3",
-                await timed(QUERY_RUNS, lambda: plain(stmt)),
-                "index scan and row fetch only",
-            )
-        )
-        out: dict[str, Any] = {}
-        flushes: list[float] = []
-
-        async def tick_once() -> None:
-            flushes.append(await rolled_back_tick(core, out))
-
-        await tick_once()  # warm the statement caches, then measure
-        flushes.clear()
-        tick_times = await timed(TICK_RUNS, tick_once)
-        timings.append(
-            Timing(
-                f"whole tick for {DUE_BATCH} due (rolled back)",
-                tick_times,
-                "due query, per-row lookups, rendering, outbox rows, closing flush",
-            )
-        )
-        timings.append(
-            Timing(
-                "of which the closing flush",
-                flushes,
-                "almost nothing left: every push flushes the session (OutboxRepo.add)",
-            )
-        )
-
+        timings, tick_times = await busy_timings(core, plain, moment, out)
         # Nothing due: the real clock, hours before the first seeded due time.
         now = datetime.now(UTC)
         assert now < first_due
         clock.set(now)
-        idle = due_statement(now)
-        assert await orm_select(core, idle) == 0
-        timings.append(
-            Timing(
-                "due query, nothing due: SELECT through the ORM",
-                await timed(QUERY_RUNS, lambda: orm_select(core, idle)),
-            )
-        )
-        timings.append(
-            Timing(
-                "due query, nothing due: same SQL in plain sqlite3",
-                await timed(QUERY_RUNS, lambda: plain(idle)),
-            )
-        )
-        timings.append(
-            Timing(
-                "whole tick, nothing due (what runs every minute)",
-                await timed(QUERY_RUNS, lambda: nothing_due_tick(core)),
-                "due query and the unanswered-debrief query",
-            )
-        )
+        timings += await idle_timings(core, plain, now)
         timings += await with_old_sent_rows(core, now)
         conn.close()
         await core.db.dispose()
@@ -751,19 +690,6 @@ async def bench_due(db_url: str, path: Path, first_due: datetime) -> DueResult:
 # ----- the report ---------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.partition(":")[2].strip()
-                break
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
-    )
-
-
 def local(moment: datetime) -> str:
     return f"{moment.astimezone(HELSINKI):%Y-%m-%d %H:%M}"
 
@@ -775,6 +701,15 @@ def report(
     due: DueResult,
     load: tuple[float, float],
 ) -> str:
+    lines = report_intro(seeded, bare, load)
+    lines += startup_rows(startup)
+    lines += memory_and_due(seeded, startup, due)
+    lines += tick_note(seeded, due)
+    return "\n".join(lines) + "\n"
+
+
+def report_intro(seeded: SeedResult, bare: float, load: tuple[float, float]) -> list[str]:
+    """The run, the data and how start-up is measured, down to the start-up table's head."""
     kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(seeded.checkins.items()))
     lines = [
         SECTION,
@@ -810,6 +745,11 @@ def report(
         "| tick + flush | peak RSS before build | peak RSS at ready | bot's share |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    return lines
+
+
+def startup_rows(startup: list[StartupRuns]) -> list[str]:
+    lines: list[str] = []
     for r in startup:
         spans = [
             ("spawned", "ready"),
@@ -826,6 +766,12 @@ def report(
             f"| {r.label} | {' | '.join(cells)} | {before:.1f} MiB | {ready:.1f} MiB "
             f"| {ready - before:+.1f} MiB |"
         )
+    return lines
+
+
+def memory_and_due(seeded: SeedResult, startup: list[StartupRuns], due: DueResult) -> list[str]:
+    """Whether memory grows with the schedule; the finding-what-is-due table."""
+    lines: list[str] = []
     hwm_gap = max(abs(r["hwm_ready"] - r["peak_rss_ready"]) for x in startup for r in x.runs)
     full, empty = startup[0], startup[1]
     growth = round(full.median("peak_rss_ready") - empty.median("peak_rss_ready"), 1) + 0.0
@@ -858,6 +804,12 @@ def report(
             f"| {t.label} | {ms(statistics.median(t.times))} | {ms(min(t.times))} "
             f"| {ms(max(t.times))} | {t.note} |"
         )
+    return lines
+
+
+def tick_note(seeded: SeedResult, due: DueResult) -> list[str]:
+    """What one tick for a batch did, and the query plans."""
+    lines: list[str] = []
     statements = ", ".join(f"{n:,} {word}" for word, n in due.tick_statements.most_common())
     outcomes = ", ".join(f"{n:,} {what}" for what, n in sorted(due.tick_outcomes.items()))
     per_row = statistics.median(due.tick_times) / DUE_BATCH
@@ -879,7 +831,7 @@ def report(
         f"Query plans (SQLite, no ANALYZE): due query: `{due.due_plan}`; unanswered-debrief "
         f"query: `{due.follow_up_plan}`.",
     ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write_section(section: str, path: Path = DOC) -> None:

@@ -14,13 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import platform
 import random
 import re
-import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 import warnings
@@ -28,39 +24,42 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench import options, quick
+from bench import machine, options, progress, quick
+from bench.seed import (
+    COORDINATOR_TG,
+    EXPERT_TG_BASE,
+    HELSINKI,
+    TOKEN,
+    gig_values,
+    insert_rows,
+    offer_row,
+    seed_people,
+)
 from bot.app import build_application, post_init
 from bot.core import Core
 from bot.notify import next_allowed
 from bot.settings import Settings, load_settings
 from storage.db import Database
 from storage.models import (
-    ExpertProfile,
-    ExpertStatus,
     Gig,
     GigStatus,
     Offer,
     OfferStatus,
     Outbox,
     OutboxStatus,
-    Role,
-    User,
 )
 
-TOKEN = "123456789:AA" + "x" * 35
-HELSINKI = ZoneInfo("Europe/Helsinki")
 TELEGRAM_LIMIT = 30  # messages per sliding second, all chats together
-RATES = (25.0, 28.0)  # the default and the highest rate the settings allow
+RATES: tuple[float, ...] = (25.0, 28.0)  # the default and the highest rate the settings allow
 DISPATCH_EXPERTS = 1_000
 RANK_EXPERTS = 10_000
 HISTORY_GIGS = 8_000
@@ -78,10 +77,6 @@ def use_quick_sizes() -> None:
 if quick():
     use_quick_sizes()
 
-COORDINATOR_TG = 100
-ORDERER_TG = 200
-EXPERT_TG_BASE = 1_000_000  # expert i has Telegram id EXPERT_TG_BASE + i
-COORDINATOR_ID, ORDERER_ID, FIRST_EXPERT_ID = 1, 2, 3  # database ids
 
 SECTION = "## Dispatch and ranking (issue 4)"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -100,11 +95,6 @@ BOT_USER = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": False,
 }
-
-
-def progress(message: str) -> None:
-    """Progress goes to stderr so stdout stays a clean Markdown report."""
-    print(message, file=sys.stderr, flush=True)
 
 
 # ----- the fake Bot API ---------------------------------------------------------------------
@@ -309,77 +299,6 @@ def next_weekday_noon(days_ahead: int = 7) -> datetime:
     return datetime.combine(day, dtime(12), tzinfo=HELSINKI)
 
 
-def gig_values(starts_at: datetime, created_at: datetime, **changes: Any) -> dict[str, Any]:
-    """A gig every seeded expert fits: a talk on mental health, in Finnish, in Keski-Suomi."""
-    values: dict[str, Any] = {
-        "orderer_id": ORDERER_ID,
-        "status": GigStatus.OPEN,
-        "organisation": "Keski-Suomen hyvinvointialue",
-        "gig_type": "talk",
-        "topics": ["mental_health"],
-        "starts_at": starts_at,
-        "duration_min": 90,
-        "remote": False,
-        "place": "Sairaalantie 1, Jyväskylä",
-        "region": "keski_suomi",
-        "audience": "large",
-        "audience_size": 20,
-        "seats": 1,
-        "seats_filled": 0,
-        "language": "fi",
-        "fee_cents": 10_000,
-        "contact": "Hoitaja Helena, 040 123 4567",
-        "notes": "",
-        "reject_reason": "",
-        "created_at": created_at,
-        "decided_at": created_at,
-        "decided_by": COORDINATOR_ID,
-    }
-    values.update(changes)
-    return values
-
-
-async def seed_people(db: Database, experts: int) -> list[int]:
-    """A coordinator, an orderer and `experts` approved experts; returns the experts' ids."""
-    now = datetime.now(UTC)
-    contract = date.today() + timedelta(days=3 * 365)
-    users: list[dict[str, Any]] = [
-        {"id": COORDINATOR_ID, "telegram_id": COORDINATOR_TG, "role": Role.COORDINATOR},
-        {"id": ORDERER_ID, "telegram_id": ORDERER_TG, "role": Role.ORDERER},
-    ]
-    profiles: list[dict[str, Any]] = []
-    for i in range(experts):
-        uid = FIRST_EXPERT_ID + i
-        users.append({"id": uid, "telegram_id": EXPERT_TG_BASE + i, "role": Role.EXPERT})
-        profiles.append(
-            {
-                "user_id": uid,
-                "display_name": f"Asiantuntija {i + 1}",
-                "gig_types": ["talk"],
-                "topics": ["mental_health"],
-                "languages": ["fi"],
-                "regions": ["keski_suomi"],
-                "remote_ok": True,
-                "audiences": [],
-                "consent_at": now,
-                "updated_at": now,
-                "status": ExpertStatus.APPROVED,
-                "decided_at": now,
-                "decided_by": COORDINATOR_ID,
-                "basic_training": True,
-                "contract_until": contract,
-            }
-        )
-    for u in users:
-        u.update(language="fi", name=f"user {u['id']}", active=True, reachable=True, created_at=now)
-    async with db.unit_of_work() as s:
-        # Bulk inserts with explicit ids: thousands of rows in one statement each, no
-        # per-object flushes.
-        await s.execute(insert(User), users)
-        await s.execute(insert(ExpertProfile), profiles)
-    return [p["user_id"] for p in profiles]
-
-
 async def seed_open_gig(db: Database) -> int:
     async with db.unit_of_work() as s:
         values = gig_values(next_weekday_noon(), datetime.now(UTC))
@@ -417,22 +336,20 @@ async def seed_history(db: Database, expert_ids: list[int], gigs: int) -> tuple[
         for n, expert_id in enumerate(rng.sample(expert_ids, seats + no)):
             status = OfferStatus.ACCEPTED if n < seats else OfferStatus.DECLINED
             offer_rows.append(
-                {
-                    "gig_id": gig_id,
-                    "expert_id": expert_id,
-                    "status": status,
-                    "created_at": created,
-                    "answered_at": created + timedelta(hours=1),
-                    "expires_at": created + timedelta(hours=48),
-                    "rank": n + 1,
-                    "pool": len(expert_ids),
-                }
+                offer_row(
+                    gig_id,
+                    expert_id,
+                    created,
+                    status=status,
+                    answered_at=created + timedelta(hours=1),
+                    expires_at=created + timedelta(hours=48),
+                    rank=n + 1,
+                    pool=len(expert_ids),
+                )
             )
         accepted += seats
         declined += no
-    async with db.unit_of_work() as s:
-        await s.execute(insert(Gig), gig_rows)
-        await s.execute(insert(Offer), offer_rows)
+    await insert_rows(db, [(Gig, gig_rows), (Offer, offer_rows)])
     return accepted, declined
 
 
@@ -602,19 +519,6 @@ async def bench_ranking(workdir: Path) -> RankResult:
 
 
 # ----- the report ---------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.partition(":")[2].strip()
-                break
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
-    )
 
 
 def report(dispatch: list[DispatchResult], rank: RankResult) -> str:

@@ -37,12 +37,12 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import (
@@ -54,20 +54,32 @@ from telegram.ext import (
     filters,
 )
 
-from bench import options, quick
-from bench.dispatch import HELSINKI, TOKEN, gig_values, machine, make_settings
+from bench import machine, options, progress, quick
+from bench.dispatch import make_settings
+from bench.seed import (
+    HELSINKI,
+    TOKEN,
+    Row,
+    checkin_row,
+    expert_profile,
+    fee_row,
+    gig_values,
+    insert_rows,
+    offer_row,
+    user_row,
+)
 from bot import vocab
 from bot.app import build_application, post_init
 from bot.core import Core
 from bot.sandbox.fakebot import Button, FakeTelegram, Sent
 from storage.db import Database
 from storage.models import (
+    Base,
     CheckIn,
     CheckInKind,
     CheckInStatus,
     Draft,
     ExpertProfile,
-    ExpertStatus,
     Fee,
     Gig,
     GigStatus,
@@ -96,6 +108,7 @@ COORDINATOR_TG = 100  # make_settings names this id as the coordinator
 EXPERT_TG_BASE = 1_000_000
 ORDERER_TG_BASE = 2_000_000
 COORDINATOR_ID = 1
+COORDINATOR = "Kaisa Koordinaattori"
 FIRST_EXPERT_ID = 2
 FIRST_ORDERER_ID = FIRST_EXPERT_ID + EXPERTS
 
@@ -144,11 +157,6 @@ KINDS = {
 }
 
 
-def progress(message: str) -> None:
-    """Progress goes to stderr so stdout stays a clean Markdown report."""
-    print(message, file=sys.stderr, flush=True)
-
-
 def expert_tg(uid: int) -> int:
     return EXPERT_TG_BASE + uid - FIRST_EXPERT_ID
 
@@ -178,232 +186,196 @@ class Seeded:
     rows: Counter[str] = field(default_factory=Counter)
 
 
-async def seed(db: Database) -> Seeded:
-    """1,000 experts in 190 (region, topic) groups, 1,000 orderers, 760 open gigs each offered
-    to its whole group (4,000 open offers), and 1,500 past gigs with 3,000 sent debriefs."""
-    rng = random.Random(SEED)
-    now = datetime.now(UTC)
-    today = now.astimezone(HELSINKI).date()
-    out = Seeded()
-    users: list[dict[str, Any]] = [
-        {"id": COORDINATOR_ID, "telegram_id": COORDINATOR_TG, "role": Role.COORDINATOR}
-    ]
-    profiles: list[dict[str, Any]] = []
-    members: dict[int, list[int]] = {g: [] for g in range(len(GROUPS))}
-    for i in range(EXPERTS):
-        uid = FIRST_EXPERT_ID + i
-        region, topic = GROUPS[i % len(GROUPS)]
-        members[i % len(GROUPS)].append(uid)
-        users.append({"id": uid, "telegram_id": expert_tg(uid), "role": Role.EXPERT})
-        profiles.append(
-            {
-                "user_id": uid,
-                "display_name": person_name(uid),
-                "gig_types": ["talk"],
-                "topics": [topic],
-                "languages": ["fi"],
-                "regions": [region],
-                "remote_ok": True,
-                "audiences": [],
-                "consent_at": now,
-                "updated_at": now,
-                "status": ExpertStatus.APPROVED,
-                "decided_at": now,
-                "decided_by": COORDINATOR_ID,
-                "basic_training": True,
-                "contract_until": today + timedelta(days=3 * 365),
-            }
-        )
-    orderer_ids = [FIRST_ORDERER_ID + j for j in range(ORDERERS)]
-    users += [{"id": u, "telegram_id": orderer_tg(u), "role": Role.ORDERER} for u in orderer_ids]
-    for u in users:
-        u.update(
-            language="fi", name=person_name(u["id"]), active=True, reachable=True, created_at=now
-        )
-    users[0]["name"] = "Kaisa Koordinaattori"
+SENT = {
+    "status": OutboxStatus.SENT,
+    "attempts": 1,
+    "error": "",
+    "text": "",  # the outbox forgets a delivered message's text
+    "filename": None,
+    "buttons": None,
+}
 
-    gigs: list[dict[str, Any]] = []
-    offers: list[dict[str, Any]] = []
-    checkins: list[dict[str, Any]] = []
-    outbox: list[dict[str, Any]] = []
-    fees: list[dict[str, Any]] = []
-    sent = {
-        "status": OutboxStatus.SENT,
-        "attempts": 1,
-        "error": "",
-        "text": "",  # the outbox forgets a delivered message's text
-        "filename": None,
-        "buttons": None,
+
+def sent_row(chat_id: int, tag: str, message_id: int, at: datetime) -> Row:
+    """An outbox row for a message delivered at `at`."""
+    return SENT | {
+        "chat_id": chat_id,
+        "kind": "send",
+        "tag": tag,
+        "message_id": message_id,
+        "not_before": at,
+        "created_at": at,
+        "sent_at": at,
     }
 
-    def group_gig(gig_id: int, group: int, starts_at: datetime, created: datetime) -> Any:
+
+@dataclass
+class Seeding:
+    """The rows being built, and what the benchmark needs to know about them."""
+
+    rng: random.Random
+    now: datetime
+    out: Seeded = field(default_factory=Seeded)
+    tables: dict[type[Base], list[Row]] = field(
+        default_factory=lambda: {
+            m: [] for m in (User, ExpertProfile, Gig, Offer, CheckIn, Fee, Outbox)
+        }
+    )
+    members: dict[int, list[int]] = field(default_factory=dict)  # group -> its experts
+    orderer_ids: list[int] = field(default_factory=list)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(HELSINKI).date()
+
+    def people(self) -> None:
+        """The coordinator, the experts in their (region, topic) groups, the orderers."""
+        users, now = self.tables[User], self.now
+        users.append(
+            user_row(COORDINATOR_ID, COORDINATOR_TG, Role.COORDINATOR, now, name=COORDINATOR)
+        )
+        self.members = {g: [] for g in range(len(GROUPS))}
+        contract = self.today + timedelta(days=3 * 365)
+        for i in range(EXPERTS):
+            uid = FIRST_EXPERT_ID + i
+            region, topic = GROUPS[i % len(GROUPS)]
+            self.members[i % len(GROUPS)].append(uid)
+            users.append(user_row(uid, expert_tg(uid), Role.EXPERT, now, name=person_name(uid)))
+            self.tables[ExpertProfile].append(
+                expert_profile(
+                    uid, now, contract, name=person_name(uid), topic=topic, region=region
+                )
+            )
+        self.orderer_ids = [FIRST_ORDERER_ID + j for j in range(ORDERERS)]
+        for u in self.orderer_ids:
+            users.append(user_row(u, orderer_tg(u), Role.ORDERER, now, name=person_name(u)))
+
+    def group_gig(self, group: int, starts_at: datetime, created: datetime, **changes: Any) -> Row:
         region, topic = GROUPS[group]
-        return gig_values(
+        gig = gig_values(
             starts_at,
             created,
-            id=gig_id,
-            orderer_id=rng.choice(orderer_ids),
+            id=len(self.tables[Gig]) + 1,
+            orderer_id=self.rng.choice(self.orderer_ids),
             region=region,
             topics=[topic],
             dispatch_mode="broadcast",
         )
+        gig.update(changes)
+        self.tables[Gig].append(gig)
+        return gig
 
-    gig_id = offer_id = checkin_id = 0
-    # Open gigs: offered in one broadcast to every eligible expert (the whole group), so a
-    # decline finds nobody new to ask, as after a real broadcast.
-    for group in range(len(GROUPS)):
-        for _ in range(GIGS_PER_GROUP):
-            gig_id += 1
-            day = today + timedelta(days=rng.randrange(7, 60))
-            starts = datetime.combine(day, dtime(rng.randrange(9, 17)), tzinfo=HELSINKI)
-            gig = group_gig(gig_id, group, starts, now - timedelta(days=1))
-            gig.update(seats=SEATS, deadline=starts - timedelta(days=3))
-            gigs.append(gig)
-            out.seats[gig_id] = SEATS
-            outbox.append(
-                sent
-                | {
-                    "chat_id": COORDINATOR_TG,
-                    "kind": "send",
-                    "tag": f"status:{gig_id}",
-                    "message_id": STATUS_MSG_BASE + gig_id,
-                    "not_before": now - timedelta(hours=1),
-                    "created_at": now - timedelta(hours=1),
-                    "sent_at": now - timedelta(hours=1),
-                }
+    def open_gig(self, group: int) -> None:
+        """Offered in one broadcast to every eligible expert (the whole group), so a decline
+        finds nobody new to ask, as after a real broadcast."""
+        rng, now, out = self.rng, self.now, self.out
+        an_hour_ago = now - timedelta(hours=1)
+        day = self.today + timedelta(days=rng.randrange(7, 60))
+        starts = datetime.combine(day, dtime(rng.randrange(9, 17)), tzinfo=HELSINKI)
+        gig = self.group_gig(group, starts, now - timedelta(days=1))
+        gig.update(seats=SEATS, deadline=starts - timedelta(days=3))
+        gig_id = gig["id"]
+        out.seats[gig_id] = SEATS
+        status_msg = STATUS_MSG_BASE + gig_id
+        self.tables[Outbox].append(
+            sent_row(COORDINATOR_TG, f"status:{gig_id}", status_msg, an_hour_ago)
+        )
+        out.messages.append((COORDINATOR_TG, status_msg, f"Keikan {gig_id} tilanne", []))
+        group_members = self.members[group]
+        for rank, expert_id in enumerate(group_members, start=1):
+            offer_id = len(self.tables[Offer]) + 1
+            self.tables[Offer].append(
+                offer_row(
+                    gig_id,
+                    expert_id,
+                    an_hour_ago,
+                    id=offer_id,
+                    status=OfferStatus.OPEN,
+                    answered_at=None,
+                    expires_at=now + timedelta(hours=47),
+                    rank=rank,
+                    pool=len(group_members),
+                )
             )
-            out.messages.append(
-                (COORDINATOR_TG, STATUS_MSG_BASE + gig_id, f"Keikan {gig_id} tilanne", [])
-            )
-            group_members = members[group]
-            for rank, expert_id in enumerate(group_members, start=1):
-                offer_id += 1
-                offers.append(
-                    {
-                        "id": offer_id,
-                        "gig_id": gig_id,
-                        "expert_id": expert_id,
-                        "status": OfferStatus.OPEN,
-                        "created_at": now - timedelta(hours=1),
-                        "expires_at": now + timedelta(hours=47),
-                        "rank": rank,
-                        "pool": len(group_members),
-                    }
-                )
-                outbox.append(
-                    sent
-                    | {
-                        "chat_id": expert_tg(expert_id),
-                        "kind": "send",
-                        "tag": f"offer:{offer_id}",
-                        "message_id": OFFER_MSG_BASE + offer_id,
-                        "not_before": now - timedelta(hours=1),
-                        "created_at": now - timedelta(hours=1),
-                        "sent_at": now - timedelta(hours=1),
-                    }
-                )
-                buttons = [
-                    [("Ilmoittaudun", f"of:a:{offer_id}"), ("En pääse", f"of:d:{offer_id}")],
-                    [("Miksi minä?", f"of:w:{offer_id}")],
-                ]
-                out.messages.append(
-                    (
-                        expert_tg(expert_id),
-                        OFFER_MSG_BASE + offer_id,
-                        f"Uusi keikka {gig_id}",
-                        buttons,
-                    )
-                )
-                out.open_offers.append((offer_id, gig_id, expert_id))
-    # Past gigs: filled, held, and the debrief sent to both experts a few hours after.
-    for _ in range(PAST_GIGS):
-        gig_id += 1
+            chat, msg = expert_tg(expert_id), OFFER_MSG_BASE + offer_id
+            self.tables[Outbox].append(sent_row(chat, f"offer:{offer_id}", msg, an_hour_ago))
+            buttons = [
+                [("Ilmoittaudun", f"of:a:{offer_id}"), ("En pääse", f"of:d:{offer_id}")],
+                [("Miksi minä?", f"of:w:{offer_id}")],
+            ]
+            out.messages.append((chat, msg, f"Uusi keikka {gig_id}", buttons))
+            out.open_offers.append((offer_id, gig_id, expert_id))
+
+    def past_gig(self) -> None:
+        """Filled, held, and the debrief sent to both experts a few hours after."""
+        rng = self.rng
         group = rng.randrange(len(GROUPS))
-        day = today - timedelta(days=rng.randrange(1, 80))
+        day = self.today - timedelta(days=rng.randrange(1, 80))
         starts = datetime.combine(day, dtime(rng.randrange(9, 17)), tzinfo=HELSINKI)
         created = starts - timedelta(days=rng.randrange(7, 30))
-        gig = group_gig(gig_id, group, starts, created)
-        gig.update(
-            status=GigStatus.FILLED, seats=2, seats_filled=2, filled_at=created + timedelta(hours=3)
+        gig = self.group_gig(
+            group,
+            starts,
+            created,
+            status=GigStatus.FILLED,
+            seats=2,
+            seats_filled=2,
+            filled_at=created + timedelta(hours=3),
         )
-        gigs.append(gig)
-        for rank, expert_id in enumerate(rng.sample(members[group], 2), start=1):
-            offer_id += 1
-            checkin_id += 1
-            offers.append(
-                {
-                    "id": offer_id,
-                    "gig_id": gig_id,
-                    "expert_id": expert_id,
-                    "status": OfferStatus.ACCEPTED,
-                    "created_at": created,
-                    "answered_at": created + timedelta(hours=1),
-                    "expires_at": created + timedelta(hours=48),
-                    "rank": rank,
-                    "pool": len(members[group]),
-                }
-            )
-            fees.append(
-                {
-                    "gig_id": gig_id,
-                    "expert_id": expert_id,
-                    "fee_type": "palkkio",
-                    "amount_cents": gig["fee_cents"],
-                    "status": "agreed",
-                    "agreed_at": created + timedelta(hours=1),
-                }
-            )
-            due = starts + timedelta(minutes=gig["duration_min"], hours=3)
-            checkins.append(
-                {
-                    "id": checkin_id,
-                    "kind": CheckInKind.DEBRIEF,
-                    "expert_id": expert_id,
-                    "gig_id": gig_id,
-                    "offer_id": offer_id,
-                    "due_at": due,
-                    "status": CheckInStatus.SENT,
-                    "sent_at": due,
-                    "created_at": created + timedelta(hours=1),
-                }
-            )
-            outbox.append(
-                sent
-                | {
-                    "chat_id": expert_tg(expert_id),
-                    "kind": "send",
-                    "tag": f"checkin:{checkin_id}",
-                    "message_id": CHECKIN_MSG_BASE + checkin_id,
-                    "not_before": due,
-                    "created_at": due,
-                    "sent_at": due,
-                }
-            )
-            buttons = [[(str(n), f"ck:{n}:{checkin_id}") for n in range(1, 6)]]
-            out.messages.append(
-                (
-                    expert_tg(expert_id),
-                    CHECKIN_MSG_BASE + checkin_id,
-                    f"Miten keikka {gig_id} meni?",
-                    buttons,
-                )
-            )
-            out.checkins.append((checkin_id, expert_id))
+        for rank, expert_id in enumerate(rng.sample(self.members[group], 2), start=1):
+            self.seat(gig, expert_id, rank, len(self.members[group]), created)
 
-    async with db.unit_of_work() as s:
-        for model, rows in (
-            (User, users),
-            (ExpertProfile, profiles),
-            (Gig, gigs),
-            (Offer, offers),
-            (CheckIn, checkins),
-            (Fee, fees),
-            (Outbox, outbox),
-        ):
-            for start in range(0, len(rows), 5_000):
-                await s.execute(insert(model), rows[start : start + 5_000])
-            out.rows[model.__tablename__] = len(rows)
-    return out
+    def seat(self, gig: Row, expert_id: int, rank: int, pool: int, created: datetime) -> None:
+        """An accepted offer on a past gig, its fee, and the debrief sent and not answered."""
+        gig_id, answered = gig["id"], created + timedelta(hours=1)
+        offer_id = len(self.tables[Offer]) + 1
+        checkin_id = len(self.tables[CheckIn]) + 1
+        self.tables[Offer].append(
+            offer_row(
+                gig_id,
+                expert_id,
+                created,
+                id=offer_id,
+                answered_at=answered,
+                expires_at=created + timedelta(hours=48),
+                rank=rank,
+                pool=pool,
+            )
+        )
+        self.tables[Fee].append(fee_row(gig_id, expert_id, answered, amount_cents=gig["fee_cents"]))
+        due = gig["starts_at"] + timedelta(minutes=gig["duration_min"], hours=3)
+        self.tables[CheckIn].append(
+            checkin_row(
+                CheckInKind.DEBRIEF,
+                expert_id,
+                due,
+                answered,
+                id=checkin_id,
+                gig_id=gig_id,
+                offer_id=offer_id,
+                status=CheckInStatus.SENT,
+                sent_at=due,
+            )
+        )
+        chat, msg = expert_tg(expert_id), CHECKIN_MSG_BASE + checkin_id
+        self.tables[Outbox].append(sent_row(chat, f"checkin:{checkin_id}", msg, due))
+        buttons = [[(str(n), f"ck:{n}:{checkin_id}") for n in range(1, 6)]]
+        self.out.messages.append((chat, msg, f"Miten keikka {gig_id} meni?", buttons))
+        self.out.checkins.append((checkin_id, expert_id))
+
+
+async def seed(db: Database) -> Seeded:
+    """1,000 experts in 190 (region, topic) groups, 1,000 orderers, 760 open gigs each offered
+    to its whole group (4,000 open offers), and 1,500 past gigs with 3,000 sent debriefs."""
+    seeding = Seeding(random.Random(SEED), datetime.now(UTC))
+    seeding.people()
+    for group in range(len(GROUPS)):
+        for _ in range(GIGS_PER_GROUP):
+            seeding.open_gig(group)
+    for _ in range(PAST_GIGS):
+        seeding.past_gig()
+    seeding.out.rows = Counter(await insert_rows(db, list(seeding.tables.items())))
+    return seeding.out
 
 
 # ----- the updates --------------------------------------------------------------------------
@@ -587,7 +559,7 @@ class Problems(logging.Handler):
             self.first.append(f"{record.levelname}: {record.getMessage()[:200]}")
 
 
-def echo_application(tg: FakeTelegram) -> Application:
+def echo_application(tg: FakeTelegram) -> Application[Any, Any, Any, Any, Any, Any]:
     """The floor: the same framework, the same fake, and handlers that do nothing but reply."""
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -625,7 +597,7 @@ def peak_rss_mib() -> float:
 
 
 async def feed(
-    app: Application,
+    app: Application[Any, Any, Any, Any, Any, Any],
     tg: LoadFake,
     updates: list[dict[str, Any]],
     concurrency: int,
@@ -848,10 +820,30 @@ def report(
     trace: dict[str, Any] | None,
     load: tuple[float, float],
 ) -> str:
+    lines = report_runs(results, kinds, seeded, seed_s, load)
+    lines += report_kinds(results, kinds)
+    lines += report_checks(results, violations)
+    lines += report_heap(results["ours-seq"], trace)
+    return "\n".join(lines) + "\n"
+
+
+def rates(results: dict[str, dict[str, Any]], kinds: list[str]) -> dict[str, float]:
+    """Updates per second of each run."""
+    return {name: len(kinds) / r["wall_s"] for name, r in results.items()}
+
+
+def report_runs(
+    results: dict[str, dict[str, Any]],
+    kinds: list[str],
+    seeded: Seeded,
+    seed_s: float,
+    load: tuple[float, float],
+) -> list[str]:
+    """The run, the mix, the data, and one row per run."""
     n = len(kinds)
     now = datetime.now(HELSINKI)
     mix = Counter(kinds)
-    rate = {name: n / r["wall_s"] for name, r in results.items()}
+    rate = rates(results, kinds)
     lines = [
         SECTION,
         "",
@@ -882,6 +874,25 @@ def report(
         f"so far (rows: {fmt_counts(dict(seeded.rows))}). Every run starts from its own copy "
         "of this database, in a fresh process.",
         "",
+    ]
+    lines += columns_note()
+    for name in ("ours-seq", "ours-conc", "echo-seq", "echo-conc"):
+        r = results[name]
+        echo = "echo-conc" if name.endswith("conc") else "echo-seq"
+        lines.append(
+            f"| {LABELS[name]} | {rate[name]:,.1f} | {rate[name] / rate[echo]:.4f} "
+            f"| {r['wall_s']:.1f} s | {drain_cell(r)} | "
+            + " | ".join(latency_cells(r["latencies"]))
+            + " "
+            f"| {r['peak_rss_mib']:.1f} MiB "
+            f"| {r['rss_after_mib'] - r['rss_before_mib']:+.1f} MiB |"
+        )
+    return lines
+
+
+def columns_note() -> list[str]:
+    """What the columns of the runs' table mean, and its head."""
+    return [
         "*updates/s* is updates over the wall time of the whole feed (parsing each update "
         "included). Latency is one `await app.process_update(update)`: for our bot the "
         "handler, its unit of work and its replies to the person. Messages to others (the "
@@ -900,17 +911,13 @@ def report(
         "| peak RSS | growth |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in ("ours-seq", "ours-conc", "echo-seq", "echo-conc"):
-        r = results[name]
-        echo = "echo-conc" if name.endswith("conc") else "echo-seq"
-        lines.append(
-            f"| {LABELS[name]} | {rate[name]:,.1f} | {rate[name] / rate[echo]:.4f} "
-            f"| {r['wall_s']:.1f} s | {drain_cell(r)} | "
-            + " | ".join(latency_cells(r["latencies"]))
-            + " "
-            f"| {r['peak_rss_mib']:.1f} MiB "
-            f"| {r['rss_after_mib'] - r['rss_before_mib']:+.1f} MiB |"
-        )
+
+
+def report_kinds(results: dict[str, dict[str, Any]], kinds: list[str]) -> list[str]:
+    """Ours against the echo bot, the first reply, and latency by kind of update."""
+    mix = Counter(kinds)
+    rate = rates(results, kinds)
+    lines: list[str] = []
     seq, conc = results["ours-seq"], results["ours-conc"]
     lines += [
         "",
@@ -952,6 +959,12 @@ def report(
             + f" | {ms(pct(theirs, 50))} | {ms(pct(theirs, 99))} "
             f"| {sum(mine) / total_seq:.0%} |"
         )
+    return lines
+
+
+def report_checks(results: dict[str, dict[str, Any]], violations: int) -> list[str]:
+    """What the database and the fake say after each run."""
+    lines: list[str] = []
     lines += ["", "**Checks** (what the database and the fake say after each run):", ""]
     for name in ("ours-seq", "ours-conc", "echo-seq", "echo-conc"):
         r = results[name]
@@ -982,6 +995,12 @@ def report(
             f"- {violations} updates at the very end of the stream follow the previous step of "
             f"the same person or gig by fewer than {GAP} (nothing else was left to put between)."
         )
+    return lines
+
+
+def report_heap(seq: dict[str, Any], trace: dict[str, Any] | None) -> list[str]:
+    """The tracemalloc run, if there was one."""
+    lines: list[str] = []
     if trace is not None:
         untraced = sum(seq["latencies"][: trace["count"]])
         lines += [
@@ -993,7 +1012,7 @@ def report(
             f"allocated at once was {trace['peak_mib']:.1f} MiB, and {trace['current_mib']:.1f} "
             "MiB was still held after the outbox had drained.",
         ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write_section(section: str, path: Path = DOC) -> None:

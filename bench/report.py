@@ -18,24 +18,26 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
-
-from bench import options, quick
-from bench.dispatch import DOC, gig_values, machine, make_settings, seed_people
+from bench import machine, options, quick
+from bench.dispatch import DOC, make_settings
+from bench.seed import Row, checkin_row, fee_row, gig_values, insert_rows, offer_row, seed_people
 from bot.app import build_application
 from bot.core import Core
 from bot.sandbox.fakebot import FakeTelegram
 from bot.services.reports import Period
 from storage.db import Database
 from storage.models import (
+    Base,
     CheckIn,
+    CheckInKind,
+    CheckInStatus,
     Fee,
     FeedbackAnswer,
     FeedbackRound,
+    FeeStatus,
     Gig,
     GigStatus,
     Offer,
-    OfferStatus,
 )
 
 SECTION = "## Reports (issue 7)"
@@ -62,14 +64,16 @@ async def seed(db: Database) -> None:
     rng = random.Random(SEED)
     experts = await seed_people(db, EXPERTS)
     now = datetime.now(UTC)
-    gigs, offers, fees, checkins, rounds, answers = [], [], [], [], [], []
+    tables: dict[type[Base], list[Row]] = {
+        model: [] for model in (Gig, Offer, Fee, CheckIn, FeedbackRound, FeedbackAnswer)
+    }
     for i in range(GIGS):
         gid = 1000 + i
         starts = now - timedelta(days=rng.uniform(1, 364))
         created = starts - timedelta(days=rng.uniform(3, 30))
         cancelled = rng.random() < 0.05
         seats = rng.choice((1, 1, 1, 2))
-        gigs.append(
+        tables[Gig].append(
             gig_values(
                 starts,
                 created,
@@ -87,78 +91,76 @@ async def seed(db: Database) -> None:
         if cancelled:
             continue
         for expert in rng.sample(experts, seats):
-            oid = len(offers) + 1
-            offers.append(
-                {
-                    "id": oid,
-                    "gig_id": gid,
-                    "expert_id": expert,
-                    "status": OfferStatus.ACCEPTED,
-                    "created_at": created,
-                    "answered_at": created,
-                }
-            )
-            fees.append(
-                {
-                    "gig_id": gid,
-                    "expert_id": expert,
-                    "fee_type": "palkkio",
-                    "amount_cents": 10_000,
-                    "travel_cents": rng.choice((0, 1500)),
-                    "other_cents": 0,
-                    "status": rng.choice(("paid", "paid", "agreed")),
-                    "agreed_at": created,
-                }
-            )
-            checkins.append(
-                {
-                    "kind": "debrief",
-                    "expert_id": expert,
-                    "gig_id": gid,
-                    "offer_id": oid,
-                    "due_at": starts + timedelta(hours=4),
-                    "status": "answered",
-                    "answer": "score",
-                    "score": rng.randint(2, 5),
-                    "created_at": created,
-                }
-            )
+            seat_rows(rng, tables, gid, expert, starts, created)
         if rng.random() < 0.3:
-            rid = len(rounds) + 1
-            rounds.append(
-                {
-                    "id": rid,
-                    "gig_id": gid,
-                    "token": f"tok{gid:08d}xxxx",
-                    "secret": None,
-                    "anonymous": True,
-                    "opens_at": starts,
-                    "closes_at": starts + timedelta(days=14),
-                    "closed": True,
-                }
-            )
-            for _ in range(rng.randint(2, 9)):
-                answers.append(
-                    {
-                        "id": f"{rng.getrandbits(128):032x}",
-                        "round_id": rid,
-                        "usefulness": rng.randint(2, 5),
-                        "stayed": "Hyvä puheenvuoro",
-                        "better": "",
-                        "step": "done",
-                    }
-                )
-    async with db.unit_of_work() as s:
-        for model, rows in (
-            (Gig, gigs),
-            (Offer, offers),
-            (Fee, fees),
-            (CheckIn, checkins),
-            (FeedbackRound, rounds),
-            (FeedbackAnswer, answers),
-        ):
-            for start in range(0, len(rows), 5000):
-                await s.execute(insert(model), rows[start : start + 5000])
+            feedback_rows(rng, tables, gid, starts)
+    await insert_rows(db, list(tables.items()))
+
+
+def seat_rows(
+    rng: random.Random,
+    tables: dict[type[Base], list[Row]],
+    gid: int,
+    expert: int,
+    starts: datetime,
+    created: datetime,
+) -> None:
+    """An accepted offer, its fee and an answered debrief."""
+    oid = len(tables[Offer]) + 1
+    tables[Offer].append(offer_row(gid, expert, created, id=oid))
+    tables[Fee].append(
+        fee_row(
+            gid,
+            expert,
+            created,
+            travel_cents=rng.choice((0, 1500)),
+            other_cents=0,
+            status=rng.choice((FeeStatus.PAID, FeeStatus.PAID, FeeStatus.AGREED)),
+        )
+    )
+    tables[CheckIn].append(
+        checkin_row(
+            CheckInKind.DEBRIEF,
+            expert,
+            starts + timedelta(hours=4),
+            created,
+            gig_id=gid,
+            offer_id=oid,
+            status=CheckInStatus.ANSWERED,
+            answer="score",
+            score=rng.randint(2, 5),
+        )
+    )
+
+
+def feedback_rows(
+    rng: random.Random, tables: dict[type[Base], list[Row]], gid: int, starts: datetime
+) -> None:
+    """A closed anonymous feedback round with 2-9 answers."""
+    rid = len(tables[FeedbackRound]) + 1
+    tables[FeedbackRound].append(
+        {
+            "id": rid,
+            "gig_id": gid,
+            "token": f"tok{gid:08d}xxxx",
+            "secret": None,
+            "anonymous": True,
+            "opens_at": starts,
+            "closes_at": starts + timedelta(days=14),
+            "closed": True,
+        }
+    )
+    for _ in range(rng.randint(2, 9)):
+        tables[FeedbackAnswer].append(
+            {
+                "id": f"{rng.getrandbits(128):032x}",
+                "round_id": rid,
+                "usefulness": rng.randint(2, 5),
+                "stayed": "Hyvä puheenvuoro",
+                "better": "",
+                "step": "done",
+            }
+        )
 
 
 async def measure(core: Core) -> dict[str, list[float]]:

@@ -17,7 +17,7 @@ from bot.transport import Transport
 from handlers.base import AnyApplication, Ctx
 from handlers.menus import set_chat_commands, set_default_commands
 from storage.db import Database
-from storage.repo import Users
+from storage.repo import UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ async def post_init(app: AnyApplication) -> None:
     async with core.db.unit_of_work() as s:
         coordinators = await core.access.ensure_coordinators(s)
         if not core.settings.coordinator_ids:
-            known = len(await Users(s).coordinators())
+            known = len(await UserRepo(s).coordinators())
             log.warning(
                 "COORDINATOR_IDS is empty: %s. To become coordinator, send /start to the bot "
                 "(it answers with your Telegram id), put the id in COORDINATOR_IDS in .env "

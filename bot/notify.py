@@ -19,7 +19,7 @@ from bot.parsing import TEXT_LIMIT, shorten, split_text
 from bot.present import Presenter
 from bot.settings import Settings
 from storage.models import Alert, Outbox, Role, User
-from storage.repo import OutboxRepo, Users
+from storage.repo import OutboxRepo, UserRepo
 
 ButtonSpec = tuple[str, str]  # (catalog key, callback data)
 HTML = "HTML"
@@ -198,7 +198,7 @@ class Notifier:
         """
         coords = [
             c
-            for c in await Users(s).coordinators()
+            for c in await UserRepo(s).coordinators()
             if category not in (c.alert_mutes or []) and c.id != exclude
         ]
         if not coords:
@@ -244,11 +244,11 @@ class Notifier:
         **args: Any,
     ) -> None:
         """The same alert to every coordinator, each in their own language."""
-        for coord in await Users(s).coordinators():
+        for coord in await UserRepo(s).coordinators():
             if coord.id == exclude:
                 continue
             await self.push(s, coord, key, buttons=buttons, tag=tag, **args)
 
     async def edit_coordinators(self, s: AsyncSession, tag: str, key: str, **args: Any) -> None:
-        for coord in await Users(s).coordinators():
+        for coord in await UserRepo(s).coordinators():
             await self.edit_text(s, coord, tag, self.p.t(coord.language, key, **args))

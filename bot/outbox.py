@@ -209,7 +209,7 @@ class OutboxSender:
             await self.on_undelivered(row.chat_id, row.tag, why)
 
     async def _finish(
-        self, row: Outbox, status: str, *, message_id: int | None = None, error: str = ""
+        self, row: Outbox, status: OutboxStatus, *, message_id: int | None = None, error: str = ""
     ) -> None:
         async with self.db.unit_of_work() as s:
             fresh = await OutboxRepo(s).get(row.id)

@@ -18,7 +18,7 @@ from handlers import feedback, forms
 from handlers.base import Ctx, Req, handles, stale
 from handlers.menus import menu, set_chat_commands
 from storage.models import Role
-from storage.repo import Users
+from storage.repo import UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ async def start(req: Req) -> None:
     assert tg_user is not None
     outcome, user = await req.core.access.redeem(req.s, req.actor, code, tg_user.full_name)
     if outcome is not Redeemed.OK or user is None:
-        if not await Users(req.s).coordinators():
+        if not await UserRepo(req.s).coordinators():
             await say_stranger(req)
             return
         req.say("start.invalid_invite")
@@ -58,7 +58,7 @@ async def start(req: Req) -> None:
 async def say_stranger(req: Req) -> None:
     """How to get in. While nobody at all is coordinator, the person starting the bot is most
     likely the one who installed it: tell them their id and the setting to put it in."""
-    if await Users(req.s).coordinators():
+    if await UserRepo(req.s).coordinators():
         req.say("start.stranger")
     else:
         req.say("start.no_coordinator", id=req.actor.telegram_id)
@@ -66,7 +66,7 @@ async def say_stranger(req: Req) -> None:
 
 async def greet(req: Req) -> None:
     role = req.actor.role
-    if role == Role.EXPERT and await Users(req.s).profile(req.actor.id) is None:
+    if role == Role.EXPERT and await UserRepo(req.s).profile(req.actor.id) is None:
         # Registered by invite but consent or profile is still missing: continue there.
         if await forms.resume(req):
             return
@@ -178,7 +178,7 @@ async def on_error(update: object, context: Ctx) -> None:
     kind = type(err).__name__ if err else "?"
     try:
         async with core.db.unit_of_work() as s:
-            coordinators = list(await Users(s).coordinators())
+            coordinators = list(await UserRepo(s).coordinators())
         for coord in coordinators:
             if coord.telegram_id is not None:
                 await context.bot.send_message(

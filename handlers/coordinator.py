@@ -15,7 +15,7 @@ from bot.services.orders import Decision
 from handlers import forms
 from handlers.base import Req, handles
 from storage.models import GigStatus, Role
-from storage.repo import Gigs
+from storage.repo import GigRepo
 
 ROLE_WORDS = {
     "expert": Role.EXPERT,
@@ -76,7 +76,7 @@ async def _create(req: Req, role: str) -> None:
 @handles(Role.COORDINATOR)
 async def pending(req: Req) -> None:
     """List orders waiting for a decision, each with Approve / Reject."""
-    gigs = await Gigs(req.s).pending()
+    gigs = await GigRepo(req.s).pending()
     if not gigs:
         req.say("coord.no_pending")
         return
@@ -108,7 +108,7 @@ async def decide(req: Req) -> None:
     button = req.pressed(Approval)
     gig_id = button.gig_id
     p = req.core.presenter
-    gig = await Gigs(req.s).get(gig_id)
+    gig = await GigRepo(req.s).get(gig_id)
     if gig is None:
         req.toast("err.stale", alert=True)
         return

@@ -28,7 +28,7 @@ from handlers import forms
 from handlers.base import Ctx, Req, arg_id, handles
 from handlers.gigs import authorised_gig
 from storage.models import Fee, FeeStatus, FeeType, Gig, Role
-from storage.repo import Gigs, GigView, Users
+from storage.repo import GigRepo, GigView, UserRepo
 
 PAGE = 10
 GIG_FILTERS = {
@@ -93,11 +93,11 @@ async def show_gigs(req: Req, code: str, org: str, page: int, *, edit: bool) -> 
     tz = req.core.settings.tz
     today = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
     view = GigView(GIG_FILTERS.get(code, "upcoming"), now, today)
-    total, gigs = await Gigs(req.s).listing(view, org, page * PAGE, PAGE)
+    total, gigs = await GigRepo(req.s).listing(view, org, page * PAGE, PAGE)
     pages = (total + PAGE - 1) // PAGE
     if total and not gigs:  # a page button from before the list got shorter: the last page
         page = pages - 1
-        total, gigs = await Gigs(req.s).listing(view, org, page * PAGE, PAGE)
+        total, gigs = await GigRepo(req.s).listing(view, org, page * PAGE, PAGE)
     if not gigs:
         req.say("desk.no_gigs")
         return
@@ -211,7 +211,7 @@ async def fees_list(req: Req) -> None:
         req.say("fees.none_unpaid")
         return
     for fee, gig in rows[:20]:
-        profile = await Users(req.s).profile(fee.expert_id)
+        profile = await UserRepo(req.s).profile(fee.expert_id)
         buttons = [
             [
                 (req.t("btn.fee_sent"), pack(FeeAction("s", fee.id))),

@@ -34,7 +34,7 @@ from handlers import forms
 from handlers.base import Req, handles
 from handlers.menus import menu
 from storage.models import ExpertStatus, Role
-from storage.repo import Offers
+from storage.repo import OfferRepo
 
 
 async def _retire_offer(req: Req, offer_id: int, text: str) -> None:
@@ -135,7 +135,7 @@ async def my_gigs(req: Req) -> None:
     """Confirmed upcoming gigs (each can be stepped back from), and offers still open."""
     p = req.core.presenter
     confirmed = await req.core.dispatch.confirmed_gigs(req.s, req.actor)
-    waiting = await Offers(req.s).open_for_expert(req.actor.id)
+    waiting = await OfferRepo(req.s).open_for_expert(req.actor.id)
     if not confirmed and not waiting:
         req.say("expert.no_gigs")
         return

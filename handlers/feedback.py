@@ -17,7 +17,7 @@ from bot.services.feedback import Released, Summary
 from handlers import forms
 from handlers.base import Ctx, Req, arg_id, handles
 from storage.models import Gig, Role
-from storage.repo import Gigs
+from storage.repo import GigRepo
 
 
 def usefulness_keyboard(req: Req, token: str) -> list[list[tuple[str, str]]]:
@@ -31,7 +31,7 @@ async def start_answer(req: Req, token: str) -> None:
     if rnd is None:
         req.say("feedback.closed")
         return
-    gig = await Gigs(req.s).get(rnd.gig_id)
+    gig = await GigRepo(req.s).get(rnd.gig_id)
     assert gig is not None
     earlier = await core.feedback.existing(req.s, rnd, req.actor.telegram_id)
     intro = "feedback.intro_named" if not rnd.anonymous else "feedback.intro"
@@ -142,7 +142,7 @@ async def render_all(req: Req, header: str, released: Released) -> str:
     p = req.core.presenter
     parts = [header]
     for gig_id, summary in released.per.items():
-        gig = await Gigs(req.s).get(gig_id)
+        gig = await GigRepo(req.s).get(gig_id)
         if gig is not None:
             parts.append(p.gig_title(req.lang, gig) + "\n" + render(req, summary))
     if released.pooled.shown:
@@ -162,7 +162,7 @@ async def coordinator_feedback(req: Req) -> None:
     core = req.core
     p = core.presenter
     if req.args:
-        gig = await Gigs(req.s).get(arg_id(req, "feedback.usage"))
+        gig = await GigRepo(req.s).get(arg_id(req, "feedback.usage"))
         if gig is None:
             req.say("err.gig_not_found")
             return

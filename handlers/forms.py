@@ -42,7 +42,7 @@ from bot.services.access import STRANGER
 from handlers.base import Ctx, Req, handles
 from handlers.menus import menu
 from storage.models import Role
-from storage.repo import Drafts
+from storage.repo import DraftRepo
 
 Completion = Callable[[Req, dict[str, Any]], Awaitable[None]]
 
@@ -65,18 +65,18 @@ def on_complete(form: Form, done: Completion) -> None:
 
 
 async def load(req: Req) -> DraftState | None:
-    draft = await Drafts(req.s).get(req.actor.telegram_id)
+    draft = await DraftRepo(req.s).get(req.actor.telegram_id)
     if draft is None or draft.form not in FORMS:
         return None
     if req.actor.role not in FORMS[draft.form].roles:
         # The person's role changed since; the draft is not theirs to finish any more.
-        await Drafts(req.s).delete(req.actor.telegram_id)
+        await DraftRepo(req.s).delete(req.actor.telegram_id)
         return None
     return DraftState(FORMS[draft.form], draft.step, dict(draft.data), draft.editing)
 
 
 async def save(req: Req, state: DraftState) -> None:
-    await Drafts(req.s).save(
+    await DraftRepo(req.s).save(
         req.actor.telegram_id,
         state.form.name,
         state.step,
@@ -87,7 +87,7 @@ async def save(req: Req, state: DraftState) -> None:
 
 
 async def discard(req: Req) -> bool:
-    return await Drafts(req.s).delete(req.actor.telegram_id)
+    return await DraftRepo(req.s).delete(req.actor.telegram_id)
 
 
 async def begin(

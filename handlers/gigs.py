@@ -38,7 +38,7 @@ from bot.services.orders import Decision
 from handlers import forms
 from handlers.base import Ctx, Req, arg_id, handles
 from storage.models import Gig, GigStatus, OfferStatus, Role
-from storage.repo import CheckInRows, Gigs
+from storage.repo import CheckInRepo, GigRepo
 
 RANKING_SHOWN = 15
 PICK = "✅ "
@@ -47,7 +47,7 @@ PICK = "✅ "
 async def authorised_gig(req: Req, gig_id: int) -> Gig:
     """The gig, if this person may act on it: coordinators any, an orderer only their own.
     Anyone else learns nothing, not even that the gig exists."""
-    gig = await Gigs(req.s).get(gig_id)
+    gig = await GigRepo(req.s).get(gig_id)
     role = req.actor.role
     if gig is None or not (
         role == Role.COORDINATOR or (role == Role.ORDERER and gig.orderer_id == req.actor.id)
@@ -127,7 +127,7 @@ async def choose_mode(req: Req) -> None:
             req.toast("gig.not_dispatchable", alert=True)
             return
     elif gig.status == GigStatus.OPEN:
-        Gigs(req.s).set_mode(gig, mode)
+        GigRepo(req.s).set_mode(gig, mode)
         sent = await req.core.dispatch.proceed(req.s, gig)
     else:
         req.toast("gig.not_dispatchable", alert=True)
@@ -229,7 +229,7 @@ async def send_handpicked(req: Req, gig_id: int, picked: list[int], reason: str)
             req.say("gig.not_dispatchable")
             return
     elif gig.status == GigStatus.OPEN:
-        Gigs(req.s).set_mode(gig, "handpick")
+        GigRepo(req.s).set_mode(gig, "handpick")
         sent = await req.core.dispatch.handpick(req.s, req.actor, gig, picked, reason)
     else:
         req.say("gig.not_dispatchable")
@@ -283,7 +283,7 @@ async def gig_card(req: Req) -> None:
 
 async def checkin_answers(req: Req, gig: Gig) -> list[str]:
     """Each check-in answer on this gig: who, which check-in, what they said."""
-    rows = await CheckInRows(req.s).answered_on(gig.id)
+    rows = await CheckInRepo(req.s).answered_on(gig.id)
     out = []
     for c, name in rows:
         said = c.answer or req.t("desk.no_answer")

@@ -13,7 +13,7 @@ from handlers import forms, gigs
 from handlers.base import Req, handles
 from handlers.menus import menu
 from storage.models import GigStatus, Role
-from storage.repo import Gigs, Offers
+from storage.repo import GigRepo, OfferRepo
 
 
 @handles(Role.ORDERER)
@@ -37,7 +37,7 @@ async def order_done(req: Req, values: dict[str, Any]) -> None:
 @handles(Role.ORDERER)
 async def my_orders(req: Req) -> None:
     """Upcoming orders with their status and the experts confirmed so far."""
-    gigs = await Gigs(req.s).of_orderer(req.actor.id, req.core.clock.now())
+    gigs = await GigRepo(req.s).of_orderer(req.actor.id, req.core.clock.now())
     if not gigs:
         req.say("order.none")
         return
@@ -52,7 +52,7 @@ async def my_orders(req: Req) -> None:
             seats=gig.seats,
         )
         if gig.status in (GigStatus.OPEN, GigStatus.FILLED) and gig.seats_filled:
-            names = ", ".join(await Offers(req.s).accepted_names(gig.id))
+            names = ", ".join(await OfferRepo(req.s).accepted_names(gig.id))
             line += "\n" + req.t("order.list_names", names=names)
         lines.append(line)
     rows = [

@@ -1,40 +1,52 @@
-"""What runs when. Jobs carry no data and fixed ids; each reloads its state from the database."""
+"""What runs when. Jobs carry no data and fixed ids; each reloads its state from the database.
+
+`JOBS` is the whole schedule: one row per job (id, what, when). `install()` walks it. The
+morning's register work is a list of unrelated daily tasks, each in its own unit of work, so
+one that fails is logged and alerted at once and the others still do theirs.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import time
+from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, ContextTypes
 
 from bot.core import Core
-from storage.repo import Invites
+from bot.settings import Settings
+from storage.repo import InviteRepo
 
 log = logging.getLogger(__name__)
 
 JOB_DEFAULTS = {"replace_existing": True, "coalesce": True, "misfire_grace_time": 3600}
 
+Context = ContextTypes.DEFAULT_TYPE
 
-def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
+
+def _core(context: Context) -> Core:
     core: Core = context.application.bot_data["core"]
     return core
 
 
-async def flush_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def flush_outbox(context: Context) -> None:
     """Send what has become due: messages held over quiet hours, retries after errors."""
     await _core(context).outbox.flush()
 
 
-async def purge_invites(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def purge_invites(context: Context) -> None:
     """Delete invites that expired unused, so no old link can ever work."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
-        removed = await Invites(s).purge_expired(core.clock.now())
+        removed = await InviteRepo(s).purge_expired(core.clock.now())
     if removed:
         log.info("removed %d expired invites", removed)
 
 
-async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def dispatch_tick(context: Context) -> None:
     """Expire offers whose time is up, send the next cascade wave, alert on deadlines."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
@@ -42,7 +54,7 @@ async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     await core.outbox.flush()
 
 
-async def checkins_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def checkins_tick(context: Context) -> None:
     """Send the check-ins that are due (and follow up unanswered debriefs)."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
@@ -50,7 +62,7 @@ async def checkins_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     await core.outbox.flush()
 
 
-async def feedback_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def feedback_tick(context: Context) -> None:
     """Open feedback rounds for gigs that ended, close expired ones (destroying their
     secrets), and alert on very low averages."""
     core = _core(context)
@@ -61,7 +73,7 @@ async def feedback_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     await core.outbox.flush()
 
 
-async def digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digest(context: Context) -> None:
     """The coordinators' morning message."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
@@ -69,69 +81,111 @@ async def digest(context: ContextTypes.DEFAULT_TYPE) -> None:
     await core.outbox.flush()
 
 
-async def register_daily(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Each morning: end pauses that are over, remind about contracts ending soon and fees
-    still unpaid, and check in with experts who have been quiet."""
+# ---- the morning's register work: unrelated tasks, one unit of work each -------------------
+
+Task = Callable[[Core, AsyncSession], Awaitable[int | None]]
+
+
+@dataclass(frozen=True)
+class DailyTask:
+    name: str
+    run: Task
+    done: str = ""  # logged with the count when the task did something
+
+
+REGISTER_DAILY: tuple[DailyTask, ...] = (
+    DailyTask("pauses", lambda core, s: core.experts.end_pauses(s), "pauses ended: %d"),
+    DailyTask(
+        "contracts", lambda core, s: core.experts.contract_reminders(s), "contract reminders: %d"
+    ),
+    DailyTask("keep_in_touch", lambda core, s: core.checkins.keep_in_touch(s)),
+    # The keep-in-touch check-ins just scheduled go out now, not at the next tick.
+    DailyTask("checkins", lambda core, s: core.checkins.tick(s)),
+    DailyTask("fees", lambda core, s: core.fees.remind(s)),
+)
+
+
+async def run_tasks(context: Context, tasks: tuple[DailyTask, ...]) -> None:
+    """Run each task in its own unit of work. A failure rolls back only that task, goes to
+    the one error handler at once (logged with its traceback, coordinators alerted), and
+    the next task still runs."""
     core = _core(context)
-    async with core.db.unit_of_work() as s:
-        ended = await core.experts.end_pauses(s)
-        reminded = await core.experts.contract_reminders(s)
-        await core.checkins.keep_in_touch(s)
-        await core.checkins.tick(s)
-        await core.fees.remind(s)
-    if ended or reminded:
-        log.info("pauses ended: %d, contract reminders: %d", ended, reminded)
+    for task in tasks:
+        try:
+            async with core.db.unit_of_work() as s:
+                result = await task.run(core, s)
+        except Exception as exc:
+            log.warning("daily task %r failed; the other tasks still run", task.name)
+            await context.application.process_error(None, exc, job=context.job)
+            continue
+        if task.done and result:
+            log.info(task.done, result)
     await core.outbox.flush()
 
 
-def install(app: Application) -> None:
+async def register_daily(context: Context) -> None:
+    """Each morning: end pauses that are over, remind about contracts ending soon and fees
+    still unpaid, and check in with experts who have been quiet."""
+    await run_tasks(context, REGISTER_DAILY)
+
+
+# ---- the schedule ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Every:
+    """Repeat every `seconds`, the first run `first` seconds after start."""
+
+    seconds: int
+    first: int
+
+
+@dataclass(frozen=True)
+class DailyAt:
+    """Once a day at this wall-clock time in the centre's time zone (follows DST)."""
+
+    hour: int
+    minute: int = 0
+
+
+When = Every | DailyAt
+JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    what: JobCallback
+    when: When | Callable[[Settings], When]  # a callable when the settings decide
+
+    def schedule(self, settings: Settings) -> When:
+        return self.when if isinstance(self.when, Every | DailyAt) else self.when(settings)
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("outbox:flush", flush_outbox, lambda st: Every(st.outbox_interval_seconds, first=5)),
+    JobSpec("dispatch:tick", dispatch_tick, Every(60, first=10)),
+    JobSpec("checkins:tick", checkins_tick, Every(60, first=15)),
+    JobSpec("feedback:tick", feedback_tick, Every(300, first=20)),
+    JobSpec("digest:daily", digest, lambda st: DailyAt(st.digest_hour)),
+    JobSpec("register:daily", register_daily, DailyAt(8, 5)),
+    JobSpec("invites:purge", purge_invites, DailyAt(3, 30)),
+)
+
+
+def install(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Put every job of `JOBS` on the application's job queue."""
     core: Core = app.bot_data["core"]
     jq = app.job_queue
     if jq is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
-    jq.run_repeating(
-        flush_outbox,
-        interval=core.settings.outbox_interval_seconds,
-        first=5,
-        name="outbox:flush",
-        job_kwargs={"id": "outbox:flush", **JOB_DEFAULTS},
-    )
-    jq.run_repeating(
-        dispatch_tick,
-        interval=60,
-        first=10,
-        name="dispatch:tick",
-        job_kwargs={"id": "dispatch:tick", **JOB_DEFAULTS},
-    )
-    jq.run_repeating(
-        checkins_tick,
-        interval=60,
-        first=15,
-        name="checkins:tick",
-        job_kwargs={"id": "checkins:tick", **JOB_DEFAULTS},
-    )
-    jq.run_repeating(
-        feedback_tick,
-        interval=300,
-        first=20,
-        name="feedback:tick",
-        job_kwargs={"id": "feedback:tick", **JOB_DEFAULTS},
-    )
-    jq.run_daily(
-        digest,
-        time=time(core.settings.digest_hour, 0, tzinfo=core.settings.tz),
-        name="digest:daily",
-        job_kwargs={"id": "digest:daily", **JOB_DEFAULTS},
-    )
-    jq.run_daily(
-        register_daily,
-        time=time(8, 5, tzinfo=core.settings.tz),
-        name="register:daily",
-        job_kwargs={"id": "register:daily", **JOB_DEFAULTS},
-    )
-    jq.run_daily(
-        purge_invites,
-        time=time(3, 30, tzinfo=core.settings.tz),
-        name="invites:purge",
-        job_kwargs={"id": "invites:purge", **JOB_DEFAULTS},
-    )
+    for spec in JOBS:
+        kwargs: dict[str, Any] = {"id": spec.id, **JOB_DEFAULTS}
+        when = spec.schedule(core.settings)
+        if isinstance(when, Every):
+            jq.run_repeating(
+                spec.what, interval=when.seconds, first=when.first, name=spec.id, job_kwargs=kwargs
+            )
+        else:
+            at = time(when.hour, when.minute, tzinfo=core.settings.tz)
+            jq.run_daily(spec.what, time=at, name=spec.id, job_kwargs=kwargs)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from enum import StrEnum, nonmember
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -41,6 +42,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A `StrEnum` stored as its plain string (no database enum type, so no migration): an
+    unknown value is refused on the way in, and values come back as members."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -59,11 +81,11 @@ class Base(DeclarativeBase):
     }
 
 
-class Role:
+class Role(StrEnum):
     COORDINATOR = "coordinator"
     EXPERT = "expert"
     ORDERER = "orderer"
-    ALL = (COORDINATOR, EXPERT, ORDERER)
+    ALL = nonmember((COORDINATOR, EXPERT, ORDERER))
 
 
 class User(Base):
@@ -73,7 +95,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(EnumText(Role, 16))
     language: Mapped[str] = mapped_column(String(8), default="fi")
     name: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -88,7 +110,7 @@ class User(Base):
     erase_when_paid: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class ExpertStatus:
+class ExpertStatus(StrEnum):
     PENDING = "pending"  # registered, waiting for a coordinator
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -117,7 +139,9 @@ class ExpertProfile(Base):
     consent_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    status: Mapped[str] = mapped_column(String(16), default=ExpertStatus.PENDING)
+    status: Mapped[ExpertStatus] = mapped_column(
+        EnumText(ExpertStatus, 16), default=ExpertStatus.PENDING
+    )
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     basic_training: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -131,7 +155,7 @@ class Invite(Base):
     __tablename__ = "invites"
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(EnumText(Role, 16))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
@@ -139,16 +163,16 @@ class Invite(Base):
     used_at: Mapped[datetime | None]
 
 
-class GigStatus:
+class GigStatus(StrEnum):
     PENDING = "pending"  # waiting for a coordinator
     OPEN = "open"  # approved, offers out, seats left
     FILLED = "filled"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     DONE = "done"  # marked held by a coordinator
-    UPCOMING = (PENDING, OPEN, FILLED)
+    UPCOMING = nonmember((PENDING, OPEN, FILLED))
     # Gigs whose confirmed experts count: for fairness, limits, check-ins and feedback.
-    HAPPENING = (OPEN, FILLED, DONE)
+    HAPPENING = nonmember((OPEN, FILLED, DONE))
 
 
 class Gig(Base):
@@ -158,7 +182,7 @@ class Gig(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     orderer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(String(16), default=GigStatus.PENDING)
+    status: Mapped[GigStatus] = mapped_column(EnumText(GigStatus, 16), default=GigStatus.PENDING)
     organisation: Mapped[str] = mapped_column(String(200))
     gig_type: Mapped[str] = mapped_column(String(32))
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -200,7 +224,7 @@ class Gig(Base):
     __table_args__ = (Index("ix_gigs_status_starts", "status", "starts_at"),)
 
 
-class OfferStatus:
+class OfferStatus(StrEnum):
     OPEN = "open"
     ACCEPTED = "accepted"
     DECLINED = "declined"
@@ -217,7 +241,7 @@ class Offer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"))
     expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.OPEN)
+    status: Mapped[OfferStatus] = mapped_column(EnumText(OfferStatus, 16), default=OfferStatus.OPEN)
     created_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
     # A youth expert's accept holds the seat; confirmation waits for the accompanying adult.
@@ -235,15 +259,15 @@ class Offer(Base):
     )
 
 
-class CheckInKind:
+class CheckInKind(StrEnum):
     PREP = "prep"
     REMINDER = "reminder"
     DEBRIEF = "debrief"
     KEEP_IN_TOUCH = "keep"
-    GIG_KINDS = (PREP, REMINDER, DEBRIEF)
+    GIG_KINDS = nonmember((PREP, REMINDER, DEBRIEF))
 
 
-class CheckInStatus:
+class CheckInStatus(StrEnum):
     SCHEDULED = "scheduled"
     SENT = "sent"
     ANSWERED = "answered"
@@ -257,12 +281,14 @@ class CheckIn(Base):
     __tablename__ = "checkins"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[CheckInKind] = mapped_column(EnumText(CheckInKind, 16))
     expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     gig_id: Mapped[int | None] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"))
     offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12), default=CheckInStatus.SCHEDULED)
+    status: Mapped[CheckInStatus] = mapped_column(
+        EnumText(CheckInStatus, 12), default=CheckInStatus.SCHEDULED
+    )
     sent_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     answer: Mapped[str] = mapped_column(String(32), default="")
@@ -336,19 +362,19 @@ class OrdererFeedback(Base):
     created_at: Mapped[datetime]
 
 
-class FeeType:
+class FeeType(StrEnum):
     PALKKIO = "palkkio"  # a fee paid as salary (with a tax card)
     TYOKORVAUS = "tyokorvaus"  # a fee paid as a business invoice
     EXPENSES = "expenses"  # expenses only
     VOLUNTEER = "volunteer"  # no fee: volunteer, or the expert refused one
-    ALL = (PALKKIO, TYOKORVAUS, EXPENSES, VOLUNTEER)
+    ALL = nonmember((PALKKIO, TYOKORVAUS, EXPENSES, VOLUNTEER))
 
 
-class FeeStatus:
+class FeeStatus(StrEnum):
     AGREED = "agreed"
     FORM_SENT = "form_sent"  # the fee form went to the orderer
     PAID = "paid"
-    ALL = (AGREED, FORM_SENT, PAID)
+    ALL = nonmember((AGREED, FORM_SENT, PAID))
 
 
 class Fee(Base):
@@ -359,11 +385,11 @@ class Fee(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"))
     expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    fee_type: Mapped[str] = mapped_column(String(16))
+    fee_type: Mapped[FeeType] = mapped_column(EnumText(FeeType, 16))
     amount_cents: Mapped[int] = mapped_column(Integer, default=0)
     travel_cents: Mapped[int] = mapped_column(Integer, default=0)
     other_cents: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(12), default=FeeStatus.AGREED)
+    status: Mapped[FeeStatus] = mapped_column(EnumText(FeeStatus, 12), default=FeeStatus.AGREED)
     agreed_at: Mapped[datetime]
     form_sent_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
@@ -439,7 +465,7 @@ class Draft(Base):
     updated_at: Mapped[datetime]
 
 
-class OutboxStatus:
+class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # committed just before the Bot API call: in flight if the process dies
     SENT = "sent"
@@ -466,7 +492,9 @@ class Outbox(Base):
     parse_mode: Mapped[str | None] = mapped_column(String(8))  # "HTML" for text with links
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     tag: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(
+        EnumText(OutboxStatus, 12), default=OutboxStatus.PENDING
+    )
     not_before: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message_id: Mapped[int | None] = mapped_column(BigInteger)

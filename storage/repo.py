@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, case, delete, func, null, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, case, delete, func, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,12 @@ from storage.models import (
 )
 
 
-class Users:
+def _rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (what a conditional UPDATE's race turns on)."""
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+class UserRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
@@ -117,7 +122,7 @@ class Users:
         )
 
 
-class Invites:
+class InviteRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
@@ -132,7 +137,7 @@ class Invites:
             .where(Invite.code == code, Invite.used_by.is_(None), Invite.expires_at > now)
             .values(used_by=user_id, used_at=now)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return _rows(result) == 1
 
     async def get(self, code: str) -> Invite | None:
         return await self.s.get(Invite, code)
@@ -148,7 +153,7 @@ class Invites:
         return count
 
 
-class Gigs:
+class GigRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
@@ -180,7 +185,7 @@ class Gigs:
             .where(Gig.id == gig_id, Gig.status == GigStatus.PENDING)
             .values(status=new_status, decided_by=by, decided_at=now, reject_reason=reason)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return _rows(result) == 1
 
     async def take_seat(self, gig_id: int, now: datetime) -> bool:
         """Atomically take one free seat; the database decides who gets the last one."""
@@ -195,7 +200,7 @@ class Gigs:
             )
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return _rows(result) == 1
 
     async def refresh(self, gig: Gig) -> Gig:
         await self.s.refresh(gig)
@@ -253,7 +258,7 @@ class Gigs:
         gig.dispatch_mode = mode
 
 
-class Offers:
+class OfferRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
@@ -274,7 +279,7 @@ class Offers:
             .values(status=new_status, answered_at=now)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return _rows(result) == 1
 
     async def close_open(self, gig_id: int, now: datetime) -> list[Offer]:
         """Close every unanswered offer of a gig; returns them (to tell their experts)."""
@@ -442,7 +447,7 @@ class InboxRepo:
             .on_conflict_do_nothing(index_elements=["update_id"])
         )
         result = await self.s.execute(stmt)
-        return max(0, int(result.rowcount))  # type: ignore[attr-defined]
+        return max(0, int(_rows(result)))
 
     async def pending(self, limit: int = 100) -> Sequence[Inbox]:
         rows = await self.s.scalars(
@@ -459,7 +464,7 @@ class InboxRepo:
             .where(Inbox.update_id == update_id, Inbox.done.is_(False))
             .values(done=True, payload=null())
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if _rows(result) == 1:
             return True
         return await self.s.get(Inbox, update_id) is None
 
@@ -473,7 +478,7 @@ class InboxRepo:
         await self.s.execute(delete(Inbox).where(Inbox.done.is_(True), Inbox.update_id < newest))
 
 
-class Drafts:
+class DraftRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
@@ -533,7 +538,7 @@ class OutboxRepo:
             .where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
             .values(status=OutboxStatus.SENDING)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return _rows(result) == 1
 
     async def resume_in_flight(self) -> int:
         """Rows left `sending` by a process that died: pending again, noted as resent."""
@@ -542,7 +547,7 @@ class OutboxRepo:
             .where(Outbox.status == OutboxStatus.SENDING)
             .values(status=OutboxStatus.PENDING, error="in flight at a restart")
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(_rows(result))
 
     async def tagged_send(self, tag: str, chat_id: int) -> Outbox | None:
         """The newest message sent (or still waiting) under a tag in one chat."""
@@ -597,7 +602,7 @@ class GigView:
                 return [Gig.status == status]
 
 
-class CheckInRows:
+class CheckInRepo:
     """Check-in rows read across experts, for coordinators' views of a gig."""
 
     def __init__(self, session: AsyncSession) -> None:

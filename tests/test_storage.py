@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from storage.db import Database
 from storage.models import Base, Gig, GigStatus, Role
-from storage.repo import Gigs, Offers, Users
+from storage.repo import GigRepo, OfferRepo, UserRepo
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -36,8 +36,8 @@ async def test_migrations_match_the_models(db_url: str) -> None:
 
 async def _gig(db: Database, seats: int) -> int:
     async with db.unit_of_work() as s:
-        orderer = await Users(s).add(1, Role.ORDERER, "fi", "O", NOW)
-        gig = await Gigs(s).add(
+        orderer = await UserRepo(s).add(1, Role.ORDERER, "fi", "O", NOW)
+        gig = await GigRepo(s).add(
             Gig(
                 orderer_id=orderer.id,
                 status=GigStatus.OPEN,
@@ -70,12 +70,12 @@ async def test_seats_are_taken_atomically_under_concurrency(db_url: str) -> None
 
     async def take() -> bool:
         async with db.unit_of_work() as s:
-            return await Gigs(s).take_seat(gig_id, NOW)
+            return await GigRepo(s).take_seat(gig_id, NOW)
 
     results = await asyncio.gather(*(take() for _ in range(12)))
     assert results.count(True) == 3
     async with db.unit_of_work() as s:
-        gig = await Gigs(s).get(gig_id)
+        gig = await GigRepo(s).get(gig_id)
         assert gig is not None and gig.seats_filled == 3 and gig.status == GigStatus.FILLED
         assert gig.filled_at == NOW  # aware UTC back from either database
     await db.dispose()
@@ -85,12 +85,12 @@ async def test_an_offer_is_answered_once(db_url: str) -> None:
     db = await fresh(db_url)
     gig_id = await _gig(db, seats=1)
     async with db.unit_of_work() as s:
-        expert = await Users(s).add(2, Role.EXPERT, "fi", "E", NOW)
-        offer = await Offers(s).add(gig_id, expert.id, NOW)
+        expert = await UserRepo(s).add(2, Role.EXPERT, "fi", "E", NOW)
+        offer = await OfferRepo(s).add(gig_id, expert.id, NOW)
 
     async def answer() -> bool:
         async with db.unit_of_work() as s:
-            return await Offers(s).answer(offer.id, "accepted", NOW)
+            return await OfferRepo(s).answer(offer.id, "accepted", NOW)
 
     assert (await asyncio.gather(answer(), answer(), answer())).count(True) == 1
     await db.dispose()

@@ -57,10 +57,10 @@ class Harness:
 
     async def user_id(self, telegram_id: int) -> int:
         """The register number of a person, as coordinators see it."""
-        from storage.repo import Users
+        from storage.repo import UserRepo
 
         async with self.core.db.unit_of_work() as s:
-            user = await Users(s).by_telegram_id(telegram_id)
+            user = await UserRepo(s).by_telegram_id(telegram_id)
             assert user is not None
             return user.id
 

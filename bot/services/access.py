@@ -14,7 +14,7 @@ from bot.errors import Refuse
 from bot.i18n import Texts
 from bot.settings import Settings
 from storage.models import Invite, Role, User
-from storage.repo import Invites, Users
+from storage.repo import InviteRepo, UserRepo
 
 STRANGER = "stranger"
 
@@ -53,7 +53,7 @@ class Access:
     async def identify(
         self, s: AsyncSession, telegram_id: int, language_code: str | None, name: str
     ) -> Actor:
-        users = Users(s)
+        users = UserRepo(s)
         user = await users.by_telegram_id(telegram_id)
         if user is None and telegram_id in self.settings.coordinator_ids:
             user = await users.add(
@@ -83,7 +83,7 @@ class Access:
 
     async def ensure_coordinators(self, s: AsyncSession) -> list[User]:
         """Create the coordinators named in settings, so alerts reach them from the start."""
-        users = Users(s)
+        users = UserRepo(s)
         result = []
         for telegram_id in self.settings.coordinator_ids:
             user = await users.by_telegram_id(telegram_id)
@@ -105,7 +105,7 @@ class Access:
             created_at=now,
             expires_at=now + timedelta(days=self.settings.invite_valid_days),
         )
-        await Invites(s).add(invite)
+        await InviteRepo(s).add(invite)
         return invite
 
     async def redeem(
@@ -116,12 +116,12 @@ class Access:
             return Redeemed.ALREADY, actor.user
         if not (8 <= len(code) <= 64):
             return Redeemed.INVALID, None
-        invite = await Invites(s).get(code)
+        invite = await InviteRepo(s).get(code)
         now = self.clock.now()
         if invite is None or invite.used_by is not None or invite.expires_at <= now:
             return Redeemed.INVALID, None
-        user = await Users(s).add(actor.telegram_id, invite.role, actor.lang, name, now)
-        if not await Invites(s).claim(code, user.id, now):
+        user = await UserRepo(s).add(actor.telegram_id, invite.role, actor.lang, name, now)
+        if not await InviteRepo(s).claim(code, user.id, now):
             # Someone else claimed it a moment ago; the rollback removes the new user row.
             raise Refuse("start.invalid_invite")
         actor.user = user

@@ -13,7 +13,7 @@ from bot.notify import HTML, Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
 from storage.models import Alert
-from storage.repo import Users
+from storage.repo import UserRepo
 
 CATEGORIES = ("orders", "register", "short", "checkins", "fees", "feedback")
 
@@ -45,7 +45,7 @@ class Alerts:
         if alert is None:
             raise Refuse("err.stale")
         await s.refresh(alert)
-        owner = await Users(s).get(alert.claimed_by) if alert.claimed_by else None
+        owner = await UserRepo(s).get(alert.claimed_by) if alert.claimed_by else None
         name = owner.name if owner is not None else "?"
         if won.rowcount != 1:  # type: ignore[attr-defined]
             return False, name
@@ -53,7 +53,7 @@ class Alerts:
             [(k, d) for k, d in row if not isinstance(parse(d), Claim)] for row in alert.buttons
         ]
         rows = [row for row in rows if row]
-        for coord in await Users(s).coordinators():
+        for coord in await UserRepo(s).coordinators():
             lang = coord.language
             base = alert.texts.get(lang) or next(iter(alert.texts.values()), "")
             text = f"{base}\n\n{self.p.html(lang, 'alerts.claimed', by=name)}"

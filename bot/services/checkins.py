@@ -34,7 +34,7 @@ from storage.models import (
     OfferStatus,
     User,
 )
-from storage.repo import Users
+from storage.repo import UserRepo
 
 DEBRIEF_STALE = timedelta(days=7)
 ANSWER_WAIT = timedelta(hours=24)
@@ -60,7 +60,7 @@ class CheckIns:
 
     # ----- when ---------------------------------------------------------------------------
 
-    def due_times(self, gig: Gig) -> dict[str, datetime]:
+    def due_times(self, gig: Gig) -> dict[CheckInKind, datetime]:
         tz = self.tz
         prep_hours = gig.prep_hours or self.settings.prep_hours_before
         prep = wall_shift(gig.starts_at, -timedelta(hours=prep_hours), tz)
@@ -190,7 +190,7 @@ class CheckIns:
     async def _relevant(
         self, s: AsyncSession, row: CheckIn, now: datetime
     ) -> tuple[Gig | None, User | None]:
-        expert = await Users(s).get(row.expert_id)
+        expert = await UserRepo(s).get(row.expert_id)
         if expert is None or expert.telegram_id is None or not expert.active:
             return None, None
         if row.kind == CheckInKind.KEEP_IN_TOUCH:
@@ -269,7 +269,7 @@ class CheckIns:
                 title=title,
                 buttons=self.debrief_buttons(cid),
             )
-            profile = await Users(s).profile(expert.id)
+            profile = await UserRepo(s).profile(expert.id)
             if profile is not None and profile.youth:
                 # Young experts always get a debrief, with the adult who came along.
                 await self._alert(
@@ -301,7 +301,7 @@ class CheckIns:
             )
         ).all()
         for row in silent:
-            expert = await Users(s).get(row.expert_id)
+            expert = await UserRepo(s).get(row.expert_id)
             gig = await s.get(Gig, row.gig_id) if row.gig_id else None
             if expert is None or gig is None or expert.telegram_id is None:
                 row.status = CheckInStatus.DROPPED
@@ -333,7 +333,7 @@ class CheckIns:
     ) -> None:
         """The same alert to every coordinator in their language; `labels` are catalog keys
         rendered per coordinator."""
-        profile = await Users(s).profile(expert.id)
+        profile = await UserRepo(s).profile(expert.id)
         name = profile.display_name if profile is not None else expert.name
 
         def per_lang(lang: str) -> dict[str, Any]:
@@ -543,7 +543,7 @@ class CheckIns:
                 .order_by(ExpertProfile.contract_until)
             )
         ).all()
-        for coord in await Users(s).coordinators():
+        for coord in await UserRepo(s).coordinators():
             lang = coord.language
             none = self.p.t(lang, "digest.none")
             parts = [self.p.t(lang, "digest.header", date=f"{today.day}.{today.month}.")]

@@ -34,7 +34,7 @@ from storage.models import (
     OutboxStatus,
     User,
 )
-from storage.repo import Users
+from storage.repo import UserRepo
 
 # Keys of the Bot API objects whose value is a Telegram user or chat id.
 _ID_KEYS = ("id", "user_id", "chat_id")
@@ -123,7 +123,7 @@ class Erasure:
                 select(Alert).where(or_(Alert.subject_id == user.id, Alert.subject_id.is_(None)))
             )
         ).all()
-        coordinators = await Users(s).coordinators()
+        coordinators = await UserRepo(s).coordinators()
         for alert in alerts:
             if alert.subject_id is None and not any(
                 marks.in_text(str(t)) for t in alert.texts.values()
@@ -171,7 +171,7 @@ class Erasure:
 
     async def finish_if_settled(self, s: AsyncSession, expert_id: int) -> bool:
         """After a payment: an erasure that waited for its fees completes once none is owed."""
-        user = await Users(s).get(expert_id)
+        user = await UserRepo(s).get(expert_id)
         if (
             user is None
             or not user.erase_when_paid

@@ -39,7 +39,7 @@ from storage.models import (
     Role,
     User,
 )
-from storage.repo import Gigs, Users
+from storage.repo import GigRepo, UserRepo
 
 CONTRACT_REMINDER_DAYS = 30
 PAGE_SIZE = 10
@@ -106,7 +106,7 @@ class Experts:
         return self.clock.now().astimezone(self.tz).date()
 
     async def profile(self, s: AsyncSession, actor: Actor) -> ExpertProfile | None:
-        return await Users(s).profile(actor.id)
+        return await UserRepo(s).profile(actor.id)
 
     # ----- the expert's own ---------------------------------------------------------------
 
@@ -129,7 +129,7 @@ class Experts:
 
     async def save(self, s: AsyncSession, actor: Actor, values: dict[str, Any]) -> bool:
         """Save the profile; true when this completed a new registration (awaiting approval)."""
-        users = Users(s)
+        users = UserRepo(s)
         existing = await users.profile(actor.id)
         if existing is None and not values.get("consent_at"):
             raise Refuse("expert.consent_needed")
@@ -179,7 +179,7 @@ class Experts:
         return was_paused
 
     async def _own(self, s: AsyncSession, actor: Actor) -> ExpertProfile:
-        profile = await Users(s).profile(actor.id)
+        profile = await UserRepo(s).profile(actor.id)
         if profile is None:
             raise Refuse("expert.profile_missing")
         return profile
@@ -211,7 +211,7 @@ class Experts:
         self, s: AsyncSession, actor: Actor, user_id: int, approve: bool
     ) -> tuple[bool, ExpertProfile | None]:
         """Approve or reject a new registration; false when someone decided already."""
-        profile = await Users(s).profile(user_id)
+        profile = await UserRepo(s).profile(user_id)
         if profile is None:
             return False, None
         if profile.status != ExpertStatus.PENDING:
@@ -225,13 +225,13 @@ class Experts:
         if approve and profile.contract_until is None:
             # Contracts are yearly; approving means one has been made. Editable on the card.
             profile.contract_until = self.today() + timedelta(days=365)
-        expert = await Users(s).get(user_id)
+        expert = await UserRepo(s).get(user_id)
         if expert is not None:
             if not approve:
                 expert.active = False
             await self.notify.push(s, expert, "expert.approved" if approve else "expert.rejected")
         by = actor.user.name if actor.user else ""
-        for coord in await Users(s).coordinators():
+        for coord in await UserRepo(s).coordinators():
             await self.notify.edit_text(
                 s,
                 coord,
@@ -247,8 +247,8 @@ class Experts:
         return True, profile
 
     async def card(self, s: AsyncSession, user_id: int) -> Card | None:
-        user = await Users(s).get(user_id)
-        profile = await Users(s).profile(user_id)
+        user = await UserRepo(s).get(user_id)
+        profile = await UserRepo(s).profile(user_id)
         if user is None or profile is None or user.role != Role.EXPERT:
             return None
         now = self.clock.now()
@@ -392,7 +392,7 @@ class Experts:
         ).all()
         for profile in ended:
             profile.paused_until = None
-            user = await Users(s).get(profile.user_id)
+            user = await UserRepo(s).get(profile.user_id)
             if user is not None and user.active:
                 await self.checkins.pause_ended(s, user)
         return len(ended)
@@ -405,7 +405,7 @@ class Experts:
         await self.audit.record(s, actor, "data_export", "expert", actor.user.id)
         user = actor.user
         assert user is not None
-        profile = await Users(s).profile(user.id)
+        profile = await UserRepo(s).profile(user.id)
         offers = (
             await s.execute(
                 select(Offer, Gig)
@@ -578,7 +578,7 @@ class Experts:
         await self.audit.record(s, None, "data_erase", "expert", user.id)
         now = self.clock.now()
         user.active = False  # no offer reaches them from here on
-        profile = await Users(s).profile(user.id)
+        profile = await UserRepo(s).profile(user.id)
         marks = Marks([profile.display_name if profile else "", user.name], user.telegram_id)
         await s.execute(
             update(Offer)
@@ -598,7 +598,7 @@ class Experts:
             .order_by(Gig.starts_at)
         )
         for offer_id, gig_id in list(future):
-            gig = await Gigs(s).lock(gig_id)
+            gig = await GigRepo(s).lock(gig_id)
             offer = await s.get(Offer, offer_id)
             assert gig is not None and offer is not None
             await s.refresh(offer)

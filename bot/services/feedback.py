@@ -46,7 +46,7 @@ from storage.models import (
     OrdererFeedback,
     User,
 )
-from storage.repo import CheckInRows, Users
+from storage.repo import CheckInRepo, UserRepo
 
 TOKEN_PREFIX = "fb_"
 OPEN_WINDOW = timedelta(days=2)
@@ -140,7 +140,7 @@ class Feedback:
     async def _send_link(
         self, s: AsyncSession, gig: Gig, rnd: FeedbackRound, bot_username: str
     ) -> None:
-        orderer = await Users(s).get(gig.orderer_id)
+        orderer = await UserRepo(s).get(gig.orderer_id)
         if orderer is None:
             return
         lang = orderer.language
@@ -493,7 +493,7 @@ class Feedback:
     async def gig_views(self, s: AsyncSession, gig_id: int) -> GigViews:
         """What the orderer said (named) and the experts' debrief ratings, for coordinators."""
         orderer = await s.scalar(select(OrdererFeedback).where(OrdererFeedback.gig_id == gig_id))
-        debriefs = await CheckInRows(s).debriefs_on(gig_id)
+        debriefs = await CheckInRepo(s).debriefs_on(gig_id)
         treated = [r.orderer_rating for r in debriefs if r.orderer_rating]
         prepared = [r.preparation_rating for r in debriefs if r.preparation_rating]
         return GigViews(

@@ -17,8 +17,8 @@ from bot.services.access import Actor
 from bot.services.audit import Audit
 from bot.services.erasure import Erasure, owed
 from bot.settings import Settings
-from storage.models import Fee, FeeStatus, FeeType, Gig, GigStatus
-from storage.repo import Users
+from storage.models import Fee, FeeStatus, FeeType, Gig, GigStatus, Role
+from storage.repo import UserRepo
 
 
 class Fees:
@@ -91,12 +91,12 @@ class Fees:
     async def set_status(self, s: AsyncSession, actor: Actor, fee_id: int, status: str) -> Fee:
         """Coordinators move a fee along; the expert may only confirm it was paid."""
         fee = await self.get(s, fee_id)
-        if actor.role == "expert" and (fee.expert_id != actor.id or status != FeeStatus.PAID):
+        if actor.role == Role.EXPERT and (fee.expert_id != actor.id or status != FeeStatus.PAID):
             raise Refuse("err.stale")
         if status not in FeeStatus.ALL:
             raise Refuse("err.stale")
         now = self.clock.now()
-        fee.status = status
+        fee.status = FeeStatus(status)
         if status == FeeStatus.FORM_SENT:
             fee.form_sent_at = now
         elif status == FeeStatus.PAID:
@@ -118,7 +118,7 @@ class Fees:
         fee = await self.get(s, fee_id)
         if fee_type not in FeeType.ALL:
             raise Refuse("err.stale")
-        fee.fee_type = fee_type
+        fee.fee_type = FeeType(fee_type)
         fee.amount_cents = 0 if fee_type in (FeeType.VOLUNTEER, FeeType.EXPENSES) else amount
         fee.travel_cents, fee.other_cents = travel, other
         await self.audit.record(
@@ -186,7 +186,7 @@ class Fees:
         ).all()
         for fee, gig in late:
             fee.reminded = True
-            profile = await Users(s).profile(fee.expert_id)
+            profile = await UserRepo(s).profile(fee.expert_id)
             await self.notify.alert(
                 s,
                 "fees",

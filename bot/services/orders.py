@@ -16,7 +16,7 @@ from bot.present import Presenter, gig_values
 from bot.services.access import Actor
 from bot.services.dispatch import Dispatch
 from storage.models import Gig, GigStatus, User
-from storage.repo import Gigs, Users
+from storage.repo import GigRepo, UserRepo
 
 
 class Decision(Enum):
@@ -45,7 +45,7 @@ class Orders:
         if starts_at <= now:
             # The form was filled in earlier and the moment has passed since.
             raise Refuse("err.datetime_past_on_send")
-        gig = await Gigs(s).add(
+        gig = await GigRepo(s).add(
             Gig(
                 orderer_id=actor.id,
                 status=GigStatus.PENDING,
@@ -93,7 +93,7 @@ class Orders:
         return gig
 
     async def _load_pending(self, s: AsyncSession, gig_id: int) -> Gig:
-        gig = await Gigs(s).get(gig_id)
+        gig = await GigRepo(s).get(gig_id)
         if gig is None:
             raise Refuse("err.gig_not_found")
         return gig
@@ -109,18 +109,18 @@ class Orders:
     ) -> tuple[Decision, Gig, int]:
         """Approve and start offering in `mode` (the settings' default if None)."""
         gig = await self._load_pending(s, gig_id)
-        if not await Gigs(s).decide(gig_id, GigStatus.OPEN, actor.id, self.clock.now()):
+        if not await GigRepo(s).decide(gig_id, GigStatus.OPEN, actor.id, self.clock.now()):
             return Decision.ALREADY, gig, 0
-        await Gigs(s).refresh(gig)
+        await GigRepo(s).refresh(gig)
         await self.audit.record(s, actor, "approve", "gig", gig.id, mode or "")
-        orderer = await Users(s).get(gig.orderer_id)
+        orderer = await UserRepo(s).get(gig.orderer_id)
         if orderer is not None:
             await self.notify.push(
                 s, orderer, "order.approved", title=self.p.gig_title(orderer.language, gig)
             )
         by = actor.user.name if actor.user is not None else ""
         mode = mode or self.dispatch.settings.dispatch_mode
-        for coord in await Users(s).coordinators():
+        for coord in await UserRepo(s).coordinators():
             await self.notify.edit_text(
                 s,
                 coord,
@@ -140,11 +140,13 @@ class Orders:
         self, s: AsyncSession, actor: Actor, gig_id: int, reason: str
     ) -> tuple[Decision, Gig]:
         gig = await self._load_pending(s, gig_id)
-        if not await Gigs(s).decide(gig_id, GigStatus.REJECTED, actor.id, self.clock.now(), reason):
+        if not await GigRepo(s).decide(
+            gig_id, GigStatus.REJECTED, actor.id, self.clock.now(), reason
+        ):
             return Decision.ALREADY, gig
-        await Gigs(s).refresh(gig)
+        await GigRepo(s).refresh(gig)
         await self.audit.record(s, actor, "reject", "gig", gig.id, reason)
-        orderer = await Users(s).get(gig.orderer_id)
+        orderer = await UserRepo(s).get(gig.orderer_id)
         if orderer is not None:
             await self.notify.push(
                 s,
@@ -154,7 +156,7 @@ class Orders:
                 title=self.p.gig_title(orderer.language, gig),
             )
         by = actor.user.name if actor.user is not None else ""
-        for coord in await Users(s).coordinators():
+        for coord in await UserRepo(s).coordinators():
             await self.notify.edit_text(
                 s,
                 coord,
@@ -170,5 +172,5 @@ class Orders:
         return Decision.DONE, gig
 
     async def decider_name(self, s: AsyncSession, gig: Gig) -> str:
-        who: User | None = await Users(s).get(gig.decided_by) if gig.decided_by else None
+        who: User | None = await UserRepo(s).get(gig.decided_by) if gig.decided_by else None
         return who.name if who is not None else "?"

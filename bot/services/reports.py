@@ -22,6 +22,7 @@ from bot.present import Presenter
 from bot.services.feedback import Feedback
 from storage.models import (
     CheckIn,
+    CheckInKind,
     CheckInStatus,
     Fee,
     FeeStatus,
@@ -215,7 +216,10 @@ class Reports:
                 )
             ).all()
             for kind, status, answer, score in checkins:
-                if status in (CheckInStatus.SENT, CheckInStatus.ANSWERED) and kind != "reminder":
+                if (
+                    status in (CheckInStatus.SENT, CheckInStatus.ANSWERED)
+                    and kind != CheckInKind.REMINDER
+                ):
                     if answer == "score" and score is not None:
                         # How it went, in three bands a coordinator can act on.
                         answer = (

@@ -17,7 +17,7 @@ from bot.services.dispatch.offering import Offering
 from bot.services.dispatch.seats import TAKING, Seats
 from bot.services.dispatch.status import Status
 from storage.models import Gig, GigStatus, Offer, OfferStatus, User
-from storage.repo import Gigs, Offers, Users
+from storage.repo import GigRepo, OfferRepo, UserRepo
 
 LANGS = ("fi", "sv", "en")
 Before = dict[str, tuple[str, str]]  # per language: the time as it read, and the place
@@ -31,7 +31,7 @@ class Changes:
         self.status = status
 
     async def _upcoming(self, s: AsyncSession, gig_id: int, refusal: str) -> Gig:
-        gig = await Gigs(s).lock(gig_id)
+        gig = await GigRepo(s).lock(gig_id)
         if gig is None or gig.status not in GigStatus.UPCOMING:
             raise Refuse(refusal)
         return gig
@@ -44,11 +44,11 @@ class Changes:
         await self.d.audit.record(s, actor, "cancel", "gig", gig.id, reason)
         now = self.d.clock.now()
         gig.status, gig.cancelled_at, gig.cancel_reason = GigStatus.CANCELLED, now, reason
-        for offer in await Offers(s).live(gig.id):
+        for offer in await OfferRepo(s).live(gig.id):
             was_open = offer.status == OfferStatus.OPEN
             offer.status, offer.answered_at = OfferStatus.CANCELLED, now
             await self.d.fees.drop(s, gig.id, offer.expert_id)
-            expert = await Users(s).get(offer.expert_id)
+            expert = await UserRepo(s).get(offer.expert_id)
             if expert is not None:
                 await self._tell_cancelled(s, gig, offer, expert, was_open)
         await self._tell_others_cancelled(s, actor, gig)
@@ -70,7 +70,7 @@ class Changes:
         await self.d.checkins.send_calendar(s, gig, expert, cancelled=True)
 
     async def _tell_others_cancelled(self, s: AsyncSession, actor: Actor, gig: Gig) -> None:
-        orderer = await Users(s).get(gig.orderer_id)
+        orderer = await UserRepo(s).get(gig.orderer_id)
         if orderer is not None and orderer.id != actor.id:
             await self.d.notify.push(
                 s,
@@ -110,9 +110,9 @@ class Changes:
         await self.d.audit.record(s, actor, "change", "gig", gig.id, what)
         await s.flush()
         await self.d.checkins.sync_gig(s, gig)
-        for offer in await Offers(s).live(gig.id):
+        for offer in await OfferRepo(s).live(gig.id):
             await self._tell_expert_changed(s, gig, offer, old, starts_at, place)
-        targets = [await Users(s).get(gig.orderer_id), *await Users(s).coordinators()]
+        targets = [await UserRepo(s).get(gig.orderer_id), *await UserRepo(s).coordinators()]
         for person in targets:
             if person is None or person.id == actor.id:
                 continue
@@ -149,8 +149,8 @@ class Changes:
     ) -> None:
         """An open offer is edited to the new facts; a confirmed expert hears what changed,
         gets the new calendar entry, and after a time change is asked to confirm again."""
-        expert = await Users(s).get(offer.expert_id)
-        profile = await Users(s).profile(offer.expert_id)
+        expert = await UserRepo(s).get(offer.expert_id)
+        profile = await UserRepo(s).profile(offer.expert_id)
         if expert is None or profile is None:
             return
         p, lang = self.d.p, expert.language
@@ -205,21 +205,21 @@ class Changes:
     # ----- the coordinator's desk -----------------------------------------------------------
 
     async def mark_done(self, s: AsyncSession, actor: Actor, gig_id: int) -> Gig:
-        gig = await Gigs(s).lock(gig_id)
+        gig = await GigRepo(s).lock(gig_id)
         if gig is None or gig.status not in TAKING:
             raise Refuse("gig.not_changeable")
         if gig.starts_at > self.d.clock.now():
             raise Refuse("desk.not_yet")
         gig.status = GigStatus.DONE
-        await Offers(s).close_open(gig.id, self.d.clock.now())
+        await OfferRepo(s).close_open(gig.id, self.d.clock.now())
         await self.d.audit.record(s, actor, "done", "gig", gig.id)
         return gig
 
     async def no_show(self, s: AsyncSession, actor: Actor, offer_id: int) -> NoShow:
         """Record that a confirmed expert did not come (only after the gig has started); the
         agreed fee goes, and the coordinator is told so, with the person's name to check on."""
-        offer = await Offers(s).get(offer_id)
-        gig = await Gigs(s).get(offer.gig_id) if offer else None
+        offer = await OfferRepo(s).get(offer_id)
+        gig = await GigRepo(s).get(offer.gig_id) if offer else None
         if offer is None or gig is None or offer.status != OfferStatus.ACCEPTED:
             raise Refuse("err.stale")
         if gig.starts_at > self.d.clock.now():
@@ -230,7 +230,7 @@ class Changes:
         audit = self.d.audit
         await audit.record(s, actor, "no_show", "gig", gig.id, f"offer {offer.id}")
         await audit.record(s, actor, "no_show", "expert", offer.expert_id, f"gig {gig.id}")
-        profile = await Users(s).profile(offer.expert_id)
+        profile = await UserRepo(s).profile(offer.expert_id)
         name = profile.display_name if profile is not None else "–"
         return NoShow(
             offer,
@@ -243,8 +243,8 @@ class Changes:
 
     async def replace(self, s: AsyncSession, actor: Actor, offer_id: int) -> Gig:
         """Take a confirmed expert off a gig (they are told kindly) and offer the seat on."""
-        offer = await Offers(s).get(offer_id)
-        gig = await Gigs(s).lock(offer.gig_id) if offer else None
+        offer = await OfferRepo(s).get(offer_id)
+        gig = await GigRepo(s).lock(offer.gig_id) if offer else None
         if offer is None or gig is None or offer.status != OfferStatus.ACCEPTED:
             raise Refuse("err.stale")
         await self.d.audit.record(s, actor, "replace", "gig", gig.id, f"offer {offer.id}")
@@ -260,12 +260,12 @@ class Changes:
         return gig
 
     async def message_confirmed(self, s: AsyncSession, actor: Actor, gig_id: int, text: str) -> int:
-        gig = await Gigs(s).get(gig_id)
+        gig = await GigRepo(s).get(gig_id)
         if gig is None:
             raise Refuse("err.gig_not_found")
-        rows = await Offers(s).accepted(gig_id)
+        rows = await OfferRepo(s).accepted(gig_id)
         for offer in rows:
-            expert = await Users(s).get(offer.expert_id)
+            expert = await UserRepo(s).get(offer.expert_id)
             if expert is not None:
                 await self.d.notify.push(
                     s,
@@ -280,26 +280,26 @@ class Changes:
 
     async def people(self, s: AsyncSession, gig_id: int) -> list[tuple[Offer, str]]:
         """Everyone offered this gig, best first, with their chosen names."""
-        return await Offers(s).with_names(gig_id)
+        return await OfferRepo(s).with_names(gig_id)
 
     async def set_companion(
         self, s: AsyncSession, actor: Actor, gig_id: int, name: str
     ) -> tuple[Gig, int]:
         """Name the adult accompanying youth experts; confirms the youth experts waiting."""
-        gig = await Gigs(s).lock(gig_id)
+        gig = await GigRepo(s).lock(gig_id)
         if gig is None or gig.status not in TAKING:
             raise Refuse("err.gig_not_found")
         gig.companion = name
         await self.d.audit.record(s, actor, "companion", "gig", gig.id, name)
-        waiting = await Offers(s).awaiting_companion(gig_id)
+        waiting = await OfferRepo(s).awaiting_companion(gig_id)
         for offer in waiting:
             offer.awaiting_companion = False
-            expert = await Users(s).get(offer.expert_id)
+            expert = await UserRepo(s).get(offer.expert_id)
             if expert is not None:
                 await self._confirm_with_companion(s, gig, offer, expert)
         if waiting and gig.status == GigStatus.FILLED:
             await s.flush()
-            names = ", ".join(await Offers(s).accepted_names(gig.id))
+            names = ", ".join(await OfferRepo(s).accepted_names(gig.id))
             await self.seats.tell_orderer_filled(s, gig, names)
         return gig, len(waiting)
 

@@ -20,7 +20,7 @@ from bot.services.checkins import CheckIns
 from bot.services.fees import Fees
 from bot.settings import Settings
 from storage.models import Gig, Offer
-from storage.repo import Offers
+from storage.repo import OfferRepo
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def ranking_button(gig_id: int) -> list[list[tuple[str, str]]]:
 
 async def own_offer(s: AsyncSession, actor: Actor, offer_id: int) -> Offer | None:
     """The actor's own offer; somebody else's is the same as none (learns nothing)."""
-    offer = await Offers(s).get(offer_id)
+    offer = await OfferRepo(s).get(offer_id)
     if offer is None or actor.user is None or offer.expert_id != actor.user.id:
         return None
     return offer

@@ -24,7 +24,7 @@ from bot.services.dispatch.common import (
 from bot.services.dispatch.ranking import Ranked, Ranking, next_wave, pickable
 from bot.services.dispatch.status import Status
 from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus
-from storage.repo import Gigs, Offers, Users
+from storage.repo import GigRepo, OfferRepo, UserRepo
 
 MODES = ("broadcast", "cascade", "handpick")
 
@@ -79,12 +79,12 @@ class Offering:
         sent = 0
         if gig.dispatch_mode in ("broadcast", "cascade"):
             ranked = await self.ranking.ranked(s, gig)
-            states = await Offers(s).states(gig.id)
+            states = await OfferRepo(s).states(gig.id)
             wave = next_wave(ranked, states, gig.dispatch_mode, gig.cascade_k)
             sent = await self._offer_many(s, gig, wave, len(ranked))
         if sent:
             gig.exhausted_alerted = False
-        elif await Offers(s).count_open(gig.id) == 0 and not gig.exhausted_alerted:
+        elif await OfferRepo(s).count_open(gig.id) == 0 and not gig.exhausted_alerted:
             gig.exhausted_alerted = True
             await self.alert_nobody_left(s, gig)
         self.status.mark(s, gig)
@@ -97,7 +97,7 @@ class Offering:
         if reason:
             await self.d.audit.record(s, actor, "override", "gig", gig.id, reason)
         ranked = await self.ranking.ranked(s, gig)
-        chosen = pickable(ranked, await Offers(s).states(gig.id), user_ids)
+        chosen = pickable(ranked, await OfferRepo(s).states(gig.id), user_ids)
         sent = await self._offer_many(s, gig, chosen, len(ranked), reason)
         self.status.mark(s, gig)
         return sent
@@ -144,7 +144,7 @@ class Offering:
         self, s: AsyncSession, gig: Gig, entries: list[Ranked], pool: int, reason: str
     ) -> list[Offer]:
         now = self.d.clock.now()
-        existing = await Offers(s).by_expert(gig.id, [r.user.id for r in entries])
+        existing = await OfferRepo(s).by_expert(gig.id, [r.user.id for r in entries])
         expires = self._expiry(gig, next_allowed(now, self.d.settings))
         offers = []
         for r in entries:
@@ -193,7 +193,7 @@ class Offering:
     async def details(self, s: AsyncSession, actor: Actor, offer_id: int) -> str | None:
         """Everything about the gig of one's own offer; the contact person once confirmed."""
         offer = await own_offer(s, actor, offer_id)
-        gig = await Gigs(s).get(offer.gig_id) if offer is not None else None
+        gig = await GigRepo(s).get(offer.gig_id) if offer is not None else None
         if offer is None or gig is None:
             return None
         p, lang = self.d.p, actor.lang
@@ -209,8 +209,8 @@ class Offering:
         offer = await own_offer(s, actor, offer_id)
         if offer is None:
             return None
-        gig = await Gigs(s).get(offer.gig_id)
-        profile = await Users(s).profile(actor.id)
+        gig = await GigRepo(s).get(offer.gig_id)
+        profile = await UserRepo(s).profile(actor.id)
         if gig is None or profile is None:
             return None
         done = (await self.ranking.rotation(s, [actor.id]))[actor.id]
@@ -236,7 +236,7 @@ class Offering:
     async def expire(self, s: AsyncSession, offer: Offer, gig: Gig) -> None:
         offer.status = OfferStatus.EXPIRED
         offer.answered_at = self.d.clock.now()
-        expert = await Users(s).get(offer.expert_id)
+        expert = await UserRepo(s).get(offer.expert_id)
         if expert is not None:
             p, lang = self.d.p, expert.language
             text = p.t(lang, "offer.expired", title=p.gig_title(lang, gig))
@@ -249,14 +249,14 @@ class Offering:
         times, and after any downtime.
         """
         now = self.d.clock.now()
-        due = await Offers(s).due(now)
+        due = await OfferRepo(s).due(now)
         touched: dict[int, Gig] = {}
         for offer, gig in due:
             await self.expire(s, offer, gig)
             touched[gig.id] = gig
         for gig in touched.values():
             await self.proceed(s, gig)
-        late = await Gigs(s).past_deadline(now)
+        late = await GigRepo(s).past_deadline(now)
         for gig in late:
             gig.deadline_alerted = True
             await self.d.alert_seats(s, gig, "coord.deadline")
@@ -268,7 +268,7 @@ class Offering:
         """A message could not reach someone. If they blocked the bot they are skipped from
         now on; an open offer in that message moves on to the next person; coordinators hear
         whom to reach another way."""
-        user = await Users(s).by_telegram_id(telegram_id)
+        user = await UserRepo(s).by_telegram_id(telegram_id)
         if user is None:
             return
         if why is Lost.BLOCKED:
@@ -276,7 +276,7 @@ class Offering:
         await self._move_on(s, offer_of_tag(tag), why)
         if why is Lost.BLOCKED and user.role != "expert":
             return
-        profile = await Users(s).profile(user.id)
+        profile = await UserRepo(s).profile(user.id)
         await self.d.notify.alert(
             s,
             "short",
@@ -290,10 +290,10 @@ class Offering:
     async def _move_on(self, s: AsyncSession, offer_id: int | None, why: Lost) -> None:
         """An offer that did not reach its expert: closed (blocked) or expired (failing), and
         the gig's next wave goes out."""
-        offer = await Offers(s).get(offer_id) if offer_id is not None else None
+        offer = await OfferRepo(s).get(offer_id) if offer_id is not None else None
         if offer is None or offer.status != OfferStatus.OPEN:
             return
-        gig = await Gigs(s).lock(offer.gig_id)
+        gig = await GigRepo(s).lock(offer.gig_id)
         closed = OfferStatus.CLOSED if why is Lost.BLOCKED else OfferStatus.EXPIRED
         offer.status, offer.answered_at = closed, self.d.clock.now()
         if gig is not None:

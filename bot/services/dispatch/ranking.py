@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import matching
 from bot.services.dispatch.common import Deps
 from storage.models import ExpertProfile, Gig, OfferStatus, User
-from storage.repo import Offers, Users
+from storage.repo import OfferRepo, UserRepo
 
 ROTATION_DAYS = 90
 # Offers that count as answered "no" for this gig: the expert is not asked again.
@@ -106,7 +106,7 @@ class Ranking:
 
     async def eligible(self, s: AsyncSession, gig: Gig) -> list[tuple[User, ExpertProfile]]:
         """Experts who pass every rule, including their own limits, for this gig."""
-        people = list(await Users(s).experts_with_profiles())
+        people = list(await UserRepo(s).experts_with_profiles())
         load_of = await matching.loads(s, gig, [u.id for u, _ in people], self.d.tz)
         today = self.d.clock.now().astimezone(self.d.tz).date()
         return matching.eligible(gig, people, load_of, today, self.d.tz)
@@ -116,7 +116,7 @@ class Ranking:
         if not ids:
             return {}
         now = self.d.clock.now()
-        recent, last = await Offers(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
+        recent, last = await OfferRepo(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
         return rotation_stats(ids, recent, last)
 
     async def ranked(self, s: AsyncSession, gig: Gig) -> list[Ranked]:

@@ -19,7 +19,7 @@ from bot.services.dispatch.common import (
 from bot.services.dispatch.offering import Offering
 from bot.services.dispatch.status import Status
 from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus
-from storage.repo import Gigs, Offers, Users
+from storage.repo import GigRepo, OfferRepo, UserRepo
 
 TAKING = (GigStatus.OPEN, GigStatus.FILLED)  # a gig whose seats can still change hands
 
@@ -47,13 +47,13 @@ class Seats:
         offer = await own_offer(s, actor, offer_id)
         if offer is None:
             return AnswerResult(Answer.NOT_FOUND)
-        gig = await Gigs(s).lock(offer.gig_id)
+        gig = await GigRepo(s).lock(offer.gig_id)
         assert gig is not None
         await s.refresh(offer)
         early = await self._cannot_take(s, offer, gig)
         if early is not None:
             return early
-        profile = await Users(s).profile(actor.id)
+        profile = await UserRepo(s).profile(actor.id)
         if profile is not None and not despite_limit:
             over = await self._over_limit(s, offer, gig, profile)
             if over is not None:
@@ -61,16 +61,16 @@ class Seats:
         # Claim the offer first: a second tap by the same person waits on this row and then
         # finds it answered, so it can never take a second seat.
         now = self.d.clock.now()
-        if not await Offers(s).answer(offer.id, OfferStatus.ACCEPTED, now):
+        if not await OfferRepo(s).answer(offer.id, OfferStatus.ACCEPTED, now):
             return AnswerResult(Answer.ALREADY, offer, gig)
-        if not await Gigs(s).take_seat(gig.id, now):
+        if not await GigRepo(s).take_seat(gig.id, now):
             await s.refresh(offer)
             offer.status = OfferStatus.CLOSED
             await s.flush()
-            await Gigs(s).refresh(gig)
+            await GigRepo(s).refresh(gig)
             return AnswerResult(Answer.FILLED, offer, gig)
         await s.refresh(offer)
-        await Gigs(s).refresh(gig)
+        await GigRepo(s).refresh(gig)
         await self._seated(s, actor, offer, gig, profile)
         return AnswerResult(Answer.ACCEPTED, offer, gig)
 
@@ -132,13 +132,13 @@ class Seats:
 
     async def _tell_filled(self, s: AsyncSession, gig: Gig) -> None:
         p = self.d.p
-        for closed in await Offers(s).close_open(gig.id, self.d.clock.now()):
-            expert = await Users(s).get(closed.expert_id)
+        for closed in await OfferRepo(s).close_open(gig.id, self.d.clock.now()):
+            expert = await UserRepo(s).get(closed.expert_id)
             if expert is not None:
                 lang = expert.language
                 text = p.t(lang, "offer.filled_thanks", title=p.gig_title(lang, gig))
                 await self.d.notify.edit_text(s, expert, offer_tag(closed.id), text)
-        names = ", ".join(await Offers(s).accepted_names(gig.id))
+        names = ", ".join(await OfferRepo(s).accepted_names(gig.id))
         await self.tell_orderer_filled(s, gig, names)
         await self.d.notify.alert(
             s, "short", "coord.gig_filled", names=names, per_lang=p.title_args(gig)
@@ -147,8 +147,8 @@ class Seats:
     async def tell_orderer_filled(self, s: AsyncSession, gig: Gig, names: str) -> None:
         """The orderer hears the gig is confirmed only once it is: while a young expert waits
         for a named adult companion, nobody on the gig is confirmed yet for them."""
-        waiting = await Offers(s).awaiting_companion(gig.id)
-        orderer = await Users(s).get(gig.orderer_id)
+        waiting = await OfferRepo(s).awaiting_companion(gig.id)
+        orderer = await UserRepo(s).get(gig.orderer_id)
         if waiting or orderer is None:
             return
         title = self.d.p.gig_title(orderer.language, gig)
@@ -159,13 +159,13 @@ class Seats:
         offer = await own_offer(s, actor, offer_id)
         if offer is None:
             return AnswerResult(Answer.NOT_FOUND)
-        gig = await Gigs(s).lock(offer.gig_id)
+        gig = await GigRepo(s).lock(offer.gig_id)
         assert gig is not None
-        if not await Offers(s).answer(offer.id, OfferStatus.DECLINED, self.d.clock.now()):
+        if not await OfferRepo(s).answer(offer.id, OfferStatus.DECLINED, self.d.clock.now()):
             await s.refresh(offer)
             return AnswerResult(answered(offer, gig), offer, gig)
         await s.refresh(offer)
-        if gig.dispatch_mode == "cascade" or await Offers(s).count_open(gig.id) == 0:
+        if gig.dispatch_mode == "cascade" or await OfferRepo(s).count_open(gig.id) == 0:
             # A cascade asks the next person at once; any mode checks whether anyone is left.
             # (A broadcast already asked everyone eligible: no need to rank them all again.)
             await self.offering.proceed(s, gig)
@@ -173,7 +173,7 @@ class Seats:
         return AnswerResult(Answer.DECLINED, offer, gig)
 
     async def confirmed_gigs(self, s: AsyncSession, actor: Actor) -> list[tuple[Offer, Gig]]:
-        return await Offers(s).confirmed_upcoming(actor.id, self.d.clock.now())
+        return await OfferRepo(s).confirmed_upcoming(actor.id, self.d.clock.now())
 
     # ----- giving a seat back ---------------------------------------------------------------
 
@@ -182,7 +182,7 @@ class Seats:
         offer = await own_offer(s, actor, offer_id)
         if offer is None:
             return None
-        gig = await Gigs(s).lock(offer.gig_id)
+        gig = await GigRepo(s).lock(offer.gig_id)
         await s.refresh(offer)
         if (
             gig is None
@@ -200,7 +200,7 @@ class Seats:
         offer = await own_offer(s, actor, offer_id)
         if offer is None or not offer.reconfirm or offer.status != OfferStatus.ACCEPTED:
             return False, None
-        gig = await Gigs(s).lock(offer.gig_id)
+        gig = await GigRepo(s).lock(offer.gig_id)
         await s.refresh(offer)
         if gig is None or not offer.reconfirm:
             return False, gig
@@ -229,7 +229,7 @@ class Seats:
         await self.offering.proceed(s, gig)
 
     async def _tell_released(self, s: AsyncSession, gig: Gig, offer: Offer, why: Release) -> None:
-        expert = await Users(s).get(offer.expert_id)
+        expert = await UserRepo(s).get(offer.expert_id)
         if expert is not None and why is not Release.ERASED:
             # An erased person's cancelling file goes with the reply to /forget instead, so
             # that no outbox row keeps their chat id (handlers.expert.forget_answer).
@@ -238,7 +238,7 @@ class Seats:
                 await self.d.notify.push(s, expert, "desk.replaced", title=title)
             await self.d.checkins.send_calendar(s, gig, expert, cancelled=True)
         if why is Release.STEPPED_BACK:
-            profile = await Users(s).profile(offer.expert_id)
+            profile = await UserRepo(s).profile(offer.expert_id)
             name = profile.display_name if profile is not None else "–"
             await self.d.alert_seats(s, gig, "coord.stepped_back", about=offer.expert_id, name=name)
         elif why is Release.ERASED:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.notify import next_allowed
 from bot.services.dispatch.common import Deps, status_tag
 from storage.models import Gig, OfferStatus
-from storage.repo import Offers, Users
+from storage.repo import OfferRepo, UserRepo
 
 STATUS_NAMES_MAX = 30
 DIRTY = "dispatch:status_dirty"  # session.info key: gigs whose status message is out of date
@@ -28,7 +28,7 @@ COUNTED = (
     OfferStatus.EXPIRED,
     OfferStatus.WITHDRAWN,
 )
-ICONS = {
+ICONS: dict[str, str] = {
     OfferStatus.OPEN: "⏳",
     OfferStatus.ACCEPTED: "✅",
     OfferStatus.DECLINED: "➖",
@@ -66,7 +66,7 @@ class Status:
 
     async def refresh(self, s: AsyncSession, gig: Gig) -> None:
         """Edit every coordinator's status message for this gig in place."""
-        for coord in await Users(s).coordinators():
+        for coord in await UserRepo(s).coordinators():
             await self.d.notify.edit_text(
                 s, coord, status_tag(gig.id), await self.text(s, gig, coord.language)
             )
@@ -76,14 +76,14 @@ class Status:
         goes out once the offers are made, so its first words are true ("3 people asked",
         not "0"); an edit of it pending from the same unit of work would say the same."""
         _dirty(s).pop(gig.id, None)
-        for coord in await Users(s).coordinators():
+        for coord in await UserRepo(s).coordinators():
             text = await self.text(s, gig, coord.language)
             await self.d.notify.push_text(s, coord, text, tag=status_tag(gig.id))
 
     async def text(self, s: AsyncSession, gig: Gig, lang: str) -> str:
         """The live status of a gig's offers: counts, and names while the list is short."""
         p = self.d.p
-        found = await Offers(s).with_names(gig.id)
+        found = await OfferRepo(s).with_names(gig.id)
         # Offers made during quiet hours wait in the outbox until the morning: not sent yet.
         now = self.d.clock.now()
         held = sum(

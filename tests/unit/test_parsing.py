@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -12,14 +12,18 @@ from hypothesis import strategies as st
 from bot.forms import ORDER, read_typed
 from bot.i18n import fmt_datetime, fmt_money
 from bot.parsing import (
+    DB_INT_MAX,
     InputError,
     clean_text,
+    parse_date,
     parse_datetime,
     parse_duration_minutes,
+    parse_id,
     parse_int,
     parse_money_cents,
+    parse_year,
 )
-from tests.harness import HEL, at
+from tests.unit.moments import HEL, at
 
 NOW = at("23.11.2026 10.00").astimezone(UTC)
 
@@ -114,3 +118,73 @@ def test_date_like_text_is_parsed_or_explained(text: str) -> None:
     else:
         assert result > NOW and result.tzinfo is not None
         assert isinstance(result, datetime)
+
+
+def test_a_day_not_in_the_calendar_is_named_first() -> None:
+    for parse in (lambda t: parse_date(t, NOW, HEL), lambda t: parse_datetime(t, NOW, HEL)):
+        with pytest.raises(InputError) as err:
+            parse("31.2.")  # no time either, but that would not help
+        assert err.value.key == "err.date_invalid"
+        assert err.value.params == {"date": "31.2."}
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("24.12.", date(2026, 12, 24)),
+        ("24.12.2026", date(2026, 12, 24)),
+        (" 24 . 12 . 26 ", date(2026, 12, 24)),
+        ("5.1.", date(2027, 1, 5)),  # January typed in November is next year's
+        ("23.11.", date(2026, 11, 23)),  # today is not in the past
+    ],
+)
+def test_dates_without_a_time(typed: str, expected: date) -> None:
+    assert parse_date(typed, NOW, HEL) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("22.11.2026", "err.date_past"),
+        ("1.1.2030", "err.datetime_far"),
+        ("29.2.2027", "err.date_invalid"),
+        ("29.2.", "err.date_invalid"),  # neither this year nor the next has one
+        ("2⁴.12.", "err.date_format"),
+        ("huomenna", "err.date_format"),
+    ],
+)
+def test_bad_dates_without_a_time(typed: str, key: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_date(typed, NOW, HEL)
+    assert err.value.key == key
+
+
+@pytest.mark.parametrize("typed", ["24.12.2026 klo 1⁴.30", "2⁴.12.2026 klo 14.30"])
+def test_superscript_digits_are_no_date(typed: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_datetime(typed, NOW, HEL)
+    assert err.value.key == "err.datetime_format"
+
+
+@pytest.mark.parametrize("typed", ["²", "¹²", "1²", "#²", "0", str(DB_INT_MAX + 1), "12a", ""])
+def test_record_numbers_are_ascii_digits_within_the_database(typed: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_id(typed)
+    assert err.value.key == "err.not_an_id"
+
+
+def test_record_numbers() -> None:
+    assert parse_id("12") == 12
+    assert parse_id(" #12 ") == 12
+    assert parse_id(str(DB_INT_MAX)) == DB_INT_MAX
+
+
+def test_superscripts_are_no_number_nor_year() -> None:
+    with pytest.raises(InputError) as err:
+        parse_int("²", 1, 10)
+    assert err.value.key == "err.not_a_number"
+    assert parse_year("2026") == 2026
+    for typed in ("²⁰²⁶", "1999", "2101"):
+        with pytest.raises(InputError) as err:
+            parse_year(typed)
+        assert err.value.key == "err.year_range"
