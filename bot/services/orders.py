@@ -118,21 +118,8 @@ class Orders:
             await self.notify.push(
                 s, orderer, "order.approved", title=self.p.gig_title(orderer.language, gig)
             )
-        by = actor.user.name if actor.user is not None else ""
         mode = mode or self.dispatch.settings.dispatch_mode
-        for coord in await UserRepo(s).coordinators():
-            await self.notify.edit_text(
-                s,
-                coord,
-                approval_tag(gig.id),
-                self.p.t(
-                    coord.language,
-                    "coord.order_approved",
-                    title=self.p.gig_title(coord.language, gig),
-                    by=by,
-                    mode=self.p.t(coord.language, f"mode.{mode}"),
-                ),
-            )
+        await self._decided(s, actor, gig, "coord.order_approved", mode=f"mode.{mode}")
         offered = await self.dispatch.start(s, gig, mode, picked=picked, reason=reason, actor=actor)
         return Decision.DONE, gig, offered
 
@@ -155,21 +142,26 @@ class Orders:
                 reason=reason,
                 title=self.p.gig_title(orderer.language, gig),
             )
+        await self._decided(s, actor, gig, "coord.order_rejected", reason=reason)
+        return Decision.DONE, gig
+
+    async def _decided(
+        self, s: AsyncSession, actor: Actor, gig: Gig, key: str, *, mode: str = "", reason: str = ""
+    ) -> None:
+        """Edit every coordinator's approval message to say who decided and how (`mode` is a
+        catalog key, rendered in each coordinator's language)."""
         by = actor.user.name if actor.user is not None else ""
         for coord in await UserRepo(s).coordinators():
-            await self.notify.edit_text(
-                s,
-                coord,
-                approval_tag(gig.id),
-                self.p.t(
-                    coord.language,
-                    "coord.order_rejected",
-                    title=self.p.gig_title(coord.language, gig),
-                    by=by,
-                    reason=reason,
-                ),
+            lang = coord.language
+            text = self.p.t(
+                lang,
+                key,
+                title=self.p.gig_title(lang, gig),
+                by=by,
+                mode=self.p.t(lang, mode) if mode else "",
+                reason=reason,
             )
-        return Decision.DONE, gig
+            await self.notify.edit_text(s, coord, approval_tag(gig.id), text)
 
     async def decider_name(self, s: AsyncSession, gig: Gig) -> str:
         who: User | None = await UserRepo(s).get(gig.decided_by) if gig.decided_by else None
