@@ -13,33 +13,20 @@ import sys
 from pathlib import Path
 
 from telegram import Update
-from telegram.ext import Application
 
 from bot import logs
 from bot.app import build_application, post_init, post_shutdown
 from bot.backup import BackupError, backup
 from bot.polling import DurablePoller, PollingFailed
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.startup import StartupError, preflight
+from handlers.base import AnyApplication
 
 log = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
-    backup_cmd = sub.add_parser("backup", help="copy the SQLite database (safe while running)")
-    backup_cmd.add_argument("file", type=Path)
-    demo_cmd = sub.add_parser("demo", help="play one day offline, without Telegram or a token")
-    demo_cmd.add_argument("--lang", choices=("fi", "sv", "en"), default="fi")
-    demo_cmd.add_argument("--out", type=Path, default=Path("demo-output"))
-    demo_cmd.add_argument(
-        "--transcripts",
-        type=Path,
-        default=None,
-        help="also write each role's messages as Markdown into this folder",
-    )
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     if args.command == "demo":
         from bot import demo
 
@@ -56,13 +43,40 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error:\n{exc}\nSee .env.example for every setting.", file=sys.stderr)
         return 2
     if args.command == "backup":
-        try:
-            target = backup(settings, args.file)
-        except BackupError as exc:
-            print(f"Backup failed: {exc}", file=sys.stderr)
-            return 1
-        print(f"Backup written to {target}")
-        return 0
+        return _backup(settings, args.file)
+    return _run(settings)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    backup_cmd = sub.add_parser("backup", help="copy the SQLite database (safe while running)")
+    backup_cmd.add_argument("file", type=Path)
+    demo_cmd = sub.add_parser("demo", help="play one day offline, without Telegram or a token")
+    demo_cmd.add_argument("--lang", choices=("fi", "sv", "en"), default="fi")
+    demo_cmd.add_argument("--out", type=Path, default=Path("demo-output"))
+    demo_cmd.add_argument(
+        "--transcripts",
+        type=Path,
+        default=None,
+        help="also write each role's messages as Markdown into this folder",
+    )
+    return parser
+
+
+def _backup(settings: Settings, file: Path) -> int:
+    """Copy the database to `file`; the exit code."""
+    try:
+        target = backup(settings, file)
+    except BackupError as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backup written to {target}")
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    """Check what the bot needs, then serve (webhook or durable polling); the exit code."""
     logs.setup(settings.log_level, settings.bot_token.get_secret_value())
     try:
         asyncio.run(preflight(settings))
@@ -70,25 +84,24 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     app = build_application(settings)
-    if settings.webhook_url:
-        # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; python-telegram-bot
-        # refuses requests without it (403) before they reach any handler.
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=settings.webhook_path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value()
-            if settings.webhook_secret
-            else None,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
+    if not settings.webhook_url:
         return asyncio.run(run_durable(app))
+    # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; python-telegram-bot
+    # refuses requests without it (403) before they reach any handler.
+    app.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=settings.webhook_path,
+        webhook_url=settings.webhook_url,
+        secret_token=settings.webhook_secret.get_secret_value()
+        if settings.webhook_secret
+        else None,
+        allowed_updates=Update.ALL_TYPES,
+    )
     return 0
 
 
-async def run_durable(app: Application) -> int:
+async def run_durable(app: AnyApplication) -> int:
     """Run with durable polling until SIGINT/SIGTERM (see bot/polling.py); the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -97,7 +110,7 @@ async def run_durable(app: Application) -> int:
     return await serve(app, stop)
 
 
-async def serve(app: Application, stop: asyncio.Event) -> int:
+async def serve(app: AnyApplication, stop: asyncio.Event) -> int:
     """Poll until `stop` is set (0) or polling fails for good (1: the supervisor restarts us)."""
     code = 0
     async with app:

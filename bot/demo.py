@@ -139,11 +139,20 @@ class Demo:
         return link.rsplit("=", 1)[1]
 
     async def run(self) -> None:
-        t = self.t
         coord = self.person(COORDINATOR, "Kaisa", "coordinator")
         await self.send(coord, "/start")
+        nurse, experts = await self.morning(coord)
+        aino, bertta, cecilia, dani = experts
+        await self.order(nurse)
+        await self.cascade(coord, aino, bertta, cecilia, dani)
+        await self.around_the_gig(coord, bertta, cecilia)
+        await self.audience_feedback(coord, nurse)
+        await self.fees(coord, bertta)
+        await self.month_end(coord)
 
-        # Morning: invitations and registrations.
+    async def morning(self, coord: Person) -> tuple[Person, list[Person]]:
+        """Invitations and registrations: the orderer, then four experts approved."""
+        t = self.t
         code = await self.invite(coord, "orderer")
         nurse = self.person(201, "Nea", "orderer")
         await self.send(nurse, f"/start {code}")
@@ -155,32 +164,38 @@ class Demo:
             (303, "Cecilia", "mental_health"),
             (304, "Dani", "mental_health"),
         ):
-            code = await self.invite(coord, "expert")
-            p = self.person(tid, name, "expert")
-            await self.send(p, f"/start {code}")
-            await self.press(p, t("btn.consent_yes"))
-            await self.send(p, name)
-            for label in (
-                t("gig_type.talk"),
-                t("btn.done"),
-                t(f"topic.{topic}"),
-                t("btn.done"),
-                t("language_name.fi"),
-                t("btn.done"),
-                t("region.keski_suomi"),
-                t("btn.done"),
-                t("common.yes"),
-                t("btn.done"),
-                t("btn.skip"),
-                t("btn.save"),
-            ):
-                await self.press(p, label)
-            await self.press(coord, t("btn.approve"))
-            self.check(p.last.text == t("expert.approved"), f"{name} approved")
-            experts.append(p)
-        aino, bertta, cecilia, dani = experts
+            experts.append(await self.register_expert(coord, tid, name, topic))
+        return nurse, experts
 
-        # The order.
+    async def register_expert(self, coord: Person, tid: int, name: str, topic: str) -> Person:
+        t = self.t
+        code = await self.invite(coord, "expert")
+        p = self.person(tid, name, "expert")
+        await self.send(p, f"/start {code}")
+        await self.press(p, t("btn.consent_yes"))
+        await self.send(p, name)
+        for label in (
+            t("gig_type.talk"),
+            t("btn.done"),
+            t(f"topic.{topic}"),
+            t("btn.done"),
+            t("language_name.fi"),
+            t("btn.done"),
+            t("region.keski_suomi"),
+            t("btn.done"),
+            t("common.yes"),
+            t("btn.done"),
+            t("btn.skip"),
+            t("btn.save"),
+        ):
+            await self.press(p, label)
+        await self.press(coord, t("btn.approve"))
+        self.check(p.last.text == t("expert.approved"), f"{name} approved")
+        return p
+
+    async def order(self, nurse: Person) -> None:
+        """The nurse orders a talk, answering every question of the form."""
+        t = self.t
         await self.send(nurse, t("menu.new_order"))
         await self.send(nurse, "Keski-Suomen hyvinvointialue, psykiatrian poliklinikka")
         await self.press(nurse, t("gig_type.talk"))
@@ -200,7 +215,11 @@ class Demo:
         await self.press(nurse, t("btn.skip"))
         await self.press(nurse, t("btn.send"))
 
-        # Approval and a cascade.
+    async def cascade(
+        self, coord: Person, aino: Person, bertta: Person, cecilia: Person, dani: Person
+    ) -> None:
+        """Approval and a cascade: three offers, one declined, two seats taken."""
+        t = self.t
         await self.press(coord, t("btn.ranking"))
         await self.press(coord, t("mode_btn.cascade", k=3, hours=24))
         self.check(all(_offered(p, t) for p in (aino, bertta, cecilia)), "three offers out")
@@ -214,7 +233,9 @@ class Demo:
             "Dani's open offer was withdrawn",
         )
 
-        # Around the gig.
+    async def around_the_gig(self, coord: Person, bertta: Person, cecilia: Person) -> None:
+        """The check-ins before and after the gig."""
+        t = self.t
         await self.at("23.11.2026 13.00")  # 48 h before: how are you feeling about it?
         await self.press(bertta, t("btn.prep_ready"))
         await self.press(cecilia, t("btn.prep_ready"))
@@ -227,7 +248,9 @@ class Demo:
         await self.press(cecilia, t("btn.debrief_coordinator"))
         self.check(coord.last.text.startswith("💬"), "debrief request reached the coordinator")
 
-        # Feedback from the audience, through the link the orderer passed on.
+    async def audience_feedback(self, coord: Person, nurse: Person) -> None:
+        """Feedback from the audience, through the link the orderer passed on."""
+        t = self.t
         link = next(
             line for m in nurse.inbox for line in m.text.splitlines() if "?start=fb_" in line
         )
@@ -247,13 +270,15 @@ class Demo:
         await self.send(coord, "/feedback 1")
         self.check("Rohkea ja selkeä puheenvuoro." not in coord.last.text, "nothing while open")
 
-        # Fees.
+    async def fees(self, coord: Person, bertta: Person) -> None:
+        t = self.t
         await self.send(coord, "/fees")
         await self.press(coord, t("btn.fee_sent"))
         await self.send(bertta, "/myfees")
         await self.press(bertta, t("btn.fee_confirm_paid", id=1))
 
-        # The feedback link has closed: the results show, all at once; then the month's report.
+    async def month_end(self, coord: Person) -> None:
+        """The feedback link has closed: the results show, all at once; then the month's report."""
         await self.at("10.12.2026 09.00")
         await self.send(coord, "/feedback 1")
         self.check("Rohkea ja selkeä puheenvuoro." in coord.last.text, "feedback results shown")

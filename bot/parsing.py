@@ -29,45 +29,60 @@ MAX_DAYS_AHEAD = 730
 
 def parse_datetime(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     """'24.12.2026 klo 14.30', '24.12. 14:30', '24.12.26 9' -> aware UTC datetime in the future."""
-    cleaned = " ".join(text.strip().split())
-    if len(cleaned) > 40:
-        raise InputError("err.datetime_format")
-    match = _DT_RE.match(cleaned)
-    if not match:
-        raise InputError("err.datetime_format")
+    match = _match_datetime(text)
     local_now = now.astimezone(tz)
     day, month = int(match["d"]), int(match["m"])
-    if match["y"]:
-        year = int(match["y"])
-        year = year + 2000 if year < 100 else year
-    else:
-        year = local_now.year
+    year_given = bool(match["y"])
+    year = _full_year(int(match["y"])) if year_given else local_now.year
     # A day that is not in the calendar is the first thing to say ("31.2." has no time either,
     # but fixing the time would not help). Without a year, 29.2. is fine if next year has it.
-    if not any(_day_exists(y, month, day) for y in ((year,) if match["y"] else (year, year + 1))):
-        raise InputError("err.date_invalid", {"date": f"{day}.{month}."})
+    if not any(_day_exists(y, month, day) for y in ((year,) if year_given else (year, year + 1))):
+        raise _no_such_day(day, month)
+    hour, minute = _time_of_day(match)
+    try:
+        local = datetime(year, month, day, hour, minute, tzinfo=tz)
+        if not year_given and local < local_now:
+            # "24.1." typed in December means next January.
+            local = local.replace(year=year + 1)
+    except ValueError:
+        raise _no_such_day(day, month) from None
+    return _within_reach(local.astimezone(UTC), now)
+
+
+def _match_datetime(text: str) -> re.Match[str]:
+    cleaned = " ".join(text.strip().split())
+    match = _DT_RE.match(cleaned) if len(cleaned) <= 40 else None
+    if not match:
+        raise InputError("err.datetime_format")
+    return match
+
+
+def _full_year(year: int) -> int:
+    """'26' is 2026."""
+    return year + 2000 if year < 100 else year
+
+
+def _no_such_day(day: int, month: int) -> InputError:
+    return InputError("err.date_invalid", {"date": f"{day}.{month}."})
+
+
+def _time_of_day(match: re.Match[str]) -> tuple[int, int]:
     if match["h"] is None:
         raise InputError("err.datetime_no_time")
     hour = int(match["h"])
     minute = int(match["mi"]) if match["mi"] else 0
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise InputError("err.time_invalid")
-    try:
-        local = datetime(year, month, day, hour, minute, tzinfo=tz)
-    except ValueError:
-        raise InputError("err.date_invalid", {"date": f"{day}.{month}."}) from None
-    if not match["y"] and local < local_now:
-        # "24.1." typed in December means next January.
-        try:
-            local = local.replace(year=year + 1)
-        except ValueError:
-            raise InputError("err.date_invalid", {"date": f"{day}.{month}."}) from None
-    result = local.astimezone(UTC)
-    if result <= now:
+    return hour, minute
+
+
+def _within_reach(moment: datetime, now: datetime) -> datetime:
+    """`moment` if it is in the future but not too far in it."""
+    if moment <= now:
         raise InputError("err.datetime_past")
-    if result > now + timedelta(days=MAX_DAYS_AHEAD):
+    if moment > now + timedelta(days=MAX_DAYS_AHEAD):
         raise InputError("err.datetime_far")
-    return result
+    return moment
 
 
 def _day_exists(year: int, month: int, day: int) -> bool:

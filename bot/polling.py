@@ -28,10 +28,10 @@ import logging
 
 from telegram import Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
-from telegram.ext import Application
 
 from bot.budget import seconds
 from bot.core import Core
+from handlers.base import AnyApplication
 from storage.repo import InboxRepo
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class PollingFailed(Exception):
 
 
 class DurablePoller:
-    def __init__(self, app: Application, timeout: int = 30) -> None:
+    def __init__(self, app: AnyApplication, timeout: int = 30) -> None:
         self.app = app
         self.core: Core = app.bot_data["core"]
         self.timeout = timeout
@@ -70,7 +70,7 @@ class DurablePoller:
 
     async def fetch(self, offset: int | None) -> int | None:
         """One long poll; stores what came and returns the next offset."""
-        updates = await self.app.bot.get_updates(
+        updates: tuple[Update, ...] = await self.app.bot.get_updates(
             offset=offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
         )
         if not updates:

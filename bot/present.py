@@ -46,6 +46,18 @@ def gig_values(gig: Gig) -> dict[str, Any]:
     }
 
 
+# Answers stored as a catalog code: the field's name -> the catalog prefix of its labels.
+_LABELLED = {
+    "region": "region",
+    "audience": "audience",
+    "language": "language_name",
+    "remote": "format",
+    "fee_type": "fee_type",
+}
+# Answers stored as a list of codes, shown as one comma-separated line.
+_LABELLED_LISTS = {"topics": "topic", "regions": "region", "languages": "language_name"}
+
+
 class Presenter:
     def __init__(self, texts: Texts, tz: ZoneInfo) -> None:
         self.texts = texts
@@ -111,25 +123,15 @@ class Presenter:
         """One answer of an order or profile, readable."""
         if value is None:
             return self.t(lang, {"fee": "common.unpaid"}.get(name, "common.none"))
+        if name in _LABELLED:
+            return self.label(lang, _LABELLED[name], value)
+        if name in _LABELLED_LISTS:
+            return self.labels(lang, _LABELLED_LISTS[name], value)
         match name:
             case "gig_type" | "gig_types":
                 return self.labels(lang, "gig_type", value if isinstance(value, list) else [value])
-            case "topics":
-                return self.labels(lang, "topic", value)
-            case "region":
-                return self.label(lang, "region", value)
-            case "regions":
-                return self.labels(lang, "region", value)
             case "audiences":
                 return self.labels(lang, "audience", value) if value else self.t(lang, "common.any")
-            case "audience":
-                return self.label(lang, "audience", value)
-            case "language":
-                return self.label(lang, "language_name", value)
-            case "languages":
-                return self.labels(lang, "language_name", value)
-            case "remote":
-                return self.label(lang, "format", value)
             case "remote_ok":
                 return self.t(lang, "common.yes" if value else "common.no")
             case "starts_at":
@@ -138,8 +140,6 @@ class Presenter:
                 return fmt_hours(int(value))
             case "fee" | "amount" | "travel" | "other":
                 return self.money(lang, int(value))
-            case "fee_type":
-                return self.label(lang, "fee_type", value)
         return str(value)
 
     def gig(

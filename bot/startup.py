@@ -21,35 +21,45 @@ class StartupError(Exception):
     """What keeps the bot from starting, in one line that names the setting."""
 
 
+# The first of these that an error in the chain is, innermost first, says what went wrong.
+_OS_REASONS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (socket.gaierror, "host name not found"),
+    (TimeoutError, "timed out"),
+    (PermissionError, "permission denied"),
+    ((FileExistsError, NotADirectoryError), "a file is in the way"),
+    (IsADirectoryError, "it is a folder"),
+    (FileNotFoundError, "no such folder, and it cannot be made there"),
+)
+# asyncpg's errors, matched by name.
+_DRIVER_REASONS = {
+    "InvalidPasswordError": "user name or password rejected",
+    "InvalidCatalogNameError": "no such database",
+}
+
+
 def _reason(exc: BaseException) -> str:
     """A short, secret-free reason from the innermost cause of a failure."""
+    chain = _causes(exc)
+    for err in reversed(chain):
+        for kind, reason in _OS_REASONS:
+            if isinstance(err, kind):
+                return reason
+    names = {type(err).__name__ for err in chain}
+    for name, reason in _DRIVER_REASONS.items():
+        if name in names:
+            return reason
+    return type(chain[-1]).__name__
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and what caused it, outermost first."""
     chain: list[BaseException] = []
     seen: BaseException | None = exc
     while seen is not None and seen not in chain:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__
-    for err in reversed(chain):
-        match err:
-            case ConnectionRefusedError():
-                return "connection refused"
-            case socket.gaierror():
-                return "host name not found"
-            case TimeoutError():
-                return "timed out"
-            case PermissionError():
-                return "permission denied"
-            case FileExistsError() | NotADirectoryError():
-                return "a file is in the way"
-            case IsADirectoryError():
-                return "it is a folder"
-            case FileNotFoundError():
-                return "no such folder, and it cannot be made there"
-    names = {type(err).__name__ for err in chain}
-    if "InvalidPasswordError" in names:
-        return "user name or password rejected"
-    if "InvalidCatalogNameError" in names:
-        return "no such database"
-    return type(chain[-1]).__name__
+    return chain
 
 
 async def check_database(settings: Settings) -> None:

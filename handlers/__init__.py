@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application, BaseHandler
+from telegram import Update
+from telegram.ext import BaseHandler
 
 from bot.i18n import Texts
 from handlers import (
@@ -17,9 +18,10 @@ from handlers import (
     orderer,
     register,
 )
+from handlers.base import AnyApplication, Ctx
 
 
-def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler]]:
+def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, None]]]:
     """Every handler with its group: commands and buttons first, free text and leftovers last."""
     ordered = [
         *common.build_handlers(texts),
@@ -37,7 +39,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler]]:
     return [(0, h) for h in ordered]
 
 
-def install(app: Application, texts: Texts) -> None:
+def install(app: AnyApplication, texts: Texts) -> None:
     for group, handler in build_handlers(texts):
         app.add_handler(handler, group)
     app.add_error_handler(common.on_error)

@@ -189,7 +189,7 @@ async def on_error(update: object, context: Ctx) -> None:
         log.warning("could not alert coordinators about the error")
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     return [
         CommandHandler("start", start),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.help"))), help_command),
@@ -200,7 +200,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler]:
     ]
 
 
-def build_fallbacks() -> list[BaseHandler]:
+def build_fallbacks() -> list[BaseHandler[Update, Ctx, None]]:
     return [
         MessageHandler(filters.TEXT & ~filters.COMMAND, free_text),
         MessageHandler(filters.COMMAND, unknown_command),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import Approval, Invite, Ranking, pack, pattern
@@ -13,7 +14,7 @@ from bot.notify import next_allowed
 from bot.present import gig_values
 from bot.services.orders import Decision
 from handlers import forms
-from handlers.base import Req, handles
+from handlers.base import Ctx, Req, handles
 from storage.models import GigStatus, Role
 from storage.repo import GigRepo
 
@@ -149,7 +150,7 @@ async def reject_done(req: Req, values: dict[str, Any]) -> None:
         req.say("coord.rejected_done", title=title)
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(REJECT, reject_done)
     return [
         CommandHandler("invite", invite),

@@ -6,6 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import (
@@ -31,7 +32,7 @@ from bot.present import gig_values
 from bot.services.dispatch import Answer
 from bot.services.experts import profile_values
 from handlers import forms
-from handlers.base import Req, handles
+from handlers.base import Ctx, Req, handles
 from handlers.menus import menu
 from storage.models import ExpertStatus, Role
 from storage.repo import OfferRepo
@@ -389,7 +390,7 @@ async def forget_answer(req: Req) -> None:
         req.file(filename, ics.encode())
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(EXPERT, profile_done)
     forms.on_complete(LIMIT_GIGS, limit_done)
     forms.on_complete(LIMIT_EARNINGS, limit_done)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import GigChange, OrderActions, pack, pattern
 from bot.forms import ORDER
 from bot.i18n import Texts
 from handlers import forms, gigs
-from handlers.base import Req, handles
+from handlers.base import Ctx, Req, handles
 from handlers.menus import menu
 from storage.models import GigStatus, Role
 from storage.repo import GigRepo, OfferRepo
@@ -83,7 +84,7 @@ async def order_actions(req: Req) -> None:
     )
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(ORDER, order_done)
     return [
         CommandHandler("neworder", new_order),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import vocab
@@ -15,7 +16,7 @@ from bot.i18n import Texts, fmt_day
 from bot.parsing import InputError, shorten
 from bot.services.experts import PAGE_SIZE, Card, Filters, profile_values
 from handlers import forms
-from handlers.base import Req, arg_id, handles
+from handlers.base import Ctx, Req, arg_id, handles
 from storage.models import ExpertStatus, Role
 
 STATUS_WORDS = {
@@ -343,7 +344,7 @@ async def companion_button(req: Req) -> None:
     await forms.begin(req, COMPANION, {"gig_id": gig_id})
 
 
-def build_handlers(texts: Texts) -> list[BaseHandler]:
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(CONTRACT, contract_done)
     forms.on_complete(COMPANION, companion_done)
     return [

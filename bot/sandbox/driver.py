@@ -11,11 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.ext import Application
 
 from bot.clock import FakeClock
 from bot.core import Core
 from bot.sandbox.fakebot import Button, FakeTelegram, Sent
+from handlers.base import AnyApplication
 
 HEL = ZoneInfo("Europe/Helsinki")
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmno"
@@ -30,7 +30,7 @@ class Harness:
     to False to let people act while the outbox is still sending (a broadcast going out).
     """
 
-    def __init__(self, app: Application, tg: FakeTelegram, clock: FakeClock) -> None:
+    def __init__(self, app: AnyApplication, tg: FakeTelegram, clock: FakeClock) -> None:
         self.app = app
         self.tg = tg
         self.clock = clock

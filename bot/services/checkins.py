@@ -8,11 +8,13 @@ Quiet hours hold pushes until the morning (the outbox keeps their order).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import gig_ics
@@ -46,6 +48,117 @@ def wall_shift(moment: datetime, delta: timedelta, tz: ZoneInfo) -> datetime:
     10.00 two days earlier even across a daylight-saving change."""
     local = moment.astimezone(tz).replace(tzinfo=None) + delta
     return local.replace(tzinfo=tz).astimezone(moment.tzinfo)
+
+
+@dataclass(frozen=True)
+class _Digest:
+    """What the coordinators' morning digest lists."""
+
+    todays: Sequence[Gig]
+    unanswered: Sequence[Row[CheckIn, str]]
+    short: Sequence[Gig]
+    contracts: Sequence[ExpertProfile]
+
+
+async def _gigs_between(s: AsyncSession, start: datetime, end: datetime) -> Sequence[Gig]:
+    """Gigs still happening that start in [start, end), earliest first."""
+    return (
+        await s.scalars(
+            select(Gig)
+            .where(
+                Gig.starts_at >= start,
+                Gig.starts_at < end,
+                Gig.status.in_(GigStatus.HAPPENING),
+            )
+            .order_by(Gig.starts_at)
+        )
+    ).all()
+
+
+async def _short_of_experts(s: AsyncSession, now: datetime) -> Sequence[Gig]:
+    """Open gigs in the next two weeks, earliest first."""
+    return (
+        await s.scalars(
+            select(Gig)
+            .where(
+                Gig.status == GigStatus.OPEN,
+                Gig.starts_at > now,
+                Gig.starts_at < now + timedelta(days=14),
+            )
+            .order_by(Gig.starts_at)
+        )
+    ).all()
+
+
+async def _unanswered(s: AsyncSession, now: datetime) -> Sequence[Row[CheckIn, str]]:
+    """Questions sent and not answered, with the expert's name, oldest first."""
+    return (
+        await s.execute(
+            select(CheckIn, ExpertProfile.display_name)
+            .join(ExpertProfile, ExpertProfile.user_id == CheckIn.expert_id)
+            .where(
+                CheckIn.status == CheckInStatus.SENT,
+                CheckIn.kind != CheckInKind.REMINDER,
+                # Only what someone can still act on: the last week's questions.
+                CheckIn.sent_at >= now - timedelta(days=7),
+            )
+            .order_by(CheckIn.sent_at)
+        )
+    ).all()
+
+
+async def _contracts_ending(s: AsyncSession, today: date) -> Sequence[ExpertProfile]:
+    """Active experts whose contract ends within 30 days, soonest first."""
+    return (
+        await s.scalars(
+            select(ExpertProfile)
+            .join(User, User.id == ExpertProfile.user_id)
+            .where(
+                User.active.is_(True),
+                ExpertProfile.status == ExpertStatus.APPROVED,
+                ExpertProfile.contract_until.is_not(None),
+                ExpertProfile.contract_until <= today + timedelta(days=30),
+            )
+            .order_by(ExpertProfile.contract_until)
+        )
+    ).all()
+
+
+async def _available_experts(s: AsyncSession) -> Sequence[Row[User, ExpertProfile]]:
+    """Approved, active, reachable experts who are not on a pause."""
+    return (
+        await s.execute(
+            select(User, ExpertProfile)
+            .join(ExpertProfile, ExpertProfile.user_id == User.id)
+            .where(
+                User.active.is_(True),
+                User.telegram_id.is_not(None),
+                ExpertProfile.status == ExpertStatus.APPROVED,
+                ExpertProfile.paused_until.is_(None),
+            )
+        )
+    ).all()
+
+
+async def _last_gig(s: AsyncSession, expert_ids: list[int]) -> dict[int, datetime]:
+    """When each expert's latest accepted gig starts (or started)."""
+    rows = await s.execute(
+        select(Offer.expert_id, func.max(Gig.starts_at))
+        .join(Gig, Gig.id == Offer.gig_id)
+        .where(Offer.expert_id.in_(expert_ids), Offer.status == OfferStatus.ACCEPTED)
+        .group_by(Offer.expert_id)
+    )
+    return {expert_id: at for expert_id, at in rows.all()}
+
+
+async def _last_kept_in_touch(s: AsyncSession, expert_ids: list[int]) -> dict[int, datetime]:
+    """When each expert's latest keep-in-touch check-in was due."""
+    rows = await s.execute(
+        select(CheckIn.expert_id, func.max(CheckIn.due_at))
+        .where(CheckIn.expert_id.in_(expert_ids), CheckIn.kind == CheckInKind.KEEP_IN_TOUCH)
+        .group_by(CheckIn.expert_id)
+    )
+    return {expert_id: at for expert_id, at in rows.all()}
 
 
 class CheckIns:
@@ -216,69 +329,79 @@ class CheckIns:
             row.status = CheckInStatus.DROPPED
             return
         row.status, row.sent_at = CheckInStatus.SENT, now
-        lang = expert.language
-        cid = row.id
         if row.kind == CheckInKind.KEEP_IN_TOUCH:
-            key = {"after_pause": "checkin.keep_after_pause", "no_gig": "checkin.keep_no_gig"}.get(
-                row.note, "checkin.keep"
-            )
-            await self.notify.push(
-                s,
-                expert,
-                key,
-                quiet=True,
-                buttons=[
-                    [("btn.kt_still", pack(KeepInTouch("y", cid)))],
-                    [("btn.kt_pause", pack(KeepInTouch("p", cid)))],
-                    [("btn.kt_talk", pack(KeepInTouch("t", cid)))],
-                ],
-            )
+            await self._send_keep_in_touch(s, expert, row)
             return
         assert gig is not None
-        title = self.p.gig_title(lang, gig)
         if row.kind == CheckInKind.PREP:
-            await self.notify.push(
-                s,
-                expert,
-                "checkin.prep",
-                quiet=True,
-                title=title,
-                buttons=[
-                    [("btn.prep_ready", pack(Prep("r", cid)))],
-                    [("btn.prep_talk", pack(Prep("t", cid)))],
-                    [("btn.prep_step_back", pack(Prep("s", cid)))],
-                ],
-            )
+            await self._send_prep(s, expert, gig, row.id)
         elif row.kind == CheckInKind.REMINDER:
             row.status = CheckInStatus.ANSWERED  # nothing to answer
-            await self.notify.push(
-                s,
-                expert,
-                "checkin.reminder",
-                quiet=True,
-                title=title,
-                place=self.p.value(lang, "place", gig.place),
-                contact=gig.contact,
-            )
+            await self._send_reminder(s, expert, gig)
         elif row.kind == CheckInKind.DEBRIEF:
-            await self.notify.push(
+            await self._send_debrief(s, expert, gig, row.id)
+
+    async def _send_keep_in_touch(self, s: AsyncSession, expert: User, row: CheckIn) -> None:
+        key = {"after_pause": "checkin.keep_after_pause", "no_gig": "checkin.keep_no_gig"}.get(
+            row.note, "checkin.keep"
+        )
+        await self.notify.push(
+            s,
+            expert,
+            key,
+            quiet=True,
+            buttons=[
+                [("btn.kt_still", pack(KeepInTouch("y", row.id)))],
+                [("btn.kt_pause", pack(KeepInTouch("p", row.id)))],
+                [("btn.kt_talk", pack(KeepInTouch("t", row.id)))],
+            ],
+        )
+
+    async def _send_prep(self, s: AsyncSession, expert: User, gig: Gig, cid: int) -> None:
+        await self.notify.push(
+            s,
+            expert,
+            "checkin.prep",
+            quiet=True,
+            title=self.p.gig_title(expert.language, gig),
+            buttons=[
+                [("btn.prep_ready", pack(Prep("r", cid)))],
+                [("btn.prep_talk", pack(Prep("t", cid)))],
+                [("btn.prep_step_back", pack(Prep("s", cid)))],
+            ],
+        )
+
+    async def _send_reminder(self, s: AsyncSession, expert: User, gig: Gig) -> None:
+        lang = expert.language
+        await self.notify.push(
+            s,
+            expert,
+            "checkin.reminder",
+            quiet=True,
+            title=self.p.gig_title(lang, gig),
+            place=self.p.value(lang, "place", gig.place),
+            contact=gig.contact,
+        )
+
+    async def _send_debrief(self, s: AsyncSession, expert: User, gig: Gig, cid: int) -> None:
+        await self.notify.push(
+            s,
+            expert,
+            "checkin.debrief",
+            quiet=True,
+            title=self.p.gig_title(expert.language, gig),
+            buttons=self.debrief_buttons(cid),
+        )
+        profile = await UserRepo(s).profile(expert.id)
+        if profile is not None and profile.youth:
+            # Young experts always get a debrief, with the adult who came along.
+            await self._alert(
                 s,
-                expert,
-                "checkin.debrief",
-                quiet=True,
-                title=title,
-                buttons=self.debrief_buttons(cid),
+                "checkin.alert_youth_debrief",
+                gig=gig,
+                expert=expert,
+                companion=gig.companion or "–",
             )
-            profile = await UserRepo(s).profile(expert.id)
-            if profile is not None and profile.youth:
-                # Young experts always get a debrief, with the adult who came along.
-                await self._alert(
-                    s,
-                    "checkin.alert_youth_debrief",
-                    gig=gig,
-                    expert=expert,
-                    companion=gig.companion or "–",
-                )
 
     def debrief_buttons(self, cid: int) -> list[list[tuple[str, str]]]:
         return [
@@ -409,40 +532,12 @@ class CheckIns:
         """Experts with no gig and no word from us for a while get a friendly check-in."""
         now = self.clock.now()
         quiet_for = timedelta(days=self.settings.keep_in_touch_days)
-        rows = (
-            await s.execute(
-                select(User, ExpertProfile)
-                .join(ExpertProfile, ExpertProfile.user_id == User.id)
-                .where(
-                    User.active.is_(True),
-                    User.telegram_id.is_not(None),
-                    ExpertProfile.status == ExpertStatus.APPROVED,
-                    ExpertProfile.paused_until.is_(None),
-                )
-            )
-        ).all()
+        rows = await _available_experts(s)
         if not rows:
             return 0
         ids = [u.id for u, _ in rows]
-        last_gig: dict[int, datetime] = dict(
-            (
-                await s.execute(
-                    select(Offer.expert_id, func.max(Gig.starts_at))
-                    .join(Gig, Gig.id == Offer.gig_id)
-                    .where(Offer.expert_id.in_(ids), Offer.status == OfferStatus.ACCEPTED)
-                    .group_by(Offer.expert_id)
-                )
-            ).all()
-        )
-        last_contact: dict[int, datetime] = dict(
-            (
-                await s.execute(
-                    select(CheckIn.expert_id, func.max(CheckIn.due_at))
-                    .where(CheckIn.expert_id.in_(ids), CheckIn.kind == CheckInKind.KEEP_IN_TOUCH)
-                    .group_by(CheckIn.expert_id)
-                )
-            ).all()
-        )
+        last_gig = await _last_gig(s, ids)
+        last_contact = await _last_kept_in_touch(s, ids)
         created = 0
         for user, profile in rows:
             since = max(
@@ -494,106 +589,45 @@ class CheckIns:
         now = self.clock.now()
         today: date = now.astimezone(self.tz).date()
         day_start = datetime.combine(today, time(0), tzinfo=self.tz)
-        day_end = day_start + timedelta(days=1)
-        todays = (
-            await s.scalars(
-                select(Gig)
-                .where(
-                    Gig.starts_at >= day_start,
-                    Gig.starts_at < day_end,
-                    Gig.status.in_(GigStatus.HAPPENING),
-                )
-                .order_by(Gig.starts_at)
-            )
-        ).all()
-        short = (
-            await s.scalars(
-                select(Gig)
-                .where(
-                    Gig.status == GigStatus.OPEN,
-                    Gig.starts_at > now,
-                    Gig.starts_at < now + timedelta(days=14),
-                )
-                .order_by(Gig.starts_at)
-            )
-        ).all()
-        unanswered = (
-            await s.execute(
-                select(CheckIn, ExpertProfile.display_name)
-                .join(ExpertProfile, ExpertProfile.user_id == CheckIn.expert_id)
-                .where(
-                    CheckIn.status == CheckInStatus.SENT,
-                    CheckIn.kind != CheckInKind.REMINDER,
-                    # Only what someone can still act on: the last week's questions.
-                    CheckIn.sent_at >= now - timedelta(days=7),
-                )
-                .order_by(CheckIn.sent_at)
-            )
-        ).all()
-        contracts = (
-            await s.scalars(
-                select(ExpertProfile)
-                .join(User, User.id == ExpertProfile.user_id)
-                .where(
-                    User.active.is_(True),
-                    ExpertProfile.status == ExpertStatus.APPROVED,
-                    ExpertProfile.contract_until.is_not(None),
-                    ExpertProfile.contract_until <= today + timedelta(days=30),
-                )
-                .order_by(ExpertProfile.contract_until)
-            )
-        ).all()
+        facts = _Digest(
+            todays=await _gigs_between(s, day_start, day_start + timedelta(days=1)),
+            unanswered=await _unanswered(s, now),
+            short=await _short_of_experts(s, now),
+            contracts=await _contracts_ending(s, today),
+        )
         for coord in await UserRepo(s).coordinators():
-            lang = coord.language
-            none = self.p.t(lang, "digest.none")
-            parts = [self.p.t(lang, "digest.header", date=f"{today.day}.{today.month}.")]
-            parts.append(
-                self.p.t(lang, "digest.today")
-                + "\n"
-                + (
-                    "\n".join(
-                        f"• {self.p.gig_title(lang, g)} ({g.seats_filled}/{g.seats})"
-                        for g in todays
-                    )
-                    or none
-                )
-            )
-            parts.append(
-                self.p.t(lang, "digest.unanswered")
-                + "\n"
-                + (
-                    "\n".join(
-                        f"• {name}: {self.p.t(lang, f'checkin_kind.{c.kind}')}"
-                        for c, name in unanswered[:20]
-                    )
-                    or none
-                )
-            )
-            parts.append(
-                self.p.t(lang, "digest.short")
-                + "\n"
-                + (
-                    "\n".join(
-                        f"• {self.p.gig_title(lang, g)} ({g.seats_filled}/{g.seats})"
-                        for g in short[:20]
-                    )
-                    or none
-                )
-            )
-            parts.append(
-                self.p.t(lang, "digest.contracts")
-                + "\n"
-                + (
-                    "\n".join(
-                        f"• {p.display_name} (#{p.user_id}): {p.contract_until.day}."
-                        f"{p.contract_until.month}.{p.contract_until.year}"
-                        for p in contracts
-                        if p.contract_until is not None
-                    )
-                    or none
-                )
-            )
-            await self.notify.push_text(s, coord, "\n\n".join(parts))
+            await self.notify.push_text(s, coord, self._digest_text(coord.language, today, facts))
+
+    def _digest_text(self, lang: str, today: date, facts: _Digest) -> str:
+        t = self.p.t
+
+        def gig_line(g: Gig) -> str:
+            return f"• {self.p.gig_title(lang, g)} ({g.seats_filled}/{g.seats})"
+
+        sections = [
+            ("digest.today", [gig_line(g) for g in facts.todays]),
+            (
+                "digest.unanswered",
+                [
+                    f"• {name}: {t(lang, f'checkin_kind.{c.kind}')}"
+                    for c, name in facts.unanswered[:20]
+                ],
+            ),
+            ("digest.short", [gig_line(g) for g in facts.short[:20]]),
+            (
+                "digest.contracts",
+                [
+                    f"• {p.display_name} (#{p.user_id}): {p.contract_until.day}."
+                    f"{p.contract_until.month}.{p.contract_until.year}"
+                    for p in facts.contracts
+                    if p.contract_until is not None
+                ],
+            ),
+        ]
+        parts = [t(lang, "digest.header", date=f"{today.day}.{today.month}.")]
+        for key, lines in sections:
+            parts.append(t(lang, key) + "\n" + ("\n".join(lines) or t(lang, "digest.none")))
+        return "\n\n".join(parts)
 
     # ----- the debrief's optional parts ------------------------------------------------------
 

@@ -118,6 +118,15 @@ class Erasure:
     ) -> None:
         """Remove what names the person from everyone else's data. With `keep_fee_alerts`
         (fees still owed) the fee reminders stay until the fees are paid."""
+        await self._retract_alerts(s, user, marks, keep_fee_alerts=keep_fee_alerts)
+        await self._scrub_pending_messages(s, marks)
+        await self._drop_stored_updates(s, marks)
+        await self._scrub_free_texts(s, marks)
+
+    async def _retract_alerts(
+        self, s: AsyncSession, user: User, marks: Marks, *, keep_fee_alerts: bool
+    ) -> None:
+        """Delete the alerts about the person and mark them erased in the coordinators' chats."""
         alerts = (
             await s.scalars(
                 select(Alert).where(or_(Alert.subject_id == user.id, Alert.subject_id.is_(None)))
@@ -141,6 +150,9 @@ class Erasure:
             await self.notify.edit_text(
                 s, coord, pack(RegistrationTag(user.id)), self.p.t(coord.language, "alerts.erased")
             )
+
+    @staticmethod
+    async def _scrub_pending_messages(s: AsyncSession, marks: Marks) -> None:
         # Delivered texts are not kept (see OutboxSender); messages still waiting for others
         # must not carry the name or the link either.
         pending = await s.scalars(
@@ -152,12 +164,18 @@ class Erasure:
         for row in pending.all():
             if marks.in_text(row.text):
                 row.text = marks.scrub(row.text)
+
+    @staticmethod
+    async def _drop_stored_updates(s: AsyncSession, marks: Marks) -> None:
         # Updates are kept until handled; any still stored that names the person goes now,
         # whoever sent it (a coordinator's press on their registration carries the profile).
         for stored in (await s.scalars(select(Inbox).where(Inbox.payload.is_not(None)))).all():
             if marks.in_payload(stored.payload):
                 await s.delete(stored)
-        # Free texts other people wrote about them: the orderer's rating, messages in the log.
+
+    @staticmethod
+    async def _scrub_free_texts(s: AsyncSession, marks: Marks) -> None:
+        """Free texts other people wrote about them: the orderer's rating, messages in the log."""
         for feedback in (
             await s.scalars(select(OrdererFeedback).where(marks.any_in(OrdererFeedback.text)))
         ).all():

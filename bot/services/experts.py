@@ -417,129 +417,27 @@ class Experts:
         fees = (await s.scalars(select(Fee).where(Fee.expert_id == user.id).order_by(Fee.id))).all()
         invite = await s.scalar(select(Invite).where(Invite.used_by == user.id))
         draft = await s.get(Draft, actor.telegram_id)
-
-        def iso(value: datetime | date | None) -> str | None:
-            return value.isoformat() if value is not None else None
-
-        data: dict[str, Any] = {
+        checkins = (
+            await s.scalars(
+                select(CheckIn).where(CheckIn.expert_id == user.id).order_by(CheckIn.id)
+            )
+        ).all()
+        audit = await self._audit_about(s, user.id, [f.id for f in fees], offers)
+        alerts = (
+            await s.scalars(select(Alert).where(Alert.subject_id == user.id).order_by(Alert.id))
+        ).all()
+        return {
             "exported_at": self.clock.now().isoformat(),
-            "account": {
-                "telegram_id": user.telegram_id,
-                "telegram_name": user.name,
-                "role": user.role,
-                "language": user.language,
-                "active": user.active,
-                "registered_at": iso(user.created_at),
-                "consent_refused_at": iso(user.consent_refused_at),
-            },
-            "profile": None,
-            "offers": [
-                {
-                    "id": o.id,
-                    "gig": g.id,
-                    "gig_type": g.gig_type,
-                    "starts_at": iso(g.starts_at),
-                    "organisation": g.organisation,
-                    "status": o.status,
-                    "offered_at": iso(o.created_at),
-                    "answered_at": iso(o.answered_at),
-                    "expires_at": iso(o.expires_at),
-                    "rank": o.rank,
-                    "eligible_at_the_time": o.pool,
-                    "handpicked_because": o.override_reason or None,
-                    "awaiting_companion": o.awaiting_companion,
-                    "asked_to_reconfirm": o.reconfirm,
-                }
-                for o, g in offers
-            ],
+            "account": _account_data(user),
+            "profile": _profile_data(profile) if profile is not None else None,
+            "offers": [_offer_data(o, g) for o, g in offers],
             "form_in_progress": draft.data if draft is not None else None,
-            "checkins": [
-                {
-                    "id": c.id,
-                    "kind": c.kind,
-                    "gig": c.gig_id,
-                    "due_at": iso(c.due_at),
-                    "sent_at": iso(c.sent_at),
-                    "answered_at": iso(c.answered_at),
-                    "reminder_sent": c.reminded,
-                    "passed_to_coordinator": c.coordinator_noted,
-                    "status": c.status,
-                    "answer": c.answer,
-                    "score": c.score,
-                    "orderer_rating": c.orderer_rating,
-                    "preparation_rating": c.preparation_rating,
-                    "note": c.note,
-                }
-                for c in (
-                    await s.scalars(
-                        select(CheckIn).where(CheckIn.expert_id == user.id).order_by(CheckIn.id)
-                    )
-                ).all()
-            ],
-            "fees": [
-                {
-                    "id": f.id,
-                    "gig": f.gig_id,
-                    "type": f.fee_type,
-                    "amount_cents": f.amount_cents,
-                    "travel_cents": f.travel_cents,
-                    "other_cents": f.other_cents,
-                    "status": f.status,
-                    "agreed_at": iso(f.agreed_at),
-                    "form_sent_at": iso(f.form_sent_at),
-                    "paid_at": iso(f.paid_at),
-                    "reminder_sent": f.reminded,
-                }
-                for f in fees
-            ],
-            "invite": None
-            if invite is None
-            else {
-                "role": invite.role,
-                "created_at": iso(invite.created_at),
-                "used_at": iso(invite.used_at),
-            },
-            "audit_log": [
-                {
-                    "id": a.id,
-                    "at": iso(a.at),
-                    "by": a.actor_name or None,
-                    "by_you": a.actor_id == user.id,
-                    "action": a.action,
-                    "target": f"{a.target_type} {a.target_id}",
-                    "details": a.details,
-                }
-                for a in await self._audit_about(s, user.id, [f.id for f in fees], offers)
-            ],
-            "alerts_to_coordinators": [
-                {
-                    "id": a.id,
-                    "category": a.category,
-                    "created_at": iso(a.created_at),
-                    "claimed_at": iso(a.claimed_at),
-                    "text": a.texts.get(user.language) or next(iter(a.texts.values()), ""),
-                }
-                for a in (
-                    await s.scalars(
-                        select(Alert).where(Alert.subject_id == user.id).order_by(Alert.id)
-                    )
-                ).all()
-            ],
+            "checkins": [_checkin_data(c) for c in checkins],
+            "fees": [_fee_data(f) for f in fees],
+            "invite": _invite_data(invite) if invite is not None else None,
+            "audit_log": [_audit_data(a, user.id) for a in audit],
+            "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
         }
-        if profile is not None:
-            data["profile"] = {
-                **profile_values(profile),
-                "max_gigs_month": profile.max_gigs_month,
-                "max_earnings_cents": profile.max_earnings_cents,
-                "paused_until": iso(profile.paused_until),
-                "consent_at": iso(profile.consent_at),
-                "status": profile.status,
-                "basic_training": profile.basic_training,
-                "paikko": profile.paikko,
-                "contract_until": iso(profile.contract_until),
-                "youth": profile.youth,
-            }
-        return data
 
     async def _audit_about(
         self, s: AsyncSession, user_id: int, fee_ids: list[int], offers: Sequence[Any]
@@ -586,6 +484,30 @@ class Experts:
             .values(status=OfferStatus.CLOSED, answered_at=now)
         )
         result = Forgotten()
+        await self._hand_back_future_gigs(s, user, now, result)
+        await _drop_what_they_wrote(s, user.id, user.telegram_id)
+        result.owed, result.owed_cents = await self.owed(s, actor)
+        await self.erasure.scrub(s, user, marks, keep_fee_alerts=result.owed > 0)
+        if profile is not None and result.owed:
+            # Only what paying needs: the chosen name, shown with the fees on /fees.
+            for field, empty in _ERASABLE.items():
+                setattr(profile, field, empty() if callable(empty) else empty)
+            profile.updated_at = now
+            user.erase_when_paid = True
+        elif profile is not None:
+            await s.delete(profile)
+        # The invite stays used (it points at the anonymous row), so its link never works again.
+        user.telegram_id = None
+        user.name = ""
+        user.reachable = False
+        user.consent_refused_at = None
+        await s.flush()
+        return result
+
+    async def _hand_back_future_gigs(
+        self, s: AsyncSession, user: User, now: datetime, result: Forgotten
+    ) -> None:
+        """Release the person's confirmed seats in gigs still to come, each the usual way."""
         future = await s.execute(
             select(Offer.id, Gig.id)
             .join(Gig, Gig.id == Offer.gig_id)
@@ -607,29 +529,15 @@ class Experts:
             await self.dispatch.release_seat(s, gig, offer, Release.ERASED)
             result.handed_back.append(gig)
             result.calendar.append(self.checkins.calendar_file(gig, user.language, cancelled=True))
-        tid = user.telegram_id
-        await s.execute(delete(Draft).where(Draft.telegram_id == tid))
-        # Free texts they wrote go; the answers' counts stay for the statistics.
-        await s.execute(update(CheckIn).where(CheckIn.expert_id == user.id).values(note=""))
-        await s.execute(delete(Outbox).where(Outbox.chat_id == tid))
-        await s.execute(update(AuditLog).where(AuditLog.actor_id == user.id).values(actor_name=""))
-        result.owed, result.owed_cents = await self.owed(s, actor)
-        await self.erasure.scrub(s, user, marks, keep_fee_alerts=result.owed > 0)
-        if profile is not None and result.owed:
-            # Only what paying needs: the chosen name, shown with the fees on /fees.
-            for field, empty in _ERASABLE.items():
-                setattr(profile, field, empty() if callable(empty) else empty)
-            profile.updated_at = now
-            user.erase_when_paid = True
-        elif profile is not None:
-            await s.delete(profile)
-        # The invite stays used (it points at the anonymous row), so its link never works again.
-        user.telegram_id = None
-        user.name = ""
-        user.reachable = False
-        user.consent_refused_at = None
-        await s.flush()
-        return result
+
+
+async def _drop_what_they_wrote(s: AsyncSession, user_id: int, telegram_id: int) -> None:
+    """Their form in progress, their free texts, messages still waiting for them, and their
+    name in the audit log; the answers' counts stay for the statistics."""
+    await s.execute(delete(Draft).where(Draft.telegram_id == telegram_id))
+    await s.execute(update(CheckIn).where(CheckIn.expert_id == user_id).values(note=""))
+    await s.execute(delete(Outbox).where(Outbox.chat_id == telegram_id))
+    await s.execute(update(AuditLog).where(AuditLog.actor_id == user_id).values(actor_name=""))
 
 
 @dataclass
@@ -658,3 +566,121 @@ _ERASABLE: dict[str, Any] = {
     "paikko": False,
     "youth": False,
 }
+
+
+# ----- the export, one kind of row at a time ---------------------------------------------------
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _account_data(user: User) -> dict[str, Any]:
+    return {
+        "telegram_id": user.telegram_id,
+        "telegram_name": user.name,
+        "role": user.role,
+        "language": user.language,
+        "active": user.active,
+        "registered_at": _iso(user.created_at),
+        "consent_refused_at": _iso(user.consent_refused_at),
+    }
+
+
+def _profile_data(profile: ExpertProfile) -> dict[str, Any]:
+    return {
+        **profile_values(profile),
+        "max_gigs_month": profile.max_gigs_month,
+        "max_earnings_cents": profile.max_earnings_cents,
+        "paused_until": _iso(profile.paused_until),
+        "consent_at": _iso(profile.consent_at),
+        "status": profile.status,
+        "basic_training": profile.basic_training,
+        "paikko": profile.paikko,
+        "contract_until": _iso(profile.contract_until),
+        "youth": profile.youth,
+    }
+
+
+def _offer_data(o: Offer, g: Gig) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "gig": g.id,
+        "gig_type": g.gig_type,
+        "starts_at": _iso(g.starts_at),
+        "organisation": g.organisation,
+        "status": o.status,
+        "offered_at": _iso(o.created_at),
+        "answered_at": _iso(o.answered_at),
+        "expires_at": _iso(o.expires_at),
+        "rank": o.rank,
+        "eligible_at_the_time": o.pool,
+        "handpicked_because": o.override_reason or None,
+        "awaiting_companion": o.awaiting_companion,
+        "asked_to_reconfirm": o.reconfirm,
+    }
+
+
+def _checkin_data(c: CheckIn) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "kind": c.kind,
+        "gig": c.gig_id,
+        "due_at": _iso(c.due_at),
+        "sent_at": _iso(c.sent_at),
+        "answered_at": _iso(c.answered_at),
+        "reminder_sent": c.reminded,
+        "passed_to_coordinator": c.coordinator_noted,
+        "status": c.status,
+        "answer": c.answer,
+        "score": c.score,
+        "orderer_rating": c.orderer_rating,
+        "preparation_rating": c.preparation_rating,
+        "note": c.note,
+    }
+
+
+def _fee_data(f: Fee) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "gig": f.gig_id,
+        "type": f.fee_type,
+        "amount_cents": f.amount_cents,
+        "travel_cents": f.travel_cents,
+        "other_cents": f.other_cents,
+        "status": f.status,
+        "agreed_at": _iso(f.agreed_at),
+        "form_sent_at": _iso(f.form_sent_at),
+        "paid_at": _iso(f.paid_at),
+        "reminder_sent": f.reminded,
+    }
+
+
+def _invite_data(invite: Invite) -> dict[str, Any]:
+    return {
+        "role": invite.role,
+        "created_at": _iso(invite.created_at),
+        "used_at": _iso(invite.used_at),
+    }
+
+
+def _audit_data(a: AuditLog, user_id: int) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "at": _iso(a.at),
+        "by": a.actor_name or None,
+        "by_you": a.actor_id == user_id,
+        "action": a.action,
+        "target": f"{a.target_type} {a.target_id}",
+        "details": a.details,
+    }
+
+
+def _alert_data(a: Alert, language: str) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "category": a.category,
+        "created_at": _iso(a.created_at),
+        "claimed_at": _iso(a.claimed_at),
+        "text": a.texts.get(language) or next(iter(a.texts.values()), ""),
+    }

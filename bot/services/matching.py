@@ -45,7 +45,8 @@ def gig_end(gig: Gig) -> datetime:
     return gig.starts_at + timedelta(minutes=gig.duration_min)
 
 
-def reasons_not(
+# A flat list of independent eligibility rules reads best as it is, one `if` per rule.
+def reasons_not(  # noqa: C901
     gig: Gig, user: User, profile: ExpertProfile, load: Load, today: date, tz: ZoneInfo
 ) -> list[str]:
     """Every rule this expert fails for this gig (empty: eligible). Codes name catalog texts."""

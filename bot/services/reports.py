@@ -9,6 +9,7 @@ import io
 import re
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -129,6 +130,97 @@ class Figures:
         return min(g), statistics.median(g), max(g)
 
 
+async def _confirmed(s: AsyncSession, gig_ids: list[int]) -> dict[int, list[int]]:
+    """The experts who took a seat (and came or not), per gig."""
+    if not gig_ids:
+        return {}
+    accepted = (
+        await s.execute(
+            select(Offer.gig_id, Offer.expert_id).where(
+                Offer.gig_id.in_(gig_ids),
+                Offer.status.in_((OfferStatus.ACCEPTED, OfferStatus.NO_SHOW)),
+            )
+        )
+    ).all()
+    confirmed: dict[int, list[int]] = {}
+    for gig_id, expert_id in accepted:
+        confirmed.setdefault(gig_id, []).append(expert_id)
+    return confirmed
+
+
+def _count_gigs(
+    f: Figures, gigs: Sequence[Gig], confirmed: dict[int, list[int]], now: datetime
+) -> None:
+    """Orders by outcome, seats, time to fill, and what the gigs already done reached."""
+    fill_hours = []
+    per_expert: Counter[int] = Counter()
+    for g in gigs:
+        if g.status == GigStatus.REJECTED:
+            f.rejected += 1
+            continue
+        if g.status == GigStatus.PENDING:
+            continue
+        f.approved += 1
+        if g.status == GigStatus.CANCELLED:
+            f.cancelled += 1
+            continue
+        f.seats += g.seats
+        f.seats_filled += g.seats_filled
+        if g.filled_at is not None:
+            fill_hours.append((g.filled_at - g.created_at).total_seconds() / 3600)
+        experts = confirmed.get(g.id, [])
+        if g.starts_at < now and experts:
+            _count_done(f, g, experts)
+            per_expert.update(experts)
+    f.hours_to_fill_median = round(statistics.median(fill_hours), 1) if fill_hours else None
+    f.experts_active = len(per_expert)
+    f.gigs_per_expert = sorted(per_expert.values())
+
+
+def _count_done(f: Figures, g: Gig, experts: list[int]) -> None:
+    """A gig that took place: by type, topic, region and orderer, and whom it reached."""
+    f.gigs_done += 1
+    f.by_type[g.gig_type] += 1
+    for topic in g.topics:
+        f.by_topic[topic] += 1
+    f.by_region[g.region] += 1
+    f.by_orderer[g.organisation] += 1
+    f.reach += g.audience_size
+    f.reach_by_type[g.gig_type] += g.audience_size
+    f.reach_by_orderer[g.organisation] += g.audience_size
+    f.expert_hours += g.duration_min / 60 * len(experts)
+
+
+async def _count_fees(s: AsyncSession, f: Figures, gig_ids: list[int]) -> None:
+    for fee in (await s.scalars(select(Fee).where(Fee.gig_id.in_(gig_ids)))).all():
+        if fee.status == FeeStatus.PAID:
+            f.fees_paid_cents += fee.amount_cents
+            f.expenses_paid_cents += fee.travel_cents + fee.other_cents
+        else:
+            f.fees_unpaid_cents += fee.amount_cents + fee.travel_cents + fee.other_cents
+
+
+async def _count_checkins(s: AsyncSession, f: Figures, gig_ids: list[int]) -> None:
+    """Check-ins that went out, by kind and answer (reminders ask nothing)."""
+    checkins = (
+        await s.execute(
+            select(CheckIn.kind, CheckIn.status, CheckIn.answer, CheckIn.score).where(
+                CheckIn.gig_id.in_(gig_ids)
+            )
+        )
+    ).all()
+    for kind, status, answer, score in checkins:
+        if status in (CheckInStatus.SENT, CheckInStatus.ANSWERED) and kind != CheckInKind.REMINDER:
+            if answer == "score" and score is not None:
+                answer = _score_band(score)
+            f.checkins[f"{kind}:{answer or 'no_answer'}"] += 1
+
+
+def _score_band(score: int) -> str:
+    """How it went, in three bands a coordinator can act on."""
+    return "score_low" if score <= 2 else "score_mid" if score == 3 else "score_high"
+
+
 class Reports:
     def __init__(self, presenter: Presenter, feedback: Feedback, tz: ZoneInfo) -> None:
         self.p = presenter
@@ -153,93 +245,24 @@ class Reports:
             await s.scalars(select(Gig).where(Gig.starts_at >= start, Gig.starts_at < end))
         ).all()
         gig_ids = [g.id for g in gigs]
-        accepted = (
-            (
-                await s.execute(
-                    select(Offer.gig_id, Offer.expert_id).where(
-                        Offer.gig_id.in_(gig_ids),
-                        Offer.status.in_((OfferStatus.ACCEPTED, OfferStatus.NO_SHOW)),
-                    )
-                )
-            ).all()
-            if gig_ids
-            else []
-        )
-        confirmed: dict[int, list[int]] = {}
-        for gig_id, expert_id in accepted:
-            confirmed.setdefault(gig_id, []).append(expert_id)
-        fill_hours = []
-        per_expert: Counter[int] = Counter()
-        for g in gigs:
-            if g.status == GigStatus.REJECTED:
-                f.rejected += 1
-                continue
-            if g.status == GigStatus.PENDING:
-                continue
-            f.approved += 1
-            if g.status == GigStatus.CANCELLED:
-                f.cancelled += 1
-                continue
-            f.seats += g.seats
-            f.seats_filled += g.seats_filled
-            if g.filled_at is not None:
-                fill_hours.append((g.filled_at - g.created_at).total_seconds() / 3600)
-            experts = confirmed.get(g.id, [])
-            if g.starts_at < now and experts:
-                f.gigs_done += 1
-                f.by_type[g.gig_type] += 1
-                for topic in g.topics:
-                    f.by_topic[topic] += 1
-                f.by_region[g.region] += 1
-                f.by_orderer[g.organisation] += 1
-                f.reach += g.audience_size
-                f.reach_by_type[g.gig_type] += g.audience_size
-                f.reach_by_orderer[g.organisation] += g.audience_size
-                f.expert_hours += g.duration_min / 60 * len(experts)
-                per_expert.update(experts)
-        f.hours_to_fill_median = round(statistics.median(fill_hours), 1) if fill_hours else None
-        f.experts_active = len(per_expert)
-        f.gigs_per_expert = sorted(per_expert.values())
+        _count_gigs(f, gigs, await _confirmed(s, gig_ids), now)
         if gig_ids:
-            fees = (await s.scalars(select(Fee).where(Fee.gig_id.in_(gig_ids)))).all()
-            for fee in fees:
-                if fee.status == FeeStatus.PAID:
-                    f.fees_paid_cents += fee.amount_cents
-                    f.expenses_paid_cents += fee.travel_cents + fee.other_cents
-                else:
-                    f.fees_unpaid_cents += fee.amount_cents + fee.travel_cents + fee.other_cents
-            checkins = (
-                await s.execute(
-                    select(CheckIn.kind, CheckIn.status, CheckIn.answer, CheckIn.score).where(
-                        CheckIn.gig_id.in_(gig_ids)
-                    )
-                )
-            ).all()
-            for kind, status, answer, score in checkins:
-                if (
-                    status in (CheckInStatus.SENT, CheckInStatus.ANSWERED)
-                    and kind != CheckInKind.REMINDER
-                ):
-                    if answer == "score" and score is not None:
-                        # How it went, in three bands a coordinator can act on.
-                        answer = (
-                            "score_low"
-                            if score <= 2
-                            else "score_mid"
-                            if score == 3
-                            else "score_high"
-                        )
-                    f.checkins[f"{kind}:{answer or 'no_answer'}"] += 1
-            released = await self.feedback.in_report(s, gig_ids)
-            per, pooled = released.per, released.pooled
-            answers = [(sm.average or 0, sm.count) for sm in per.values()]
-            if pooled.shown and pooled.average is not None:
-                answers.append((pooled.average, pooled.count))
-            f.feedback_rounds_shown = len(per)
-            f.feedback_answers = sum(c for _, c in answers)
-            if f.feedback_answers:
-                f.feedback_average = round(sum(a * c for a, c in answers) / f.feedback_answers, 2)
+            await _count_fees(s, f, gig_ids)
+            await _count_checkins(s, f, gig_ids)
+            await self._count_feedback(s, f, gig_ids)
         return f
+
+    async def _count_feedback(self, s: AsyncSession, f: Figures, gig_ids: list[int]) -> None:
+        """Feedback rounds and answers, only as far as anonymity lets them be shown."""
+        released = await self.feedback.in_report(s, gig_ids)
+        per, pooled = released.per, released.pooled
+        answers = [(sm.average or 0, sm.count) for sm in per.values()]
+        if pooled.shown and pooled.average is not None:
+            answers.append((pooled.average, pooled.count))
+        f.feedback_rounds_shown = len(per)
+        f.feedback_answers = sum(c for _, c in answers)
+        if f.feedback_answers:
+            f.feedback_average = round(sum(a * c for a, c in answers) / f.feedback_answers, 2)
 
     # ----- files ------------------------------------------------------------------------------
 
