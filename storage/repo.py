@@ -35,6 +35,10 @@ def _rows(result: Result[Any]) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
+# Ids per IN list: asyncpg refuses more than 32,767 parameters in one statement.
+ID_SLICE = 10_000
+
+
 class UserRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -100,6 +104,15 @@ class UserRepo:
         profile.updated_at = now
         await self.s.flush()
         return profile
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, User]:
+        """These users by id, asked in slices that stay under asyncpg's 32,767 parameters."""
+        out: dict[int, User] = {}
+        for start in range(0, len(ids), ID_SLICE):
+            part = ids[start : start + ID_SLICE]
+            users = await self.s.scalars(select(User).where(User.id.in_(part)))
+            out.update((u.id, u) for u in users)
+        return out
 
     async def experts_with_profiles(self) -> Sequence[tuple[User, ExpertProfile]]:
         rows = await self.s.execute(
@@ -334,11 +347,9 @@ class OfferRepo:
         )
         return {expert_id: status for expert_id, status in rows}
 
-    async def by_expert(self, gig_id: int, expert_ids: Sequence[int]) -> dict[int, Offer]:
-        """This gig's offers to these experts, by expert (a few hundred ids at most)."""
-        rows = await self.s.scalars(
-            select(Offer).where(Offer.gig_id == gig_id, Offer.expert_id.in_(expert_ids))
-        )
+    async def by_expert(self, gig_id: int) -> dict[int, Offer]:
+        """This gig's offers, by expert (no list of ids: a broadcast may ask 40,000)."""
+        rows = await self.s.scalars(select(Offer).where(Offer.gig_id == gig_id))
         return {o.expert_id: o for o in rows.all()}
 
     async def due(self, now: datetime) -> Sequence[tuple[Offer, Gig]]:

@@ -3,6 +3,18 @@
 The rules over plain values (the rotation key, the order, who a wave asks, whom a hand-pick
 may reach) are pure functions, unit-tested in tests/unit/test_ranking.py; `Ranking` gathers
 the facts for them from the database.
+
+Ranking 10,000 experts must take well under 50 ms (issue 15), so `Ranking` never loads an
+ORM object or decodes JSON per expert: one SELECT over narrow columns does the profile rules
+(`matching.reasons_not` says the same in Python, for the few experts a person looks at). The
+list-valued fields are filtered through bit masks (`storage.vocab`, kept in step by the
+model): one integer AND per rule and no join, where a tags table would need five indexed
+look-ups per expert. The month caps and overlaps need only the few experts with confirmed
+gigs near this one, and the rotation figures are two aggregates over the accepted offers
+(index `ix_offers_status_gig_expert`); measured in bench.dispatch (docs/benchmarks.md), so
+nothing has to keep running totals in step. No list of expert ids goes into SQL, so nothing
+breaks past asyncpg's 32,767 parameters. tests/test_ranking_sql.py checks the result against
+the Python rules on random data.
 """
 
 from __future__ import annotations
@@ -16,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import matching
 from bot.services.dispatch.common import Deps
-from storage.models import ExpertProfile, Gig, OfferStatus, User
-from storage.repo import OfferRepo, UserRepo
+from bot.services.matching import Candidate, Load, over_load
+from storage.models import Gig, OfferStatus
+from storage.repo import OfferRepo
 
 ROTATION_DAYS = 90
 # Offers that count as answered "no" for this gig: the expert is not asked again.
@@ -39,12 +52,12 @@ class Rotation(NamedTuple):
     last: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Ranked:
     """One eligible expert's place in the fair rotation, with the facts behind it."""
 
-    user: User
-    profile: ExpertProfile
+    expert_id: int
+    name: str
     place: int
     gigs_90d: int
     minutes_90d: int
@@ -80,7 +93,7 @@ def next_wave(
 ) -> list[Ranked]:
     """Whom to ask now: everyone not asked yet (broadcast), or the next few in order so that
     `cascade_k` offers are open at a time (cascade). A "no" is never asked again."""
-    fresh = [r for r in ranked if states.get(r.user.id) not in ASKED]
+    fresh = [r for r in ranked if states.get(r.expert_id) not in ASKED]
     if mode == "cascade":
         waiting = sum(1 for st in states.values() if st == OfferStatus.OPEN)
         fresh = fresh[: max(0, cascade_k - waiting)]
@@ -92,7 +105,7 @@ def pickable(
 ) -> list[Ranked]:
     """The coordinator's choice, once each, keeping only those still eligible and not asked
     before (an offer closed when the gig filled may be made again)."""
-    by_id = {r.user.id: r for r in ranked}
+    by_id = {r.expert_id: r for r in ranked}
     return [
         by_id[uid]
         for uid in dict.fromkeys(user_ids)
@@ -100,16 +113,27 @@ def pickable(
     ]
 
 
+def within_load(people: Iterable[Candidate], load_of: Mapping[int, Load], gig: Gig) -> list[int]:
+    """Ids of those whose confirmed work leaves room for this gig (`matching.over_load`)."""
+    nothing = Load()
+    return [
+        c.id
+        for c in people
+        if not over_load(gig, c.max_gigs_month, c.max_earnings_cents, load_of.get(c.id, nothing))
+    ]
+
+
 class Ranking:
     def __init__(self, deps: Deps) -> None:
         self.d = deps
 
-    async def eligible(self, s: AsyncSession, gig: Gig) -> list[tuple[User, ExpertProfile]]:
+    async def eligible(self, s: AsyncSession, gig: Gig) -> list[Candidate]:
         """Experts who pass every rule, including their own limits, for this gig."""
-        people = list(await UserRepo(s).experts_with_profiles())
-        load_of = await matching.loads(s, gig, [u.id for u, _ in people], self.d.tz)
         today = self.d.clock.now().astimezone(self.d.tz).date()
-        return matching.eligible(gig, people, load_of, today, self.d.tz)
+        people = await matching.fitting(s, gig, today, self.d.tz)
+        load_of = await matching.loads(s, gig, None, self.d.tz)
+        keep = set(within_load(people, load_of, gig))
+        return [c for c in people if c.id in keep]
 
     async def rotation(self, s: AsyncSession, ids: list[int]) -> dict[int, Rotation]:
         """Per expert: gigs and minutes done in the last 90 days, and the last gig ever."""
@@ -121,11 +145,9 @@ class Ranking:
 
     async def ranked(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
         """Eligible experts in fair rotation order."""
-        people = {u.id: (u, p) for u, p in await self.eligible(s, gig)}
-        stats = await self.rotation(s, list(people))
-        ranked = []
-        for place, uid in enumerate(rotation_order(stats), start=1):
-            user, profile = people[uid]
-            done = stats[uid]
-            ranked.append(Ranked(user, profile, place, done.gigs, done.minutes, done.last))
-        return ranked
+        names = {c.id: c.name for c in await self.eligible(s, gig)}
+        stats = await self.rotation(s, list(names))
+        return [
+            Ranked(uid, names[uid], place, *stats[uid])
+            for place, uid in enumerate(rotation_order(stats), start=1)
+        ]
