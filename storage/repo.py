@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, case, delete, func, null, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Result,
+    Select,
+    case,
+    delete,
+    func,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -414,28 +425,42 @@ class OfferRepo:
         )
         return [(o, g) for o, g in rows]
 
-    async def work_done(
-        self, now: datetime, since: datetime
-    ) -> tuple[dict[int, tuple[int, int]], dict[int, datetime]]:
-        """Per expert: gigs and minutes of accepted gigs held between `since` and `now`, and
-        the start of their latest gig held before `now` (the facts of the fair rotation)."""
+    @staticmethod
+    def work_done_queries(
+        now: datetime, since: datetime
+    ) -> tuple[Select[int, int, int], Select[int, datetime]]:
+        """`work_done`'s two aggregates, per expert_id: (gigs, minutes) and last."""
         done = (
             Offer.status == OfferStatus.ACCEPTED,
             Gig.status.in_(GigStatus.HAPPENING),
             Gig.starts_at < now,
         )
-        recent = await self.s.execute(
-            select(Offer.expert_id, func.count(), func.coalesce(func.sum(Gig.duration_min), 0))
+        recent = (
+            select(
+                Offer.expert_id,
+                func.count().label("gigs"),
+                func.coalesce(func.sum(Gig.duration_min), 0).label("minutes"),
+            )
             .join(Gig, Gig.id == Offer.gig_id)
             .where(*done, Gig.starts_at >= since)
             .group_by(Offer.expert_id)
         )
-        last = await self.s.execute(
-            select(Offer.expert_id, func.max(Gig.starts_at))
+        last = (
+            select(Offer.expert_id, func.max(Gig.starts_at).label("last"))
             .join(Gig, Gig.id == Offer.gig_id)
             .where(*done)
             .group_by(Offer.expert_id)
         )
+        return recent, last
+
+    async def work_done(
+        self, now: datetime, since: datetime
+    ) -> tuple[dict[int, tuple[int, int]], dict[int, datetime]]:
+        """Per expert: gigs and minutes of accepted gigs held between `since` and `now`, and
+        the start of their latest gig held before `now` (the facts of the fair rotation)."""
+        recent_query, last_query = self.work_done_queries(now, since)
+        recent = await self.s.execute(recent_query)
+        last = await self.s.execute(last_query)
         return (
             {e: (int(count), int(minutes or 0)) for e, count, minutes in recent},
             {e: when for e, when in last},

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import vocab
@@ -27,7 +27,6 @@ from storage.models import (
 from storage.repo import UserRepo
 
 TRAVEL_BUFFER = timedelta(minutes=60)
-LOAD_RULES = {"overlap", "gig_cap", "earnings_cap"}
 
 
 @dataclass
@@ -119,14 +118,13 @@ def fits_in_sql(gig: Gig) -> bool:
     )
 
 
-async def fitting(s: AsyncSession, gig: Gig, today: date, tz: ZoneInfo) -> list[Candidate]:
-    """Experts whose register entry fits the gig: `reasons_not`'s rules up to "audience", in
-    one SELECT over narrow columns (no ORM object, no JSON per expert)."""
-    if not fits_in_sql(gig):
-        return await _fitting_in_python(s, gig, today, tz)
+def fitting_query(gig: Gig, today: date, tz: ZoneInfo) -> Select[int, str, int | None, int | None]:
+    """Experts whose register entry fits the gig and whose own limits leave room with no work
+    at all: `reasons_not` with an empty `Load`, as one SELECT over narrow columns (no ORM
+    object, no JSON per expert). Only for a gig whose codes `fits_in_sql`."""
     p = ExpertProfile
     region = _has(p.regions_mask, "regions", [gig.region])
-    rows = await s.execute(
+    return (
         select(User.id, p.display_name, p.max_gigs_month, p.max_earnings_cents)
         .join(p, p.user_id == User.id)
         .where(
@@ -142,28 +140,23 @@ async def fitting(s: AsyncSession, gig: Gig, today: date, tz: ZoneInfo) -> list[
             _has(p.languages_mask, "languages", [gig.language]),
             or_(region, p.remote_ok.is_(True)) if gig.remote else region,
             or_(p.audiences_mask == 0, _has(p.audiences_mask, "audiences", [gig.audience])),
+            or_(p.max_gigs_month.is_(None), p.max_gigs_month > 0),
+            or_(p.max_earnings_cents.is_(None), p.max_earnings_cents > 0),
         )
     )
-    return [Candidate(*row) for row in rows]
 
 
-async def _fitting_in_python(
-    s: AsyncSession, gig: Gig, today: date, tz: ZoneInfo
-) -> list[Candidate]:
-    """The same, rule by rule, for a gig with a code outside the vocabulary (an old row)."""
-    fits = []
-    for user, profile in await UserRepo(s).experts_with_profiles():
-        # The last three rules (the load) are the caller's.
-        if not set(reasons_not(gig, user, profile, Load(), today, tz)) - LOAD_RULES:
-            fits.append(
-                Candidate(
-                    user.id,
-                    profile.display_name,
-                    profile.max_gigs_month,
-                    profile.max_earnings_cents,
-                )
-            )
-    return fits
+async def fitting(s: AsyncSession, gig: Gig, today: date, tz: ZoneInfo) -> list[Candidate]:
+    """Experts who pass every rule for this gig as if they had no confirmed work: the rules
+    about their work (`over_load`) are left for those who have some (see `loads`)."""
+    if fits_in_sql(gig):
+        return [Candidate(*row) for row in await s.execute(fitting_query(gig, today, tz))]
+    # A gig with a code outside the vocabulary (an old row): the masks cannot say.
+    return [
+        Candidate(user.id, profile.display_name, profile.max_gigs_month, profile.max_earnings_cents)
+        for user, profile in await UserRepo(s).experts_with_profiles()
+        if not reasons_not(gig, user, profile, Load(), today, tz)
+    ]
 
 
 async def loads(
