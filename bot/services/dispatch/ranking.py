@@ -168,7 +168,9 @@ class Ranking:
         if not matching.fits_in_sql(gig):
             return await self._ranked_in_python(s, gig)
         fits = matching.fitting_query(gig, self._today(), self.d.tz)
-        rows = (await s.execute(ranked_query(fits, self.d.clock.now()))).all()
+        # Core, not the ORM's execute: plain rows, no per-row ORM loading machinery.
+        conn = await s.connection()
+        rows = (await conn.execute(ranked_query(fits, self.d.clock.now()))).all()
         out = within_load(rows, await matching.loads(s, gig, None, self.d.tz), gig)
         kept = (row for row in rows if row[0] not in out)
         return [
