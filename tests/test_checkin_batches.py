@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 
 from bot.services.checkins import TICK_BATCH
-from storage.models import CheckIn, CheckInKind, CheckInStatus, Role, User
+from storage.models import CheckIn, CheckInKind, Role, User
 from tests.harness import ErrorLog, Harness
 
 EXPERTS = TICK_BATCH * 2 + 7  # three batches, the last one short
