@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
+from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Core
 from bot.services import matching
 from bot.services.dispatch.ranking import ROTATION_DAYS, rotation_order, rotation_stats
 from storage import vocab
+from storage.db import alembic_config
 from storage.models import (
     ExpertProfile,
     ExpertStatus,
@@ -169,3 +172,44 @@ async def test_sql_ranking_matches_the_rules_in_python(h: Harness) -> None:
             compared += len(got)
     # The data set is not degenerate: many experts pass, and not everybody.
     assert 20 < compared < EXPERTS * TARGETS
+
+
+def test_the_migration_fills_the_masks_from_existing_profiles(tmp_path: Path) -> None:
+    from alembic import command
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    with engine.begin() as c:
+        command.upgrade(alembic_config(c), "0005_checkin_answer")
+        c.execute(
+            text(
+                "INSERT INTO users (id, telegram_id, role, language, name, active, reachable, "
+                "created_at, alert_mutes, erase_when_paid) "
+                "VALUES (1, 5, 'expert', 'fi', 'x', 1, 1, '2026-01-01', '[]', 0)"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO expert_profiles (user_id, display_name, gig_types, topics, "
+                "languages, regions, remote_ok, audiences, notes, consent_at, updated_at, "
+                "status, basic_training, paikko, youth) VALUES (1, 'Aino', "
+                """'["talk", "media"]', '["loss"]', '["sv"]', '["lappi", "kainuu"]', 1, '[]', """
+                "'', '2026-01-01', '2026-01-01', 'approved', 0, 0, 0)"
+            )
+        )
+    with engine.begin() as c:
+        command.upgrade(alembic_config(c), "head")
+        masks = c.execute(
+            text(
+                "SELECT gig_types_mask, topics_mask, languages_mask, regions_mask, "
+                "audiences_mask FROM expert_profiles"
+            )
+        ).one()
+    engine.dispose()
+    assert tuple(masks) == (
+        vocab.mask("gig_types", ["talk", "media"]),
+        vocab.mask("topics", ["loss"]),
+        vocab.mask("languages", ["sv"]),
+        vocab.mask("regions", ["lappi", "kainuu"]),
+        0,
+    )
+    assert all(masks[:4])
