@@ -66,7 +66,7 @@ def rank_line(req: Req, r: Ranked) -> str:
     return req.t(
         "ranking.line",
         place=r.place,
-        name=r.profile.display_name,
+        name=r.name,
         gigs=r.gigs_90d,
         hours=req.core.presenter.num(req.lang, r.minutes_90d / 60),
         since=since,
@@ -155,7 +155,7 @@ async def show_picker(req: Req, gig: Gig) -> None:
         req.say("ranking.nobody")
         return
     rows = [
-        [(f"{r.place}. {r.profile.display_name}", pack(PickToggle(gig.id, r.user.id)))]
+        [(f"{r.place}. {r.name}", pack(PickToggle(gig.id, r.expert_id)))]
         for r in ranked[:RANKING_SHOWN]
     ]
     rows.append([(req.t("btn.send_picked"), pack(PickSend(gig.id)))])
@@ -206,13 +206,13 @@ async def send_picked(req: Req) -> None:
         req.toast("ranking.pick_someone", alert=True)
         return
     ranked = await req.core.dispatch.ranked(req.s, gig)
-    places = {r.user.id: r.place for r in ranked}
+    places = {r.expert_id: r.place for r in ranked}
     picked = [uid for uid in picked if uid in places]
     worst = max((places[uid] for uid in picked), default=0)
-    skipped = [r for r in ranked if r.place < worst and r.user.id not in picked]
+    skipped = [r for r in ranked if r.place < worst and r.expert_id not in picked]
     req.edit_markup(None)
     if skipped:
-        names = ", ".join(r.profile.display_name for r in skipped)
+        names = ", ".join(r.name for r in skipped)
         await forms.begin(req, HANDPICK_REASON, {"gig_id": gig.id, "picked": picked}, intro=None)
         req.say("ranking.skipped", names=names)
         return

@@ -55,10 +55,10 @@ async def dispatch_tick(context: Context) -> None:
 
 
 async def checkins_tick(context: Context) -> None:
-    """Send the check-ins that are due (and follow up unanswered debriefs)."""
+    """Send the check-ins that are due, in short transactions (and follow up unanswered
+    debriefs)."""
     core = _core(context)
-    async with core.db.unit_of_work() as s:
-        await core.checkins.tick(s)
+    await core.checkins.tick_in_batches(core.db.unit_of_work)
     await core.outbox.flush()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from enum import StrEnum, nonmember
 from typing import Any, ClassVar, TypeVar
@@ -20,9 +21,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage import vocab
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -150,6 +154,26 @@ class ExpertProfile(Base):
     contract_reminded_for: Mapped[date | None] = mapped_column(Date)
     youth: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    # The five lists above as bit masks over storage.vocab, kept in step on every flush
+    # (`_keep_masks`): ranking filters on them in SQL (bot.services.dispatch.ranking).
+    gig_types_mask: Mapped[int] = mapped_column(Integer, default=0)
+    topics_mask: Mapped[int] = mapped_column(Integer, default=0)
+    languages_mask: Mapped[int] = mapped_column(Integer, default=0)
+    regions_mask: Mapped[int] = mapped_column(Integer, default=0)
+    audiences_mask: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def profile_masks(values: Mapping[str, Any]) -> dict[str, int]:
+    """The mask columns for a profile's lists (a row dict or the profile's attributes)."""
+    return {f"{kind}_mask": vocab.mask(kind, values.get(kind)) for kind in vocab.KINDS}
+
+
+@event.listens_for(ExpertProfile, "before_insert")
+@event.listens_for(ExpertProfile, "before_update")
+def _keep_masks(mapper: Any, connection: Any, profile: ExpertProfile) -> None:
+    for column, value in profile_masks({k: getattr(profile, k) for k in vocab.KINDS}).items():
+        setattr(profile, column, value)
+
 
 class Invite(Base):
     __tablename__ = "invites"
@@ -256,6 +280,8 @@ class Offer(Base):
         UniqueConstraint("gig_id", "expert_id", name="uq_offers_gig_expert"),
         Index("ix_offers_status_expires", "status", "expires_at"),
         Index("ix_offers_expert_status", "expert_id", "status"),
+        # The rotation's aggregates read accepted offers from the index alone.
+        Index("ix_offers_status_gig_expert", "status", "gig_id", "expert_id"),
     )
 
 

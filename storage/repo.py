@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, case, delete, func, null, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Result,
+    Select,
+    case,
+    delete,
+    func,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +44,10 @@ from storage.models import (
 def _rows(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed (what a conditional UPDATE's race turns on)."""
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+# Ids per IN list: asyncpg refuses more than 32,767 parameters in one statement.
+ID_SLICE = 10_000
 
 
 class UserRepo:
@@ -100,6 +115,15 @@ class UserRepo:
         profile.updated_at = now
         await self.s.flush()
         return profile
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, User]:
+        """These users by id, asked in slices that stay under asyncpg's 32,767 parameters."""
+        out: dict[int, User] = {}
+        for start in range(0, len(ids), ID_SLICE):
+            part = ids[start : start + ID_SLICE]
+            users = await self.s.scalars(select(User).where(User.id.in_(part)))
+            out.update((u.id, u) for u in users)
+        return out
 
     async def experts_with_profiles(self) -> Sequence[tuple[User, ExpertProfile]]:
         rows = await self.s.execute(
@@ -334,11 +358,9 @@ class OfferRepo:
         )
         return {expert_id: status for expert_id, status in rows}
 
-    async def by_expert(self, gig_id: int, expert_ids: Sequence[int]) -> dict[int, Offer]:
-        """This gig's offers to these experts, by expert (a few hundred ids at most)."""
-        rows = await self.s.scalars(
-            select(Offer).where(Offer.gig_id == gig_id, Offer.expert_id.in_(expert_ids))
-        )
+    async def by_expert(self, gig_id: int) -> dict[int, Offer]:
+        """This gig's offers, by expert (no list of ids: a broadcast may ask 40,000)."""
+        rows = await self.s.scalars(select(Offer).where(Offer.gig_id == gig_id))
         return {o.expert_id: o for o in rows.all()}
 
     async def due(self, now: datetime) -> Sequence[tuple[Offer, Gig]]:
@@ -403,28 +425,42 @@ class OfferRepo:
         )
         return [(o, g) for o, g in rows]
 
-    async def work_done(
-        self, now: datetime, since: datetime
-    ) -> tuple[dict[int, tuple[int, int]], dict[int, datetime]]:
-        """Per expert: gigs and minutes of accepted gigs held between `since` and `now`, and
-        the start of their latest gig held before `now` (the facts of the fair rotation)."""
+    @staticmethod
+    def work_done_queries(
+        now: datetime, since: datetime
+    ) -> tuple[Select[int, int, int], Select[int, datetime]]:
+        """`work_done`'s two aggregates, per expert_id: (gigs, minutes) and last."""
         done = (
             Offer.status == OfferStatus.ACCEPTED,
             Gig.status.in_(GigStatus.HAPPENING),
             Gig.starts_at < now,
         )
-        recent = await self.s.execute(
-            select(Offer.expert_id, func.count(), func.coalesce(func.sum(Gig.duration_min), 0))
+        recent = (
+            select(
+                Offer.expert_id,
+                func.count().label("gigs"),
+                func.coalesce(func.sum(Gig.duration_min), 0).label("minutes"),
+            )
             .join(Gig, Gig.id == Offer.gig_id)
             .where(*done, Gig.starts_at >= since)
             .group_by(Offer.expert_id)
         )
-        last = await self.s.execute(
-            select(Offer.expert_id, func.max(Gig.starts_at))
+        last = (
+            select(Offer.expert_id, func.max(Gig.starts_at).label("last"))
             .join(Gig, Gig.id == Offer.gig_id)
             .where(*done)
             .group_by(Offer.expert_id)
         )
+        return recent, last
+
+    async def work_done(
+        self, now: datetime, since: datetime
+    ) -> tuple[dict[int, tuple[int, int]], dict[int, datetime]]:
+        """Per expert: gigs and minutes of accepted gigs held between `since` and `now`, and
+        the start of their latest gig held before `now` (the facts of the fair rotation)."""
+        recent_query, last_query = self.work_done_queries(now, since)
+        recent = await self.s.execute(recent_query)
+        last = await self.s.execute(last_query)
         return (
             {e: (int(count), int(minutes or 0)) for e, count, minutes in recent},
             {e: when for e, when in last},

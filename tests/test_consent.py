@@ -26,6 +26,12 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ("expert_profiles", "regions"): ("alueet", "regions"),
     ("expert_profiles", "audiences"): ("kohderyhmät", "audiences"),
     ("expert_profiles", "topics"): ("kokemuksen aiheet", "experience topics"),
+    # The same five lists again, as bit masks ranking filters on (storage.vocab).
+    ("expert_profiles", "gig_types_mask"): ("tehtävät", "your tasks"),
+    ("expert_profiles", "languages_mask"): ("kielet", "languages"),
+    ("expert_profiles", "regions_mask"): ("alueet", "regions"),
+    ("expert_profiles", "audiences_mask"): ("kohderyhmät", "audiences"),
+    ("expert_profiles", "topics_mask"): ("kokemuksen aiheet", "experience topics"),
     ("expert_profiles", "notes"): ("kirjoitat koordinaattorille", "write to the coordinator"),
     ("expert_profiles", "max_gigs_month"): ("keikkoja kuukaudessa", "gigs a month"),
     ("expert_profiles", "max_earnings_cents"): ("ansioraja", "earnings limit"),

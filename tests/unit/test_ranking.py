@@ -13,20 +13,19 @@ from bot.services.dispatch.ranking import (
     rotation_order,
     rotation_stats,
 )
-from storage.models import ExpertProfile, OfferStatus, User
+from storage.models import OfferStatus
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def ranked(*ids: int) -> list[Ranked]:
     return [
-        Ranked(User(id=uid), ExpertProfile(user_id=uid), place, 0, 0, None)
-        for place, uid in enumerate(ids, start=1)
+        Ranked(uid, f"expert {uid}", place, 0, 0, None) for place, uid in enumerate(ids, start=1)
     ]
 
 
 def ids(people: list[Ranked]) -> list[int]:
-    return [r.user.id for r in people]
+    return [r.expert_id for r in people]
 
 
 def test_fewer_gigs_come_first_whatever_the_hours_or_dates() -> None:

@@ -157,7 +157,7 @@ class Changes:
         what = self._what_changed(lang, gig, old[lang], starts_at, place)
         if offer.status == OfferStatus.OPEN:
             text = p.t(lang, "offer.changed", what=what) + "\n\n"
-            text += self.offering.offer_text(lang, gig, profile, offer)
+            text += self.offering.offer_text(lang, gig, profile.display_name, offer)
             buttons = self.offering.offer_buttons(lang, offer.id)
             await self.d.notify.edit_text(s, expert, offer_tag(offer.id), text, buttons)
             return

@@ -23,7 +23,7 @@ from bot.services.dispatch.common import (
 )
 from bot.services.dispatch.ranking import Ranked, Ranking, next_wave, pickable
 from bot.services.dispatch.status import Status
-from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus
+from storage.models import Gig, GigStatus, Offer, OfferStatus
 from storage.repo import GigRepo, OfferRepo, UserRepo
 
 MODES = ("broadcast", "cascade", "handpick")
@@ -121,15 +121,17 @@ class Offering:
         if not entries:
             return 0
         offers = await self._write_offers(s, gig, entries, pool, reason)
+        users = await UserRepo(s).by_ids([r.expert_id for r in entries])
         details: dict[str, str] = {}
         rows = []
         for r, offer in zip(entries, offers, strict=True):
-            lang = r.user.language
+            user = users[r.expert_id]
+            lang = user.language
             if lang not in details:
                 details[lang] = self.d.p.offer_brief(lang, gig_values(gig))
             row = self.d.notify.row(
-                r.user,
-                self.offer_text(lang, gig, r.profile, offer, details[lang]),
+                user,
+                self.offer_text(lang, gig, r.name, offer, details[lang]),
                 buttons=self.offer_buttons(lang, offer.id),
                 tag=offer_tag(offer.id),
                 quiet=True,
@@ -144,13 +146,13 @@ class Offering:
         self, s: AsyncSession, gig: Gig, entries: list[Ranked], pool: int, reason: str
     ) -> list[Offer]:
         now = self.d.clock.now()
-        existing = await OfferRepo(s).by_expert(gig.id, [r.user.id for r in entries])
+        existing = await OfferRepo(s).by_expert(gig.id)
         expires = self._expiry(gig, next_allowed(now, self.d.settings))
         offers = []
         for r in entries:
-            offer = existing.get(r.user.id)
+            offer = existing.get(r.expert_id)
             if offer is None:
-                offer = Offer(gig_id=gig.id, expert_id=r.user.id, created_at=now)
+                offer = Offer(gig_id=gig.id, expert_id=r.expert_id, created_at=now)
                 s.add(offer)
             # (A closed offer is reopened: the gig filled before, and now a seat is free.)
             offer.status, offer.created_at, offer.answered_at = OfferStatus.OPEN, now, None
@@ -163,14 +165,14 @@ class Offering:
     # ----- what an offer says ---------------------------------------------------------------
 
     def offer_text(
-        self, lang: str, gig: Gig, profile: ExpertProfile, offer: Offer, details: str | None = None
+        self, lang: str, gig: Gig, name: str, offer: Offer, details: str | None = None
     ) -> str:
         assert offer.expires_at is not None
         p = self.d.p
         return p.t(
             lang,
             "offer.new",
-            name=profile.display_name,
+            name=name,
             details=details or p.offer_brief(lang, gig_values(gig)),
             expires=p.when(lang, offer.expires_at),
         )

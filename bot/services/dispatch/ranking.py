@@ -3,21 +3,35 @@
 The rules over plain values (the rotation key, the order, who a wave asks, whom a hand-pick
 may reach) are pure functions, unit-tested in tests/unit/test_ranking.py; `Ranking` gathers
 the facts for them from the database.
+
+Ranking 10,000 experts must take well under 50 ms (issue 15), so `Ranking` never loads an
+ORM object or decodes JSON per expert: one SELECT over narrow columns does the profile rules
+(`matching.reasons_not` says the same in Python, for the few experts a person looks at). The
+list-valued fields are filtered through bit masks (`storage.vocab`, kept in step by the
+model): one integer AND per rule and no join, where a tags table would need five indexed
+look-ups per expert. The month caps and overlaps need only the few experts with confirmed
+gigs near this one, and the rotation figures are two aggregates over the accepted offers
+(index `ix_offers_status_gig_expert`); measured in bench.dispatch (docs/benchmarks.md), so
+nothing has to keep running totals in step. No list of expert ids goes into SQL, so nothing
+breaks past asyncpg's 32,767 parameters. tests/test_ranking_sql.py checks the result against
+the Python rules on random data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import NamedTuple
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import matching
 from bot.services.dispatch.common import Deps
-from storage.models import ExpertProfile, Gig, OfferStatus, User
-from storage.repo import OfferRepo, UserRepo
+from bot.services.matching import Candidate, Load, over_load
+from storage.models import Gig, OfferStatus
+from storage.repo import OfferRepo
 
 ROTATION_DAYS = 90
 # Offers that count as answered "no" for this gig: the expert is not asked again.
@@ -39,12 +53,12 @@ class Rotation(NamedTuple):
     last: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Ranked:
     """One eligible expert's place in the fair rotation, with the facts behind it."""
 
-    user: User
-    profile: ExpertProfile
+    expert_id: int
+    name: str
     place: int
     gigs_90d: int
     minutes_90d: int
@@ -80,7 +94,7 @@ def next_wave(
 ) -> list[Ranked]:
     """Whom to ask now: everyone not asked yet (broadcast), or the next few in order so that
     `cascade_k` offers are open at a time (cascade). A "no" is never asked again."""
-    fresh = [r for r in ranked if states.get(r.user.id) not in ASKED]
+    fresh = [r for r in ranked if states.get(r.expert_id) not in ASKED]
     if mode == "cascade":
         waiting = sum(1 for st in states.values() if st == OfferStatus.OPEN)
         fresh = fresh[: max(0, cascade_k - waiting)]
@@ -92,7 +106,7 @@ def pickable(
 ) -> list[Ranked]:
     """The coordinator's choice, once each, keeping only those still eligible and not asked
     before (an offer closed when the gig filled may be made again)."""
-    by_id = {r.user.id: r for r in ranked}
+    by_id = {r.expert_id: r for r in ranked}
     return [
         by_id[uid]
         for uid in dict.fromkeys(user_ids)
@@ -100,16 +114,45 @@ def pickable(
     ]
 
 
+def within_load(people: Iterable[Sequence[Any]], load_of: Mapping[int, Load], gig: Gig) -> set[int]:
+    """Ids of those `matching.fitting` let through (rows that start id, name, max gigs a
+    month, max earnings) whose confirmed work leaves no room for this gig
+    (`matching.over_load`); only those with some work (`load_of`) can be among them."""
+    return {
+        row[0]
+        for row in people
+        if row[0] in load_of and over_load(gig, row[2], row[3], load_of[row[0]])
+    }
+
+
+def ranked_query(
+    fits: Select[int, str, int | None, int | None], now: datetime
+) -> Select[int, str, int | None, int | None, int, int, datetime]:
+    """The fitting experts with their rotation figures, in `rotation_key` order, in SQL."""
+    recent, last = OfferRepo.work_done_queries(now, now - timedelta(days=ROTATION_DAYS))
+    r, ever, f = recent.subquery(), last.subquery(), fits.subquery()
+    gigs, minutes = func.coalesce(r.c.gigs, 0), func.coalesce(r.c.minutes, 0)
+    return (
+        select(f.c.id, f.c.display_name, f.c.max_gigs_month, f.c.max_earnings_cents)
+        .add_columns(gigs, minutes, ever.c.last)
+        .outerjoin(r, r.c.expert_id == f.c.id)
+        .outerjoin(ever, ever.c.expert_id == f.c.id)
+        .order_by(gigs, minutes, ever.c.last.nulls_first(), f.c.id)
+    )
+
+
 class Ranking:
     def __init__(self, deps: Deps) -> None:
         self.d = deps
 
-    async def eligible(self, s: AsyncSession, gig: Gig) -> list[tuple[User, ExpertProfile]]:
+    async def eligible(self, s: AsyncSession, gig: Gig) -> list[Candidate]:
         """Experts who pass every rule, including their own limits, for this gig."""
-        people = list(await UserRepo(s).experts_with_profiles())
-        load_of = await matching.loads(s, gig, [u.id for u, _ in people], self.d.tz)
-        today = self.d.clock.now().astimezone(self.d.tz).date()
-        return matching.eligible(gig, people, load_of, today, self.d.tz)
+        people = await matching.fitting(s, gig, self._today(), self.d.tz)
+        out = within_load(people, await matching.loads(s, gig, None, self.d.tz), gig)
+        return [c for c in people if c.id not in out]
+
+    def _today(self) -> date:
+        return self.d.clock.now().astimezone(self.d.tz).date()
 
     async def rotation(self, s: AsyncSession, ids: list[int]) -> dict[int, Rotation]:
         """Per expert: gigs and minutes done in the last 90 days, and the last gig ever."""
@@ -120,12 +163,26 @@ class Ranking:
         return rotation_stats(ids, recent, last)
 
     async def ranked(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
-        """Eligible experts in fair rotation order."""
-        people = {u.id: (u, p) for u, p in await self.eligible(s, gig)}
-        stats = await self.rotation(s, list(people))
-        ranked = []
-        for place, uid in enumerate(rotation_order(stats), start=1):
-            user, profile = people[uid]
-            done = stats[uid]
-            ranked.append(Ranked(user, profile, place, done.gigs, done.minutes, done.last))
-        return ranked
+        """Eligible experts in fair rotation order: one SELECT does the rules, the figures and
+        the order; Python only drops the few whose confirmed work leaves no room."""
+        if not matching.fits_in_sql(gig):
+            return await self._ranked_in_python(s, gig)
+        fits = matching.fitting_query(gig, self._today(), self.d.tz)
+        # Core, not the ORM's execute: plain rows, no per-row ORM loading machinery.
+        conn = await s.connection()
+        rows = (await conn.execute(ranked_query(fits, self.d.clock.now()))).all()
+        out = within_load(rows, await matching.loads(s, gig, None, self.d.tz), gig)
+        kept = (row for row in rows if row[0] not in out)
+        return [
+            Ranked(uid, name, place, gigs, minutes, last)
+            for place, (uid, name, _, _, gigs, minutes, last) in enumerate(kept, start=1)
+        ]
+
+    async def _ranked_in_python(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
+        """The same for a gig with a code outside the vocabulary (`matching.fits_in_sql`)."""
+        names = {c.id: c.name for c in await self.eligible(s, gig)}
+        stats = await self.rotation(s, list(names))
+        return [
+            Ranked(uid, names[uid], place, *stats[uid])
+            for place, uid in enumerate(rotation_order(stats), start=1)
+        ]

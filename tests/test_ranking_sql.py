@@ -1,0 +1,215 @@
+"""Ranking in SQL (bit masks, aggregates) gives exactly what the rules in Python give: the
+same experts, in the same order, with the same rotation figures, on random data."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import Core
+from bot.services import matching
+from bot.services.dispatch.ranking import ROTATION_DAYS, rotation_order, rotation_stats
+from storage import vocab
+from storage.db import alembic_config
+from storage.models import (
+    ExpertProfile,
+    ExpertStatus,
+    Fee,
+    FeeType,
+    Gig,
+    GigStatus,
+    Offer,
+    OfferStatus,
+    Role,
+    User,
+)
+from storage.repo import OfferRepo, UserRepo
+from tests.harness import Harness
+
+EXPERTS, PAST_GIGS, TARGETS = 300, 400, 12
+ORDERER, FIRST = 999, 1000  # ids clear of the coordinator the harness makes
+
+
+def some(rng: random.Random, codes: tuple[str, ...], least: int = 1) -> list[str]:
+    return rng.sample(codes, rng.randint(least, min(3, len(codes))))
+
+
+def expert(rng: random.Random, uid: int, today: date, now: datetime) -> tuple[User, ExpertProfile]:
+    user = User(
+        id=uid,
+        telegram_id=None if rng.random() < 0.05 else 10_000 + uid,
+        role=Role.EXPERT if rng.random() < 0.95 else Role.ORDERER,
+        language=rng.choice(vocab.LANGS),
+        active=rng.random() < 0.95,
+        reachable=rng.random() < 0.95,
+        created_at=now,
+    )
+    days = rng.choice([None, -3, 0, 2, 30, 400])
+    pause = rng.choice([None, None, None, -1, 0, 5])
+    profile = ExpertProfile(
+        user_id=uid,
+        display_name=f"Asiantuntija {uid}",
+        gig_types=some(rng, vocab.GIG_TYPES[:4]),
+        topics=some(rng, vocab.TOPICS[:4]),
+        languages=some(rng, vocab.LANGS),
+        regions=some(rng, vocab.REGIONS[:4]),
+        remote_ok=rng.random() < 0.5,
+        audiences=some(rng, vocab.AUDIENCES, least=0),
+        max_gigs_month=rng.choice([None, None, 0, 1, 2]),
+        max_earnings_cents=rng.choice([None, None, 10_000, 30_000]),
+        paused_until=None if pause is None else today + timedelta(days=pause),
+        consent_at=now,
+        updated_at=now,
+        status=rng.choice([ExpertStatus.APPROVED] * 8 + [ExpertStatus.PENDING]),
+        contract_until=None if days is None else today + timedelta(days=days),
+    )
+    return user, profile
+
+
+def gig(rng: random.Random, gid: int, starts_at: datetime, status: GigStatus) -> Gig:
+    return Gig(
+        id=gid,
+        orderer_id=ORDERER,
+        status=status,
+        organisation="Hyvinvointialue",
+        gig_type=rng.choice(vocab.GIG_TYPES[:4]),
+        topics=some(rng, vocab.TOPICS[:4]),
+        starts_at=starts_at,
+        duration_min=rng.choice([60, 90, 240, 600]),
+        remote=rng.random() < 0.3,
+        place="Sairaalantie 1",
+        region=rng.choice(vocab.REGIONS[:4]),
+        audience=rng.choice(vocab.AUDIENCES),
+        audience_size=10,
+        seats=2,
+        language=rng.choice(vocab.LANGS),
+        contact="Helena",
+        created_at=starts_at - timedelta(days=20),
+    )
+
+
+async def seed(s: AsyncSession, rng: random.Random, now: datetime, today: date) -> list[int]:
+    s.add(User(id=ORDERER, telegram_id=ORDERER, role=Role.ORDERER, created_at=now))
+    people = [expert(rng, uid, today, now) for uid in range(FIRST, FIRST + EXPERTS)]
+    s.add_all([u for u, _ in people])
+    await s.flush()
+    s.add_all([p for _, p in people])
+    await s.flush()
+    statuses = [GigStatus.DONE, GigStatus.FILLED, GigStatus.OPEN, GigStatus.CANCELLED]
+    # A year back and two months ahead: history, this month's load, and clashes.
+    past = [
+        gig(
+            rng,
+            gid,
+            now + timedelta(minutes=rng.randint(-365 * 24 * 60, 60 * 24 * 60)),
+            rng.choice(statuses),
+        )
+        for gid in range(FIRST, FIRST + PAST_GIGS)
+    ]
+    s.add_all(past)
+    await s.flush()
+    for g in past:
+        gid, starts = g.id, g.starts_at
+        for uid in rng.sample(range(FIRST, FIRST + EXPERTS), rng.randint(1, 4)):
+            status = rng.choice([OfferStatus.ACCEPTED] * 3 + [OfferStatus.DECLINED])
+            s.add(Offer(gig_id=gid, expert_id=uid, status=status, created_at=starts))
+            if status == OfferStatus.ACCEPTED and rng.random() < 0.7:
+                s.add(
+                    Fee(
+                        gig_id=gid,
+                        expert_id=uid,
+                        fee_type=FeeType.PALKKIO,
+                        amount_cents=rng.choice([5_000, 15_000]),
+                        agreed_at=starts,
+                    )
+                )
+    await s.flush()
+    targets = []
+    for gid in range(FIRST + PAST_GIGS, FIRST + PAST_GIGS + TARGETS):
+        starts = now + timedelta(minutes=rng.randint(60, 45 * 24 * 60))
+        s.add(gig(rng, gid, starts, GigStatus.OPEN))
+        targets.append(gid)
+    await s.flush()
+    return targets
+
+
+async def in_python(s: AsyncSession, core: Core, target: Gig) -> list[tuple[object, ...]]:
+    """Today's ranking before issue 15: every expert as ORM objects, the rules in Python."""
+    tz, now = core.presenter.tz, core.clock.now()
+    people = list(await UserRepo(s).experts_with_profiles())
+    load_of = await matching.loads(s, target, [u.id for u, _ in people], tz)
+    fits = matching.eligible(target, people, load_of, now.astimezone(tz).date(), tz)
+    recent, last = await OfferRepo(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
+    stats = rotation_stats([u.id for u, _ in fits], recent, last)
+    names = {u.id: p.display_name for u, p in fits}
+    return [(uid, names[uid], *stats[uid]) for uid in rotation_order(stats)]
+
+
+async def test_sql_ranking_matches_the_rules_in_python(h: Harness) -> None:
+    core: Core = h.app.bot_data["core"]
+    rng = random.Random(15)
+    now = core.clock.now()
+    async with core.db.unit_of_work() as s:
+        targets = await seed(s, rng, now, now.astimezone(core.presenter.tz).date())
+    compared = 0
+    async with core.db.unit_of_work() as s:
+        for gid in targets:
+            target = await s.get(Gig, gid)
+            assert target is not None
+            expected = await in_python(s, core, target)
+            got = [
+                (r.expert_id, r.name, r.gigs_90d, r.minutes_90d, r.last_gig)
+                for r in await core.dispatch.ranked(s, target)
+            ]
+            assert got == expected, gid
+            assert [r.place for r in await core.dispatch.ranked(s, target)] == list(
+                range(1, len(got) + 1)
+            )
+            compared += len(got)
+    # The data set is not degenerate: many experts pass, and not everybody.
+    assert 20 < compared < EXPERTS * TARGETS
+
+
+def test_the_migration_fills_the_masks_from_existing_profiles(tmp_path: Path) -> None:
+    from alembic import command
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    with engine.begin() as c:
+        command.upgrade(alembic_config(c), "0005_checkin_answer")
+        c.execute(
+            text(
+                "INSERT INTO users (id, telegram_id, role, language, name, active, reachable, "
+                "created_at, alert_mutes, erase_when_paid) "
+                "VALUES (1, 5, 'expert', 'fi', 'x', 1, 1, '2026-01-01', '[]', 0)"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO expert_profiles (user_id, display_name, gig_types, topics, "
+                "languages, regions, remote_ok, audiences, notes, consent_at, updated_at, "
+                "status, basic_training, paikko, youth) VALUES (1, 'Aino', "
+                """'["talk", "media"]', '["loss"]', '["sv"]', '["lappi", "kainuu"]', 1, '[]', """
+                "'', '2026-01-01', '2026-01-01', 'approved', 0, 0, 0)"
+            )
+        )
+    with engine.begin() as c:
+        command.upgrade(alembic_config(c), "head")
+        masks = c.execute(
+            text(
+                "SELECT gig_types_mask, topics_mask, languages_mask, regions_mask, "
+                "audiences_mask FROM expert_profiles"
+            )
+        ).one()
+    engine.dispose()
+    assert tuple(masks) == (
+        vocab.mask("gig_types", ["talk", "media"]),
+        vocab.mask("topics", ["loss"]),
+        vocab.mask("languages", ["sv"]),
+        vocab.mask("regions", ["lappi", "kainuu"]),
+        0,
+    )
+    assert all(masks[:4])
