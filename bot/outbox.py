@@ -26,6 +26,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 from bot.budget import SendBudget
 from bot.clock import Clock
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 IN_FLUSH_RETRIES = 3
 BATCH = 200
+# Chats left out of the next look at the outbox while they wait for their own second; well
+# under the 32,767 parameters asyncpg takes.
+MAX_SKIPPED = 1_000
 
 # The delivery event: (chat id, the row's tag, why) once a message cannot be delivered.
 OnUndelivered = Callable[[int, str | None, Undelivered], Awaitable[None]]
@@ -51,6 +55,12 @@ IN_FLIGHT_NOTE = "in flight at a restart"  # set by OutboxRepo.resume_in_flight
 
 class _Stop(Exception):
     """Telegram keeps refusing: leave the rest for the next flush."""
+
+
+class _Pass(NamedTuple):
+    sent: int  # rows delivered
+    tried: int  # rows whose chat was ready (delivered, failed, cancelled or rescheduled)
+    stopped: bool  # Telegram kept refusing: the flush ends here
 
 
 class OutboxSender:
@@ -98,28 +108,58 @@ class OutboxSender:
             await asyncio.shield(self._task)
 
     async def flush(self) -> int:
-        """Send everything due now; returns how many rows were delivered."""
+        """Send everything due now; returns how many rows were delivered.
+
+        Per-chat fairness: a row whose chat is not ready yet (it had its burst, or Telegram
+        asked to wait) is skipped, not waited on, together with every later row of that chat,
+        so a burst to one chat never holds up the others; the order within a chat is kept."""
         async with self._lock:
             if not self._recovered:
                 await self._recover()
             delivered = 0
+            held: dict[int, float] = {}  # chat -> when it is ready again (timestamp)
             while True:
+                now = self.clock.now().timestamp()
+                held = {chat: at for chat, at in held.items() if at > now}
                 async with self.db.unit_of_work() as s:
-                    rows = list(await OutboxRepo(s).due(self.clock.now(), BATCH))
-                if not rows:
+                    rows = list(
+                        await OutboxRepo(s).due(
+                            self.clock.now(), BATCH, skip_chats=list(held)[:MAX_SKIPPED]
+                        )
+                    )
+                if not rows and not held:
                     return delivered
-                try:
-                    for row in rows:
-                        delivered += await self._deliver(row)
-                except _Stop:
+                done = await self._pass(rows, held)
+                delivered += done.sent
+                if done.stopped:
                     return delivered
-                except Exception:
-                    # A row may be left `sending` (the database failed after the call): the
-                    # next flush sends it again, as after a restart.
-                    self._recovered = False
-                    raise
+                if not done.tried:  # everything due waits for its chat: wait for the first
+                    await self.clock.sleep(max(0.0, min(held.values()) - now))
                 # Sending may have queued more (an unreachable expert's seat offered onward),
                 # so look again until nothing is due.
+
+    async def _pass(self, rows: list[Outbox], held: dict[int, float]) -> _Pass:
+        """Deliver the rows whose chat is ready, in order, and note in `held` the chats that
+        are not."""
+        sent = tried = 0
+        try:
+            for row in rows:
+                if row.chat_id in held:
+                    continue  # an earlier row of this chat waits: keep the chat's order
+                wait = self.limiter.chat_ready_in(row.chat_id, row.kind != Kind.EDIT)
+                if wait > 0:
+                    held[row.chat_id] = self.clock.now().timestamp() + wait
+                    continue
+                tried += 1
+                sent += await self._deliver(row)
+        except _Stop:
+            return _Pass(sent, tried, stopped=True)
+        except Exception:
+            # A row may be left `sending` (the database failed after the call): the next
+            # flush sends it again, as after a restart.
+            self._recovered = False
+            raise
+        return _Pass(sent, tried, stopped=False)
 
     async def _recover(self) -> None:
         """Rows a previous process left `sending` were in flight when it died: send them again

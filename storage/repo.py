@@ -519,13 +519,17 @@ class OutboxRepo:
         self.s.add(row)
         await self.s.flush()
 
-    async def due(self, now: datetime, limit: int) -> Sequence[Outbox]:
-        rows = await self.s.scalars(
-            select(Outbox)
-            .where(Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= now)
-            .order_by(Outbox.id)
-            .limit(limit)
+    async def due(
+        self, now: datetime, limit: int, skip_chats: Sequence[int] = ()
+    ) -> Sequence[Outbox]:
+        """Due rows in id order, leaving out the chats in `skip_chats` (keep it short: it is
+        one bound parameter per chat)."""
+        query = select(Outbox).where(
+            Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= now
         )
+        if skip_chats:
+            query = query.where(Outbox.chat_id.not_in(skip_chats))
+        rows = await self.s.scalars(query.order_by(Outbox.id).limit(limit))
         return rows.all()
 
     async def get(self, row_id: int) -> Outbox | None:
