@@ -50,7 +50,6 @@ OnUndelivered = Callable[[int, str | None, Undelivered], Awaitable[None]]
 # Where a kill can fall, for the kill tests: a row marked in flight, its call answered, its
 # outcome committed.
 Checkpoint = Callable[[str, "Outbox"], None]
-IN_FLIGHT_NOTE = "in flight at a restart"  # set by OutboxRepo.resume_in_flight
 
 
 class _Stop(Exception):
@@ -252,22 +251,9 @@ class OutboxSender:
         self, row: Outbox, status: OutboxStatus, *, message_id: int | None = None, error: str = ""
     ) -> None:
         async with self.db.unit_of_work() as s:
-            fresh = await OutboxRepo(s).get(row.id)
-            if fresh is None:
-                return
-            fresh.status = status
-            if error or fresh.error != IN_FLIGHT_NOTE:  # keep the note that it may be a repeat
-                fresh.error = error
-            fresh.attempts += 1
-            # A delivered (or abandoned) message's text is not kept: it may name people, and
-            # only the message id is needed to edit it later.
-            fresh.text = ""
-            fresh.caption = None
-            fresh.buttons = None
-            if message_id is not None:
-                fresh.message_id = message_id
-            if status == OutboxStatus.SENT:
-                fresh.sent_at = self.clock.now()
+            await OutboxRepo(s).finish(
+                row.id, status, self.clock.now(), message_id=message_id, error=error
+            )
 
     async def _retry(self, row: Outbox, delay: float, error: str) -> None:
         gave_up = False

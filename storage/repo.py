@@ -29,6 +29,8 @@ from storage.models import (
     User,
 )
 
+IN_FLIGHT_NOTE = "in flight at a restart"  # a row that may have reached Telegram already
+
 
 def _rows(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed (what a conditional UPDATE's race turns on)."""
@@ -549,9 +551,36 @@ class OutboxRepo:
         result = await self.s.execute(
             update(Outbox)
             .where(Outbox.status == OutboxStatus.SENDING)
-            .values(status=OutboxStatus.PENDING, error="in flight at a restart")
+            .values(status=OutboxStatus.PENDING, error=IN_FLIGHT_NOTE)
         )
         return int(_rows(result))
+
+    async def finish(
+        self,
+        row_id: int,
+        status: OutboxStatus,
+        now: datetime,
+        *,
+        message_id: int | None = None,
+        error: str = "",
+    ) -> None:
+        """Record a row's outcome in one statement (the outbox's hot path). A delivered (or
+        abandoned) message's text is not kept: it may name people, and only the message id is
+        needed to edit it later. The note that a row may be a repeat stays unless an error
+        replaces it."""
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": Outbox.attempts + 1,
+            "text": "",
+            "caption": None,
+            "buttons": None,
+            "error": error or case((Outbox.error == IN_FLIGHT_NOTE, IN_FLIGHT_NOTE), else_=""),
+        }
+        if message_id is not None:
+            values["message_id"] = message_id
+        if status == OutboxStatus.SENT:
+            values["sent_at"] = now
+        await self.s.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
 
     async def tagged_send(self, tag: str, chat_id: int) -> Outbox | None:
         """The newest message sent (or still waiting) under a tag in one chat."""
