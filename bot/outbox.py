@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import NamedTuple
@@ -141,13 +142,17 @@ class OutboxSender:
         """Deliver the rows whose chat is ready, in order, and note in `held` the chats that
         are not."""
         sent = tried = 0
+        soonest = min(held.values(), default=math.inf)
         try:
             for row in rows:
+                if self.clock.now().timestamp() >= soonest:
+                    break  # a waiting chat is ready again: look again, so its turn comes
                 if row.chat_id in held:
                     continue  # an earlier row of this chat waits: keep the chat's order
                 wait = self.limiter.chat_ready_in(row.chat_id, row.kind != Kind.EDIT)
                 if wait > 0:
                     held[row.chat_id] = self.clock.now().timestamp() + wait
+                    soonest = min(soonest, held[row.chat_id])
                     continue
                 tried += 1
                 sent += await self._deliver(row)

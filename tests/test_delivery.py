@@ -213,6 +213,9 @@ async def test_a_burst_to_one_coordinator_never_slows_the_offers_to_experts(h: H
     # would wait behind the 300 alerts, about 300 seconds.
     assert max(offers) <= (300 + 3 + 12) / 30, max(offers)
     assert min(offers) < 1.0
+    # Meanwhile the coordinator's chat had its burst and then about one a second.
+    by_then = [t - start for t in arrived[coord.id] if t - start <= max(offers)]
+    assert len(by_then) >= 3 + int(max(offers)) - 1, (len(by_then), max(offers))
     alerts = [m.text for m in coord.inbox[before:]]
     assert alerts == [f"Keikka {i} on täynnä" for i in range(300)]  # all, in order
     assert h.tg.refused == []  # not one 429
