@@ -9,7 +9,8 @@ on and tells the coordinators).
 
 What a kill can do (exactly-once is impossible with Telegram: a message can arrive and the
 process die before it learns so). Each row goes pending -> sending (committed before the call)
--> sent, failed or cancelled (committed after it). So after a restart:
+-> sent, failed or cancelled (committed after it; `sent` in the same commit that marks the
+next row `sending`, so one commit per message and still one row in flight). So after a restart:
 - nothing is lost: a pending row is sent; a row left `sending` was in flight at the kill and is
   sent again, because nobody can know whether Telegram got it;
 - nothing else is repeated: only the rows in flight (one at a time: flushes are serialised) can
@@ -82,6 +83,9 @@ class OutboxSender:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        # The row sent last and its message id: its outcome is written in the same commit
+        # that marks the next row in flight, or at the end of the pass.
+        self._delivered: tuple[Outbox, int] | None = None
 
     def kick(self) -> None:
         """Deliver in the background what a handler just queued: the person who tapped gets
@@ -157,12 +161,15 @@ class OutboxSender:
                 tried += 1
                 sent += await self._deliver(row)
         except _Stop:
+            await self._record()
             return _Pass(sent, tried, stopped=True)
         except Exception:
             # A row may be left `sending` (the database failed after the call): the next
             # flush sends it again, as after a restart.
+            self._delivered = None
             self._recovered = False
             raise
+        await self._record()
         return _Pass(sent, tried, stopped=False)
 
     async def _recover(self) -> None:
@@ -179,13 +186,36 @@ class OutboxSender:
             self.checkpoint(boundary, row)
 
     async def _deliver(self, row: Outbox) -> int:
+        """Mark the row in flight, in the same commit as the previous row's outcome (one
+        commit per message), and send it."""
+        if row.kind == Kind.EDIT:
+            await self._record()  # the edit may replace the message just sent: its id first
         async with self.db.unit_of_work() as s:
-            if not await OutboxRepo(s).mark_sending(row.id):
-                return 0  # someone else took it (another flush, or it was cancelled)
+            repo = OutboxRepo(s)
+            recorded = await self._record_in(repo)
+            taken = await repo.mark_sending(row.id)
+        if recorded is not None:
+            self._at("marked", recorded)
+        if not taken:
+            return 0  # someone else took it (another flush, or it was cancelled)
         self._at("sending", row)
-        done = await self._send(row)
-        self._at("marked", row)
-        return done
+        return await self._send(row)
+
+    async def _record_in(self, repo: OutboxRepo) -> Outbox | None:
+        """Write the outcome of the row sent last, if it is not written yet."""
+        if self._delivered is None:
+            return None
+        row, message_id = self._delivered
+        self._delivered = None
+        await repo.finish(row.id, OutboxStatus.SENT, self.clock.now(), message_id=message_id)
+        return row
+
+    async def _record(self) -> None:
+        if self._delivered is not None:
+            async with self.db.unit_of_work() as s:
+                recorded = await self._record_in(OutboxRepo(s))
+            if recorded is not None:
+                self._at("marked", recorded)
 
     async def _call(self, row: Outbox, message_id: int | None) -> int:
         """Deliver one row, waiting on 429 and backing off on network errors; returns the
@@ -233,7 +263,7 @@ class OutboxSender:
             # Too long, deleted, too old to edit: retrying cannot fix it.
             await self._finish(row, OutboxStatus.FAILED, error=exc.detail)
             return 0
-        await self._finish(row, OutboxStatus.SENT, message_id=sent)
+        self._delivered = (row, sent)  # written with the next commit (see _deliver)
         return 1
 
     async def _edit_target(self, row: Outbox) -> int | None:
