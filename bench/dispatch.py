@@ -610,7 +610,8 @@ def broadcast_lines(dispatch: list[DispatchResult]) -> list[str]:
         f"messages and edits in any sliding second, or beyond a chat's bucket of {CHAT_BURST} "
         "new messages that refills one a second. *start* is `dispatch.start` plus commit "
         "(ranking, offers, outbox rows); *offers out* runs from the start until the fake "
-        f"accepted the last offer, of which *sending* after the commit. *With burst*: {BURST_ALERTS} alerts to one coordinator "
+        "accepted the last offer, of which *sending* after the commit. *With burst*: "
+        f"{BURST_ALERTS} alerts to one coordinator "
         "queued in the same transaction, before the offers (lower outbox ids: the worst case "
         f"for in-order delivery). Floor: {DISPATCH_EXPERTS:,} / {TELEGRAM_LIMIT} = "
         f"{floor:.1f} s. min / median / max of {DISPATCH_RUNS} runs each.",
