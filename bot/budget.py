@@ -180,6 +180,10 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
                     if chat_id is not None and new_message
                     else self._blocked.get(chat_id or 0, now)
                 )
+                if urgent and not counted and (overall is None or overall > now):
+                    counted = True  # a reply waits for room: bulk sends wait behind it
+                    self._urgent_waiting += 1
+                    self._no_urgent.clear()
                 if overall is None:  # every place is held by a call in flight
                     self._answer.clear()
                     await self._answer.wait()
@@ -188,10 +192,6 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
                 if ready <= now:
                     self._take(chat_id, now, new_message, held)
                     return
-                if urgent and overall > now and not counted:
-                    counted = True
-                    self._urgent_waiting += 1
-                    self._no_urgent.clear()
                 await self.clock.sleep(ready - now)
         finally:
             if counted:

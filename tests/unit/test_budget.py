@@ -209,3 +209,28 @@ async def test_a_chats_bucket_refills_from_the_answer(clock: FakeClock) -> None:
     assert clock.slept == pytest.approx(1.0)  # 0.25 answered, then one second from the answer
     assert budget.chat_ready_in(7) == pytest.approx(1.0)
     assert budget.chat_ready_in(8) == 0
+
+
+async def test_calls_in_flight_hold_their_places_until_answered(clock: FakeClock) -> None:
+    budget = SendBudget(clock, per_second=2)
+    gate = asyncio.Event()
+
+    async def slow() -> dict[str, Any]:
+        await gate.wait()
+        return {"ok": True}
+
+    def send(chat: int, api: Any) -> asyncio.Task[Any]:
+        return asyncio.create_task(
+            budget.process_request(api, (), {}, "sendMessage", {"chat_id": chat}, None)
+        )
+
+    in_flight = [send(1, slow), send(2, slow)]
+    await asyncio.sleep(0)
+    third = send(3, Api(refusals=0))
+    clock.advance(timedelta(seconds=5))  # time alone frees no place while they are in flight
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not third.done()
+    gate.set()
+    await asyncio.gather(*in_flight, third)
+    assert clock.slept == pytest.approx(1.0)  # a second from their answers
