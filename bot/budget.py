@@ -5,10 +5,15 @@ second overall, or more than about one a second to one chat (a short burst is to
 Replies to the person who just pressed or typed and the outbox's pushes to others (offers,
 alerts, reminders) share this budget, so together they stay under the limits:
 
-- at most `per_second` counted calls in any sliding second (new messages and edits), kept
-  below Telegram's 30 as a margin (`SEND_RATE_PER_SECOND`);
+- at most `per_second` counted calls in any sliding second (new messages and edits);
 - new messages to one chat from a bucket of `chat_burst` that refills one per
   `per_chat_seconds` (edits do not use the chat's bucket);
+- the margin: a call holds its place in the second from the moment it is sent until one
+  second after Telegram's answer (and a chat's bucket refills from the answer), not from the
+  moment it was sent. Telegram counts a call when it arrives, which lies between the two, so
+  however long the network takes, no second as Telegram sees it holds more than
+  `per_second` calls. That is why the default can be Telegram's own 30
+  (`SEND_RATE_PER_SECOND`): the margin is the round trip of each call, not a lower rate;
 - replies go first: while a reply waits for room in the overall second, bulk sends (the outbox
   marks its calls `rate_limit_args={"bulk": True}`) wait behind it;
 - a 429 blocks that chat for the time Telegram asks; a reply waits it out and is sent again
@@ -79,7 +84,7 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
     def __init__(
         self,
         clock: Clock,
-        per_second: float = 25.0,
+        per_second: float = 30.0,
         *,
         per_chat_seconds: float = 1.0,
         chat_burst: int = 3,
@@ -92,7 +97,9 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
         self.per_chat = per_chat_seconds
         self.burst = float(chat_burst)
         self.max_retries = max_retries
-        self._recent: deque[float] = deque()
+        self._recent: deque[float] = deque()  # answered (or counted) calls, oldest first
+        self._in_flight = 0  # sent, not answered yet: they hold a place in every second
+        self._answer = asyncio.Event()
         self._buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
         self._blocked: dict[int, float] = {}  # chat -> until (Telegram said retry after)
         self._urgent_waiting = 0
@@ -109,12 +116,13 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
-    def _overall_ready(self, now: float) -> float:
+    def _overall_ready(self, now: float) -> float | None:
+        """When the overall second has room; None: only an answer can make room."""
         while self._recent and self._recent[0] <= now - self.window:
             self._recent.popleft()
-        if len(self._recent) < self.capacity:
+        if len(self._recent) + self._in_flight < self.capacity:
             return now
-        return self._recent[0] + self.window
+        return self._recent[0] + self.window if self._recent else None
 
     def _tokens(self, chat_id: int, now: float) -> float:
         tokens, at = self._buckets.get(chat_id, (self.burst, now))
@@ -125,8 +133,19 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
         ready = now if tokens >= 1.0 else now + (1.0 - tokens) * self.per_chat
         return max(ready, self._blocked.get(chat_id, 0.0))
 
-    def _take(self, chat_id: int | None, now: float, new_message: bool) -> None:
-        self._recent.append(now)
+    def chat_ready_in(self, chat_id: int, new_message: bool = True) -> float:
+        """Seconds until one more message (or, with `new_message=False`, an edit) to this chat
+        fits its own limits, leaving the overall second aside: 0 when it fits now. The outbox
+        skips a chat that is not ready instead of waiting on it."""
+        now = self._now()
+        ready = self._chat_ready(chat_id, now) if new_message else self._blocked.get(chat_id, now)
+        return max(0.0, ready - now)
+
+    def _take(self, chat_id: int | None, now: float, new_message: bool, held: bool) -> None:
+        if held:
+            self._in_flight += 1
+        else:
+            self._recent.append(now)
         if chat_id is None or not new_message:
             return
         self._buckets[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
@@ -139,9 +158,15 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
             self._blocked = {c: u for c, u in self._blocked.items() if u > now}
 
     async def wait(
-        self, chat_id: int | None, new_message: bool = True, urgent: bool = True
+        self,
+        chat_id: int | None,
+        new_message: bool = True,
+        urgent: bool = True,
+        *,
+        held: bool = False,
     ) -> None:
-        """Return when one more call to `chat_id` fits in the budget, and count it."""
+        """Return when one more call to `chat_id` fits in the budget, and count it. With
+        `held`, the call holds its place until `answered()` says Telegram has answered."""
         counted = False
         try:
             while True:
@@ -155,20 +180,35 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
                     if chat_id is not None and new_message
                     else self._blocked.get(chat_id or 0, now)
                 )
-                ready = max(overall, chat)
-                if ready <= now:
-                    self._take(chat_id, now, new_message)
-                    return
-                if urgent and overall > now and not counted:
-                    counted = True
+                if urgent and not counted and (overall is None or overall > now):
+                    counted = True  # a reply waits for room: bulk sends wait behind it
                     self._urgent_waiting += 1
                     self._no_urgent.clear()
+                if overall is None:  # every place is held by a call in flight
+                    self._answer.clear()
+                    await self._answer.wait()
+                    continue
+                ready = max(overall, chat)
+                if ready <= now:
+                    self._take(chat_id, now, new_message, held)
+                    return
                 await self.clock.sleep(ready - now)
         finally:
             if counted:
                 self._urgent_waiting -= 1
                 if not self._urgent_waiting:
                     self._no_urgent.set()
+
+    def answered(self, chat_id: int | None, new_message: bool) -> None:
+        """A held call has its answer: its place in the second counts from now, and so does
+        the refill of its chat's bucket."""
+        now = self._now()
+        self._in_flight -= 1
+        self._recent.append(now)
+        if chat_id is not None and new_message and chat_id in self._buckets:
+            tokens, at = self._buckets[chat_id]
+            self._buckets[chat_id] = (tokens, max(at, now))
+        self._answer.set()
 
     def blocked(self, chat_id: int | None, retry_after: float) -> None:
         """Telegram said to wait: nothing more to this chat until then."""
@@ -190,9 +230,10 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
             return await callback(*args, **kwargs)
         chat_id = _chat(data.get("chat_id"))
         bulk = bool((rate_limit_args or {}).get("bulk"))
+        new_message = endpoint in MESSAGE_ENDPOINTS
         attempt = 0
         while True:
-            await self.wait(chat_id, endpoint in MESSAGE_ENDPOINTS, urgent=not bulk)
+            await self.wait(chat_id, new_message, urgent=not bulk, held=True)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -202,3 +243,5 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
                     raise
                 attempt += 1
                 log.warning("Telegram asked to wait %.0f s before a reply; waiting", delay)
+            finally:
+                self.answered(chat_id, new_message)

@@ -9,7 +9,8 @@ on and tells the coordinators).
 
 What a kill can do (exactly-once is impossible with Telegram: a message can arrive and the
 process die before it learns so). Each row goes pending -> sending (committed before the call)
--> sent, failed or cancelled (committed after it). So after a restart:
+-> sent, failed or cancelled (committed after it; `sent` in the same commit that marks the
+next row `sending`, so one commit per message and still one row in flight). So after a restart:
 - nothing is lost: a pending row is sent; a row left `sending` was in flight at the kill and is
   sent again, because nobody can know whether Telegram got it;
 - nothing else is repeated: only the rows in flight (one at a time: flushes are serialised) can
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 from bot.budget import SendBudget
 from bot.clock import Clock
@@ -40,17 +43,25 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 IN_FLUSH_RETRIES = 3
 BATCH = 200
+# Chats left out of the next look at the outbox while they wait for their own second; well
+# under the 32,767 parameters asyncpg takes.
+MAX_SKIPPED = 1_000
 
 # The delivery event: (chat id, the row's tag, why) once a message cannot be delivered.
 OnUndelivered = Callable[[int, str | None, Undelivered], Awaitable[None]]
 # Where a kill can fall, for the kill tests: a row marked in flight, its call answered, its
 # outcome committed.
 Checkpoint = Callable[[str, "Outbox"], None]
-IN_FLIGHT_NOTE = "in flight at a restart"  # set by OutboxRepo.resume_in_flight
 
 
 class _Stop(Exception):
     """Telegram keeps refusing: leave the rest for the next flush."""
+
+
+class _Pass(NamedTuple):
+    sent: int  # rows delivered
+    tried: int  # rows whose chat was ready (delivered, failed, cancelled or rescheduled)
+    stopped: bool  # Telegram kept refusing: the flush ends here
 
 
 class OutboxSender:
@@ -72,6 +83,9 @@ class OutboxSender:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        # The row sent last and its message id: its outcome is written in the same commit
+        # that marks the next row in flight, or at the end of the pass.
+        self._delivered: tuple[Outbox, int] | None = None
 
     def kick(self) -> None:
         """Deliver in the background what a handler just queued: the person who tapped gets
@@ -98,28 +112,65 @@ class OutboxSender:
             await asyncio.shield(self._task)
 
     async def flush(self) -> int:
-        """Send everything due now; returns how many rows were delivered."""
+        """Send everything due now; returns how many rows were delivered.
+
+        Per-chat fairness: a row whose chat is not ready yet (it had its burst, or Telegram
+        asked to wait) is skipped, not waited on, together with every later row of that chat,
+        so a burst to one chat never holds up the others; the order within a chat is kept."""
         async with self._lock:
             if not self._recovered:
                 await self._recover()
             delivered = 0
+            held: dict[int, float] = {}  # chat -> when it is ready again (timestamp)
             while True:
+                now = self.clock.now().timestamp()
+                held = {chat: at for chat, at in held.items() if at > now}
                 async with self.db.unit_of_work() as s:
-                    rows = list(await OutboxRepo(s).due(self.clock.now(), BATCH))
-                if not rows:
+                    rows = list(
+                        await OutboxRepo(s).due(
+                            self.clock.now(), BATCH, skip_chats=list(held)[:MAX_SKIPPED]
+                        )
+                    )
+                if not rows and not held:
                     return delivered
-                try:
-                    for row in rows:
-                        delivered += await self._deliver(row)
-                except _Stop:
+                done = await self._pass(rows, held)
+                delivered += done.sent
+                if done.stopped:
                     return delivered
-                except Exception:
-                    # A row may be left `sending` (the database failed after the call): the
-                    # next flush sends it again, as after a restart.
-                    self._recovered = False
-                    raise
+                if not done.tried:  # everything due waits for its chat: wait for the first
+                    await self.clock.sleep(max(0.0, min(held.values()) - now))
                 # Sending may have queued more (an unreachable expert's seat offered onward),
                 # so look again until nothing is due.
+
+    async def _pass(self, rows: list[Outbox], held: dict[int, float]) -> _Pass:
+        """Deliver the rows whose chat is ready, in order, and note in `held` the chats that
+        are not."""
+        sent = tried = 0
+        soonest = min(held.values(), default=math.inf)
+        try:
+            for row in rows:
+                if self.clock.now().timestamp() >= soonest:
+                    break  # a waiting chat is ready again: look again, so its turn comes
+                if row.chat_id in held:
+                    continue  # an earlier row of this chat waits: keep the chat's order
+                wait = self.limiter.chat_ready_in(row.chat_id, row.kind != Kind.EDIT)
+                if wait > 0:
+                    held[row.chat_id] = self.clock.now().timestamp() + wait
+                    soonest = min(soonest, held[row.chat_id])
+                    continue
+                tried += 1
+                sent += await self._deliver(row)
+        except _Stop:
+            await self._record()
+            return _Pass(sent, tried, stopped=True)
+        except Exception:
+            # A row may be left `sending` (the database failed after the call): the next
+            # flush sends it again, as after a restart.
+            self._delivered = None
+            self._recovered = False
+            raise
+        await self._record()
+        return _Pass(sent, tried, stopped=False)
 
     async def _recover(self) -> None:
         """Rows a previous process left `sending` were in flight when it died: send them again
@@ -135,13 +186,36 @@ class OutboxSender:
             self.checkpoint(boundary, row)
 
     async def _deliver(self, row: Outbox) -> int:
+        """Mark the row in flight, in the same commit as the previous row's outcome (one
+        commit per message), and send it."""
+        if row.kind == Kind.EDIT:
+            await self._record()  # the edit may replace the message just sent: its id first
         async with self.db.unit_of_work() as s:
-            if not await OutboxRepo(s).mark_sending(row.id):
-                return 0  # someone else took it (another flush, or it was cancelled)
+            repo = OutboxRepo(s)
+            recorded = await self._record_in(repo)
+            taken = await repo.mark_sending(row.id)
+        if recorded is not None:
+            self._at("marked", recorded)
+        if not taken:
+            return 0  # someone else took it (another flush, or it was cancelled)
         self._at("sending", row)
-        done = await self._send(row)
-        self._at("marked", row)
-        return done
+        return await self._send(row)
+
+    async def _record_in(self, repo: OutboxRepo) -> Outbox | None:
+        """Write the outcome of the row sent last, if it is not written yet."""
+        if self._delivered is None:
+            return None
+        row, message_id = self._delivered
+        self._delivered = None
+        await repo.finish(row.id, OutboxStatus.SENT, self.clock.now(), message_id=message_id)
+        return row
+
+    async def _record(self) -> None:
+        if self._delivered is not None:
+            async with self.db.unit_of_work() as s:
+                recorded = await self._record_in(OutboxRepo(s))
+            if recorded is not None:
+                self._at("marked", recorded)
 
     async def _call(self, row: Outbox, message_id: int | None) -> int:
         """Deliver one row, waiting on 429 and backing off on network errors; returns the
@@ -189,7 +263,7 @@ class OutboxSender:
             # Too long, deleted, too old to edit: retrying cannot fix it.
             await self._finish(row, OutboxStatus.FAILED, error=exc.detail)
             return 0
-        await self._finish(row, OutboxStatus.SENT, message_id=sent)
+        self._delivered = (row, sent)  # written with the next commit (see _deliver)
         return 1
 
     async def _edit_target(self, row: Outbox) -> int | None:
@@ -212,22 +286,9 @@ class OutboxSender:
         self, row: Outbox, status: OutboxStatus, *, message_id: int | None = None, error: str = ""
     ) -> None:
         async with self.db.unit_of_work() as s:
-            fresh = await OutboxRepo(s).get(row.id)
-            if fresh is None:
-                return
-            fresh.status = status
-            if error or fresh.error != IN_FLIGHT_NOTE:  # keep the note that it may be a repeat
-                fresh.error = error
-            fresh.attempts += 1
-            # A delivered (or abandoned) message's text is not kept: it may name people, and
-            # only the message id is needed to edit it later.
-            fresh.text = ""
-            fresh.caption = None
-            fresh.buttons = None
-            if message_id is not None:
-                fresh.message_id = message_id
-            if status == OutboxStatus.SENT:
-                fresh.sent_at = self.clock.now()
+            await OutboxRepo(s).finish(
+                row.id, status, self.clock.now(), message_id=message_id, error=error
+            )
 
     async def _retry(self, row: Outbox, delay: float, error: str) -> None:
         gave_up = False

@@ -40,6 +40,8 @@ from storage.models import (
     User,
 )
 
+IN_FLIGHT_NOTE = "in flight at a restart"  # a row that may have reached Telegram already
+
 
 def _rows(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed (what a conditional UPDATE's race turns on)."""
@@ -555,13 +557,17 @@ class OutboxRepo:
         self.s.add(row)
         await self.s.flush()
 
-    async def due(self, now: datetime, limit: int) -> Sequence[Outbox]:
-        rows = await self.s.scalars(
-            select(Outbox)
-            .where(Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= now)
-            .order_by(Outbox.id)
-            .limit(limit)
+    async def due(
+        self, now: datetime, limit: int, skip_chats: Sequence[int] = ()
+    ) -> Sequence[Outbox]:
+        """Due rows in id order, leaving out the chats in `skip_chats` (keep it short: it is
+        one bound parameter per chat)."""
+        query = select(Outbox).where(
+            Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= now
         )
+        if skip_chats:
+            query = query.where(Outbox.chat_id.not_in(skip_chats))
+        rows = await self.s.scalars(query.order_by(Outbox.id).limit(limit))
         return rows.all()
 
     async def get(self, row_id: int) -> Outbox | None:
@@ -581,9 +587,36 @@ class OutboxRepo:
         result = await self.s.execute(
             update(Outbox)
             .where(Outbox.status == OutboxStatus.SENDING)
-            .values(status=OutboxStatus.PENDING, error="in flight at a restart")
+            .values(status=OutboxStatus.PENDING, error=IN_FLIGHT_NOTE)
         )
         return int(_rows(result))
+
+    async def finish(
+        self,
+        row_id: int,
+        status: OutboxStatus,
+        now: datetime,
+        *,
+        message_id: int | None = None,
+        error: str = "",
+    ) -> None:
+        """Record a row's outcome in one statement (the outbox's hot path). A delivered (or
+        abandoned) message's text is not kept: it may name people, and only the message id is
+        needed to edit it later. The note that a row may be a repeat stays unless an error
+        replaces it."""
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": Outbox.attempts + 1,
+            "text": "",
+            "caption": None,
+            "buttons": None,
+            "error": error or case((Outbox.error == IN_FLIGHT_NOTE, IN_FLIGHT_NOTE), else_=""),
+        }
+        if message_id is not None:
+            values["message_id"] = message_id
+        if status == OutboxStatus.SENT:
+            values["sent_at"] = now
+        await self.s.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
 
     async def tagged_send(self, tag: str, chat_id: int) -> Outbox | None:
         """The newest message sent (or still waiting) under a tag in one chat."""

@@ -59,6 +59,14 @@ def test_other_settings_are_checked() -> None:
     assert ok.timezone == "Europe/Helsinki" and ok.default_language == "fi"
 
 
+def test_the_send_rate_goes_up_to_telegrams_30_and_no_further() -> None:
+    assert load_settings(bot_token=TOKEN, _env_file=None).send_rate_per_second == 30
+    for wrong in (31, 0, -5):
+        with pytest.raises(SettingsError) as err:
+            load_settings(bot_token=TOKEN, send_rate_per_second=wrong, _env_file=None)
+        assert "SEND_RATE_PER_SECOND" in str(err.value)
+
+
 def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text(f"BOT_TOKEN={TOKEN}\nCOORDINATOR_IDS=7\n")
     monkeypatch.chdir(tmp_path)

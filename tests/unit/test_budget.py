@@ -175,3 +175,62 @@ async def test_calls_that_are_not_messages_pass_straight_through(clock: FakeCloc
     assert clock.slept == 0
     await budget.wait(2000)  # and they were not counted: only the 25 messages were
     assert clock.slept == pytest.approx(1.0)
+
+
+class SlowApi:
+    """A Bot API endpoint that takes `latency` seconds of the clock to answer."""
+
+    def __init__(self, clock: FakeClock, latency: float) -> None:
+        self.clock, self.latency, self.sent_at = clock, latency, list[float]()
+
+    async def __call__(self) -> dict[str, Any]:
+        self.sent_at.append(self.clock.slept)
+        self.clock.advance(timedelta(seconds=self.latency))
+        return {"ok": True}
+
+
+async def test_a_call_holds_its_place_until_a_second_after_its_answer(clock: FakeClock) -> None:
+    """Telegram counts a call when it arrives, somewhere between our send and its answer, so
+    the budget counts it until a second after the answer: then no second as Telegram sees
+    it holds more than `per_second`, however long the round trip."""
+    budget = SendBudget(clock, per_second=2)
+    api = SlowApi(clock, latency=0.3)
+    for chat in (1, 2, 3):
+        await budget.process_request(api, (), {}, "sendMessage", {"chat_id": chat}, None)
+    # Sent at 0 and 0.3 (answered 0.3, 0.6): the third waits for 0.3 + 1, not 0 + 1.
+    assert api.sent_at[2] == pytest.approx(1.3 - 0.6)
+
+
+async def test_a_chats_bucket_refills_from_the_answer(clock: FakeClock) -> None:
+    budget = SendBudget(clock, per_second=30, chat_burst=1)
+    api = SlowApi(clock, latency=0.25)
+    for _ in range(2):
+        await budget.process_request(api, (), {}, "sendMessage", {"chat_id": 7}, None)
+    assert clock.slept == pytest.approx(1.0)  # 0.25 answered, then one second from the answer
+    assert budget.chat_ready_in(7) == pytest.approx(1.0)
+    assert budget.chat_ready_in(8) == 0
+
+
+async def test_calls_in_flight_hold_their_places_until_answered(clock: FakeClock) -> None:
+    budget = SendBudget(clock, per_second=2)
+    gate = asyncio.Event()
+
+    async def slow() -> dict[str, Any]:
+        await gate.wait()
+        return {"ok": True}
+
+    def send(chat: int, api: Any) -> asyncio.Task[Any]:
+        return asyncio.create_task(
+            budget.process_request(api, (), {}, "sendMessage", {"chat_id": chat}, None)
+        )
+
+    in_flight = [send(1, slow), send(2, slow)]
+    await asyncio.sleep(0)
+    third = send(3, Api(refusals=0))
+    clock.advance(timedelta(seconds=5))  # time alone frees no place while they are in flight
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not third.done()
+    gate.set()
+    await asyncio.gather(*in_flight, third)
+    assert clock.slept == pytest.approx(1.0)  # a second from their answers
