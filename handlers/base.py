@@ -22,11 +22,12 @@ from bot.callbacks import Button, Stale, parse_as
 from bot.core import Core
 from bot.errors import Refuse
 from bot.parsing import InputError, parse_id, shorten, split_text
+from bot.polling import mark_claimed
 from bot.services.access import STRANGER, Actor
 from bot.transport import InlineMarkup, Markup, Transport
 from storage.db import Session
 from storage.models import Role
-from storage.repo import InboxRepo
+from storage.repo import InboxRepo, queued
 
 log = logging.getLogger(__name__)
 
@@ -234,12 +235,15 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
                         s, tg_user.id, tg_user.language_code, tg_user.full_name
                     )
                     req = Req(update, context, s, actor)
-                    if not await InboxRepo(s).claim(update.update_id):
-                        return  # already handled before a crash or a redelivery
-                    if roles and actor.role not in roles:
+                    # False: already handled before a crash, or a redelivery.
+                    fresh = await InboxRepo(s).claim(update.update_id)
+                    if fresh and roles and actor.role not in roles:
                         refuse(req)
-                    else:
+                    elif fresh:
                         await _run(fn, req)
+                mark_claimed(update.update_id)
+                if not fresh:
+                    return
             except Refuse as refusal:
                 lang = req.lang if req is not None else core.texts.lang(tg_user.language_code)
                 text = core.texts.get(lang, refusal.key, **refusal.args_)
@@ -250,7 +254,8 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
                 return
             assert req is not None
             await req.finish()
-            core.outbox.kick()
+            if queued(req.s):  # no flush for the many updates that push nothing to others
+                core.outbox.kick()
 
         return run
 
