@@ -37,12 +37,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bench import machine, options, progress, quick
-from bench.seed import EXPERT_TG_BASE, TOKEN, seed_people
+from bench.seed import EXPERT_TG_BASE, FIRST_EXPERT_ID, TOKEN, seed_people
 
 BURST = 500
 RATE = 100.0  # updates offered per second in the paced phase
 PACED_SECONDS = 10.0
-RUNS = 3
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 PACED = int(RATE * PACED_SECONDS)
 EXPERTS = max(BURST, PACED)
 
@@ -58,7 +58,9 @@ def use_quick_sizes() -> None:
 if quick():
     use_quick_sizes()
 ECHO = "echo"
-SCENARIOS_SQLITE = ("echo", "ours-1", "ours-8", "ours", "ours-nolane")
+SCENARIOS_SQLITE = tuple(
+    os.environ.get("BENCH_SCENARIOS", "echo ours-1 ours-8 ours ours-nolane").split()
+)
 SCENARIOS_PG = ("echo", "ours-1", "ours-8", "ours")
 BOT_USER = {"id": 999000, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -174,16 +176,17 @@ def _params(content_type: str, payload: bytes) -> dict[str, Any]:
 
 def mygigs(update_id: int, expert: int) -> dict[str, Any]:
     tg = EXPERT_TG_BASE + expert
+    name = f"user {FIRST_EXPERT_ID + expert}"  # as seeded: nobody is renamed
     return {
         "update_id": update_id,
         "message": {
             "message_id": update_id,
             "date": int(time.time()),
-            "chat": {"id": tg, "type": "private", "first_name": f"Asiantuntija {expert + 1}"},
+            "chat": {"id": tg, "type": "private", "first_name": name},
             "from": {
                 "id": tg,
                 "is_bot": False,
-                "first_name": f"Asiantuntija {expert + 1}",
+                "first_name": name,
                 "language_code": "fi",
             },
             "text": "/mygigs",
@@ -245,7 +248,13 @@ def child_main(argv: list[str]) -> None:
     from bot.polling import CHATS_IN_FLIGHT
 
     width = int(scenario.split("-")[1]) if scenario[-1].isdigit() else CHATS_IN_FLIGHT
-    asyncio.run(run_ours(url, port, width, lane=not scenario.endswith("nolane")))
+    run = run_ours(url, port, width, lane=not scenario.endswith("nolane"))
+    if profile := os.environ.get("BENCH_PROFILE"):  # where the bot's time goes: a pstats file
+        import cProfile
+
+        cProfile.runctx("asyncio.run(run)", globals(), {"run": run}, f"{profile}.{scenario}")
+    else:
+        asyncio.run(run)
 
 
 # ----- one scenario -------------------------------------------------------------------------
@@ -270,8 +279,8 @@ async def fresh_database(url: str, workdir: Path, name: str) -> str:
     return url
 
 
-async def scenario(name: str, url: str, workdir: Path) -> dict[str, Any]:
-    url = await fresh_database(url, workdir, name)
+async def scenario(name: str, url: str, workdir: Path, run: int) -> dict[str, Any]:
+    url = await fresh_database(url, workdir, f"{name}-{run}")
     api = Api()
     port = await api.start()
     log = (workdir / f"{name}.log").open("ab")
@@ -329,7 +338,7 @@ async def measure(
     for run in range(RUNS):
         for name in names:
             progress(f"run {run + 1}/{RUNS}: {name} (load {load_average()})")
-            results[name].append(await scenario(name, url, workdir))
+            results[name].append(await scenario(name, url, workdir, run))
     return results
 
 
