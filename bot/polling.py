@@ -8,17 +8,20 @@ traceback and retried with backoff. What cannot be recovered (the token is refus
 same error keeps coming `GIVE_UP_AFTER` times in a row, e.g. a broken database) raises
 `PollingFailed`, and `python -m bot` exits non-zero so the supervisor restarts it.
 
-python-telegram-bot's own polling confirms a batch (by asking for the next offset) while the
-batch's handlers may still be running, so a crash can drop updates. Here the order is:
-fetch -> store -> handle each (its handler marks it done in the same transaction as its
-changes, see handlers/base.py) -> only then fetch again, which confirms.
+python-telegram-bot's own polling confirms a batch (by asking for the next offset) before the
+batch is stored anywhere, so a crash can drop updates. Here the order is: fetch -> store (one
+transaction) -> hand each update to its chat's lane -> fetch again, which confirms only what is
+stored. The lanes handle different chats concurrently (at most `CHATS_IN_FLIGHT` at a time) and
+one chat's updates in order; each handler marks its update done in the same transaction as its
+changes (see handlers/base.py), so a handled update costs one write transaction.
 
 A stored payload says who sent it (Telegram id, name, username), when, and what they typed or
 pressed, so it is kept only until the update is handled: marking it done drops the payload in
 the same transaction. That holds for every update: those a handler took (the handler's own
 commit), and those no handler took, refused ones and ones whose handler raised (after the
 error handler has told the person, `handle_stored` marks them done; an update that failed is
-not tried again, the person was told and can try again themselves, so no payload stays).
+not tried again, the person was told and can try again themselves, so no payload stays); only
+for those does the poller write a second time.
 """
 
 from __future__ import annotations
