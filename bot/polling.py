@@ -31,6 +31,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
@@ -148,7 +149,7 @@ class ChatLanes:
 class DurablePoller:
     def __init__(
         self,
-        app: Application,  # type: ignore[type-arg]
+        app: Application[Any, Any, Any, Any, Any, Any],
         timeout: int = 30,
         width: int = CHATS_IN_FLIGHT,
     ) -> None:
