@@ -8,23 +8,29 @@ traceback and retried with backoff. What cannot be recovered (the token is refus
 same error keeps coming `GIVE_UP_AFTER` times in a row, e.g. a broken database) raises
 `PollingFailed`, and `python -m bot` exits non-zero so the supervisor restarts it.
 
-python-telegram-bot's own polling confirms a batch (by asking for the next offset) while the
-batch's handlers may still be running, so a crash can drop updates. Here the order is:
-fetch -> store -> handle each (its handler marks it done in the same transaction as its
-changes, see handlers/base.py) -> only then fetch again, which confirms.
+python-telegram-bot's own polling confirms a batch (by asking for the next offset) before the
+batch is stored anywhere, so a crash can drop updates. Here the order is: fetch -> store (one
+transaction) -> hand each update to its chat's lane -> fetch again, which confirms only what is
+stored. The lanes handle different chats concurrently (at most `CHATS_IN_FLIGHT` at a time) and
+one chat's updates in order; each handler marks its update done in the same transaction as its
+changes (see handlers/base.py), so a handled update costs one write transaction.
 
 A stored payload says who sent it (Telegram id, name, username), when, and what they typed or
 pressed, so it is kept only until the update is handled: marking it done drops the payload in
 the same transaction. That holds for every update: those a handler took (the handler's own
 commit), and those no handler took, refused ones and ones whose handler raised (after the
 error handler has told the person, `handle_stored` marks them done; an update that failed is
-not tried again, the person was told and can try again themselves, so no payload stays).
+not tried again, the person was told and can try again themselves, so no payload stays); only
+for those does the poller write a second time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from telegram import Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
@@ -38,49 +44,188 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 GIVE_UP_AFTER = 10  # unexpected failures in a row (about 6 minutes of backoff)
+CHATS_IN_FLIGHT = 16  # chats whose updates are handled at the same time
+MAX_BACKLOG = 1_000  # stored updates waiting for their lane before polling pauses
 
 
 class PollingFailed(Exception):
     """Polling cannot go on; the process should exit non-zero and be restarted."""
 
 
+# The update a handler has marked done in its own committed transaction (handlers/base.py
+# `handles`), seen by the lane that handed the update over: python-telegram-bot awaits a
+# blocking handler in the caller's task, so the handler's context is the lane's.
+_CLAIMED: ContextVar[int | None] = ContextVar("claimed_update", default=None)
+
+
+def mark_claimed(update_id: int) -> None:
+    """The handler's committed transaction marked `update_id` done: no second claim needed."""
+    _CLAIMED.set(update_id)
+
+
+def chat_key(update: Update) -> tuple[str, int]:
+    """Updates with the same key are handled in order: one chat's (or, without a chat, one
+    person's); anything else stands alone."""
+    if update.effective_chat is not None:
+        return ("chat", update.effective_chat.id)
+    if update.effective_user is not None:
+        return ("user", update.effective_user.id)
+    return ("update", update.update_id)
+
+
+class ChatLanes:
+    """One queue per chat: different chats are handled concurrently, at most `width` at a
+    time; one chat's updates one after another, in the order they came."""
+
+    def __init__(self, handle: Callable[[Update], Awaitable[None]], width: int) -> None:
+        self._handle = handle
+        self._queues: dict[tuple[str, int], deque[Update]] = {}
+        self._slots = asyncio.Semaphore(width)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.backlog = 0
+        self._drained = asyncio.Event()
+        self.failure: BaseException | None = None
+
+    def submit(self, update: Update) -> None:
+        key = chat_key(update)
+        self.backlog += 1
+        self._idle.clear()
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(update)
+            return
+        self._queues[key] = deque([update])
+        task = asyncio.get_running_loop().create_task(self._lane(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _lane(self, key: tuple[str, int]) -> None:
+        queue = self._queues[key]
+        async with self._slots:
+            while queue:
+                try:
+                    await self._handle(queue[0])
+                except Exception as exc:  # a database error: the run loop backs off
+                    log.exception("handling update %d failed", queue[0].update_id)
+                    self.failure = self.failure or exc
+                queue.popleft()
+                self.backlog -= 1
+                self._drained.set()
+        del self._queues[key]
+        if not self._queues:
+            self._idle.set()
+
+    async def idle(self) -> None:
+        """Wait until every submitted update has been handled."""
+        await self._idle.wait()
+
+    async def room(self, limit: int) -> None:
+        """Wait until fewer than `limit` updates wait or run."""
+        while self.backlog >= limit:
+            self._drained.clear()
+            await self._drained.wait()
+
+    def take_failure(self) -> BaseException | None:
+        failure, self.failure = self.failure, None
+        return failure
+
+    async def close(self) -> None:
+        """Let the updates in hand finish (a stop or a failure of the run), even when the
+        run is cancelled meanwhile: they are stored and half done, and a stop should not
+        leave them for the next start. The cancellation is passed on afterwards."""
+        cancelled = False
+        while self._tasks:
+            try:
+                await asyncio.wait(list(self._tasks))
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+
+
 class DurablePoller:
-    def __init__(self, app: AnyApplication, timeout: int = 30) -> None:
+    def __init__(
+        self,
+        app: AnyApplication,
+        timeout: int = 30,
+        width: int = CHATS_IN_FLIGHT,
+    ) -> None:
         self.app = app
         self.core: Core = app.bot_data["core"]
         self.timeout = timeout
+        self.lanes = ChatLanes(self.handle, width)
+        self._retry_stored = False
+
+    async def handle(self, update: Update) -> None:
+        """Handle one update; mark it done if its handler did not (none took it, it was
+        refused, or it failed and the person was told), in one more transaction only then."""
+        _CLAIMED.set(None)
+        await self.app.process_update(update)
+        if _CLAIMED.get() != update.update_id:
+            async with self.core.db.unit_of_work() as s:
+                await InboxRepo(s).claim(update.update_id)
 
     async def handle_stored(self) -> int:
         """Handle every stored update not yet done, oldest first (after a crash too)."""
         handled = 0
+        await self.lanes.idle()
         while True:
             async with self.core.db.unit_of_work() as s:
                 rows = [(r.update_id, r.payload) for r in await InboxRepo(s).pending()]
             if not rows:
                 return handled
             for update_id, payload in rows:
-                if payload is not None:
-                    await self.app.process_update(Update.de_json(payload, self.app.bot))
-                async with self.core.db.unit_of_work() as s:
-                    # Updates no handler took (or whose handler failed and told the person)
-                    # are done too, and their payload dropped; a handler that succeeded has
-                    # done both in its own transaction already.
-                    await InboxRepo(s).claim(update_id)
+                if payload is None:  # cannot happen: a done row has no payload
+                    async with self.core.db.unit_of_work() as s:
+                        await InboxRepo(s).claim(update_id)
+                else:
+                    self.lanes.submit(Update.de_json(payload, self.app.bot))
                 handled += 1
+            await self.lanes.idle()
+            if (failure := self.lanes.take_failure()) is not None:
+                raise failure
 
     async def fetch(self, offset: int | None) -> int | None:
-        """One long poll; stores what came and returns the next offset."""
+        """One long poll: store what came (and forget handled updates, in the same
+        transaction), hand it to the chats' lanes, and return the next offset. Asking for
+        that offset confirms the batch to Telegram, so it is asked only once all is stored."""
         updates: tuple[Update, ...] = await self.app.bot.get_updates(
             offset=offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
         )
         if not updates:
             return offset
         async with self.core.db.unit_of_work() as s:
-            await InboxRepo(s).store([(u.update_id, u.to_dict()) for u in updates])
-        return max(u.update_id for u in updates) + 1
+            inbox = InboxRepo(s)
+            await inbox.store([(u.update_id, u.to_dict()) for u in updates])
+            await inbox.prune()
+        for update in updates:
+            self.lanes.submit(update)
+        return int(max(u.update_id for u in updates)) + 1
+
+    async def _room(self) -> None:
+        """Before the next poll: hold it while too many updates wait (they are stored, so
+        safe, but memory is not endless); re-raise what failed in a lane, for the backoff;
+        and after a failure handle again what is still stored and not done."""
+        await self.lanes.room(MAX_BACKLOG)
+        if (failure := self.lanes.take_failure()) is not None:
+            self._retry_stored = True
+            await self.lanes.idle()
+            raise failure
+        if self._retry_stored:
+            await self.handle_stored()
+            self._retry_stored = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until `stop` is set; raise PollingFailed when polling cannot go on."""
+        """Poll until `stop` is set; raise PollingFailed when polling cannot go on. The
+        updates in hand are finished either way."""
+        try:
+            await self._poll(stop)
+        finally:
+            await self.lanes.close()
+
+    async def _poll(self, stop: asyncio.Event) -> None:
         await self.app.bot.delete_webhook()
         async with self.core.db.unit_of_work() as s:
             last = await InboxRepo(s).last_id()
@@ -91,11 +236,9 @@ class DurablePoller:
         conflict_reported = False
         while not stop.is_set():
             try:
+                await self._room()
                 offset = await self.fetch(offset)
                 backoff, failures = 1.0, 0
-                await self.handle_stored()
-                async with self.core.db.unit_of_work() as s:
-                    await InboxRepo(s).prune()
                 continue
             except RetryAfter as exc:
                 await self.core.clock.sleep(seconds(exc.retry_after) or 1.0)

@@ -22,11 +22,12 @@ from bot.callbacks import Button, Stale, parse_as
 from bot.core import Core
 from bot.errors import Refuse
 from bot.parsing import InputError, parse_id, shorten, split_text
+from bot.polling import mark_claimed
 from bot.services.access import STRANGER, Actor
 from bot.transport import InlineMarkup, Markup, Transport
 from storage.db import Session
 from storage.models import Role
-from storage.repo import InboxRepo
+from storage.repo import InboxRepo, queued
 
 log = logging.getLogger(__name__)
 
@@ -234,27 +235,41 @@ def handles(*roles: str) -> Callable[[HandlerFn], UpdateFn]:
                         s, tg_user.id, tg_user.language_code, tg_user.full_name
                     )
                     req = Req(update, context, s, actor)
-                    if not await InboxRepo(s).claim(update.update_id):
-                        return  # already handled before a crash or a redelivery
-                    if roles and actor.role not in roles:
-                        refuse(req)
-                    else:
-                        await _run(fn, req)
+                    fresh = await _handle_fresh(fn, roles, req)
+                mark_claimed(update.update_id)
             except Refuse as refusal:
                 lang = req.lang if req is not None else core.texts.lang(tg_user.language_code)
-                text = core.texts.get(lang, refusal.key, **refusal.args_)
-                if update.callback_query is not None:
-                    await core.transport.answer(update.callback_query.id)
-                if update.effective_chat is not None:
-                    await core.transport.send_text(update.effective_chat.id, text)
+                await _refused(core, update, lang, refusal)
                 return
-            assert req is not None
-            await req.finish()
-            core.outbox.kick()
+            if fresh:
+                await req.finish()
+                if queued(req.s):  # no flush for the many updates that push nothing to others
+                    core.outbox.kick()
 
         return run
 
     return decorate
+
+
+async def _handle_fresh(fn: HandlerFn, roles: tuple[str, ...], req: Req) -> bool:
+    """Mark the update done and run the handler (or refuse) in the open unit of work; false,
+    and nothing run, when it was handled before a crash or is a redelivery."""
+    if not await InboxRepo(req.s).claim(req.update.update_id):
+        return False
+    if roles and req.actor.role not in roles:
+        refuse(req)
+    else:
+        await _run(fn, req)
+    return True
+
+
+async def _refused(core: Core, update: Update, lang: str, refusal: Refuse) -> None:
+    """A `Refuse` rolled everything back: answer the button and say why, kindly."""
+    text = core.texts.get(lang, refusal.key, **refusal.args_)
+    if update.callback_query is not None:
+        await core.transport.answer(update.callback_query.id)
+    if update.effective_chat is not None:
+        await core.transport.send_text(update.effective_chat.id, text)
 
 
 async def _run(fn: HandlerFn, req: Req) -> None:

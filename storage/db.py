@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +71,19 @@ def _lower(value: object) -> object:
 class Database:
     """Owns the engine and hands out one session per unit of work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, writer_lane: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.before_commit: list[BeforeCommit] = []
+        # SQLite has one writer at a time. Without a lane, concurrent units of work each
+        # hold a pooled connection blocked in BEGIN IMMEDIATE, and SQLite's busy handler
+        # wakes them by polling with growing sleeps; with it they queue in this process, in
+        # order, and the lock passes on the moment a commit ends (docs/architecture.md has
+        # the measurements). PostgreSQL takes row locks instead and needs no lane.
+        self._lane: asyncio.Lock | None = (
+            asyncio.Lock() if writer_lane and url.startswith("sqlite") else None
+        )
 
     def on_before_commit(self, hook: BeforeCommit) -> None:
         """Run `hook` at the end of every successful unit of work, inside its transaction.
@@ -89,7 +98,7 @@ class Database:
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: commit on success, roll back on any error. The before-commit
         hooks run only on the way to a commit."""
-        async with self.sessions() as session, session.begin():
+        async with self._lane or nullcontext(), self.sessions() as session, session.begin():
             yield session
             for hook in self.before_commit:
                 await hook(session)

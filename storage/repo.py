@@ -549,12 +549,22 @@ class DraftRepo:
         return True
 
 
+_QUEUED = "outbox_queued"
+
+
+def queued(session: AsyncSession) -> bool:
+    """Whether this unit of work put anything in the outbox (then, after commit, the sender
+    is kicked; otherwise there is nothing for it to do)."""
+    return bool(session.info.get(_QUEUED))
+
+
 class OutboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
     async def add(self, row: Outbox) -> None:
         self.s.add(row)
+        self.s.info[_QUEUED] = True
         await self.s.flush()
 
     async def due(

@@ -182,25 +182,34 @@ async def test_killed_mid_update_loses_nothing_and_repeats_nothing(
     db: tuple[Database, str], tmp_path: Path
 ) -> None:
     database, url = db
-    api = HttpBotApi([message(1, 555, "/start durable-invite-1"), message(2, 556, "/help")])
+    api = HttpBotApi(
+        [
+            message(1, 555, "/start durable-invite-1"),
+            message(2, 555, "/help"),  # the same chat: waits for update 1
+            message(3, 556, "/help"),  # another chat: not held up by update 1's reply
+        ]
+    )
     api.hang_chat = 555
     port = await api.start()
     bot = start_bot(url, port, tmp_path)
     try:
-        await until(api.hanging.is_set, tmp_path)  # update 1 is being answered...
+        # Update 1 is being answered, and the other chat has had its answer...
+        await until(lambda: api.hanging.is_set() and any(c == 556 for c, _ in api.sent), tmp_path)
     finally:
         bot.send_signal(signal.SIGKILL)  # ...when the process dies
         bot.wait(10)
     async with database.unit_of_work() as s:
         done = {r.update_id: r.done for r in (await s.scalars(select(Inbox))).all()}
-    assert done == {1: True, 2: False}  # 1 was handled (then its reply hung), 2 never started
+    # 1 was handled (then its reply hung), 2 never started (one chat's updates in order),
+    # 3 was handled meanwhile.
+    assert done == {1: True, 2: False, 3: True}
 
     api.hang_chat = None
     bot = start_bot(url, port, tmp_path)
     try:
-        await until(lambda: any(chat == 556 for chat, _ in api.sent), tmp_path)
-        # ...and its first poll confirms both stored updates instead of taking them again.
-        await until(lambda: 3 in api.offsets, tmp_path)
+        await until(lambda: any(chat == 555 for chat, _ in api.sent), tmp_path)
+        # ...and its first poll confirms the stored updates instead of taking them again.
+        await until(lambda: 4 in api.offsets, tmp_path)
     finally:
         bot.send_signal(signal.SIGTERM)
         bot.wait(20)
@@ -211,9 +220,9 @@ async def test_killed_mid_update_loses_nothing_and_repeats_nothing(
         )
         invite = await s.get(Invite, "durable-invite-1")
         assert invite is not None and invite.used_by is not None
-        assert (await s.scalars(select(Inbox.done))).all() == [True, True]
-    assert [chat for chat, _ in api.sent].count(556) == 1
-    assert api.offsets[0] is None and set(api.offsets[1:]) == {3}
+        assert (await s.scalars(select(Inbox.done))).all() == [True, True, True]
+    assert [chat for chat, _ in api.sent] == [556, 555]  # each /help answered once
+    assert api.offsets[0] is None and set(api.offsets[1:]) == {4}
 
 
 async def test_polling_that_cannot_go_on_exits_non_zero_for_the_supervisor(

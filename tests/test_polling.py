@@ -1,5 +1,6 @@
 """Polling never dies silently: a Conflict is retried and reported once, what cannot be
-recovered ends the run with a failure exit code, and an update stored twice is not an error."""
+recovered ends the run with a failure exit code, and an update stored twice is not an error.
+Chats are handled side by side, one chat's updates in order."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import pytest
 from sqlalchemy import text
 
 from bot.__main__ import serve
-from bot.app import build_application
+from bot.app import build_application, post_init
 from bot.clock import FakeClock
-from bot.sandbox.fakebot import FakeTelegram, Fault
+from bot.polling import DurablePoller
+from bot.sandbox.fakebot import FakeRequest, FakeTelegram, Fault
 from bot.settings import load_settings
 from storage.repo import InboxRepo
 from tests.harness import TOKEN, Harness, at
@@ -70,18 +72,79 @@ def setup(db_url: str, polls: int) -> tuple[Any, PolledTelegram, FakeClock, asyn
     return build_application(settings, clock=clock, request=tg.request()), tg, clock, stop
 
 
-def help_update(update_id: int) -> dict[str, Any]:
+def help_update(update_id: int, chat: int = COORD, command: str = "/help") -> dict[str, Any]:
     return {
         "update_id": update_id,
         "message": {
             "message_id": update_id,
             "date": 1800000000,
-            "chat": {"id": COORD, "type": "private", "first_name": "K"},
-            "from": {"id": COORD, "is_bot": False, "first_name": "K", "language_code": "fi"},
-            "text": "/help",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            "chat": {"id": chat, "type": "private", "first_name": "K"},
+            "from": {"id": chat, "is_bot": False, "first_name": "K", "language_code": "fi"},
+            "text": command,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
         },
     }
+
+
+class GatedRequest(FakeRequest):
+    """Holds every message to one chat until released, as a slow network would."""
+
+    def __init__(self, server: FakeTelegram, chat: int) -> None:
+        super().__init__(server)
+        self.chat = chat
+        self.waiting = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def do_request(
+        self, url: str, method: str, request_data: Any = None, *args: Any, **kw: Any
+    ) -> tuple[int, bytes]:
+        params = request_data.parameters if request_data is not None else {}
+        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == self.chat:
+            self.waiting.set()
+            await self.release.wait()
+        return await super().do_request(url, method, request_data, *args, **kw)
+
+
+async def test_chats_are_handled_side_by_side_and_one_chat_in_order(db_url: str) -> None:
+    """A reply that hangs holds up its own chat's next update, and nobody else's."""
+    clock = FakeClock(at("23.11.2026 10.00"))
+    tg = PolledTelegram(clock, asyncio.Event(), polls=1000)
+    settings = load_settings(
+        bot_token=TOKEN, database_url=db_url, coordinator_ids=str(COORD), _env_file=None
+    )
+    gate = GatedRequest(tg, COORD)
+    app = build_application(settings, clock=clock, request=gate)
+    other = 555
+    tg.updates += [
+        help_update(1, COORD),
+        help_update(2, other),
+        help_update(3, COORD, "/pending"),
+        help_update(4, other, "/start"),
+    ]
+    async with app:
+        await post_init(app)
+        poller = DurablePoller(app)
+        assert await poller.fetch(None) == 5  # stored and handed over; not yet handled
+        # While the coordinator's first reply hangs, the other chat's two updates are done
+        # (only the coordinator's two are left), in their order.
+        await asyncio.wait_for(poller.lanes.room(3), 10)
+        assert gate.waiting.is_set() and poller.lanes.backlog == 2
+        texts = app.bot_data["core"].texts
+        assert [m.text for m in tg.chat(other)] == [
+            texts.get("fi", "help.stranger"),
+            texts.get("fi", "start.stranger"),
+        ]
+        assert tg.chat(COORD) == []
+        async with app.bot_data["core"].db.unit_of_work() as s:
+            pending = [r.update_id for r in await InboxRepo(s).pending()]
+        assert pending == [3]  # the coordinator's second update waits for the first
+        gate.release.set()
+        await asyncio.wait_for(poller.lanes.idle(), 10)
+        coordinator = [m.text for m in tg.chat(COORD)]
+        assert coordinator[0] == texts.get("fi", "help.coordinator")
+        assert len(coordinator) >= 2  # then /pending's answer
+        async with app.bot_data["core"].db.unit_of_work() as s:
+            assert list(await InboxRepo(s).pending()) == []
 
 
 async def test_a_conflict_is_retried_and_reported_once(db_url: str, records: Records) -> None:
