@@ -31,13 +31,14 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
+from telegram.ext import Application
 
 from bot.budget import seconds
 from bot.core import Core
-from handlers.base import AnyApplication
 from storage.repo import InboxRepo
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class ChatLanes:
 class DurablePoller:
     def __init__(
         self,
-        app: AnyApplication,
+        app: Application[Any, Any, Any, Any, Any, Any],
         timeout: int = 30,
         width: int = CHATS_IN_FLIGHT,
     ) -> None:
