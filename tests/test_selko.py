@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.i18n import Texts, load_catalog, placeholders
+from bot.i18n import Texts, load_catalog
 from bot.parsing import parse_datetime
 from bot.present import words
 from tests import flows
@@ -246,14 +246,47 @@ def problems(lang: str) -> list[str]:
 def expert_button_keys() -> set[str]:
     return {
         f"btn.{k}"
-        for k in (
-            "accept decline done skip unpaid save send edit cancel_form back consent_yes "
-            "consent_no edit_profile no_limit accept_anyway limit_gigs limit_earnings pause "
-            "resume forget_yes forget_no forget_pause why step_back_yes step_back_no "
-            "still_coming cannot_come kt_still kt_pause kt_talk prep_ready prep_talk "
-            "prep_step_back debrief_coordinator debrief_peer fee_refuse_yes fee_refuse_no "
-            "details consent_details"
-        ).split()
+        for k in [
+            "accept",
+            "decline",
+            "done",
+            "skip",
+            "unpaid",
+            "save",
+            "send",
+            "edit",
+            "cancel_form",
+            "back",
+            "consent_yes",
+            "consent_no",
+            "edit_profile",
+            "no_limit",
+            "accept_anyway",
+            "limit_gigs",
+            "limit_earnings",
+            "pause",
+            "resume",
+            "forget_yes",
+            "forget_no",
+            "forget_pause",
+            "why",
+            "step_back_yes",
+            "step_back_no",
+            "still_coming",
+            "cannot_come",
+            "kt_still",
+            "kt_pause",
+            "kt_talk",
+            "prep_ready",
+            "prep_talk",
+            "prep_step_back",
+            "debrief_coordinator",
+            "debrief_peer",
+            "fee_refuse_yes",
+            "fee_refuse_no",
+            "details",
+            "consent_details",
+        ]
     }
 
 
