@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
@@ -311,3 +312,41 @@ ALREADY_PLAIN = {"checkin.keep_talk"}
 
 def words_of(text: str) -> list[str]:
     return [w for w in text.split() if any(ch.isalpha() for ch in w)]
+
+
+async def test_the_choice_holds_in_files_digests_reports_and_feedback_links(h: Harness) -> None:
+    """An orderer and a coordinator who chose plain Finnish get it everywhere the bot writes
+    in a language: the gig titles in the coordinator's alerts and morning digest, the
+    feedback link and its QR file, and the report's files."""
+    s = selko(h)
+    coord = flows.coordinator(h)
+    await choose_selko(coord)
+    nurse = await flows.register_orderer(h, 201)
+    aino = await flows.register_expert(h, 301, "Aino")
+    await flows.fill_order(nurse)  # in Finnish; she switches before sending it
+    summary = nurse.last
+    await choose_selko(nurse)
+    await nurse.press(s("btn.send"), summary)
+    title = await h.title(SELKO, 1)
+    assert nurse.last.text == s("order.received", title=title)
+    await coord.press(s("btn.approve"))
+    await aino.press(aino.t("btn.accept"))
+    h.clock.set(at("10.12.2026 07.59"))
+    await h.advance(timedelta(minutes=1))
+    await h.run_job("digest:daily")
+    await h.core.outbox.flush()
+    assert coord.last.text.startswith(s("digest.header", date="10.12."))
+    assert title in coord.last.text
+
+    h.clock.set(at("10.12.2026 14.29"))
+    await h.advance(timedelta(minutes=5))  # the gig (13.00 + 1,5 h) has ended
+    link = next(m for m in nurse.inbox if "?start=fb_" in m.text)
+    assert link.text.startswith(s("feedback.link", title=title, link="", until="")[:40])
+    until = next(line for line in link.text.splitlines() if line.startswith("Linkki toimii"))
+    assert re.search(r"toimii \w+na \d+\. \w+ta 2026 kello \d+\.\d\d asti", until), until
+    qr = next(m for m in nurse.inbox if m.document and m.document[0].endswith(".png"))
+    assert qr.document is not None and qr.document[0] == "palaute-qr-keikka-1.png"
+
+    await coord.send("/report 12.2026")
+    files = [m.document[0] for m in coord.inbox[-3:] if m.document]
+    assert files == [f"raportti-20261201-20261231.{ext}" for ext in ("png", "xlsx", "csv")]
