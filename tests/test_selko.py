@@ -62,6 +62,7 @@ async def test_an_expert_in_plain_finnish_from_invite_to_preparation(h: Harness)
     assert h.tg.commands["chat:301:"][0] == {"command": "mygigs", "description": s("cmd.mygigs")}
     await aino.send("/help")
     assert aino.last.text == s("help.expert", quiet_start=21, quiet_end=8)
+    assert words(aino.last.text) <= 60 and words(s("expert.consent")) <= 60
     assert aino.last.reply_keyboard == [[s("menu.my_gigs"), s("menu.profile")], [s("menu.help")]]
 
     nurse = await flows.register_orderer(h, 201)
@@ -73,12 +74,14 @@ async def test_an_expert_in_plain_finnish_from_invite_to_preparation(h: Harness)
         assert line in offer.text, line
     assert "klo" not in offer.text and "€" not in offer.text
     assert [b.text for b in offer.flat_buttons][:2] == [s("btn.accept"), s("btn.decline")]
+    assert words(offer.text) <= 60  # as in the other languages; the rest is behind a button
 
     await aino.press(s("btn.accept"), offer)
     title = await h.title(SELKO, 1)
     assert title == f"{s('gig_type.talk')} {when} (numero 1)"
     assert s("offer.accepted", title=title) in aino.texts()
     assert aino.last.text.startswith(s("offer.confirmation", title=title, details="")[:30])
+    assert words(aino.last.text) <= 60
     name, ics = aino.last_file.document  # type: ignore[misc]
     assert name == "keikka-1.ics" and "Hoitajantie 3" in ics.decode()
 
