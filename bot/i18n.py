@@ -15,6 +15,12 @@ from bot.settings import LANGUAGES
 
 TEXTS_DIR = Path(__file__).parent / "texts"
 
+# Languages that write dates and durations out in words, with the weekday and month names of
+# their catalog's [selko] section: "maanantaina 24. joulukuuta 2026 kello 14.30", "1 tunti 30
+# minuuttia". Plain Finnish (selkosuomi) is for readers to whom "ma 24.12. klo 14.30" is a
+# code to decipher; the other languages keep the short form people type.
+WRITTEN_DATES = frozenset({"selko"})
+
 
 def _flatten(prefix: str, node: Mapping[str, object], out: dict[str, str]) -> None:
     for key, value in node.items():
@@ -66,7 +72,51 @@ class Texts:
         return key in self.catalogs[self.default]
 
     def dt(self, lang: str, moment: datetime, tz: ZoneInfo) -> str:
-        return fmt_datetime(moment, tz, self.get(lang, "common.clock_word"))
+        code = self.lang(lang)
+        if code not in WRITTEN_DATES:
+            return fmt_datetime(moment, tz, self.get(code, "common.clock_word"))
+        local = moment.astimezone(tz)
+        return self.get(
+            code,
+            "selko.datetime",
+            date=self.day(code, local.date()),
+            time=f"{local.hour}.{local.minute:02d}",
+        )
+
+    def day(self, lang: str, day: date) -> str:
+        """A calendar day: 31.12.2026, or in words where the language writes it so."""
+        code = self.lang(lang)
+        if code not in WRITTEN_DATES:
+            return fmt_day(day)
+        return self.get(
+            code,
+            "selko.date",
+            weekday=self.get(code, f"selko.weekday_{day.isoweekday()}"),
+            day=day.day,
+            month=self.get(code, f"selko.month_{day.month}"),
+            year=day.year,
+        )
+
+    def duration(self, lang: str, minutes: int) -> str:
+        """How long something lasts: 1 h 30 min, or in words (1 tunti 30 minuuttia)."""
+        code = self.lang(lang)
+        if code not in WRITTEN_DATES:
+            return fmt_hours(minutes)
+        hours, rest = divmod(minutes, 60)
+        parts = []
+        if hours:
+            parts.append(
+                self.get(code, "selko.hour_one")
+                if hours == 1
+                else self.get(code, "selko.hours", n=hours)
+            )
+        if rest or not hours:
+            parts.append(
+                self.get(code, "selko.minute_one")
+                if rest == 1
+                else self.get(code, "selko.minutes", n=rest)
+            )
+        return " ".join(parts)
 
     def all_variants(self, key: str) -> set[str]:
         """The text of one key in every language (to recognise menu buttons)."""

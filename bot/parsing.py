@@ -20,7 +20,7 @@ class InputError(Exception):
 
 _DT_RE = re.compile(
     r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.?(?P<y>\d{4}|\d{2})?(?!\d)"
-    r"(?:(?:\s*(?:klo|kl\.?|at|,)\s*|\s+)(?P<h>\d{1,2})(?:[.:](?P<mi>\d{2}))?)?$",
+    r"(?:(?:\s*(?:kello|klo|kl\.?|at|,)\s*|\s+)(?P<h>\d{1,2})(?:[.:](?P<mi>\d{2}))?)?$",
     re.IGNORECASE,
 )
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Texts, fmt_hours
+from bot.i18n import WRITTEN_DATES, Texts
 from storage.models import Gig
 
 Button = tuple[str, str]  # (already rendered label, callback data)
@@ -76,12 +76,14 @@ class Presenter:
         return typed.replace(",", ".") if lang == "en" else typed.replace(".", ",")
 
     def money(self, lang: str, cents: int) -> str:
-        """150 € or 1 234,50 € (Finnish and Swedish); 1,234.50 € in English."""
+        """150 € or 1 234,50 € (Finnish and Swedish); 1,234.50 € in English; 150 euroa in
+        plain Finnish, which writes the currency out."""
         whole, _, frac = f"{Decimal(cents) / 100:,.2f}".partition(".")
         if lang == "en":
             return f"{whole} €" if frac == "00" else f"{whole}.{frac} €"
         whole = whole.replace(",", "\u00a0")
-        return f"{whole} €" if frac == "00" else f"{whole},{frac} €"
+        unit = self.t(lang, "selko.euros") if lang in WRITTEN_DATES else "€"
+        return f"{whole} {unit}" if frac == "00" else f"{whole},{frac} {unit}"
 
     def hours(self, lang: str, minutes: int) -> str:
         """Hours with one decimal, for totals such as "4,5 h" in the rotation."""
@@ -113,6 +115,9 @@ class Presenter:
     def when(self, lang: str, moment: datetime) -> str:
         return self.texts.dt(lang, moment, self.tz)
 
+    def day(self, lang: str, day: date) -> str:
+        return self.texts.day(lang, day)
+
     def label(self, lang: str, prefix: str, code: str) -> str:
         return self.t(lang, f"{prefix}.{code}")
 
@@ -137,7 +142,7 @@ class Presenter:
             case "starts_at":
                 return self.when(lang, datetime.fromisoformat(value))
             case "duration":
-                return fmt_hours(int(value))
+                return self.texts.duration(lang, int(value))
             case "fee" | "amount" | "travel" | "other":
                 return self.money(lang, int(value))
         return str(value)

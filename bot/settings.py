@@ -12,7 +12,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-LANGUAGES = ("fi", "sv", "en")
+# The languages a person can choose in /language. "selko" is plain Finnish (selkosuomi): Telegram
+# never sends it as a client language, so it is only ever a stored choice; the others are
+# also Telegram language codes (TELEGRAM_LANGUAGES: the ones a command list can be set for).
+LANGUAGES = ("fi", "sv", "en", "selko")
+TELEGRAM_LANGUAGES = ("fi", "sv", "en")
 
 # BotFather tokens look like "123456789:AA...". Checking the shape catches a pasted
 # chat id or a truncated token before the first network call does.

@@ -95,19 +95,18 @@ async def help_command(req: Req) -> None:
 
 @handles()
 async def language(req: Req) -> None:
-    """Offer the three languages, each named in itself."""
+    """Offer the languages, each named in itself, two to a row (they fit a phone)."""
     texts = req.core.texts
+    buttons = [(texts.get(code, "language.self"), pack(Language(code))) for code in LANGUAGES]
     req.say(
-        "language.choose",
-        req.keyboard(
-            [[(texts.get(code, "language.self"), pack(Language(code))) for code in LANGUAGES]]
-        ),
+        "language.choose", req.keyboard([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
     )
 
 
 @handles()
 async def language_chosen(req: Req) -> None:
-    """Switch the language of every message from now on."""
+    """Switch the language of every message from now on, and go on where the person was (an
+    expert still registering is asked the open question again, in the new language)."""
     code = req.pressed(Language).code
     await req.core.access.set_language(req.s, req.actor, code)
     req.edit(req.t("language.changed"))
@@ -115,7 +114,7 @@ async def language_chosen(req: Req) -> None:
     if role != STRANGER:
         bot, texts, chat_id = req.ctx.bot, req.core.texts, req.actor.telegram_id
         req.later(lambda: set_chat_commands(bot, texts, chat_id, role, code))
-        req.say(f"help.{role}", menu(texts, code, role), **help_args(req))
+        await greet(req)
 
 
 @handles()

@@ -26,7 +26,7 @@ from bot.callbacks import (
     pattern,
 )
 from bot.forms import EXPERT, LIMIT_EARNINGS, LIMIT_GIGS, PAUSE, SUMMARY
-from bot.i18n import Texts, fmt_day
+from bot.i18n import Texts
 from bot.parsing import InputError, parse_date
 from bot.present import gig_values
 from bot.services.dispatch import Answer
@@ -242,7 +242,9 @@ async def profile(req: Req) -> None:
         ),
     ]
     if prof.paused_until is not None:
-        lines.append(req.t("limits.paused_line", date=fmt_day(prof.paused_until)))
+        lines.append(
+            req.t("limits.paused_line", date=req.core.presenter.day(req.lang, prof.paused_until))
+        )
     if prof.status == ExpertStatus.PENDING:
         lines += ["", req.t("expert.awaiting_approval")]
     pause_button = (
@@ -299,7 +301,7 @@ async def pause(req: Req) -> None:
         await forms.begin(req, PAUSE)
         return
     await req.core.experts.pause(req.s, req.actor, until)
-    req.say("limits.paused", date=fmt_day(until))
+    req.say("limits.paused", date=req.core.presenter.day(req.lang, until))
 
 
 @handles(Role.EXPERT)
@@ -332,7 +334,7 @@ async def limit_done(req: Req, values: dict[str, Any]) -> None:
 async def pause_done(req: Req, values: dict[str, Any]) -> None:
     until = date.fromisoformat(values["paused_until"])
     await req.core.experts.pause(req.s, req.actor, until)
-    req.say("limits.paused", date=fmt_day(until))
+    req.say("limits.paused", date=req.core.presenter.day(req.lang, until))
 
 
 async def _resume(req: Req) -> None:

@@ -36,7 +36,6 @@ from bot.forms import (
     Form,
     read_typed,
 )
-from bot.i18n import fmt_day
 from bot.parsing import InputError
 from bot.services.access import STRANGER
 from handlers.base import Ctx, Req, handles
@@ -376,7 +375,9 @@ async def on_consent(req: Req) -> None:
             req.edit(req.t("expert.consent_declined"))
         else:
             day = until.astimezone(req.core.settings.tz).date()
-            req.edit(req.t("expert.consent_declined_link", until=fmt_day(day)))
+            req.edit(
+                req.t("expert.consent_declined_link", until=req.core.presenter.day(req.lang, day))
+            )
         return
     req.edit(req.t("expert.consent_given"))
     await begin(req, EXPERT, {"consent_at": req.core.clock.now().isoformat()})

@@ -9,7 +9,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import Texts
 from bot.services.access import STRANGER
-from bot.settings import LANGUAGES
+from bot.settings import TELEGRAM_LANGUAGES
 from storage.models import Role
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,9 @@ async def set_chat_commands(bot: Bot, texts: Texts, chat_id: int, role: str, lan
 
 
 async def set_default_commands(bot: Bot, texts: Texts) -> None:
-    """Strangers see start/help/language in their client's language."""
+    """Strangers see start/help/language in their client's language. Plain Finnish has no
+    Telegram language code, so no client asks for it: whoever chooses it in /language gets
+    their role's commands in plain Finnish in their own chat's scope (`set_chat_commands`)."""
     await bot.set_my_commands(commands(texts, texts.default, STRANGER))
-    for lang in LANGUAGES:
+    for lang in TELEGRAM_LANGUAGES:
         await bot.set_my_commands(commands(texts, lang, STRANGER), language_code=lang)

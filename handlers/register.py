@@ -12,7 +12,7 @@ from bot import vocab
 from bot.callbacks import CardAction, CompanionAsk, ExpertsPage, Registration, pack, pattern
 from bot.errors import Refuse
 from bot.forms import COMPANION, CONTRACT, read_typed
-from bot.i18n import Texts, fmt_day
+from bot.i18n import Texts
 from bot.parsing import InputError, shorten
 from bot.services.experts import PAGE_SIZE, Card, Filters, profile_values
 from handlers import forms
@@ -133,7 +133,7 @@ def contract_text(req: Req, card: Card) -> str:
         return req.t("register.contract_none")
     today = req.core.clock.now().astimezone(req.core.settings.tz).date()
     key = "register.contract_valid" if until >= today else "register.contract_ended"
-    return req.t(key, date=fmt_day(until))
+    return req.t(key, date=req.core.presenter.day(req.lang, until))
 
 
 async def show_list(req: Req, f: Filters, page: int, *, edit: bool) -> None:
@@ -218,7 +218,9 @@ async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
             money=req.core.presenter.money(req.lang, prof.max_earnings_cents)
             if prof.max_earnings_cents is not None
             else none,
-            paused=fmt_day(prof.paused_until) if prof.paused_until else "–",
+            paused=req.core.presenter.day(req.lang, prof.paused_until)
+            if prof.paused_until
+            else "–",
         ),
         "",
         p.profile(req.lang, profile_values(prof)),
@@ -333,7 +335,7 @@ async def contract_done(req: Req, values: dict[str, Any]) -> None:
     req.say(
         "register.contract_set",
         name=profile.display_name,
-        date=fmt_day(date.fromisoformat(until)),
+        date=req.core.presenter.day(req.lang, date.fromisoformat(until)),
     )
 
 

@@ -16,10 +16,10 @@ from bot.services.dispatch.common import Deps, NoShow, Release, offer_tag
 from bot.services.dispatch.offering import Offering
 from bot.services.dispatch.seats import TAKING, Seats
 from bot.services.dispatch.status import Status
+from bot.settings import LANGUAGES
 from storage.models import Gig, GigStatus, Offer, OfferStatus, User
 from storage.repo import GigRepo, OfferRepo, UserRepo
 
-LANGS = ("fi", "sv", "en")
 Before = dict[str, tuple[str, str]]  # per language: the time as it read, and the place
 
 
@@ -104,7 +104,7 @@ class Changes:
         After a time change, confirmed experts are asked to confirm again."""
         gig = await self._upcoming(s, gig_id, "err.gig_not_found")
         p = self.d.p
-        old = {lang: (p.when(lang, gig.starts_at), gig.place) for lang in LANGS}
+        old = {lang: (p.when(lang, gig.starts_at), gig.place) for lang in LANGUAGES}
         self._apply_change(gig, starts_at, place)
         what = " ".join(x for x in (starts_at.isoformat() if starts_at else "", place or "") if x)
         await self.d.audit.record(s, actor, "change", "gig", gig.id, what)
