@@ -22,6 +22,7 @@ from bot.callbacks import (
     Reconfirm,
     StepBack,
     StepBackAsk,
+    SwapAsk,
     pack,
     pattern,
 )
@@ -33,6 +34,7 @@ from bot.services.dispatch import Answer
 from bot.services.experts import profile_values
 from handlers import forms
 from handlers.base import Ctx, Req, handles
+from handlers.lifecycle import undo_markup
 from handlers.menus import menu
 from storage.models import ExpertStatus, Role
 from storage.repo import OfferRepo
@@ -95,7 +97,8 @@ async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
         case _:
             outcome = req.t("offer.closed", title=title)
     if outcome:
-        req.edit(outcome)
+        accepted = result.answer is Answer.ACCEPTED
+        req.edit(outcome, undo_markup(req, result.offer) if accepted else None)
         if despite_limit:
             await _retire_offer(req, result.offer.id, outcome)
 
@@ -122,8 +125,8 @@ async def decline(req: Req) -> None:
         req.toast("err.stale", alert=True)
         return
     title = req.core.presenter.gig_title(req.lang, gig)
-    if result.answer is Answer.DECLINED:
-        req.edit(req.t("offer.declined", title=title))
+    if result.answer is Answer.DECLINED and result.offer is not None:
+        req.edit(req.t("offer.declined", title=title), undo_markup(req, result.offer))
         if isinstance(button, OfferDeclineAnyway):
             await _retire_offer(req, button.offer_id, req.t("offer.declined", title=title))
     else:
@@ -147,7 +150,10 @@ async def my_gigs(req: Req) -> None:
     if waiting:
         lines.append(req.t("expert.offers_header"))
         lines += [f"• {p.gig_title(req.lang, g)}" for _, g in waiting]
-    rows = [[(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))] for o, g in confirmed]
+    rows = []
+    for o, g in confirmed:
+        rows.append([(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))])
+        rows.append([(req.t("btn.swap", id=g.id), pack(SwapAsk(o.id, 0)))])
     req.reply("\n".join(lines), req.keyboard(rows) if rows else None)
 
 

@@ -1,0 +1,130 @@
+"""An expert's second thoughts: undo an answer, ask once for more time, hand a confirmed seat
+to a colleague. Every button is checked against the person pressing it (their own offer)."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot.callbacks import OfferMoreTime, OfferUndo, SwapAsk, SwapTo, pack, pattern
+from bot.i18n import Texts
+from bot.services.dispatch import MoreTime, Swap, Undo
+from bot.services.dispatch.lifecycle import SWAP_PAGE
+from handlers.base import Ctx, Req, handles
+from storage.models import Offer, Role
+
+
+def undo_markup(req: Req, offer: Offer) -> InlineKeyboardMarkup | None:
+    """The undo button for an answer just given, while the setting allows undoing."""
+    if req.core.settings.undo_minutes <= 0:
+        return None
+    label = req.t("btn.undo", minutes=req.core.settings.undo_minutes)
+    return req.keyboard([[(label, pack(OfferUndo(offer.id)))]])
+
+
+def _rows(req: Req, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return req.keyboard([[(req.t(key), data) for key, data in row] for row in rows])
+
+
+@handles(Role.EXPERT)
+async def undo(req: Req) -> None:
+    """Take back an accept or a decline for a short while; after it, "too late"."""
+    done = await req.core.dispatch.undo(req.s, req.actor, req.pressed(OfferUndo).offer_id)
+    gig, offer = done.gig, done.offer
+    if done.result is Undo.NOT_FOUND or gig is None or offer is None:
+        req.toast("err.stale", alert=True)
+        return
+    title = req.core.presenter.gig_title(req.lang, gig)
+    match done.result:
+        case Undo.ACCEPT_UNDONE:
+            req.edit(req.t("undo.accept_undone", title=title))
+        case Undo.DECLINE_UNDONE:
+            text, rows = await req.core.dispatch.lifecycle.offer_view(req.s, offer, gig, req.lang)
+            req.edit(text, _rows(req, rows))
+            req.toast("undo.decline_undone")
+        case Undo.NO_SEAT:
+            req.toast("undo.no_seat", alert=True)
+            req.edit_markup(None)
+        case _:
+            req.toast("undo.too_late", alert=True)
+            req.edit_markup(None)
+
+
+@handles(Role.EXPERT)
+async def more_time(req: Req) -> None:
+    """Once per offer: keep it open longer (never past the offers' latest moment)."""
+    done = await req.core.dispatch.more_time(
+        req.s, req.actor, req.pressed(OfferMoreTime).offer_id
+    )
+    gig, offer = done.gig, done.offer
+    if done.result is MoreTime.NOT_FOUND or gig is None or offer is None:
+        req.toast("err.stale", alert=True)
+        return
+    if done.result is MoreTime.CLOSED:
+        req.toast("more_time.closed", alert=True)
+        req.edit_markup(None)
+        return
+    text, rows = await req.core.dispatch.lifecycle.offer_view(req.s, offer, gig, req.lang)
+    req.edit(text, _rows(req, rows))
+    assert offer.expires_at is not None
+    until = req.core.presenter.when(req.lang, offer.expires_at)
+    key = {MoreTime.EXTENDED: "more_time.extended", MoreTime.ALREADY: "more_time.already"}
+    req.toast(key.get(done.result, "more_time.no_room"), alert=True, until=until)
+
+
+@handles(Role.EXPERT)
+async def swap_ask(req: Req) -> None:
+    """Hand my seat to a colleague: a page of eligible colleagues' chosen names."""
+    button = req.pressed(SwapAsk)
+    seat, found = await req.core.dispatch.swap_colleagues(req.s, req.actor, button.offer_id)
+    if seat.result is Swap.NOT_FOUND or seat.gig is None:
+        req.toast("err.stale", alert=True)
+        return
+    if seat.result is not Swap.ASKED:
+        req.toast("swap.closed", alert=True)
+        return
+    title = req.core.presenter.gig_title(req.lang, seat.gig)
+    if not found:
+        req.say("swap.nobody", title=title)
+        return
+    page = min(button.page, (len(found) - 1) // SWAP_PAGE)
+    shown = found[page * SWAP_PAGE : (page + 1) * SWAP_PAGE]
+    rows = [[(r.name, pack(SwapTo(button.offer_id, r.expert_id)))] for r in shown]
+    nav = []
+    if page > 0:
+        nav.append(("◀", pack(SwapAsk(button.offer_id, page - 1))))
+    if (page + 1) * SWAP_PAGE < len(found):
+        nav.append(("▶", pack(SwapAsk(button.offer_id, page + 1))))
+    if nav:
+        rows.append(nav)
+    text = req.t("swap.choose", title=title, count=len(found))
+    if req.query is not None and button.page != 0:
+        req.edit(text, req.keyboard(rows))
+    else:
+        req.reply(text, req.keyboard(rows))
+
+
+@handles(Role.EXPERT)
+async def swap_to(req: Req) -> None:
+    """Ask the chosen colleague; my seat stays mine until they accept."""
+    button = req.pressed(SwapTo)
+    done = await req.core.dispatch.ask_swap(req.s, req.actor, button.offer_id, button.user_id)
+    if done.result is Swap.NOT_FOUND or done.gig is None:
+        req.toast("err.stale", alert=True)
+        return
+    title = req.core.presenter.gig_title(req.lang, done.gig)
+    keys = {
+        Swap.ASKED: "swap.asked",
+        Swap.PENDING: "swap.pending",
+        Swap.NOT_ELIGIBLE: "swap.not_eligible",
+    }
+    req.edit(req.t(keys.get(done.result, "swap.closed"), title=title, name=done.name))
+
+
+def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
+    return [
+        CallbackQueryHandler(undo, pattern=pattern(OfferUndo)),
+        CallbackQueryHandler(more_time, pattern=pattern(OfferMoreTime)),
+        CallbackQueryHandler(swap_ask, pattern=pattern(SwapAsk)),
+        CallbackQueryHandler(swap_to, pattern=pattern(SwapTo)),
+    ]
