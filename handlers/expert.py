@@ -153,7 +153,7 @@ async def my_gigs(req: Req) -> None:
     rows = []
     for o, g in confirmed:
         rows.append([(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))])
-        rows.append([(req.t("btn.swap", id=g.id), pack(SwapAsk(o.id, 0)))])
+        rows.append([(req.t("btn.lifecycle.swap", id=g.id), pack(SwapAsk(o.id, 0)))])
     req.reply("\n".join(lines), req.keyboard(rows) if rows else None)
 
 

@@ -18,7 +18,7 @@ def undo_markup(req: Req, offer: Offer) -> InlineKeyboardMarkup | None:
     """The undo button for an answer just given, while the setting allows undoing."""
     if req.core.settings.undo_minutes <= 0:
         return None
-    label = req.t("btn.undo", minutes=req.core.settings.undo_minutes)
+    label = req.t("btn.lifecycle.undo", minutes=req.core.settings.undo_minutes)
     return req.keyboard([[(label, pack(OfferUndo(offer.id)))]])
 
 
@@ -37,16 +37,16 @@ async def undo(req: Req) -> None:
     title = req.core.presenter.gig_title(req.lang, gig)
     match done.result:
         case Undo.ACCEPT_UNDONE:
-            req.edit(req.t("undo.accept_undone", title=title))
+            req.edit(req.t("lifecycle.undo_accept_undone", title=title))
         case Undo.DECLINE_UNDONE:
             text, rows = await req.core.dispatch.lifecycle.offer_view(req.s, offer, gig, req.lang)
             req.edit(text, _rows(req, rows))
-            req.toast("undo.decline_undone")
+            req.toast("lifecycle.undo_decline_undone")
         case Undo.NO_SEAT:
-            req.toast("undo.no_seat", alert=True)
+            req.toast("lifecycle.undo_no_seat", alert=True)
             req.edit_markup(None)
         case _:
-            req.toast("undo.too_late", alert=True)
+            req.toast("lifecycle.undo_too_late", alert=True)
             req.edit_markup(None)
 
 
@@ -61,15 +61,15 @@ async def more_time(req: Req) -> None:
         req.toast("err.stale", alert=True)
         return
     if done.result is MoreTime.CLOSED:
-        req.toast("more_time.closed", alert=True)
+        req.toast("lifecycle.more_time_closed", alert=True)
         req.edit_markup(None)
         return
     text, rows = await req.core.dispatch.lifecycle.offer_view(req.s, offer, gig, req.lang)
     req.edit(text, _rows(req, rows))
     assert offer.expires_at is not None
     until = req.core.presenter.when(req.lang, offer.expires_at)
-    key = {MoreTime.EXTENDED: "more_time.extended", MoreTime.ALREADY: "more_time.already"}
-    req.toast(key.get(done.result, "more_time.no_room"), alert=True, until=until)
+    key = {MoreTime.EXTENDED: "lifecycle.more_time_extended", MoreTime.ALREADY: "lifecycle.more_time_already"}
+    req.toast(key.get(done.result, "lifecycle.more_time_no_room"), alert=True, until=until)
 
 
 @handles(Role.EXPERT)
@@ -81,11 +81,11 @@ async def swap_ask(req: Req) -> None:
         req.toast("err.stale", alert=True)
         return
     if seat.result is not Swap.ASKED:
-        req.toast("swap.closed", alert=True)
+        req.toast("lifecycle.swap_closed", alert=True)
         return
     title = req.core.presenter.gig_title(req.lang, seat.gig)
     if not found:
-        req.say("swap.nobody", title=title)
+        req.say("lifecycle.swap_nobody", title=title)
         return
     page = min(button.page, (len(found) - 1) // SWAP_PAGE)
     shown = found[page * SWAP_PAGE : (page + 1) * SWAP_PAGE]
@@ -97,7 +97,7 @@ async def swap_ask(req: Req) -> None:
         nav.append(("▶", pack(SwapAsk(button.offer_id, page + 1))))
     if nav:
         rows.append(nav)
-    text = req.t("swap.choose", title=title, count=len(found))
+    text = req.t("lifecycle.swap_choose", title=title, count=len(found))
     if req.query is not None and button.page != 0:
         req.edit(text, req.keyboard(rows))
     else:
@@ -114,11 +114,11 @@ async def swap_to(req: Req) -> None:
         return
     title = req.core.presenter.gig_title(req.lang, done.gig)
     keys = {
-        Swap.ASKED: "swap.asked",
-        Swap.PENDING: "swap.pending",
-        Swap.NOT_ELIGIBLE: "swap.not_eligible",
+        Swap.ASKED: "lifecycle.swap_asked",
+        Swap.PENDING: "lifecycle.swap_pending",
+        Swap.NOT_ELIGIBLE: "lifecycle.swap_not_eligible",
     }
-    req.edit(req.t(keys.get(done.result, "swap.closed"), title=title, name=done.name))
+    req.edit(req.t(keys.get(done.result, "lifecycle.swap_closed"), title=title, name=done.name))
 
 
 def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:

@@ -245,7 +245,7 @@ class Lifecycle:
         await self.d.notify.push(
             s,
             colleague,
-            "swap.offer",
+            "lifecycle.swap_offer",
             buttons=[
                 [
                     ("btn.accept", pack(OfferAccept(direct.id))),

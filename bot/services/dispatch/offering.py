@@ -51,7 +51,7 @@ def offer_rows(offer_id: int, more_time: bool = True) -> list[list[tuple[str, st
         ],
     ]
     if more_time:
-        rows.append([("btn.more_time", pack(OfferMoreTime(offer_id)))])
+        rows.append([("btn.lifecycle.more_time", pack(OfferMoreTime(offer_id)))])
     return rows
 
 
@@ -270,14 +270,14 @@ class Offering:
         colleague = await UserRepo(s).profile(direct.expert_id)
         if asker is None:
             return
-        key = "swap.declined" if direct.status == OfferStatus.DECLINED else "swap.timed_out"
+        key = "lifecycle.swap_declined" if direct.status == OfferStatus.DECLINED else "lifecycle.swap_timed_out"
         await self.d.notify.push(
             s,
             asker,
             key,
             buttons=[
-                [("btn.swap_step_back", pack(StepBack(True, first.id)))],
-                [("btn.swap_keep", pack(StepBack(False, first.id)))],
+                [("btn.lifecycle.swap_step_back", pack(StepBack(True, first.id)))],
+                [("btn.lifecycle.swap_keep", pack(StepBack(False, first.id)))],
             ],
             name=colleague.display_name if colleague is not None else "–",
             title=self.d.p.gig_title(asker.language, gig),

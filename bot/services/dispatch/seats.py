@@ -154,13 +154,13 @@ class Seats:
             s, None, "swap_done", "gig", gig.id, f"offer {handed.id}: {name} → {to}"
         )
         await self.d.notify.alert(
-            s, "short", "swap.coord_done", from_name=name, to=to, per_lang=self.d.p.title_args(gig)
+            s, "short", "lifecycle.swap_coord_done", from_name=name, to=to, per_lang=self.d.p.title_args(gig)
         )
         orderer = await UserRepo(s).get(gig.orderer_id)
         if orderer is not None and not await OfferRepo(s).awaiting_companion(gig.id):
             title = self.d.p.gig_title(orderer.language, gig)
             names = ", ".join(await OfferRepo(s).accepted_names(gig.id))
-            await self.d.notify.push(s, orderer, "swap.orderer", title=title, names=names)
+            await self.d.notify.push(s, orderer, "lifecycle.swap_orderer", title=title, names=names)
 
     async def _tell_filled(self, s: AsyncSession, gig: Gig) -> None:
         p = self.d.p
@@ -272,7 +272,7 @@ class Seats:
             if why is Release.REPLACED:
                 await self.d.notify.push(s, expert, "desk.replaced", title=title)
             elif why is Release.SWAPPED:
-                await self.d.notify.push(s, expert, "swap.handed", title=title)
+                await self.d.notify.push(s, expert, "lifecycle.swap_handed", title=title)
             await self.d.checkins.send_calendar(s, gig, expert, cancelled=True)
         if why is Release.STEPPED_BACK:
             profile = await UserRepo(s).profile(offer.expert_id)

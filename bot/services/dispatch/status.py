@@ -133,10 +133,10 @@ class Status:
             for o, name in found
             if o.more_time_at is not None and o.status == OfferStatus.OPEN and o.expires_at
         ]
-        lines = [p.t(lang, "status_msg.more_time", names=", ".join(more))] if more else []
+        lines = [p.t(lang, "lifecycle.status_more_time", names=", ".join(more))] if more else []
         for o, name in found:
             if o.swap_from is not None:
-                state = p.t(lang, f"status_msg.swap_{SWAP_STATE.get(o.status, 'not_taken')}")
+                state = p.t(lang, f"lifecycle.status_swap_{SWAP_STATE.get(o.status, 'not_taken')}")
                 asker = names.get(o.swap_from, "–")
-                lines.append(p.t(lang, "status_msg.swap", asker=asker, to=name, state=state))
+                lines.append(p.t(lang, "lifecycle.status_swap", asker=asker, to=name, state=state))
         return lines
