@@ -255,7 +255,7 @@ async def test_still_coming_unanswered_alerts_the_coordinator_with_replace(
 async def test_no_still_coming_for_a_gig_confirmed_later_than_a_day_before(h: Harness) -> None:
     nurse = await flows.register_orderer(h, 201)
     aino = await flows.register_expert(h, 301, "Aino")
-    await flows.order_and_approve(h, nurse, starts_at="24.11.2026 klo 13.00")
+    await flows.order_and_approve(h, nurse, starts_at="24.11.2026 klo 09.00")  # in 23 h
     await aino.press(aino.t("btn.accept"))
     async with h.core.db.unit_of_work() as s:
         kinds = set((await s.scalars(select(CheckIn.kind))).all())
