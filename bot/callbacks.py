@@ -256,7 +256,7 @@ class OfferDetails(Button):
 
 @dataclass(frozen=True)
 class OfferMoreTime(Button):
-    """"I need more time": once per open offer."""
+    """ "I need more time": once per open offer."""
 
     TEMPLATE = "of:m:{offer_id}"
     offer_id: Id
@@ -494,7 +494,7 @@ class Prep(Button):
 
 @dataclass(frozen=True)
 class Coming(Button):
-    """"Still coming?" a day before: yes, or I can't make it (a step back)."""
+    """ "Still coming?" a day before: yes, or I can't make it (a step back)."""
 
     TEMPLATE = "cm:{coming}:{checkin_id}"
     coming: YesNo

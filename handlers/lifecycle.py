@@ -53,9 +53,7 @@ async def undo(req: Req) -> None:
 @handles(Role.EXPERT)
 async def more_time(req: Req) -> None:
     """Once per offer: keep it open longer (never past the offers' latest moment)."""
-    done = await req.core.dispatch.more_time(
-        req.s, req.actor, req.pressed(OfferMoreTime).offer_id
-    )
+    done = await req.core.dispatch.more_time(req.s, req.actor, req.pressed(OfferMoreTime).offer_id)
     gig, offer = done.gig, done.offer
     if done.result is MoreTime.NOT_FOUND or gig is None or offer is None:
         req.toast("err.stale", alert=True)
@@ -68,7 +66,10 @@ async def more_time(req: Req) -> None:
     req.edit(text, _rows(req, rows))
     assert offer.expires_at is not None
     until = req.core.presenter.when(req.lang, offer.expires_at)
-    key = {MoreTime.EXTENDED: "lifecycle.more_time_extended", MoreTime.ALREADY: "lifecycle.more_time_already"}
+    key: dict[object, str] = {
+        MoreTime.EXTENDED: "lifecycle.more_time_extended",
+        MoreTime.ALREADY: "lifecycle.more_time_already",
+    }
     req.toast(key.get(done.result, "lifecycle.more_time_no_room"), alert=True, until=until)
 
 
@@ -113,7 +114,7 @@ async def swap_to(req: Req) -> None:
         req.toast("err.stale", alert=True)
         return
     title = req.core.presenter.gig_title(req.lang, done.gig)
-    keys = {
+    keys: dict[object, str] = {
         Swap.ASKED: "lifecycle.swap_asked",
         Swap.PENDING: "lifecycle.swap_pending",
         Swap.NOT_ELIGIBLE: "lifecycle.swap_not_eligible",

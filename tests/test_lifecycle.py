@@ -152,9 +152,7 @@ async def test_a_content_note_is_shown_before_accept_and_offered_as_a_talk(
     nurse = await flows.register_orderer(h, 201, lang=lang)
     aino = await flows.register_expert(h, 301, "Aino", lang=lang)
     note = "Osastolla kuoli potilas viime viikolla."
-    await flows.fill_order(
-        nurse, content_themes=("suicide", "recent_death"), content_note=note
-    )
+    await flows.fill_order(nurse, content_themes=("suicide", "recent_death"), content_note=note)
     line = nurse.t("lifecycle.content_label")
     assert line in nurse.last.text and note in nurse.last.text  # the order's summary
     await nurse.press(nurse.t("btn.send"))
@@ -280,10 +278,18 @@ async def swap_set_up(h: Harness, lang: str) -> tuple[Person, Person, Person, Pe
     names = [b.text for b in aino.last.flat_buttons]
     assert names == ["Bertta", "Cecilia"] or names == ["Cecilia", "Bertta"]
     await aino.press("Bertta")
-    assert aino.last.text == aino.t("lifecycle.swap_asked", title=await title(h, aino), name="Bertta")
+    assert aino.last.text == aino.t(
+        "lifecycle.swap_asked", title=await title(h, aino), name="Bertta"
+    )
     offer = bertta.last
     assert offer.text.startswith(
-        bertta.t("lifecycle.swap_offer", asker="Aino", title=await title(h, bertta), details="", expires="")[:25]
+        bertta.t(
+            "lifecycle.swap_offer",
+            asker="Aino",
+            title=await title(h, bertta),
+            details="",
+            expires="",
+        )[:25]
     )
     assert "Aino" in offer.text
     return nurse, aino, bertta, cecilia, coord
@@ -293,7 +299,10 @@ async def swap_set_up(h: Harness, lang: str) -> tuple[Person, Person, Person, Pe
 async def test_a_swap_accepted_moves_the_seat_in_one_go(h: Harness, lang: str) -> None:
     nurse, aino, bertta, _, coord = await swap_set_up(h, lang)
     swap_line = coord.t(
-        "lifecycle.status_swap", asker="Aino", to="Bertta", state=coord.t("lifecycle.status_swap_asked")
+        "lifecycle.status_swap",
+        asker="Aino",
+        to="Bertta",
+        state=coord.t("lifecycle.status_swap_asked"),
     )
     assert swap_line in status_message(coord)
     await bertta.press(bertta.t("btn.accept"))
@@ -309,7 +318,10 @@ async def test_a_swap_accepted_moves_the_seat_in_one_go(h: Harness, lang: str) -
         "lifecycle.swap_orderer", title=await title(h, nurse), names="Bertta"
     )
     taken = coord.t(
-        "lifecycle.status_swap", asker="Aino", to="Bertta", state=coord.t("lifecycle.status_swap_taken")
+        "lifecycle.status_swap",
+        asker="Aino",
+        to="Bertta",
+        state=coord.t("lifecycle.status_swap_taken"),
     )
     assert taken in status_message(coord)
     actions = await audit_actions(h)

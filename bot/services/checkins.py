@@ -447,7 +447,9 @@ class CheckIns:
             text += "\n\n" + self.p.t(lang, "lifecycle.content_prep", note=note)
             rows.append([("btn.lifecycle.content_talk", pack(Prep("c", cid)))])
         rows.append([("btn.prep_step_back", pack(Prep("s", cid)))])
-        await self.notify.push_text(s, expert, text, buttons=self.notify.buttons(lang, rows), quiet=True)
+        await self.notify.push_text(
+            s, expert, text, buttons=self.notify.buttons(lang, rows), quiet=True
+        )
 
     async def _send_coming(self, s: AsyncSession, expert: User, gig: Gig, cid: int) -> None:
         """ "Still coming?": one tap either way; "I can't" is a step back, never a no-show."""

@@ -120,7 +120,7 @@ class Lifecycle:
         name = profile.display_name if profile is not None else "–"
         rows = offer_rows(offer.id, more_time=offer.more_time_at is None and not offer.swap_from)
         if offer.swap_from is not None:
-            rows = rows[:1] + [rows[1][:1]]
+            rows = [*rows[:1], rows[1][:1]]
         return self.offering.offer_text(lang, gig, name, offer), rows
 
     # ----- more time ----------------------------------------------------------------------

@@ -270,7 +270,11 @@ class Offering:
         colleague = await UserRepo(s).profile(direct.expert_id)
         if asker is None:
             return
-        key = "lifecycle.swap_declined" if direct.status == OfferStatus.DECLINED else "lifecycle.swap_timed_out"
+        key = (
+            "lifecycle.swap_declined"
+            if direct.status == OfferStatus.DECLINED
+            else "lifecycle.swap_timed_out"
+        )
         await self.d.notify.push(
             s,
             asker,

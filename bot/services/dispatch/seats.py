@@ -154,7 +154,12 @@ class Seats:
             s, None, "swap_done", "gig", gig.id, f"offer {handed.id}: {name} → {to}"
         )
         await self.d.notify.alert(
-            s, "short", "lifecycle.swap_coord_done", from_name=name, to=to, per_lang=self.d.p.title_args(gig)
+            s,
+            "short",
+            "lifecycle.swap_coord_done",
+            from_name=name,
+            to=to,
+            per_lang=self.d.p.title_args(gig),
         )
         orderer = await UserRepo(s).get(gig.orderer_id)
         if orderer is not None and not await OfferRepo(s).awaiting_companion(gig.id):
