@@ -22,7 +22,7 @@ from bot.forms import DEBRIEF_NOTE, PAUSE
 from bot.i18n import Texts
 from handlers import forms
 from handlers.base import Ctx, Req, handles
-from storage.models import CheckIn, CheckInKind, Role
+from storage.models import CheckIn, CheckInKind, CheckInStatus, Role
 
 
 async def _own(req: Req, cid: int, kind: str | None = None) -> CheckIn | None:
@@ -101,8 +101,8 @@ async def coming(req: Req) -> None:
         return
     core = req.core
     gig = await core.checkins.gig_of(req.s, row)
-    if row.answer or gig is None:
-        req.toast("offer.already_answered")
+    if row.status != CheckInStatus.SENT or gig is None:
+        req.toast("err.stale", alert=True)  # answered already, or the seat is no longer theirs
         req.edit_markup(None)
         return
     title = core.presenter.gig_title(req.lang, gig)

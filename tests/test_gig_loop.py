@@ -78,6 +78,7 @@ async def test_whole_loop(h: Harness, lang: str) -> None:
             expert.t("btn.decline"),
             expert.t("btn.details"),
             expert.t("btn.why"),
+            expert.t("btn.lifecycle.more_time"),
         ]
         # Broadcast offers are open for 48 hours (OFFER_VALID_HOURS).
         assert expert.t("common.clock_word").join(["25.11.2026 ", " 10.00"]) in offer.text

@@ -20,7 +20,13 @@ from storage.models import Gig, Offer, OfferStatus
 from storage.repo import OfferRepo, UserRepo
 
 STATUS_NAMES_MAX = 30
-SWAP_STATE = {OfferStatus.OPEN: "asked", OfferStatus.ACCEPTED: "taken"}
+# A handover as the status message names it; anything else (declined, expired) did not happen.
+SWAP_STATE = {
+    OfferStatus.OPEN: "asked",
+    OfferStatus.ACCEPTED: "taken",
+    OfferStatus.WITHDRAWN: "taken",
+    OfferStatus.NO_SHOW: "taken",
+}
 DIRTY = "dispatch:status_dirty"  # session.info key: gigs whose status message is out of date
 COUNTED = (
     OfferStatus.OPEN,
