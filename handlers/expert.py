@@ -34,7 +34,7 @@ from bot.services.dispatch import Answer
 from bot.services.experts import profile_values
 from handlers import forms
 from handlers.base import Ctx, Req, handles
-from handlers.lifecycle import undo_markup
+from handlers.lifecycle import undo_markup, undo_rows
 from handlers.menus import menu
 from storage.models import ExpertStatus, Role
 from storage.repo import OfferRepo
@@ -80,9 +80,10 @@ async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
             outcome = req.t("offer.accepted_youth", title=title)
         case Answer.ACCEPTED:
             outcome = req.t("offer.accepted", title=title)
+            details = [(req.t("btn.details"), pack(OfferDetails(result.offer.id)))]
             req.say(
                 "offer.confirmation",
-                req.keyboard([[(req.t("btn.details"), pack(OfferDetails(result.offer.id)))]]),
+                req.keyboard([details, *undo_rows(req, result.offer)]),
                 title=title,
                 details=p.confirmed_brief(req.lang, gig_values(gig)),
             )
@@ -97,8 +98,7 @@ async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
         case _:
             outcome = req.t("offer.closed", title=title)
     if outcome:
-        accepted = result.answer is Answer.ACCEPTED
-        req.edit(outcome, undo_markup(req, result.offer) if accepted else None)
+        req.edit(outcome)
         if despite_limit:
             await _retire_offer(req, result.offer.id, outcome)
 

@@ -6,20 +6,29 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.callbacks import OfferMoreTime, OfferUndo, SwapAsk, SwapTo, pack, pattern
+from bot.callbacks import OfferDetails, OfferMoreTime, OfferUndo, SwapAsk, SwapTo, pack, pattern
 from bot.i18n import Texts
-from bot.services.dispatch import MoreTime, Swap, Undo
+from bot.services.dispatch import MoreTime, Swap, Undo, offer_tag
 from bot.services.dispatch.lifecycle import SWAP_PAGE
 from handlers.base import Ctx, Req, handles
-from storage.models import Offer, Role
+from storage.models import Offer, OfferStatus, Role
+
+
+def undo_rows(req: Req, offer: Offer) -> list[list[tuple[str, str]]]:
+    """The undo button for an answer just given, while the setting allows undoing."""
+    if req.core.settings.undo_minutes <= 0:
+        return []
+    label = req.t("btn.lifecycle.undo", minutes=req.core.settings.undo_minutes)
+    return [[(label, pack(OfferUndo(offer.id)))]]
 
 
 def undo_markup(req: Req, offer: Offer) -> InlineKeyboardMarkup | None:
-    """The undo button for an answer just given, while the setting allows undoing."""
-    if req.core.settings.undo_minutes <= 0:
-        return None
-    label = req.t("btn.lifecycle.undo", minutes=req.core.settings.undo_minutes)
-    return req.keyboard([[(label, pack(OfferUndo(offer.id)))]])
+    rows = undo_rows(req, offer)
+    return req.keyboard(rows) if rows else None
+
+
+def details_markup(req: Req, offer: Offer) -> InlineKeyboardMarkup:
+    return req.keyboard([[(req.t("btn.details"), pack(OfferDetails(offer.id)))]])
 
 
 def _rows(req: Req, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -37,7 +46,11 @@ async def undo(req: Req) -> None:
     title = req.core.presenter.gig_title(req.lang, gig)
     match done.result:
         case Undo.ACCEPT_UNDONE:
-            req.edit(req.t("lifecycle.undo_accept_undone", title=title))
+            # The confirmation (pressed) and the offer message above both say so.
+            text = req.t("lifecycle.undo_accept_undone", title=title)
+            req.edit(text)
+            if req.actor.user is not None:
+                await req.core.notifier.edit_text(req.s, req.actor.user, offer_tag(offer.id), text)
         case Undo.DECLINE_UNDONE:
             text, rows = await req.core.dispatch.lifecycle.offer_view(req.s, offer, gig, req.lang)
             req.edit(text, _rows(req, rows))
@@ -47,7 +60,8 @@ async def undo(req: Req) -> None:
             req.edit_markup(None)
         case _:
             req.toast("lifecycle.undo_too_late", alert=True)
-            req.edit_markup(None)
+            accepted = offer.status == OfferStatus.ACCEPTED
+            req.edit_markup(details_markup(req, offer) if accepted else None)
 
 
 @handles(Role.EXPERT)

@@ -59,15 +59,20 @@ async def test_an_accept_can_be_undone_for_a_while_and_then_it_is_too_late(
     aino = await flows.register_expert(h, 301, "Aino", lang=lang)
     bertta = await flows.register_expert(h, 302, "Bertta", lang=lang)
     await flows.order_and_approve(h, nurse, seats="1")
+    offer_msg = aino.find_button(aino.t("btn.accept"))[0]
     await aino.press(aino.t("btn.accept"))
-    answered = aino.find_button(aino.t("btn.lifecycle.undo", minutes=2))[0]
-    assert answered.text == aino.t("offer.accepted", title=await title(h, aino))
+    confirmation = aino.find_button(aino.t("btn.lifecycle.undo", minutes=2))[0]
+    assert confirmation is aino.last
+    assert confirmation.text.startswith(
+        aino.t("offer.confirmation", title=await title(h, aino), details="")[:20]
+    )
     assert (await offer_of(h, 302)).status == OfferStatus.CLOSED  # the gig is full
 
     h.clock.advance(timedelta(minutes=1))
     await aino.press(aino.t("btn.lifecycle.undo", minutes=2))
-    assert answered.text == aino.t("lifecycle.undo_accept_undone", title=await title(h, aino))
-    assert not answered.flat_buttons
+    undone = aino.t("lifecycle.undo_accept_undone", title=await title(h, aino))
+    assert confirmation.text == offer_msg.text == undone
+    assert not confirmation.flat_buttons and not offer_msg.flat_buttons
     # Given back through the one place: withdrawn (never a no-show), the calendar entry
     # cancelled, the seat offered on at once.
     assert (await offer_of(h, 301)).status == OfferStatus.WITHDRAWN
@@ -81,7 +86,7 @@ async def test_an_accept_can_be_undone_for_a_while_and_then_it_is_too_late(
     taken = bertta.find_button(bertta.t("btn.lifecycle.undo", minutes=2))[0]
     await bertta.press(bertta.t("btn.lifecycle.undo", minutes=2))
     assert bertta.last_toast() == bertta.t("lifecycle.undo_too_late")
-    assert not taken.flat_buttons
+    assert [b.text for b in taken.flat_buttons] == [bertta.t("btn.details")]  # undo gone
     assert (await offer_of(h, 302)).status == OfferStatus.ACCEPTED
     assert (await gig_row(h)).seats_filled == 1
 
@@ -387,3 +392,23 @@ async def test_other_peoples_presses_are_refused_kindly(h: Harness) -> None:
             ), data
     assert (await offer_of(h, 301)).status == OfferStatus.ACCEPTED
     assert (await gig_row(h)).seats_filled == 1
+
+
+async def test_a_long_list_of_colleagues_comes_in_pages(h: Harness) -> None:
+    nurse = await flows.register_orderer(h, 201)
+    aino = await flows.register_expert(h, 301, "Aino")
+    names = [f"Kollega {i:02d}" for i in range(10)]
+    for i, name in enumerate(names):
+        await flows.register_expert(h, 310 + i, name)
+    await flows.order_and_approve(h, nurse, seats="1")
+    await aino.press(aino.t("btn.accept"))
+    await aino.send("/mygigs")
+    await aino.press(aino.t("btn.lifecycle.swap", id=1))
+    first = aino.last
+    shown = [b.text for b in first.flat_buttons if b.text not in ("◀", "▶")]
+    assert len(shown) == 8 and "▶" in [b.text for b in first.flat_buttons]
+    assert "Aino" not in shown
+    await aino.press("▶", first)
+    rest = [b.text for b in first.flat_buttons if b.text not in ("◀", "▶")]
+    assert sorted(shown + rest) == names  # each colleague once, across the pages
+    assert all(len(b.data.encode()) <= 64 for b in first.flat_buttons)
