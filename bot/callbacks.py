@@ -274,9 +274,10 @@ class OfferUndo(Button):
 class SwapAsk(Button):
     """From /mygigs: hand my seat to a colleague; a page of their names."""
 
-    TEMPLATE = "sw:{offer_id}:{page}"
+    TEMPLATE = "sw:{offer_id}:{page}:{turn}"
     offer_id: Id
     page: Page
+    turn: Bit = False  # a turn of the list's page (edits it) rather than the first look
 
 
 @dataclass(frozen=True)

@@ -107,13 +107,13 @@ async def swap_ask(req: Req) -> None:
     rows = [[(r.name, pack(SwapTo(button.offer_id, r.expert_id)))] for r in shown]
     nav = []
     if page > 0:
-        nav.append(("◀", pack(SwapAsk(button.offer_id, page - 1))))
+        nav.append(("◀", pack(SwapAsk(button.offer_id, page - 1, True))))
     if (page + 1) * SWAP_PAGE < len(found):
-        nav.append(("▶", pack(SwapAsk(button.offer_id, page + 1))))
+        nav.append(("▶", pack(SwapAsk(button.offer_id, page + 1, True))))
     if nav:
         rows.append(nav)
     text = req.t("lifecycle.swap_choose", title=title, count=len(found))
-    if req.query is not None and button.page != 0:
+    if button.turn:
         req.edit(text, req.keyboard(rows))
     else:
         req.reply(text, req.keyboard(rows))

@@ -411,4 +411,7 @@ async def test_a_long_list_of_colleagues_comes_in_pages(h: Harness) -> None:
     await aino.press("▶", first)
     rest = [b.text for b in first.flat_buttons if b.text not in ("◀", "▶")]
     assert sorted(shown + rest) == names  # each colleague once, across the pages
+    await aino.press("◀", first)  # back to the first page, in the same message
+    assert [b.text for b in first.flat_buttons if b.text not in ("◀", "▶")] == shown
+    assert aino.last is first
     assert all(len(b.data.encode()) <= 64 for b in first.flat_buttons)
