@@ -255,6 +255,41 @@ class OfferDetails(Button):
 
 
 @dataclass(frozen=True)
+class OfferMoreTime(Button):
+    """ "I need more time": once per open offer."""
+
+    TEMPLATE = "of:m:{offer_id}"
+    offer_id: Id
+
+
+@dataclass(frozen=True)
+class OfferUndo(Button):
+    """Take back an accept or a decline, for a short while after it."""
+
+    TEMPLATE = "of:u:{offer_id}"
+    offer_id: Id
+
+
+@dataclass(frozen=True)
+class SwapAsk(Button):
+    """From /mygigs: hand my seat to a colleague; a page of their names."""
+
+    TEMPLATE = "sw:{offer_id}:{page}:{turn}"
+    offer_id: Id
+    page: Page
+    turn: Bit = False  # a turn of the list's page (edits it) rather than the first look
+
+
+@dataclass(frozen=True)
+class SwapTo(Button):
+    """The colleague chosen to be asked to take over the seat."""
+
+    TEMPLATE = "sw:t:{offer_id}:{user_id}"
+    offer_id: Id
+    user_id: Id
+
+
+@dataclass(frozen=True)
 class StepBackAsk(Button):
     TEMPLATE = "sb:{offer_id}"
     offer_id: Id
@@ -450,10 +485,20 @@ class Language(Button):
 
 @dataclass(frozen=True)
 class Prep(Button):
-    """r: ready; t: talk (then tw/tp/tm: how); s: step back (then sy/sn)."""
+    """r: ready; t: talk (then tw/tp/tm: how); s: step back (then sy/sn); c: talk with the
+    coordinator about the gig's content note."""
 
     TEMPLATE = "ck:{action}:{checkin_id}"
-    action: Literal["r", "t", "tw", "tp", "tm", "s", "sy", "sn"]
+    action: Literal["r", "t", "tw", "tp", "tm", "s", "sy", "sn", "c"]
+    checkin_id: Id
+
+
+@dataclass(frozen=True)
+class Coming(Button):
+    """ "Still coming?" a day before: yes, or I can't make it (a step back)."""
+
+    TEMPLATE = "cm:{coming}:{checkin_id}"
+    coming: YesNo
     checkin_id: Id
 
 

@@ -97,6 +97,16 @@ ORDER = Form(
         Field("fee", "money", skippable=True, skip_label="btn.unpaid"),
         Field("contact", "text", max_len=400, wording="words"),
         Field("notes", "text", max_len=1500, skippable=True),
+        # Especially heavy themes: buttons for common ones (none picked: no note), then a free
+        # line, asked only when something was picked.
+        Field("content_themes", "multi", vocab.CONTENT_THEMES, "content_theme", min_picks=0),
+        Field(
+            "content_note",
+            "text",
+            max_len=300,
+            skippable=True,
+            when=lambda values: bool(values.get("content_themes")),
+        ),
     ),
     frozenset({Role.ORDERER}),
 )

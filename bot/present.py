@@ -43,6 +43,8 @@ def gig_values(gig: Gig) -> dict[str, Any]:
         "contact": gig.contact,
         "notes": gig.notes or None,
         "companion": gig.companion or None,
+        "content_themes": list(gig.content_themes or []),
+        "content_note": gig.content_note or None,
     }
 
 
@@ -55,7 +57,12 @@ _LABELLED = {
     "fee_type": "fee_type",
 }
 # Answers stored as a list of codes, shown as one comma-separated line.
-_LABELLED_LISTS = {"topics": "topic", "regions": "region", "languages": "language_name"}
+_LABELLED_LISTS = {
+    "topics": "topic",
+    "regions": "region",
+    "languages": "language_name",
+    "content_themes": "content_theme",
+}
 
 
 class Presenter:
@@ -126,7 +133,7 @@ class Presenter:
 
     def value(self, lang: str, name: str, value: Any) -> str:
         """One answer of an order or profile, readable."""
-        if value is None:
+        if value is None or (name == "content_themes" and not value):
             return self.t(lang, {"fee": "common.unpaid"}.get(name, "common.none"))
         if name in _LABELLED:
             return self.label(lang, _LABELLED[name], value)
@@ -174,16 +181,29 @@ class Presenter:
             "fee",
             "contact",
             "notes",
+            "content_themes",
             "companion",
         ):
             if name not in values or (name == "contact" and not contact):
                 continue
             if only is not None and name not in only:
                 continue
+            if name == "content_themes":
+                lines += self._content_line(lang, values)
+                continue
             if name in ("notes", "companion") and not values.get(name):
                 continue
             lines.append(f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}")
         return "\n".join(lines)
+
+    def content(self, lang: str, themes: list[str] | None, note: str | None) -> str:
+        """A gig's content note in one line: the heavy themes named, and the free line."""
+        named = self.labels(lang, "content_theme", list(themes or []))
+        return " – ".join(part for part in (named, note or "") if part)
+
+    def _content_line(self, lang: str, values: dict[str, Any]) -> list[str]:
+        note = self.content(lang, values.get("content_themes"), values.get("content_note"))
+        return [f"⚠️ {self.t(lang, 'lifecycle.content_label')}: {note}"] if note else []
 
     def offer_brief(self, lang: str, values: dict[str, Any]) -> str:
         """What an expert needs to decide on an offer; the rest is behind "All details"."""
@@ -200,6 +220,7 @@ class Presenter:
                 "remote",
                 "place",
                 "fee",
+                "content_themes",
             ),
         )
 

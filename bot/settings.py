@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     cascade_wait_hours: int = Field(default=24, ge=1, le=336)
     offer_valid_hours: int = Field(default=48, ge=1, le=720)
     fill_deadline_hours: int = Field(default=48, ge=0, le=720)
+    # An offer never stays open past the gig's start minus this (also after "more time").
+    offer_min_lead_hours: int = Field(default=1, ge=0, le=72)
+    offer_more_time_hours: int = Field(default=24, ge=1, le=336)
+    undo_minutes: int = Field(default=2, ge=0, le=60)
+    swap_wait_hours: int = Field(default=24, ge=1, le=336)
+    coming_hours_before: int = Field(default=24, ge=2, le=336)
+    coming_alert_hours_before: int = Field(default=6, ge=1, le=335)
     prep_hours_before: int = Field(default=48, ge=1, le=336)
     prep_min_lead_hours: int = Field(default=4, ge=0, le=72)
     reminder_hours_before: int = Field(default=3, ge=1, le=24)
@@ -123,6 +130,15 @@ class Settings(BaseSettings):
         if value not in LANGUAGES:
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return value
+
+    @model_validator(mode="after")
+    def _coming_alert_after_question(self) -> Settings:
+        if self.coming_alert_hours_before >= self.coming_hours_before:
+            raise ValueError(
+                "COMING_ALERT_HOURS_BEFORE must be below COMING_HOURS_BEFORE (the alert comes "
+                "after the question)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

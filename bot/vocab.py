@@ -8,4 +8,8 @@ from __future__ import annotations
 
 from storage.vocab import AUDIENCES, GIG_TYPES, LANGS, REGIONS, TOPICS
 
-__all__ = ["AUDIENCES", "GIG_TYPES", "LANGS", "REGIONS", "TOPICS"]
+# Especially heavy themes an order can name (the order form's buttons; a free line besides).
+# Only stored on the gig as codes, never as a mask: order free to change.
+CONTENT_THEMES = ("suicide", "self_harm", "violence", "sexual_violence", "recent_death", "other")
+
+__all__ = ["AUDIENCES", "CONTENT_THEMES", "GIG_TYPES", "LANGS", "REGIONS", "TOPICS"]

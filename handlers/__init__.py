@@ -15,6 +15,7 @@ from handlers import (
     feedback,
     forms,
     gigs,
+    lifecycle,
     orderer,
     register,
 )
@@ -33,6 +34,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *desk.build_handlers(texts),
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
+        *lifecycle.build_handlers(texts),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

@@ -8,12 +8,21 @@ from typing import Any, Literal
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.callbacks import DebriefRating, DebriefScore, DebriefWith, KeepInTouch, Prep, pack, pattern
+from bot.callbacks import (
+    Coming,
+    DebriefRating,
+    DebriefScore,
+    DebriefWith,
+    KeepInTouch,
+    Prep,
+    pack,
+    pattern,
+)
 from bot.forms import DEBRIEF_NOTE, PAUSE
 from bot.i18n import Texts
 from handlers import forms
 from handlers.base import Ctx, Req, handles
-from storage.models import CheckIn, CheckInKind, Role
+from storage.models import CheckIn, CheckInKind, CheckInStatus, Role
 
 
 async def _own(req: Req, cid: int, kind: str | None = None) -> CheckIn | None:
@@ -68,6 +77,9 @@ async def prep(req: Req) -> None:
                 ]
             ),
         )
+    elif action == "c":
+        await core.checkins.answer(req.s, req.actor, row, "content_talk")
+        req.edit(req.t("lifecycle.content_talk_sent"))
     elif action == "sn":
         req.edit(req.t("expert.step_back_kept"))
     elif action == "sy":
@@ -77,6 +89,33 @@ async def prep(req: Req) -> None:
             return
         await core.checkins.answer(req.s, req.actor, row, "step_back")
         req.edit(req.t("expert.stepped_back", title=core.presenter.gig_title(req.lang, gig)))
+
+
+@handles(Role.EXPERT)
+async def coming(req: Req) -> None:
+    """ "Still coming?": yes, or "I can't make it", which gives the seat back through the one
+    place (a step back, never a no-show)."""
+    button = req.pressed(Coming)
+    row = await _own(req, button.checkin_id, CheckInKind.COMING)
+    if row is None:
+        return
+    core = req.core
+    gig = await core.checkins.gig_of(req.s, row)
+    if row.status != CheckInStatus.SENT or gig is None:
+        req.toast("err.stale", alert=True)  # answered already, or the seat is no longer theirs
+        req.edit_markup(None)
+        return
+    title = core.presenter.gig_title(req.lang, gig)
+    if button.coming:
+        await core.checkins.answer(req.s, req.actor, row, "coming_yes")
+        req.edit(req.t("lifecycle.coming_yes", title=title))
+        return
+    if await core.dispatch.step_back(req.s, req.actor, row.offer_id or 0) is None:
+        req.toast("err.stale", alert=True)
+        req.edit_markup(None)
+        return
+    await core.checkins.answer(req.s, req.actor, row, "coming_cant")
+    req.edit(req.t("lifecycle.coming_cant", title=title))
 
 
 @handles(Role.EXPERT)
@@ -160,4 +199,5 @@ def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
         CallbackQueryHandler(prep, pattern=pattern(Prep)),
         CallbackQueryHandler(debrief, pattern=pattern(DebriefWith, DebriefScore, DebriefRating)),
         CallbackQueryHandler(keep, pattern=pattern(KeepInTouch)),
+        CallbackQueryHandler(coming, pattern=pattern(Coming)),
     ]

@@ -22,6 +22,7 @@ from bot.callbacks import (
     Reconfirm,
     StepBack,
     StepBackAsk,
+    SwapAsk,
     pack,
     pattern,
 )
@@ -33,6 +34,7 @@ from bot.services.dispatch import Answer
 from bot.services.experts import profile_values
 from handlers import forms
 from handlers.base import Ctx, Req, handles
+from handlers.lifecycle import undo_markup, undo_rows
 from handlers.menus import menu
 from storage.models import ExpertStatus, Role
 from storage.repo import OfferRepo
@@ -78,9 +80,10 @@ async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
             outcome = req.t("offer.accepted_youth", title=title)
         case Answer.ACCEPTED:
             outcome = req.t("offer.accepted", title=title)
+            details = [(req.t("btn.details"), pack(OfferDetails(result.offer.id)))]
             req.say(
                 "offer.confirmation",
-                req.keyboard([[(req.t("btn.details"), pack(OfferDetails(result.offer.id)))]]),
+                req.keyboard([details, *undo_rows(req, result.offer)]),
                 title=title,
                 details=p.confirmed_brief(req.lang, gig_values(gig)),
             )
@@ -122,8 +125,8 @@ async def decline(req: Req) -> None:
         req.toast("err.stale", alert=True)
         return
     title = req.core.presenter.gig_title(req.lang, gig)
-    if result.answer is Answer.DECLINED:
-        req.edit(req.t("offer.declined", title=title))
+    if result.answer is Answer.DECLINED and result.offer is not None:
+        req.edit(req.t("offer.declined", title=title), undo_markup(req, result.offer))
         if isinstance(button, OfferDeclineAnyway):
             await _retire_offer(req, button.offer_id, req.t("offer.declined", title=title))
     else:
@@ -147,7 +150,10 @@ async def my_gigs(req: Req) -> None:
     if waiting:
         lines.append(req.t("expert.offers_header"))
         lines += [f"• {p.gig_title(req.lang, g)}" for _, g in waiting]
-    rows = [[(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))] for o, g in confirmed]
+    rows = []
+    for o, g in confirmed:
+        rows.append([(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))])
+        rows.append([(req.t("btn.lifecycle.swap", id=g.id), pack(SwapAsk(o.id, 0)))])
     req.reply("\n".join(lines), req.keyboard(rows) if rows else None)
 
 

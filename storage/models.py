@@ -244,6 +244,10 @@ class Gig(Base):
     # Audience feedback with first names instead of anonymous: decided before the link is
     # sent (the round copies it when it opens), so the link's words are always true.
     feedback_named: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Especially heavy themes the orderer named (codes of bot.vocab.CONTENT_THEMES) and a free
+    # line: shown on the offer before Accept, and the preparation check-in offers a talk.
+    content_themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    content_note: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (Index("ix_gigs_status_starts", "status", "starts_at"),)
 
@@ -275,6 +279,9 @@ class Offer(Base):
     pool: Mapped[int] = mapped_column(Integer, default=0)  # eligible experts at that moment
     override_reason: Mapped[str] = mapped_column(Text, default="")  # hand-picked over others
     reconfirm: Mapped[bool] = mapped_column(Boolean, default=False)  # asked after a time change
+    more_time_at: Mapped[datetime | None]  # the expert asked once for more time to answer
+    # A direct offer from a confirmed colleague handing over their seat: that colleague's offer.
+    swap_from: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("gig_id", "expert_id", name="uq_offers_gig_expert"),
@@ -290,7 +297,8 @@ class CheckInKind(StrEnum):
     REMINDER = "reminder"
     DEBRIEF = "debrief"
     KEEP_IN_TOUCH = "keep"
-    GIG_KINDS = nonmember((PREP, REMINDER, DEBRIEF))
+    COMING = "coming"  # "still coming?" a day before
+    GIG_KINDS = nonmember((PREP, REMINDER, DEBRIEF, COMING))
 
 
 class CheckInStatus(StrEnum):

@@ -90,6 +90,8 @@ ORDER = {
     "fee": "150",
     "contact": "Nea Nurse, 040 123 4567",
     "notes": "Pysäköinti P2-hallissa.",
+    "content_themes": (),  # especially heavy themes (buttons); none: no content note
+    "content_note": None,  # the free line, asked only when a theme was picked
 }
 
 
@@ -120,6 +122,14 @@ async def fill_order(p: Person, **changes: object) -> None:
         await p.press(p.t("btn.skip"))
     else:
         await p.send(str(o["notes"]))
+    for theme in o["content_themes"]:  # type: ignore[attr-defined]
+        await p.press(p.t(f"content_theme.{theme}"))
+    await p.press(p.t("btn.done"))
+    if o["content_themes"]:
+        if o["content_note"] is None:
+            await p.press(p.t("btn.skip"))
+        else:
+            await p.send(str(o["content_note"]))
 
 
 async def order_and_approve(h: Harness, nurse: Person, **changes: object) -> Person:

@@ -225,6 +225,7 @@ async def test_downtime_sends_what_is_still_relevant_once(h: Harness) -> None:
         statuses = {c.kind: c.status for c in (await s.scalars(select(CheckIn))).all()}
     assert statuses == {
         "prep": CheckInStatus.DROPPED,
+        "coming": CheckInStatus.DROPPED,  # "still coming?" after the gig means nothing
         "reminder": CheckInStatus.DROPPED,
         "debrief": CheckInStatus.SENT,
     }

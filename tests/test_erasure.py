@@ -225,7 +225,7 @@ async def test_forget_with_fees_owed_keeps_only_what_paying_needs(h: Harness, la
 # ----- 6 and 13: one way to release a seat ------------------------------------------------
 
 
-@pytest.mark.parametrize("way", ["step_back", "replace", "forget"])
+@pytest.mark.parametrize("way", ["step_back", "replace", "forget", "undo", "still_coming"])
 async def test_every_way_of_giving_a_seat_back_does_the_same(h: Harness, way: str) -> None:
     nurse = await flows.register_orderer(h, 201)
     aino = await flows.register_expert(h, 301, "Aino")
@@ -241,6 +241,11 @@ async def test_every_way_of_giving_a_seat_back_does_the_same(h: Harness, way: st
     elif way == "replace":
         await coord.send("/gig 1")
         await coord.press(coord.t("btn.replace", name="Aino"))
+    elif way == "undo":
+        await aino.press(aino.t("btn.lifecycle.undo", minutes=2))
+    elif way == "still_coming":
+        await h.advance(at("9.12.2026 13.01") - h.clock.now())
+        await aino.press(aino.t("btn.lifecycle.coming_no"))
     else:
         await aino.send("/forget")
         await aino.press(aino.t("btn.forget_yes"))
@@ -251,7 +256,10 @@ async def test_every_way_of_giving_a_seat_back_does_the_same(h: Harness, way: st
         assert gig is not None and gig.status == GigStatus.OPEN and gig.seats_filled == 0
         assert await s.scalar(select(func.count()).select_from(Fee)) == 0
         states = set((await s.scalars(select(CheckIn.status).where(CheckIn.gig_id == 1))).all())
-        assert states == {CheckInStatus.CANCELLED}
+        if way == "still_coming":  # asked a day before: the earlier ones were sent
+            assert CheckInStatus.SCHEDULED not in states and CheckInStatus.CANCELLED in states
+        else:
+            assert states == {CheckInStatus.CANCELLED}
     assert (await _offer(h, 1, 302)).status == OfferStatus.OPEN  # offered on at once
     await coord.send("/fees")
     assert coord.last.text == coord.t("fees.none_unpaid")

@@ -78,6 +78,7 @@ async def test_whole_loop(h: Harness, lang: str) -> None:
             expert.t("btn.decline"),
             expert.t("btn.details"),
             expert.t("btn.why"),
+            expert.t("btn.lifecycle.more_time"),
         ]
         # Broadcast offers are open for 48 hours (OFFER_VALID_HOURS).
         assert expert.t("common.clock_word").join(["25.11.2026 ", " 10.00"]) in offer.text
@@ -85,7 +86,9 @@ async def test_whole_loop(h: Harness, lang: str) -> None:
 
     await bertta.press(bertta.t("btn.decline"))
     assert bertta.last.text == bertta.t("offer.declined", title=_title(h, bertta))
-    assert not bertta.last.flat_buttons
+    # Only the undo button is left, for UNDO_MINUTES (tests/test_lifecycle.py).
+    undo = bertta.t("btn.lifecycle.undo", minutes=2)
+    assert [b.text for b in bertta.last.flat_buttons] == [undo]
 
     await aino.press(aino.t("btn.accept"))
     confirmation = aino.last.text

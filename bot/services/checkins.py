@@ -20,7 +20,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import gig_ics
-from bot.callbacks import DebriefScore, DebriefWith, KeepInTouch, Prep, pack
+from bot.callbacks import Coming, DebriefScore, DebriefWith, KeepInTouch, PersonAction, Prep, pack
 from bot.clock import Clock
 from bot.notify import Notifier
 from bot.present import Presenter, gig_values
@@ -199,8 +199,10 @@ class CheckIns:
             ).astimezone(gig.starts_at.tzinfo)
         end = gig.starts_at + timedelta(minutes=gig.duration_min)
         debrief = wall_shift(end, timedelta(hours=self.settings.debrief_hours_after), tz)
+        coming = wall_shift(gig.starts_at, -timedelta(hours=self.settings.coming_hours_before), tz)
         return {
             CheckInKind.PREP: prep,
+            CheckInKind.COMING: coming,
             CheckInKind.REMINDER: reminder,
             CheckInKind.DEBRIEF: debrief,
         }
@@ -216,17 +218,11 @@ class CheckIns:
         by_key = {(c.kind, c.offer_id): c for c in existing}
         live = gig.status in GigStatus.HAPPENING
         due = self.due_times(gig)
-        # Confirmed closer to the start than this, the day's reminder is enough.
-        min_lead = timedelta(hours=self.settings.prep_min_lead_hours)
         for offer in offers:
             confirmed = live and offer.status == OfferStatus.ACCEPTED
             for kind, at in due.items():
                 row = by_key.get((kind, offer.id))
-                if not confirmed:
-                    if row is not None and row.status == CheckInStatus.SCHEDULED:
-                        row.status = CheckInStatus.CANCELLED
-                    continue
-                if kind == CheckInKind.PREP and gig.starts_at - now < min_lead:
+                if not confirmed or self._not_needed(kind, at, row, gig, now):
                     if row is not None and row.status == CheckInStatus.SCHEDULED:
                         row.status = CheckInStatus.CANCELLED
                     continue
@@ -245,6 +241,18 @@ class CheckIns:
                 elif row.status in (CheckInStatus.SCHEDULED, CheckInStatus.CANCELLED):
                     row.status, row.due_at = CheckInStatus.SCHEDULED, max(at, now)
         await s.flush()
+
+    def _not_needed(
+        self, kind: CheckInKind, at: datetime, row: CheckIn | None, gig: Gig, now: datetime
+    ) -> bool:
+        """Confirmed closer to the start than PREP_MIN_LEAD_HOURS, the day's reminder is
+        enough; confirmed after the time of "still coming?", nobody asks it (they have just
+        said yes)."""
+        if kind == CheckInKind.PREP:
+            return gig.starts_at - now < timedelta(hours=self.settings.prep_min_lead_hours)
+        if kind == CheckInKind.COMING:
+            return row is None and at < now
+        return False
 
     async def confirmed(self, s: AsyncSession, gig: Gig, expert: User) -> None:
         """After a confirmation: the calendar file, and the check-ins."""
@@ -381,7 +389,9 @@ class CheckIns:
             or gig.status not in GigStatus.HAPPENING
         ):
             return None, None
-        if row.kind in (CheckInKind.PREP, CheckInKind.REMINDER) and gig.starts_at <= now:
+        if row.kind in (CheckInKind.PREP, CheckInKind.REMINDER, CheckInKind.COMING) and (
+            gig.starts_at <= now
+        ):
             return None, None
         if row.kind == CheckInKind.DEBRIEF and now - row.due_at > DEBRIEF_STALE:
             return None, None
@@ -404,6 +414,8 @@ class CheckIns:
             await self._send_reminder(s, expert, gig)
         elif row.kind == CheckInKind.DEBRIEF:
             await self._send_debrief(s, expert, gig, row.id)
+        elif row.kind == CheckInKind.COMING:
+            await self._send_coming(s, expert, gig, row.id)
 
     async def _send_keep_in_touch(self, s: AsyncSession, expert: User, row: CheckIn) -> None:
         key = {"after_pause": "checkin.keep_after_pause", "no_gig": "checkin.keep_no_gig"}.get(
@@ -422,16 +434,34 @@ class CheckIns:
         )
 
     async def _send_prep(self, s: AsyncSession, expert: User, gig: Gig, cid: int) -> None:
+        """How are you feeling about it; a gig with a content note also offers a talk with
+        the coordinator about those themes."""
+        lang = expert.language
+        text = self.p.t(lang, "checkin.prep", title=self.p.gig_title(lang, gig))
+        rows = [
+            [("btn.prep_ready", pack(Prep("r", cid)))],
+            [("btn.prep_talk", pack(Prep("t", cid)))],
+        ]
+        note = self.p.content(lang, gig.content_themes, gig.content_note)
+        if note:
+            text += "\n\n" + self.p.t(lang, "lifecycle.content_prep", note=note)
+            rows.append([("btn.lifecycle.content_talk", pack(Prep("c", cid)))])
+        rows.append([("btn.prep_step_back", pack(Prep("s", cid)))])
+        await self.notify.push_text(
+            s, expert, text, buttons=self.notify.buttons(lang, rows), quiet=True
+        )
+
+    async def _send_coming(self, s: AsyncSession, expert: User, gig: Gig, cid: int) -> None:
+        """ "Still coming?": one tap either way; "I can't" is a step back, never a no-show."""
         await self.notify.push(
             s,
             expert,
-            "checkin.prep",
+            "lifecycle.coming_ask",
             quiet=True,
             title=self.p.gig_title(expert.language, gig),
             buttons=[
-                [("btn.prep_ready", pack(Prep("r", cid)))],
-                [("btn.prep_talk", pack(Prep("t", cid)))],
-                [("btn.prep_step_back", pack(Prep("s", cid)))],
+                [("btn.lifecycle.coming_yes", pack(Coming(True, cid)))],
+                [("btn.lifecycle.coming_no", pack(Coming(False, cid)))],
             ],
         )
 
@@ -474,9 +504,45 @@ class CheckIns:
             [("btn.debrief_peer", pack(DebriefWith("dp", cid)))],
         ]
 
+    async def _coming_silent(self, s: AsyncSession, now: datetime) -> None:
+        """ "Still coming?" unanswered by COMING_ALERT_HOURS_BEFORE: the coordinators are
+        alerted once, with the way to replace the person (they are told nothing: silence is
+        not a record against anyone)."""
+        latest = now + timedelta(hours=self.settings.coming_alert_hours_before)
+        rows = (
+            await s.execute(
+                select(CheckIn, Gig)
+                .join(Gig, Gig.id == CheckIn.gig_id)
+                .where(
+                    CheckIn.kind == CheckInKind.COMING,
+                    CheckIn.status == CheckInStatus.SENT,
+                    CheckIn.coordinator_noted.is_(False),
+                    Gig.starts_at <= latest,
+                    Gig.starts_at > now,
+                    Gig.status.in_(GigStatus.UPCOMING),
+                )
+                .order_by(Gig.starts_at, CheckIn.id)
+                .limit(TICK_BATCH)
+            )
+        ).all()
+        for row, gig in rows:
+            row.coordinator_noted = True
+            expert = await UserRepo(s).get(row.expert_id)
+            offer = await s.get(Offer, row.offer_id) if row.offer_id else None
+            if expert is None or offer is None or offer.status != OfferStatus.ACCEPTED:
+                continue
+            await self._alert(
+                s,
+                "lifecycle.coming_alert",
+                gig=gig,
+                expert=expert,
+                buttons=[[("btn.lifecycle.replace", pack(PersonAction("rp", offer.id)))]],
+            )
+
     async def _follow_up(self, s: AsyncSession, now: datetime) -> None:
         """A debrief left unanswered: one gentle reminder after a day, then a note to the
-        coordinators after another."""
+        coordinators after another. An unanswered "still coming?" alerts them in time."""
+        await self._coming_silent(s, now)
         silent = (
             await s.scalars(
                 select(CheckIn).where(
@@ -516,15 +582,18 @@ class CheckIns:
         gig: Gig | None,
         expert: User,
         labels: dict[str, str] | None = None,
+        content: bool = False,
         **args: Any,
     ) -> None:
         """The same alert to every coordinator in their language; `labels` are catalog keys
-        rendered per coordinator."""
+        rendered per coordinator; `content` adds the gig's content note as `note`."""
         profile = await UserRepo(s).profile(expert.id)
         name = profile.display_name if profile is not None else expert.name
 
         def per_lang(lang: str) -> dict[str, Any]:
             rendered = {k: self.p.t(lang, v) for k, v in (labels or {}).items()}
+            if content and gig is not None:
+                rendered["note"] = self.p.content(lang, gig.content_themes, gig.content_note)
             return {"title": self.p.gig_title(lang, gig) if gig is not None else "", **rendered}
 
         await self.notify.alert(
@@ -574,6 +643,14 @@ class CheckIns:
             )
         elif answer == "keep_talk":
             await self._alert(s, "checkin.alert_keep_talk", gig=None, expert=actor.user)
+        elif answer == "content_talk" and gig is not None:
+            await self._alert(
+                s,
+                "lifecycle.content_alert",
+                gig=gig,
+                expert=actor.user,
+                content=True,
+            )
         return gig
 
     async def gig_of(self, s: AsyncSession, row: CheckIn) -> Gig | None:

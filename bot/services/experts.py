@@ -618,6 +618,8 @@ def _offer_data(o: Offer, g: Gig) -> dict[str, Any]:
         "handpicked_because": o.override_reason or None,
         "awaiting_companion": o.awaiting_companion,
         "asked_to_reconfirm": o.reconfirm,
+        "asked_for_more_time_at": _iso(o.more_time_at),
+        "seat_handed_over_by_offer": o.swap_from,
     }
 
 

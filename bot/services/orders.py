@@ -65,6 +65,10 @@ class Orders:
                 fee_cents=values.get("fee"),
                 contact=values["contact"],
                 notes=values.get("notes") or "",
+                content_themes=list(values.get("content_themes") or []),
+                content_note=(values.get("content_note") or "")
+                if values.get("content_themes")
+                else "",
                 reject_reason="",
                 created_at=now,
                 # The settings in force when the order came in (a later change of the

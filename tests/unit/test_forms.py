@@ -46,6 +46,8 @@ ORDER_ANSWERS: dict[str, Any] = {
     "fee": 15000,
     "contact": "Nea, 040 123 4567",
     "notes": None,
+    "content_themes": ["recent_death"],
+    "content_note": "Osastolla kuoli potilas viime viikolla.",
 }
 
 

@@ -72,6 +72,7 @@ def test_due_times_over_the_spring_change() -> None:
     # Monday 10.00 summer time: the prep on Saturday 10.00 winter time, 47 real hours before.
     assert local_times("30.3.2026 10.00") == {
         CheckInKind.PREP: "28.03. 10.00",
+        CheckInKind.COMING: "29.03. 10.00",  # "still coming?" a day before on the wall clock
         CheckInKind.REMINDER: "30.03. 08.00",  # three hours before, but not before 08.00
         CheckInKind.DEBRIEF: "30.03. 13.30",
     }
@@ -80,6 +81,7 @@ def test_due_times_over_the_spring_change() -> None:
 def test_due_times_over_the_autumn_change() -> None:
     assert local_times("26.10.2026 14.00", minutes=60) == {
         CheckInKind.PREP: "24.10. 14.00",
+        CheckInKind.COMING: "25.10. 14.00",
         CheckInKind.REMINDER: "26.10. 11.00",
         CheckInKind.DEBRIEF: "26.10. 17.00",
     }

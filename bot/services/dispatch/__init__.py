@@ -9,6 +9,7 @@ One module per responsibility (where to change what):
 - `offering` starting dispatch, waves, hand-pick, what an offer says, expiry, lost contact
 - `seats`    accept, decline, step back, reconfirm, and the one `release_seat`
 - `changes`  cancel, move, mark held, no-show, replace, companion, message (with the actor)
+- `lifecycle` undo an answer, more time on an offer, hand a seat to a colleague (swap)
 - `status`   the coordinator's live status message, refreshed once per unit of work
 `Dispatch` puts them together and is what the rest of the bot calls.
 """
@@ -31,6 +32,7 @@ from bot.services.dispatch.common import (
     offer_tag,
     status_tag,
 )
+from bot.services.dispatch.lifecycle import Lifecycle, MoreTime, Outcome, Swap, Undo
 from bot.services.dispatch.offering import MODES, Offering
 from bot.services.dispatch.ranking import NOT_AGAIN, ROTATION_DAYS, Ranked, Ranking, rotation_key
 from bot.services.dispatch.seats import Seats
@@ -47,9 +49,13 @@ __all__ = [
     "AnswerResult",
     "Dispatch",
     "Lost",
+    "MoreTime",
     "NoShow",
+    "Outcome",
     "Ranked",
     "Release",
+    "Swap",
+    "Undo",
     "offer_tag",
     "rotation_key",
     "status_tag",
@@ -77,6 +83,7 @@ class Dispatch:
         self.offering = Offering(deps, self.ranking, self.status)
         self.seats = Seats(deps, self.offering, self.status)
         self.changes = Changes(deps, self.offering, self.seats, self.status)
+        self.lifecycle = Lifecycle(deps, self.ranking, self.offering, self.seats, self.status)
         self._expose()
 
     def _expose(self) -> None:
@@ -106,5 +113,10 @@ class Dispatch:
         self.set_companion = self.changes.set_companion
         self.message_confirmed = self.changes.message_confirmed
         self.people = self.changes.people
+        self.undo = self.lifecycle.undo
+        self.undo_open = self.lifecycle.undo_open
+        self.more_time = self.lifecycle.more_time
+        self.swap_colleagues = self.lifecycle.colleagues
+        self.ask_swap = self.lifecycle.ask_swap
         self.status_text = self.status.text
         self.refresh_dirty = self.status.refresh_dirty

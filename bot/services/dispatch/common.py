@@ -61,6 +61,8 @@ class Release(Enum):
     STEPPED_BACK = "stepped_back"  # the expert's own choice, also "cannot come" after a change
     REPLACED = "replaced"  # a coordinator took them off the gig
     ERASED = "erased"  # they erased their data with /forget
+    UNDONE = "undone"  # the expert took back their accept within the undo window
+    SWAPPED = "swapped"  # a colleague accepted the seat the expert handed over
 
 
 # Why a message could not reach a person: the outbox's one delivery event (bot.messages), which

@@ -7,7 +7,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import OfferAccept, OfferDecline, OfferDetails, OfferWhy, pack
+from bot.callbacks import (
+    OfferAccept,
+    OfferDecline,
+    OfferDetails,
+    OfferMoreTime,
+    OfferWhy,
+    StepBack,
+    pack,
+)
 from bot.errors import Refuse
 from bot.messages import Keyboard
 from bot.notify import next_allowed
@@ -27,6 +35,24 @@ from storage.models import Gig, GigStatus, Offer, OfferStatus
 from storage.repo import GigRepo, OfferRepo, UserRepo
 
 MODES = ("broadcast", "cascade", "handpick")
+
+
+def offer_rows(offer_id: int, more_time: bool = True) -> list[list[tuple[str, str]]]:
+    """An open offer's buttons (catalog keys): accept and decline; details and why; and
+    "I need more time" until it has been used."""
+    rows = [
+        [
+            ("btn.accept", pack(OfferAccept(offer_id))),
+            ("btn.decline", pack(OfferDecline(offer_id))),
+        ],
+        [
+            ("btn.details", pack(OfferDetails(offer_id))),
+            ("btn.why", pack(OfferWhy(offer_id))),
+        ],
+    ]
+    if more_time:
+        rows.append([("btn.lifecycle.more_time", pack(OfferMoreTime(offer_id)))])
+    return rows
 
 
 class Offering:
@@ -108,7 +134,7 @@ class Offering:
             if gig.dispatch_mode == "cascade"
             else self.d.settings.offer_valid_hours
         )
-        latest = gig.starts_at - timedelta(hours=1)
+        latest = gig.starts_at - timedelta(hours=self.d.settings.offer_min_lead_hours)
         return max(
             delivered + timedelta(minutes=30), min(delivered + timedelta(hours=hours), latest)
         )
@@ -177,20 +203,8 @@ class Offering:
             expires=p.when(lang, offer.expires_at),
         )
 
-    def offer_buttons(self, lang: str, offer_id: int) -> Keyboard | None:
-        return self.d.notify.buttons(
-            lang,
-            [
-                [
-                    ("btn.accept", pack(OfferAccept(offer_id))),
-                    ("btn.decline", pack(OfferDecline(offer_id))),
-                ],
-                [
-                    ("btn.details", pack(OfferDetails(offer_id))),
-                    ("btn.why", pack(OfferWhy(offer_id))),
-                ],
-            ],
-        )
+    def offer_buttons(self, lang: str, offer_id: int, more_time: bool = True) -> Keyboard | None:
+        return self.d.notify.buttons(lang, offer_rows(offer_id, more_time))
 
     async def details(self, s: AsyncSession, actor: Actor, offer_id: int) -> str | None:
         """Everything about the gig of one's own offer; the contact person once confirmed."""
@@ -243,6 +257,35 @@ class Offering:
             p, lang = self.d.p, expert.language
             text = p.t(lang, "offer.expired", title=p.gig_title(lang, gig))
             await self.d.notify.edit_text(s, expert, offer_tag(offer.id), text)
+        if offer.swap_from is not None:
+            await self.swap_unanswered(s, offer, gig)
+
+    async def swap_unanswered(self, s: AsyncSession, direct: Offer, gig: Gig) -> None:
+        """A colleague asked to take over a seat said no or did not answer in time: the
+        asker chooses whether to step back (dispatch then goes on as always) or keep it."""
+        first = await OfferRepo(s).get(direct.swap_from or 0)
+        if first is None or first.status != OfferStatus.ACCEPTED:
+            return
+        asker = await UserRepo(s).get(first.expert_id)
+        colleague = await UserRepo(s).profile(direct.expert_id)
+        if asker is None:
+            return
+        key = (
+            "lifecycle.swap_declined"
+            if direct.status == OfferStatus.DECLINED
+            else "lifecycle.swap_timed_out"
+        )
+        await self.d.notify.push(
+            s,
+            asker,
+            key,
+            buttons=[
+                [("btn.lifecycle.swap_step_back", pack(StepBack(True, first.id)))],
+                [("btn.lifecycle.swap_keep", pack(StepBack(False, first.id)))],
+            ],
+            name=colleague.display_name if colleague is not None else "–",
+            title=self.d.p.gig_title(asker.language, gig),
+        )
 
     async def tick(self, s: AsyncSession) -> int:
         """Expire offers whose time is up, send the next cascade wave, and alert on deadlines.

@@ -58,6 +58,7 @@ class Seats:
             over = await self._over_limit(s, offer, gig, profile)
             if over is not None:
                 return over
+        handed = await self._hand_over(s, offer, gig)
         # Claim the offer first: a second tap by the same person waits on this row and then
         # finds it answered, so it can never take a second seat.
         now = self.d.clock.now()
@@ -71,8 +72,20 @@ class Seats:
             return AnswerResult(Answer.FILLED, offer, gig)
         await s.refresh(offer)
         await GigRepo(s).refresh(gig)
-        await self._seated(s, actor, offer, gig, profile)
+        await self._seated(s, actor, offer, gig, profile, handed)
         return AnswerResult(Answer.ACCEPTED, offer, gig)
+
+    async def _hand_over(self, s: AsyncSession, offer: Offer, gig: Gig) -> Offer | None:
+        """A colleague's direct offer (a swap) is being accepted: the asker's seat is given
+        back through the one place first, in this same transaction, and not offered on."""
+        if offer.swap_from is None:
+            return None
+        first = await OfferRepo(s).get(offer.swap_from)
+        if first is None or first.status != OfferStatus.ACCEPTED:
+            return None  # they stepped back meanwhile: an ordinary accept, if a seat is left
+        await self.release_seat(s, gig, first, Release.SWAPPED)
+        await GigRepo(s).refresh(gig)
+        return first
 
     async def _cannot_take(self, s: AsyncSession, offer: Offer, gig: Gig) -> AnswerResult | None:
         """Why this offer can no longer be accepted, or None if it can."""
@@ -105,9 +118,11 @@ class Seats:
         offer: Offer,
         gig: Gig,
         profile: ExpertProfile | None,
+        handed: Offer | None = None,
     ) -> None:
         """What follows a seat taken: a young expert waits for a companion, the fee is
-        agreed, the check-ins are planned, and a full gig tells everyone."""
+        agreed, the check-ins are planned, and a full gig tells everyone (a seat handed over
+        by a colleague tells the coordinators and the orderer who took whose place)."""
         if profile is not None and profile.youth and not gig.companion:
             offer.awaiting_companion = True
             await self.d.notify.alert(
@@ -126,9 +141,31 @@ class Seats:
             await self.d.checkins.sync_gig(s, gig)
         elif actor.user is not None:
             await self.d.checkins.confirmed(s, gig, actor.user)
-        if gig.status == GigStatus.FILLED:
+        if handed is not None and profile is not None:
+            await self._tell_swapped(s, gig, handed, profile.display_name)
+        elif gig.status == GigStatus.FILLED:
             await self._tell_filled(s, gig)
         self.status.mark(s, gig)
+
+    async def _tell_swapped(self, s: AsyncSession, gig: Gig, handed: Offer, to: str) -> None:
+        asker = await UserRepo(s).profile(handed.expert_id)
+        name = asker.display_name if asker is not None else "–"
+        await self.d.audit.record(
+            s, None, "swap_done", "gig", gig.id, f"offer {handed.id}: {name} → {to}"
+        )
+        await self.d.notify.alert(
+            s,
+            "short",
+            "lifecycle.swap_coord_done",
+            from_name=name,
+            to=to,
+            per_lang=self.d.p.title_args(gig),
+        )
+        orderer = await UserRepo(s).get(gig.orderer_id)
+        if orderer is not None and not await OfferRepo(s).awaiting_companion(gig.id):
+            title = self.d.p.gig_title(orderer.language, gig)
+            names = ", ".join(await OfferRepo(s).accepted_names(gig.id))
+            await self.d.notify.push(s, orderer, "lifecycle.swap_orderer", title=title, names=names)
 
     async def _tell_filled(self, s: AsyncSession, gig: Gig) -> None:
         p = self.d.p
@@ -165,6 +202,8 @@ class Seats:
             await s.refresh(offer)
             return AnswerResult(answered(offer, gig), offer, gig)
         await s.refresh(offer)
+        if offer.swap_from is not None:
+            await self.offering.swap_unanswered(s, offer, gig)
         if gig.dispatch_mode == "cascade" or await OfferRepo(s).count_open(gig.id) == 0:
             # A cascade asks the next person at once; any mode checks whether anyone is left.
             # (A broadcast already asked everyone eligible: no need to rank them all again.)
@@ -226,16 +265,19 @@ class Seats:
         await self._tell_released(s, gig, offer, why)
         await s.flush()
         await self.d.checkins.sync_gig(s, gig)
-        await self.offering.proceed(s, gig)
+        if why is not Release.SWAPPED:  # a swap's colleague takes the seat in this transaction
+            await self.offering.proceed(s, gig)
 
     async def _tell_released(self, s: AsyncSession, gig: Gig, offer: Offer, why: Release) -> None:
         expert = await UserRepo(s).get(offer.expert_id)
         if expert is not None and why is not Release.ERASED:
             # An erased person's cancelling file goes with the reply to /forget instead, so
             # that no outbox row keeps their chat id (handlers.expert.forget_answer).
+            title = self.d.p.gig_title(expert.language, gig)
             if why is Release.REPLACED:
-                title = self.d.p.gig_title(expert.language, gig)
                 await self.d.notify.push(s, expert, "desk.replaced", title=title)
+            elif why is Release.SWAPPED:
+                await self.d.notify.push(s, expert, "lifecycle.swap_handed", title=title)
             await self.d.checkins.send_calendar(s, gig, expert, cancelled=True)
         if why is Release.STEPPED_BACK:
             profile = await UserRepo(s).profile(offer.expert_id)

@@ -16,10 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.notify import next_allowed
 from bot.services.dispatch.common import Deps, status_tag
-from storage.models import Gig, OfferStatus
+from storage.models import Gig, Offer, OfferStatus
 from storage.repo import OfferRepo, UserRepo
 
 STATUS_NAMES_MAX = 30
+# A handover as the status message names it; anything else (declined, expired) did not happen.
+SWAP_STATE = {
+    OfferStatus.OPEN: "asked",
+    OfferStatus.ACCEPTED: "taken",
+    OfferStatus.WITHDRAWN: "taken",
+    OfferStatus.NO_SHOW: "taken",
+}
 DIRTY = "dispatch:status_dirty"  # session.info key: gigs whose status message is out of date
 COUNTED = (
     OfferStatus.OPEN,
@@ -119,4 +126,23 @@ class Status:
             lines.append(p.t(lang, "status_msg.held", count=held, when=wake))
         if 0 < len(rows) <= STATUS_NAMES_MAX:
             lines.append(name_line(rows))
+        lines += self._second_thoughts(lang, found)
         return "\n".join(lines)
+
+    def _second_thoughts(self, lang: str, found: Sequence[tuple[Offer, str]]) -> list[str]:
+        """Who asked for more time (and until when), and every seat handed to a colleague:
+        asked, taken, or not taken, so no swap passes the rotation unseen."""
+        p = self.d.p
+        names = {o.id: name for o, name in found}
+        more = [
+            f"{name} → {p.when(lang, o.expires_at)}"
+            for o, name in found
+            if o.more_time_at is not None and o.status == OfferStatus.OPEN and o.expires_at
+        ]
+        lines = [p.t(lang, "lifecycle.status_more_time", names=", ".join(more))] if more else []
+        for o, name in found:
+            if o.swap_from is not None:
+                state = p.t(lang, f"lifecycle.status_swap_{SWAP_STATE.get(o.status, 'not_taken')}")
+                asker = names.get(o.swap_from, "–")
+                lines.append(p.t(lang, "lifecycle.status_swap", asker=asker, to=name, state=state))
+        return lines
