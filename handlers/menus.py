@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "profile",
         "pause",
         "resume",
+        "availability",
+        "opengigs",
         "myfees",
         "myfeedback",
         "mydata",
