@@ -129,18 +129,18 @@ def parse_date_range(text: str, now: datetime, tz: ZoneInfo) -> tuple[date, date
     last the first such day on or after it (so 24.12.–6.1. crosses the new year)."""
     parts = [p for p in _RANGE_SPLIT.split(text.strip(), maxsplit=1) if p]
     if not 1 <= len(parts) <= 2:
-        raise InputError("err.range_format")
+        raise InputError("err.avail.range_format")
     try:
         first = parse_date(parts[0], now, tz)
     except InputError as err:
-        raise InputError("err.range_format" if err.key == "err.date_format" else err.key,
+        raise InputError("err.avail.range_format" if err.key == "err.date_format" else err.key,
                          err.params) from None
     if len(parts) == 1:
         return first, first
     cleaned = "".join(parts[1].split())
     match = _DATE_RE.match(cleaned) if len(cleaned) <= 12 else None
     if not match:
-        raise InputError("err.range_format")
+        raise InputError("err.avail.range_format")
     day, month = int(match["d"]), int(match["m"])
     year = _full_year(int(match["y"])) if match["y"] else first.year
     try:
@@ -150,9 +150,9 @@ def parse_date_range(text: str, now: datetime, tz: ZoneInfo) -> tuple[date, date
     except ValueError:
         raise InputError("err.date_invalid", {"date": f"{day}.{month}."}) from None
     if last < first:
-        raise InputError("err.range_backwards")
+        raise InputError("err.avail.range_backwards")
     if (last - first).days >= MAX_RANGE_DAYS:
-        raise InputError("err.range_long")
+        raise InputError("err.avail.range_long")
     return first, last
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import (
     AvailAction,
@@ -46,7 +46,10 @@ def block_line(req: Req, b: AvailabilityBlock) -> str:
 
 def pattern_view(req: Req, found: Pattern) -> tuple[str, InlineKeyboardMarkup]:
     """The availability message: the rule, the blocks, and the week as buttons."""
-    lines = [req.t("avail.header")]
+    bounds = {
+        name: f"{start}–{end}" for name, (start, end) in zip(vocab.SLOTS, vocab.SLOT_HOURS, strict=True)
+    }
+    lines = [req.t("avail.header", **bounds)]
     lines.append(req.t("avail.blocks_header") if found.blocks else req.t("avail.no_blocks"))
     lines += [block_line(req, b) for b in found.blocks]
     rows: list[list[tuple[str, str]]] = []
@@ -58,9 +61,9 @@ def pattern_view(req: Req, found: Pattern) -> tuple[str, InlineKeyboardMarkup]:
             label = f"{req.t(f'avail.day_{day}')} {req.t(f'avail.slot_{name}')} {mark}"
             row.append((label, pack(AvailToggle(index))))
         rows.append(row)
-    rows.append([(req.t("btn.avail_add"), pack(AvailAction("a")))])
+    rows.append([(req.t("btn.avail.add"), pack(AvailAction("a")))])
     rows += [
-        [(req.t("btn.avail_remove", period=period(b.starts_on, b.ends_on)), pack(AvailRemove(b.id)))]
+        [(req.t("btn.avail.remove", period=period(b.starts_on, b.ends_on)), pack(AvailRemove(b.id)))]
         for b in found.blocks
     ]
     return "\n".join(lines), req.keyboard(rows)
@@ -151,7 +154,7 @@ def open_page(req: Req, found: list[OpenGig], page: int) -> tuple[str, InlineKey
                 mark=mark,
             )
         )
-        key = "btn.opengig_withdraw" if item.interested else "btn.opengig_interested"
+        key = "btn.avail.withdraw" if item.interested else "btn.avail.interested"
         rows.append([(req.t(key, id=g.id), pack(GigInterest(not item.interested, g.id, page)))])
     nav = []
     if page > 0:
@@ -207,6 +210,8 @@ def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     return [
         CommandHandler("availability", availability),
         CommandHandler("opengigs", open_gigs),
+        MessageHandler(filters.Text(sorted(texts.all_variants("menu.availability"))), availability),
+        MessageHandler(filters.Text(sorted(texts.all_variants("menu.open_gigs"))), open_gigs),
         CallbackQueryHandler(toggle, pattern=pattern(AvailToggle)),
         CallbackQueryHandler(action, pattern=pattern(AvailAction)),
         CallbackQueryHandler(remove, pattern=pattern(AvailRemove)),
