@@ -36,7 +36,8 @@ class Field:
     """One question. `kind` decides how answers are read; labels come from `options_key`."""
 
     name: str
-    kind: str  # text | choice | multi | int | datetime | date | daterange | duration | money | yesno
+    # text | choice | multi | int | datetime | date | daterange | duration | money | yesno
+    kind: str
     options: tuple[str, ...] = ()
     options_key: str = ""
     max_len: int = 200

@@ -133,8 +133,9 @@ def parse_date_range(text: str, now: datetime, tz: ZoneInfo) -> tuple[date, date
     try:
         first = parse_date(parts[0], now, tz)
     except InputError as err:
-        raise InputError("err.avail.range_format" if err.key == "err.date_format" else err.key,
-                         err.params) from None
+        raise InputError(
+            "err.avail.range_format" if err.key == "err.date_format" else err.key, err.params
+        ) from None
     if len(parts) == 1:
         return first, first
     cleaned = "".join(parts[1].split())

@@ -4,6 +4,7 @@ were not offered yet (/opengigs) with "I'm interested"."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -22,10 +23,11 @@ from bot.callbacks import (
 from bot.forms import AVAIL_BLOCK
 from bot.i18n import Texts, fmt_day
 from bot.services.availability import OpenGig, Pattern
+from bot.services.dispatch import Ranked
 from handlers import forms
 from handlers.base import Ctx, Req, handles
 from storage import vocab
-from storage.models import AvailabilityBlock, Role
+from storage.models import AvailabilityBlock, ExpertProfile, Gig, Role
 
 MAX_BLOCKS = 20  # dated blocks one expert keeps (each has a remove button; Telegram takes 100)
 OPEN_PAGE = 5  # open gigs per message: well inside 4,096 characters and 100 buttons
@@ -46,9 +48,8 @@ def block_line(req: Req, b: AvailabilityBlock) -> str:
 
 def pattern_view(req: Req, found: Pattern) -> tuple[str, InlineKeyboardMarkup]:
     """The availability message: the rule, the blocks, and the week as buttons."""
-    bounds = {
-        name: f"{start}–{end}" for name, (start, end) in zip(vocab.SLOTS, vocab.SLOT_HOURS, strict=True)
-    }
+    hours = zip(vocab.SLOTS, vocab.SLOT_HOURS, strict=True)
+    bounds = {name: f"{start}–{end}" for name, (start, end) in hours}
     lines = [req.t("avail.header", **bounds)]
     lines.append(req.t("avail.blocks_header") if found.blocks else req.t("avail.no_blocks"))
     lines += [block_line(req, b) for b in found.blocks]
@@ -62,11 +63,47 @@ def pattern_view(req: Req, found: Pattern) -> tuple[str, InlineKeyboardMarkup]:
             row.append((label, pack(AvailToggle(index))))
         rows.append(row)
     rows.append([(req.t("btn.avail.add"), pack(AvailAction("a")))])
-    rows += [
-        [(req.t("btn.avail.remove", period=period(b.starts_on, b.ends_on)), pack(AvailRemove(b.id)))]
-        for b in found.blocks
-    ]
+    for b in found.blocks:
+        label = req.t("btn.avail.remove", period=period(b.starts_on, b.ends_on))
+        rows.append([(label, pack(AvailRemove(b.id)))])
     return "\n".join(lines), req.keyboard(rows)
+
+
+def slot_names(req: Req, unavailable: int) -> str:
+    """'ma aamu, ti ilta': the parts of the week marked not available."""
+    return ", ".join(
+        f"{req.t(f'avail.day_{index // len(vocab.SLOTS)}')} "
+        f"{req.t(f'avail.slot_{vocab.SLOTS[index % len(vocab.SLOTS)]}')}"
+        for index in range(vocab.WEEK_SLOTS)
+        if unavailable & (1 << index)
+    )
+
+
+def card_lines(req: Req, profile: ExpertProfile) -> list[str]:
+    """The expert's availability on the coordinator's card: the pattern, and the periods
+    still to come with their notes."""
+    lines = [
+        req.t("avail.card_not", slots=slot_names(req, profile.unavailable_slots))
+        if profile.unavailable_slots
+        else req.t("avail.card_any")
+    ]
+    today = req.core.clock.now().astimezone(req.core.settings.tz).date()
+    blocks = [block_line(req, b) for b in profile.blocks if b.ends_on >= today]
+    if blocks:
+        lines.append(req.t("avail.card_blocks", blocks="\n".join(blocks)))
+    return lines
+
+
+async def ranking_lines(req: Req, gig: Gig, ranked: Sequence[Ranked]) -> list[str]:
+    """Below the coordinator's ranking: the interest rule if anyone is interested, the notes
+    of eligible experts for the gig's day, and who is not available then."""
+    found = await req.core.availability.for_gig(req.s, gig, {r.expert_id for r in ranked})
+    lines = [req.t("ranking_avail.rule")] if any(r.interested for r in ranked) else []
+    lines += [req.t("ranking_avail.note", name=name, note=note) for name, note in found.notes]
+    if found.unavailable:
+        names = ", ".join(f"{n} ({note})" if note else n for n, note in found.unavailable)
+        lines.append(req.t("ranking_avail.unavailable", names=names))
+    return lines
 
 
 @handles(Role.EXPERT)

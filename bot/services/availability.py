@@ -38,6 +38,16 @@ class Pattern:
 
 
 @dataclass(frozen=True)
+class GigAvailability:
+    """What the coordinator's ranking view says about availability for one gig: the notes of
+    the eligible experts whose periods cover the day, and who is left out as not available
+    then (with the note of their away period, if any)."""
+
+    notes: list[tuple[str, str]]
+    unavailable: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
 class OpenGig:
     gig: Gig
     interested: bool
@@ -91,6 +101,33 @@ class Availability:
 
     async def remove_block(self, s: AsyncSession, actor: Actor, block_id: int) -> bool:
         return await AvailabilityRepo(s).remove(actor.id, block_id)
+
+    async def for_gig(self, s: AsyncSession, gig: Gig, ranked_ids: set[int]) -> GigAvailability:
+        day = gig.starts_at.astimezone(self._tz).date()
+        covering = await AvailabilityRepo(s).notes_on(day)
+        out = await self.dispatch.ranking.unavailable(s, gig)
+        names = {uid: name for uid, name in out}
+        notes = [
+            (name, b.note)
+            for uid, name in await self._names(s, covering.keys() & ranked_ids)
+            for b in covering[uid]
+            if b.note
+        ]
+        away = [
+            (names[uid], next((b.note for b in covering.get(uid, []) if b.away and b.note), ""))
+            for uid in names
+        ]
+        return GigAvailability(notes, away)
+
+    async def _names(self, s: AsyncSession, ids: set[int]) -> list[tuple[int, str]]:
+        if not ids:
+            return []
+        rows = await s.execute(
+            select(ExpertProfile.user_id, ExpertProfile.display_name)
+            .where(ExpertProfile.user_id.in_(sorted(ids)))
+            .order_by(ExpertProfile.user_id)
+        )
+        return [(uid, name) for uid, name in rows]
 
     # ----- open gigs and interest ---------------------------------------------------------
 

@@ -71,13 +71,20 @@ def reasons_not(
         out.append("topic")
     if gig.language not in profile.languages:
         out.append("language")
+    out += where_and_when(gig, profile, tz)
+    return out + over_load(gig, profile.max_gigs_month, profile.max_earnings_cents, load)
+
+
+def where_and_when(gig: Gig, profile: ExpertProfile, tz: ZoneInfo) -> list[str]:
+    """The rules about the gig's place, audience and time against the expert's wishes."""
+    out = []
     if gig.region not in profile.regions and not (gig.remote and profile.remote_ok):
         out.append("region")
     if profile.audiences and gig.audience not in profile.audiences:
         out.append("audience")
     if not available(gig, profile.unavailable_slots, profile.blocks, tz):
         out.append("unavailable")
-    return out + over_load(gig, profile.max_gigs_month, profile.max_earnings_cents, load)
+    return out
 
 
 def start_slot(gig: Gig, tz: ZoneInfo) -> tuple[date, int]:

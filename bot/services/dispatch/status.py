@@ -82,7 +82,7 @@ class Status:
             await self.d.notify.push_text(s, coord, text, tag=status_tag(gig.id))
 
     def waves_line(self, gig: Gig, lang: str, offers: Sequence[Offer]) -> str:
-        """"Wave 2 of ~4, next in about 6 h": the cascade's plan by the gig's lead time, and
+        """ "Wave 2 of ~4, next in about 6 h": the cascade's plan by the gig's lead time, and
         when the next wave goes at the latest (an offer running out; a "no" brings it sooner).
         """
         p, settings, now = self.d.p, self.d.settings, self.d.clock.now()
