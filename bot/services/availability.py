@@ -99,6 +99,10 @@ class Availability:
         )
         await s.flush()
 
+    async def drop_past(self, s: AsyncSession) -> int:
+        """Delete the periods that ended before today."""
+        return await AvailabilityRepo(s).drop_past(self._today())
+
     async def remove_block(self, s: AsyncSession, actor: Actor, block_id: int) -> bool:
         return await AvailabilityRepo(s).remove(actor.id, block_id)
 
