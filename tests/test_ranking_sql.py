@@ -69,7 +69,7 @@ def expert(rng: random.Random, uid: int, today: date, now: datetime) -> tuple[Us
         status=rng.choice([ExpertStatus.APPROVED] * 8 + [ExpertStatus.PENDING]),
         contract_until=None if days is None else today + timedelta(days=days),
         # The weekly pattern: mostly any time, some with random parts of the week left out.
-        unavailable_slots=rng.choice([0, 0, rng.getrandbits(vocab.WEEK_SLOTS)]),
+        unavailable_slots=rng.choice([0, rng.getrandbits(vocab.WEEK_SLOTS)]),
     )
     return user, profile
 
@@ -77,7 +77,7 @@ def expert(rng: random.Random, uid: int, today: date, now: datetime) -> tuple[Us
 def periods(rng: random.Random, uid: int, today: date, now: datetime) -> list[AvailabilityBlock]:
     """Dated periods over the next weeks, where the target gigs fall: away, or just a note."""
     out = []
-    for _ in range(rng.choice([0, 0, 1, 2])):
+    for _ in range(rng.choice([0, 1, 1, 2])):
         first = today + timedelta(days=rng.randint(-5, 45))
         out.append(
             AvailabilityBlock(
@@ -158,7 +158,7 @@ async def seed(s: AsyncSession, rng: random.Random, now: datetime, today: date) 
         targets.append(gid)
     await s.flush()
     for gid in targets:  # "I'm interested" from a few, eligible or not
-        for uid in rng.sample(range(FIRST, FIRST + EXPERTS), EXPERTS // 8):
+        for uid in rng.sample(range(FIRST, FIRST + EXPERTS), EXPERTS // 3):
             s.add(Interest(gig_id=gid, expert_id=uid, created_at=now))
     await s.flush()
     return targets
