@@ -608,11 +608,10 @@ class AvailToggle(Button):
 
 
 @dataclass(frozen=True)
-class AvailAction(Button):
-    """a: add a dated block, v: show the availability again."""
+class AvailAdd(Button):
+    """Add a dated period (a short form)."""
 
-    TEMPLATE = "av:{action}"
-    action: Literal["a", "v"]
+    TEMPLATE = "av:a"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import (
-    AvailAction,
+    AvailAdd,
     AvailRemove,
     AvailToggle,
     GigInterest,
@@ -62,7 +62,7 @@ def pattern_view(req: Req, found: Pattern) -> tuple[str, InlineKeyboardMarkup]:
             label = f"{req.t(f'avail.day_{day}')} {req.t(f'avail.slot_{name}')} {mark}"
             row.append((label, pack(AvailToggle(index))))
         rows.append(row)
-    rows.append([(req.t("btn.avail.add"), pack(AvailAction("a")))])
+    rows.append([(req.t("btn.avail.add"), pack(AvailAdd()))])
     for b in found.blocks:
         label = req.t("btn.avail.remove", period=period(b.starts_on, b.ends_on))
         rows.append([(label, pack(AvailRemove(b.id)))])
@@ -127,14 +127,12 @@ async def toggle(req: Req) -> None:
 
 
 @handles(Role.EXPERT)
-async def action(req: Req) -> None:
-    """Add a dated block (a short form), or show the availability again."""
+async def add(req: Req) -> None:
+    """Add a dated period: a short form (days, away or a note, the note)."""
+    req.pressed(AvailAdd)
     found = await req.core.availability.pattern(req.s, req.actor)
     if found is None:
         req.toast("err.stale")
-        return
-    if req.pressed(AvailAction).action == "v":
-        req.reply(*pattern_view(req, found))
     elif len(found.blocks) >= MAX_BLOCKS:
         req.toast("avail.too_many", alert=True, count=MAX_BLOCKS)
     else:
@@ -250,7 +248,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.availability"))), availability),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.open_gigs"))), open_gigs),
         CallbackQueryHandler(toggle, pattern=pattern(AvailToggle)),
-        CallbackQueryHandler(action, pattern=pattern(AvailAction)),
+        CallbackQueryHandler(add, pattern=pattern(AvailAdd)),
         CallbackQueryHandler(remove, pattern=pattern(AvailRemove)),
         CallbackQueryHandler(open_gigs_page, pattern=pattern(OpenGigsPage)),
         CallbackQueryHandler(interest, pattern=pattern(GigInterest)),
