@@ -260,6 +260,22 @@ class GigRepo:
         )
         return rows.all()
 
+    async def cascades_turning_near(self, now: datetime, near: datetime) -> Sequence[Gig]:
+        """Open cascades that now start before `near` with more waves planned: their next wave
+        asks everyone at once, without waiting for the offers out to run out."""
+        rows = await self.s.scalars(
+            select(Gig)
+            .where(
+                Gig.status == GigStatus.OPEN,
+                Gig.dispatch_mode == "cascade",
+                Gig.starts_at > now,
+                Gig.starts_at <= near,
+                Gig.waves_planned > Gig.waves_sent,
+            )
+            .order_by(Gig.id)
+        )
+        return rows.all()
+
     async def listing(
         self, view: GigView, org: str, offset: int, limit: int
     ) -> tuple[int, Sequence[Gig]]:

@@ -6,6 +6,7 @@ the gig is, and the coordinator's status message says so."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -234,3 +235,22 @@ async def test_the_waves_follow_the_lead_time(
         await crew[0].press(crew[0].t("btn.decline"))
         status = next(m for m in coord.inbox if m.text.startswith("📊")).text
         assert coord.t("avail_status.wave", wave=2, planned=3, hours=24) in status
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_a_cascade_asks_everyone_once_the_gig_is_near(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    crew = [await flows.register_expert(h, 301 + i, f"E{i + 1}", lang=lang) for i in range(5)]
+    await flows.fill_order(nurse, seats="1", starts_at="26.11.2026 klo 08.00")  # 70 h ahead
+    await nurse.press(nurse.t("btn.send"))
+    coord = flows.coordinator(h)
+    await coord.press(coord.t("btn.ranking"))
+    await coord.press(coord.t("mode_btn.cascade", k=3, hours=24))
+    assert [offered(p) for p in crew] == [True, True, True, False, False]
+    # 47 hours before the start (the first offers still have an hour to run): everyone.
+    await h.advance(timedelta(hours=23))
+    assert all(offered(p) for p in crew)
+    status = next(m for m in coord.inbox if m.text.startswith("📊")).text
+    assert f"{coord.t('avail_status.wave_last', wave=2, planned=2)} · " in status
+    assert coord.t("avail_status.plan_near", near_hours=48) in status

@@ -106,12 +106,13 @@ class Offering:
         ranked = await self.ranking.ranked(s, gig)
         states = await OfferRepo(s).states(gig.id)
         plan = self.plan(gig)
-        size = len(ranked) if plan.size is None else plan.size
+        # Near the start, everyone not asked yet, however many offers are still out.
+        size = len(ranked) + len(states) if plan.size is None else plan.size
         wave = next_wave(ranked, states, gig.dispatch_mode, size)
         sent = await self._offer_many(s, gig, wave, len(ranked))
-        if sent and gig.dispatch_mode == "cascade":
+        if gig.dispatch_mode == "cascade":
             fresh = len(next_wave(ranked, states, "broadcast", 0))
-            gig.waves_sent += 1
+            gig.waves_sent += 1 if sent else 0
             gig.waves_planned = gig.waves_sent + waves_left(fresh - sent, plan.size)
         return sent
 
@@ -280,6 +281,9 @@ class Offering:
         touched: dict[int, Gig] = {}
         for offer, gig in due:
             await self.expire(s, offer, gig)
+            touched[gig.id] = gig
+        near = now + timedelta(hours=self.d.settings.wave_near_hours)
+        for gig in await GigRepo(s).cascades_turning_near(now, near):
             touched[gig.id] = gig
         for gig in touched.values():
             await self.proceed(s, gig)
