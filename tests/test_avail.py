@@ -254,3 +254,19 @@ async def test_a_cascade_asks_everyone_once_the_gig_is_near(h: Harness, lang: st
     status = next(m for m in coord.inbox if m.text.startswith("📊")).text
     assert f"{coord.t('avail_status.wave_last', wave=2, planned=2)} · " in status
     assert coord.t("avail_status.plan_near", near_hours=48) in status
+
+
+async def test_a_period_that_has_ended_is_deleted_the_next_day(h: Harness) -> None:
+    aino = await flows.register_expert(h, 301, "Aino")
+    await aino.send("/availability")
+    await aino.press(aino.t("btn.avail.add"))
+    await aino.send("24.11.–25.11.")
+    await aino.press(aino.t("avail_kind.note"))
+    await aino.send("vain etänä")
+    await h.run_job("register:daily")
+    await aino.send("/mydata")
+    assert len(json.loads(aino.last_file.document[1])["availability_periods"]) == 1  # type: ignore[index]
+    h.clock.advance(timedelta(days=3))  # 26.11.: the period ended yesterday
+    await h.run_job("register:daily")
+    await aino.send("/mydata")
+    assert json.loads(aino.last_file.document[1])["availability_periods"] == []  # type: ignore[index]
