@@ -641,6 +641,46 @@ FORM_STEP = (FormChoice, FormToggle, FormDone, FormYesNo, FormQuick, FormSkip)
 """The buttons that answer the form's current question."""
 
 
+# ----- availability and open gigs (experts) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class AvailToggle(Button):
+    """Flip one slot of the weekly pattern: weekday * 3 + slot (storage.vocab.SLOTS)."""
+
+    TEMPLATE = "av:t:{index}"
+    index: Index
+
+
+@dataclass(frozen=True)
+class AvailAdd(Button):
+    """Add a dated period (a short form)."""
+
+    TEMPLATE = "av:a"
+
+
+@dataclass(frozen=True)
+class AvailRemove(Button):
+    TEMPLATE = "av:r:{block_id}"
+    block_id: Id
+
+
+@dataclass(frozen=True)
+class OpenGigsPage(Button):
+    TEMPLATE = "og:{page}"
+    page: Page
+
+
+@dataclass(frozen=True)
+class GigInterest(Button):
+    """Say (y) or withdraw (n) "I'm interested" in an open gig, from a page of /opengigs."""
+
+    TEMPLATE = "oi:{on}:{gig_id}:{page}"
+    on: YesNo
+    gig_id: Id
+    page: Page
+
+
 # ----- outbox tags ----------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from bot.present import Presenter
 from bot.services.access import Access
 from bot.services.alerts import Alerts
 from bot.services.audit import Audit
+from bot.services.availability import Availability
 from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch
 from bot.services.erasure import Erasure
@@ -58,6 +59,7 @@ class Core:
     reports: Reports
     transport: Transport
     outbox: OutboxSender
+    availability: Availability
 
     def __post_init__(self) -> None:
         self.db.on_before_commit(self.dispatch.refresh_dirty)
@@ -100,4 +102,5 @@ class Core:
             alerts=Alerts(presenter, notifier, clock),
             transport=transport,
             outbox=OutboxSender(db, transport, clock, budget, delivery_events(db, dispatch)),
+            availability=Availability(clock, settings.tz, dispatch),
         )

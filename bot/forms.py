@@ -20,6 +20,7 @@ from bot.parsing import (
     clean_text,
     has_words,
     parse_date,
+    parse_date_range,
     parse_datetime,
     parse_duration_minutes,
     parse_int,
@@ -35,7 +36,8 @@ class Field:
     """One question. `kind` decides how answers are read; labels come from `options_key`."""
 
     name: str
-    kind: str  # text | choice | multi | int | datetime | date | duration | money | yesno
+    # text | choice | multi | int | datetime | date | daterange | duration | money | yesno
+    kind: str
     options: tuple[str, ...] = ()
     options_key: str = ""
     max_len: int = 200
@@ -189,6 +191,18 @@ ORDERER_NOTE = _one(
     Field("feedback_text", "text", max_len=1000, skippable=True),
     ("gig_id",),
 )
+AVAIL_BLOCK = Form(
+    "avail_block",
+    (
+        Field("period", "daterange"),
+        Field("away", "choice", ("away", "note"), "avail_kind"),
+        # Away: the note is optional ("joululoma"); available with a note: the note is the point.
+        Field("note", "text", max_len=200, skippable=True, when=lambda v: v.get("away") == "away"),
+        Field("remark", "text", max_len=200, when=lambda v: v.get("away") == "note"),
+    ),
+    EXPERTS,
+    confirm=False,
+)
 FEE_EDIT = Form(
     "fee_edit",
     (
@@ -236,6 +250,7 @@ FORMS = {
         FEE_EDIT,
         GIG_MESSAGE,
         PREP_HOURS,
+        AVAIL_BLOCK,
     )
 }
 
@@ -374,6 +389,9 @@ def read_typed(field_: Field, text: str, now: datetime, tz: ZoneInfo) -> Any:
             return parse_datetime(text, now, tz).isoformat()
         case "date":
             return parse_date(text, now, tz).isoformat()
+        case "daterange":
+            first, last = parse_date_range(text, now, tz)
+            return f"{first.isoformat()}/{last.isoformat()}"
         case "duration":
             return parse_duration_minutes(text)
         case "money":

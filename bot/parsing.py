@@ -119,6 +119,44 @@ def parse_date(text: str, now: datetime, tz: ZoneInfo, max_days: int = MAX_DAYS_
     return result
 
 
+_RANGE_SPLIT = re.compile(r"\s*(?:[\u2013\u2014\u2212]|-{1,2})\s*")
+MAX_RANGE_DAYS = 366
+
+
+def parse_date_range(text: str, now: datetime, tz: ZoneInfo) -> tuple[date, date]:
+    """'24.12.–6.1.' (also with a hyphen, years, or one day alone) -> the first and last day,
+    both included. Without a year the first day is the next such day from today on, and the
+    last the first such day on or after it (so 24.12.–6.1. crosses the new year)."""
+    parts = [p for p in _RANGE_SPLIT.split(text.strip(), maxsplit=1) if p]
+    if not 1 <= len(parts) <= 2:
+        raise InputError("err.avail.range_format")
+    try:
+        first = parse_date(parts[0], now, tz)
+    except InputError as err:
+        raise InputError(
+            "err.avail.range_format" if err.key == "err.date_format" else err.key, err.params
+        ) from None
+    if len(parts) == 1:
+        return first, first
+    cleaned = "".join(parts[1].split())
+    match = _DATE_RE.match(cleaned) if len(cleaned) <= 12 else None
+    if not match:
+        raise InputError("err.avail.range_format")
+    day, month = int(match["d"]), int(match["m"])
+    year = _full_year(int(match["y"])) if match["y"] else first.year
+    try:
+        last = date(year, month, day)
+        if not match["y"] and last < first:
+            last = date(year + 1, month, day)
+    except ValueError:
+        raise InputError("err.date_invalid", {"date": f"{day}.{month}."}) from None
+    if last < first:
+        raise InputError("err.avail.range_backwards")
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise InputError("err.avail.range_long")
+    return first, last
+
+
 def parse_int(text: str, low: int, high: int) -> int:
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
     if not re.fullmatch(r"[+-]?\d{1,9}", cleaned):

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     dispatch_mode: str = Field(default="broadcast", pattern="^(broadcast|cascade|handpick)$")
     cascade_size: int = Field(default=3, ge=1, le=100)
     cascade_wait_hours: int = Field(default=24, ge=1, le=336)
+    # Cascade waves by lead time: more than WAVE_FAR_DAYS ahead, WAVE_FAR_SIZE at a time with
+    # WAVE_FAR_HOURS to answer; within WAVE_NEAR_HOURS, everyone eligible at once; between,
+    # CASCADE_SIZE and CASCADE_WAIT_HOURS.
+    wave_far_days: int = Field(default=14, ge=1, le=365)
+    wave_far_size: int = Field(default=1, ge=1, le=100)
+    wave_far_hours: int = Field(default=72, ge=1, le=336)
+    wave_near_hours: int = Field(default=48, ge=1, le=720)
     offer_valid_hours: int = Field(default=48, ge=1, le=720)
     fill_deadline_hours: int = Field(default=48, ge=0, le=720)
     # An offer never stays open past the gig's start minus this (also after "more time").

@@ -7,6 +7,7 @@ from telegram.ext import BaseHandler
 
 from bot.i18n import Texts
 from handlers import (
+    avail,
     checkins,
     common,
     coordinator,
@@ -35,6 +36,8 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
         *lifecycle.build_handlers(texts),
+
+        *avail.build_handlers(texts),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

@@ -35,7 +35,7 @@ from bot.notify import next_allowed
 from bot.present import gig_values
 from bot.services.dispatch import Ranked
 from bot.services.orders import Decision
-from handlers import forms
+from handlers import avail, forms
 from handlers.base import Ctx, Req, arg_id, handles
 from storage.models import Gig, GigStatus, OfferStatus, Role
 from storage.repo import CheckInRepo, GigRepo
@@ -63,7 +63,7 @@ def rank_line(req: Req, r: Ranked) -> str:
         if r.last_gig
         else req.t("ranking.never")
     )
-    return req.t(
+    line = req.t(
         "ranking.line",
         place=r.place,
         name=r.name,
@@ -71,6 +71,7 @@ def rank_line(req: Req, r: Ranked) -> str:
         hours=req.core.presenter.num(req.lang, r.minutes_90d / 60),
         since=since,
     )
+    return line + req.t("ranking_avail.interested") if r.interested else line
 
 
 @handles(Role.COORDINATOR)
@@ -89,26 +90,25 @@ async def ranking(req: Req) -> None:
     lines += [rank_line(req, r) for r in ranked[:RANKING_SHOWN]]
     if len(ranked) > RANKING_SHOWN:
         lines.append(req.t("ranking.more", count=len(ranked) - RANKING_SHOWN))
-    settings = req.core.settings
+    lines += await avail.ranking_lines(req, gig, ranked)
     req.reply(
         "\n".join(lines),
         req.keyboard(
             [
                 [(req.t("mode_btn.broadcast"), pack(DispatchMode("b", gig.id)))],
-                [
-                    (
-                        req.t(
-                            "mode_btn.cascade",
-                            k=gig.cascade_k or settings.cascade_size,
-                            hours=gig.cascade_hours or settings.cascade_wait_hours,
-                        ),
-                        pack(DispatchMode("c", gig.id)),
-                    )
-                ],
+                [(cascade_label(req, gig), pack(DispatchMode("c", gig.id)))],
                 [(req.t("mode_btn.handpick"), pack(DispatchMode("h", gig.id)))],
             ]
         ),
     )
+
+
+def cascade_label(req: Req, gig: Gig) -> str:
+    """The cascade button says how it would ask now, by how far ahead the gig is."""
+    plan = req.core.dispatch.offering.plan(gig)
+    if plan.size is None:
+        return req.t("avail_status.mode_near", near_hours=req.core.settings.wave_near_hours)
+    return req.t("mode_btn.cascade", k=plan.size, hours=plan.hours)
 
 
 @handles(Role.COORDINATOR)
@@ -154,8 +154,14 @@ async def show_picker(req: Req, gig: Gig) -> None:
     if not ranked:
         req.say("ranking.nobody")
         return
+    keen = req.t("ranking_avail.interested")
     rows = [
-        [(f"{r.place}. {r.name}", pack(PickToggle(gig.id, r.expert_id)))]
+        [
+            (
+                f"{r.place}. {r.name}{keen if r.interested else ''}",
+                pack(PickToggle(gig.id, r.expert_id)),
+            )
+        ]
         for r in ranked[:RANKING_SHOWN]
     ]
     rows.append([(req.t("btn.send_picked"), pack(PickSend(gig.id)))])

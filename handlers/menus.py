@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "profile",
         "pause",
         "resume",
+        "availability",
+        "opengigs",
         "myfees",
         "myfeedback",
         "mydata",
@@ -51,7 +53,11 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 
 MENUS: dict[str, tuple[tuple[str, ...], ...]] = {
     Role.ORDERER: (("menu.new_order", "menu.my_orders"), ("menu.help",)),
-    Role.EXPERT: (("menu.my_gigs", "menu.profile"), ("menu.help",)),
+    Role.EXPERT: (
+        ("menu.my_gigs", "menu.profile"),
+        ("menu.open_gigs", "menu.availability"),
+        ("menu.help",),
+    ),
     Role.COORDINATOR: (("menu.pending", "menu.help"),),
 }
 

@@ -15,7 +15,7 @@ from bot.forms import COMPANION, CONTRACT, read_typed
 from bot.i18n import Texts
 from bot.parsing import InputError, shorten
 from bot.services.experts import PAGE_SIZE, Card, Filters, profile_values
-from handlers import forms
+from handlers import avail, forms
 from handlers.base import Ctx, Req, arg_id, handles
 from storage.models import ExpertStatus, Role
 
@@ -222,6 +222,7 @@ async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
             if prof.paused_until
             else "–",
         ),
+        *avail.card_lines(req, prof),
         "",
         p.profile(req.lang, profile_values(prof)),
     ]

@@ -102,6 +102,8 @@ REGISTER_DAILY: tuple[DailyTask, ...] = (
     # The keep-in-touch check-ins just scheduled go out now, not at the next tick.
     DailyTask("checkins", lambda core, s: core.checkins.tick(s)),
     DailyTask("fees", lambda core, s: core.fees.remind(s)),
+    # Availability periods that have ended say nothing any more (data minimisation).
+    DailyTask("availability", lambda core, s: core.availability.drop_past(s)),
 )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage import vocab
 
@@ -162,6 +162,17 @@ class ExpertProfile(Base):
     regions_mask: Mapped[int] = mapped_column(Integer, default=0)
     audiences_mask: Mapped[int] = mapped_column(Integer, default=0)
 
+    # The weekly pattern: bit (weekday * 3 + slot) set = NOT available then (storage.vocab
+    # SLOTS: morning, afternoon, evening). 0, the default, is "any time".
+    unavailable_slots: Mapped[int] = mapped_column(Integer, default=0)
+    # Dated periods (AvailabilityBlock), read with the profile for the rules in Python.
+    blocks: Mapped[list[AvailabilityBlock]] = relationship(
+        primaryjoin="ExpertProfile.user_id == foreign(AvailabilityBlock.user_id)",
+        viewonly=True,
+        lazy="selectin",
+        order_by="AvailabilityBlock.starts_on",
+    )
+
 
 def profile_masks(values: Mapping[str, Any]) -> dict[str, int]:
     """The mask columns for a profile's lists (a row dict or the profile's attributes)."""
@@ -173,6 +184,37 @@ def profile_masks(values: Mapping[str, Any]) -> dict[str, int]:
 def _keep_masks(mapper: Any, connection: Any, profile: ExpertProfile) -> None:
     for column, value in profile_masks({k: getattr(profile, k) for k in vocab.KINDS}).items():
         setattr(profile, column, value)
+
+
+class AvailabilityBlock(Base):
+    """A dated period of an expert's: away (no offers for gigs starting then), or available
+    with a note the coordinators see ("vain etänä maaliskuussa"), which is not enforced."""
+
+    __tablename__ = "availability_blocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)  # inclusive
+    away: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_availability_blocks_user_starts", "user_id", "starts_on"),)
+
+
+class Interest(Base):
+    """An expert's "I'm interested" in an open gig not offered to them yet (/opengigs): it
+    breaks ties in the rotation, never more."""
+
+    __tablename__ = "interests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("gig_id", "expert_id", name="uq_interests_gig_expert"),)
 
 
 class Invite(Base):
@@ -234,6 +276,9 @@ class Gig(Base):
     cascade_k: Mapped[int] = mapped_column(Integer, default=3)
     cascade_hours: Mapped[int] = mapped_column(Integer, default=24)
     deadline: Mapped[datetime | None]
+    # Cascade waves sent so far, and the estimate of all it will take (the status message).
+    waves_sent: Mapped[int] = mapped_column(Integer, default=0)
+    waves_planned: Mapped[int] = mapped_column(Integer, default=0)
     deadline_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     exhausted_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[datetime | None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    AvailabilityBlock,
     CheckIn,
     Draft,
     ExpertProfile,
@@ -31,6 +32,7 @@ from storage.models import (
     Gig,
     GigStatus,
     Inbox,
+    Interest,
     Invite,
     Offer,
     OfferStatus,
@@ -258,6 +260,22 @@ class GigRepo:
         )
         return rows.all()
 
+    async def cascades_turning_near(self, now: datetime, near: datetime) -> Sequence[Gig]:
+        """Open cascades that now start before `near` with more waves planned: their next wave
+        asks everyone at once, without waiting for the offers out to run out."""
+        rows = await self.s.scalars(
+            select(Gig)
+            .where(
+                Gig.status == GigStatus.OPEN,
+                Gig.dispatch_mode == "cascade",
+                Gig.starts_at > now,
+                Gig.starts_at <= near,
+                Gig.waves_planned > Gig.waves_sent,
+            )
+            .order_by(Gig.id)
+        )
+        return rows.all()
+
     async def listing(
         self, view: GigView, org: str, offset: int, limit: int
     ) -> tuple[int, Sequence[Gig]]:
@@ -467,6 +485,71 @@ class OfferRepo:
             {e: (int(count), int(minutes or 0)) for e, count, minutes in recent},
             {e: when for e, when in last},
         )
+
+
+class AvailabilityRepo:
+    """An expert's weekly pattern lives on the profile; these are their dated blocks."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def blocks(self, user_id: int) -> list[AvailabilityBlock]:
+        rows = await self.s.scalars(
+            select(AvailabilityBlock)
+            .where(AvailabilityBlock.user_id == user_id)
+            .order_by(AvailabilityBlock.starts_on, AvailabilityBlock.id)
+        )
+        return list(rows.all())
+
+    async def remove(self, user_id: int, block_id: int) -> bool:
+        """Remove one of the person's own blocks; somebody else's is the same as none."""
+        result = await self.s.execute(
+            delete(AvailabilityBlock).where(
+                AvailabilityBlock.id == block_id, AvailabilityBlock.user_id == user_id
+            )
+        )
+        return _rows(result) > 0
+
+    async def notes_on(self, day: date) -> dict[int, list[AvailabilityBlock]]:
+        """Every block (away or a note) covering a day, by expert: few, so no id list."""
+        rows = await self.s.scalars(
+            select(AvailabilityBlock)
+            .where(AvailabilityBlock.starts_on <= day, AvailabilityBlock.ends_on >= day)
+            .order_by(AvailabilityBlock.id)
+        )
+        found: dict[int, list[AvailabilityBlock]] = {}
+        for b in rows:
+            found.setdefault(b.user_id, []).append(b)
+        return found
+
+    async def drop_past(self, today: date) -> int:
+        """Blocks that ended before today say nothing any more: deleted (data minimisation)."""
+        result = await self.s.execute(
+            delete(AvailabilityBlock).where(AvailabilityBlock.ends_on < today)
+        )
+        return _rows(result)
+
+
+class InterestRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def of_gig(self, gig_id: int) -> set[int]:
+        rows = await self.s.scalars(select(Interest.expert_id).where(Interest.gig_id == gig_id))
+        return set(rows.all())
+
+    async def of_expert(self, expert_id: int) -> set[int]:
+        rows = await self.s.scalars(select(Interest.gig_id).where(Interest.expert_id == expert_id))
+        return set(rows.all())
+
+    async def set(self, gig_id: int, expert_id: int, on: bool, now: datetime) -> None:
+        """Mark or withdraw interest; a second tap of either changes nothing."""
+        await self.s.execute(
+            delete(Interest).where(Interest.gig_id == gig_id, Interest.expert_id == expert_id)
+        )
+        if on:
+            self.s.add(Interest(gig_id=gig_id, expert_id=expert_id, created_at=now))
+            await self.s.flush()
 
 
 class InboxRepo:

@@ -86,3 +86,25 @@ def mask(kind: str, codes: object) -> int:
 
 def known(kind: str, code: str) -> bool:
     return code in _BITS[kind]
+
+
+# An expert's weekly pattern (/availability): three parts of each day, by the local hour a gig
+# starts at, [start, end). A gig starting outside them (22-6) is not held back by the pattern.
+SLOTS = ("morning", "afternoon", "evening")
+SLOT_HOURS = ((6, 12), (12, 17), (17, 22))
+WEEK_SLOTS = 7 * len(SLOTS)
+
+
+def slot_of(hour: int) -> int | None:
+    """The slot (index in SLOTS) a local hour falls in, or None outside them."""
+    for index, (start, end) in enumerate(SLOT_HOURS):
+        if start <= hour < end:
+            return index
+    return None
+
+
+def slot_bit(weekday: int, hour: int) -> int:
+    """The pattern's bit for a gig starting on this weekday (Monday 0) at this local hour; 0
+    when the hour is outside every slot."""
+    slot = slot_of(hour)
+    return 0 if slot is None else 1 << (weekday * len(SLOTS) + slot)

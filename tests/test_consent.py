@@ -36,6 +36,18 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ("expert_profiles", "max_gigs_month"): ("keikkoja kuukaudessa", "gigs a month"),
     ("expert_profiles", "max_earnings_cents"): ("ansioraja", "earnings limit"),
     ("expert_profiles", "paused_until"): ("tauot", "breaks"),
+    ("expert_profiles", "unavailable_slots"): (
+        "milloin olet käytettävissä",
+        "when you are available",
+    ),
+    ("availability_blocks", "*"): (
+        "päivätyt jaksot huomautuksineen",
+        "dated periods with their notes",
+    ),
+    ("interests", "*"): (
+        "kiinnostuksesi avoimiin keikkoihin",
+        "the open gigs you say you're interested in",
+    ),
     ("expert_profiles", "status"): ("hyväksyntä", "approval"),
     ("expert_profiles", "decided_at"): ("hyväksyntä", "approval"),
     ("expert_profiles", "decided_by"): ("hyväksyntä", "approval"),

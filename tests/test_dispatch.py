@@ -138,7 +138,8 @@ async def test_cascade_asks_in_order_and_moves_on(h: Harness) -> None:
     await give_history(h, e2, 1, "1.11.2026 10.00")
     await give_history(h, e3, 2, "1.11.2026 10.00")
     await give_history(h, e4, 3, "1.11.2026 10.00")
-    coord = await submit(h, nurse, seats="1")
+    # 8 days ahead: waves of CASCADE_SIZE (a gig over WAVE_FAR_DAYS ahead asks fewer).
+    coord = await submit(h, nurse, seats="1", starts_at="1.12.2026 klo 13.00")
     await coord.press(coord.t("btn.ranking"))
     await coord.press(coord.t("mode_btn.cascade", k=3, hours=24).split(" (")[0])
     assert [offered(p) for p in (e1, e2, e3, e4)] == [True, True, True, False]
@@ -157,7 +158,7 @@ async def test_cascade_asks_in_order_and_moves_on(h: Harness) -> None:
 async def test_filling_in_cascade_closes_what_is_still_open(h: Harness) -> None:
     nurse = await flows.register_orderer(h, 201)
     e1, e2, _ = await experts(h, 3)
-    coord = await submit(h, nurse, seats="1")
+    coord = await submit(h, nurse, seats="1", starts_at="1.12.2026 klo 13.00")
     await coord.press(coord.t("btn.ranking"))
     await coord.press(coord.t("mode_btn.cascade", k=3, hours=24).split(" (")[0])
     await e1.press(e1.t("btn.accept"))

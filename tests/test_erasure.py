@@ -33,6 +33,7 @@ from tests.harness import Harness, Person, at
 TID = 3017755  # the person's Telegram id: unique enough to search for
 NAME = "Ainomaija"
 OWN_TOPIC = "gambling"  # in her profile only; the gigs are about mental health
+AWAY_NOTE = "mökkiviikonloppu"  # her own words on a period away
 
 
 def assert_gone(dump: str, log: str, *needles: str) -> None:
@@ -101,7 +102,26 @@ async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Per
     await aino.press(aino.t("btn.skip"))
     await aino.send(f"{NAME} tässä: sali oli meluisa ja minua jännitti kovasti.")
     await aino.press(aino.t("btn.debrief_coordinator"))
+    await _aino_says_when_and_what(h, nurse, aino)
     return nurse, aino, bertta
+
+
+async def _aino_says_when_and_what(h: Harness, nurse: Person, aino: Person) -> None:
+    """A period away with her own note, and interest in an open gig offered in stages (#3,
+    asked of Bertta first, who has had fewer gigs)."""
+    await aino.send("/availability")
+    await aino.press(aino.t("btn.avail.add"))
+    await aino.send("20.12.–22.12.")
+    await aino.press(aino.t("avail_kind.away"))
+    await aino.send(AWAY_NOTE)
+    await flows.fill_order(nurse, seats="1", starts_at="1.2.2027 klo 10.00")
+    await nurse.press(nurse.t("btn.send"))
+    coord = flows.coordinator(h)
+    await coord.press(coord.t("btn.ranking"))
+    await coord.press(coord.t("mode_btn.cascade", k=1, hours=72))
+    await aino.send("/opengigs")
+    await aino.press(aino.t("btn.avail.interested", id=3))
+    assert aino.last_toast() == aino.t("opengigs.noted")
 
 
 @pytest.mark.parametrize("lang", ["fi", "en"])
@@ -149,7 +169,9 @@ async def test_forget_leaves_nothing_and_hands_future_gigs_back(h: Harness, lang
     assert aino.last.text == aino.t("data.forgotten", count=1)
 
     # What the text promises: gone from every table and from the log.
-    assert_gone(await everything(h), log.getvalue(), str(TID), NAME, OWN_TOPIC, "meluisa")
+    assert_gone(
+        await everything(h), log.getvalue(), str(TID), NAME, OWN_TOPIC, "meluisa", AWAY_NOTE
+    )
     # The alerts that named her now say she is gone, in the coordinators' chats too.
     assert not any(f"tg://user?id={TID}" in m.links().values() for m in coord.inbox)
     assert registration.text == coord.t("alerts.erased")
@@ -277,6 +299,8 @@ EXPORTED_AS: dict[str, str | None] = {
     "fees": "fees",
     "audit_log": "audit_log",
     "alerts": "alerts_to_coordinators",
+    "availability_blocks": "availability_periods",
+    "interests": "interest_in_open_gigs",
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,

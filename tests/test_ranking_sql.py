@@ -7,7 +7,7 @@ import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Core
@@ -16,12 +16,14 @@ from bot.services.dispatch.ranking import ROTATION_DAYS, rotation_order, rotatio
 from storage import vocab
 from storage.db import alembic_config
 from storage.models import (
+    AvailabilityBlock,
     ExpertProfile,
     ExpertStatus,
     Fee,
     FeeType,
     Gig,
     GigStatus,
+    Interest,
     Offer,
     OfferStatus,
     Role,
@@ -66,8 +68,28 @@ def expert(rng: random.Random, uid: int, today: date, now: datetime) -> tuple[Us
         updated_at=now,
         status=rng.choice([ExpertStatus.APPROVED] * 8 + [ExpertStatus.PENDING]),
         contract_until=None if days is None else today + timedelta(days=days),
+        # The weekly pattern: mostly any time, some with random parts of the week left out.
+        unavailable_slots=rng.choice([0, rng.getrandbits(vocab.WEEK_SLOTS)]),
     )
     return user, profile
+
+
+def periods(rng: random.Random, uid: int, today: date, now: datetime) -> list[AvailabilityBlock]:
+    """Dated periods over the next weeks, where the target gigs fall: away, or just a note."""
+    out = []
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        first = today + timedelta(days=rng.randint(-5, 45))
+        out.append(
+            AvailabilityBlock(
+                user_id=uid,
+                starts_on=first,
+                ends_on=first + timedelta(days=rng.randint(0, 14)),
+                away=rng.random() < 0.7,
+                note=rng.choice(["", "vain etänä"]),
+                created_at=now,
+            )
+        )
+    return out
 
 
 def gig(rng: random.Random, gid: int, starts_at: datetime, status: GigStatus) -> Gig:
@@ -98,6 +120,7 @@ async def seed(s: AsyncSession, rng: random.Random, now: datetime, today: date) 
     s.add_all([u for u, _ in people])
     await s.flush()
     s.add_all([p for _, p in people])
+    s.add_all([b for u, _ in people for b in periods(rng, u.id, today, now)])
     await s.flush()
     statuses = [GigStatus.DONE, GigStatus.FILLED, GigStatus.OPEN, GigStatus.CANCELLED]
     # A year back and two months ahead: history, this month's load, and clashes.
@@ -134,11 +157,17 @@ async def seed(s: AsyncSession, rng: random.Random, now: datetime, today: date) 
         s.add(gig(rng, gid, starts, GigStatus.OPEN))
         targets.append(gid)
     await s.flush()
+    for gid in targets:  # "I'm interested" from a few, eligible or not
+        for uid in rng.sample(range(FIRST, FIRST + EXPERTS), EXPERTS // 3):
+            s.add(Interest(gig_id=gid, expert_id=uid, created_at=now))
+    await s.flush()
     return targets
 
 
 async def in_python(s: AsyncSession, core: Core, target: Gig) -> list[tuple[object, ...]]:
-    """Today's ranking before issue 15: every expert as ORM objects, the rules in Python."""
+    """Today's ranking before issue 15: every expert as ORM objects, the rules in Python
+    (availability included); then issue 16's tie-break: among experts with the same gigs,
+    minutes and last gig, the interested first."""
     tz, now = core.presenter.tz, core.clock.now()
     people = list(await UserRepo(s).experts_with_profiles())
     load_of = await matching.loads(s, target, [u.id for u, _ in people], tz)
@@ -146,7 +175,17 @@ async def in_python(s: AsyncSession, core: Core, target: Gig) -> list[tuple[obje
     recent, last = await OfferRepo(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
     stats = rotation_stats([u.id for u, _ in fits], recent, last)
     names = {u.id: p.display_name for u, p in fits}
-    return [(uid, names[uid], *stats[uid]) for uid in rotation_order(stats)]
+    keen = set(
+        (await s.scalars(select(Interest.expert_id).where(Interest.gig_id == target.id))).all()
+    )
+
+    def level_then_interest(uid: int) -> tuple[object, ...]:
+        gigs, minutes, last = stats[uid]
+        waited = last.timestamp() if last is not None else float("-inf")
+        return (gigs, minutes, waited, uid not in keen, uid)
+
+    ordered = sorted(rotation_order(stats), key=level_then_interest)
+    return [(uid, names[uid], *stats[uid], uid in keen) for uid in ordered]
 
 
 async def test_sql_ranking_matches_the_rules_in_python(h: Harness) -> None:
@@ -155,14 +194,14 @@ async def test_sql_ranking_matches_the_rules_in_python(h: Harness) -> None:
     now = core.clock.now()
     async with core.db.unit_of_work() as s:
         targets = await seed(s, rng, now, now.astimezone(core.presenter.tz).date())
-    compared = 0
+    compared = unavailable = keen = 0
     async with core.db.unit_of_work() as s:
         for gid in targets:
             target = await s.get(Gig, gid)
             assert target is not None
             expected = await in_python(s, core, target)
             got = [
-                (r.expert_id, r.name, r.gigs_90d, r.minutes_90d, r.last_gig)
+                (r.expert_id, r.name, r.gigs_90d, r.minutes_90d, r.last_gig, r.interested)
                 for r in await core.dispatch.ranked(s, target)
             ]
             assert got == expected, gid
@@ -170,8 +209,21 @@ async def test_sql_ranking_matches_the_rules_in_python(h: Harness) -> None:
                 range(1, len(got) + 1)
             )
             compared += len(got)
-    # The data set is not degenerate: many experts pass, and not everybody.
+            keen += sum(1 for row in got if row[-1])
+            # Who would fit but for their availability ("not available then" to coordinators).
+            left_out = await core.dispatch.ranking.unavailable(s, target)
+            today = core.clock.now().astimezone(core.presenter.tz).date()
+            assert [uid for uid, _ in left_out] == [
+                u.id
+                for u, p in await UserRepo(s).experts_with_profiles()
+                if matching.reasons_not(target, u, p, matching.Load(), today, core.presenter.tz)
+                == ["unavailable"]
+            ], gid
+            unavailable += len(left_out)
+    # The data set is not degenerate: many experts pass, and not everybody; some are left out
+    # only by their availability, and some of those ranked are interested.
     assert 20 < compared < EXPERTS * TARGETS
+    assert unavailable > 5 and keen > 5
 
 
 def test_the_migration_fills_the_masks_from_existing_profiles(tmp_path: Path) -> None:

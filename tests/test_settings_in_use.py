@@ -44,7 +44,8 @@ async def test_cascade_size_and_wait_come_from_the_settings(
         h.coord_lang = lang
         nurse = await flows.register_orderer(h, 201, lang=lang)
         crew = [await flows.register_expert(h, 301 + i, f"E{i + 1}", lang=lang) for i in range(3)]
-        await flows.fill_order(nurse, seats="1")
+        # 8 days ahead: the middle band, where CASCADE_SIZE and CASCADE_WAIT_HOURS apply.
+        await flows.fill_order(nurse, seats="1", starts_at="1.12.2026 klo 13.00")
         await nurse.press(nurse.t("btn.send"))
         coord = flows.coordinator(h)
         await coord.press(coord.t("btn.ranking"))

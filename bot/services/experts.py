@@ -22,9 +22,11 @@ from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch, Release
 from bot.services.erasure import Erasure, Marks, owed_to
 from bot.services.matching import month_bounds
+from storage import vocab
 from storage.models import (
     Alert,
     AuditLog,
+    AvailabilityBlock,
     CheckIn,
     Draft,
     ExpertProfile,
@@ -32,6 +34,7 @@ from storage.models import (
     Fee,
     Gig,
     GigStatus,
+    Interest,
     Invite,
     Offer,
     OfferStatus,
@@ -39,7 +42,7 @@ from storage.models import (
     Role,
     User,
 )
-from storage.repo import GigRepo, UserRepo
+from storage.repo import AvailabilityRepo, GigRepo, UserRepo
 
 CONTRACT_REMINDER_DAYS = 30
 PAGE_SIZE = 10
@@ -426,6 +429,12 @@ class Experts:
         alerts = (
             await s.scalars(select(Alert).where(Alert.subject_id == user.id).order_by(Alert.id))
         ).all()
+        blocks = await AvailabilityRepo(s).blocks(user.id)
+        interests = (
+            await s.scalars(
+                select(Interest).where(Interest.expert_id == user.id).order_by(Interest.id)
+            )
+        ).all()
         return {
             "exported_at": self.clock.now().isoformat(),
             "account": _account_data(user),
@@ -437,6 +446,8 @@ class Experts:
             "invite": _invite_data(invite) if invite is not None else None,
             "audit_log": [_audit_data(a, user.id) for a in audit],
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
+            "availability_periods": [_block_data(b) for b in blocks],
+            "interest_in_open_gigs": [_interest_data(i) for i in interests],
         }
 
     async def _audit_about(
@@ -532,6 +543,8 @@ class Experts:
 
 
 async def _drop_what_they_wrote(s: AsyncSession, user_id: int, telegram_id: int) -> None:
+    await s.execute(delete(AvailabilityBlock).where(AvailabilityBlock.user_id == user_id))
+    await s.execute(delete(Interest).where(Interest.expert_id == user_id))
     """Their form in progress, their free texts, messages still waiting for them, and their
     name in the audit log; the answers' counts stay for the statistics."""
     await s.execute(delete(Draft).where(Draft.telegram_id == telegram_id))
@@ -559,6 +572,7 @@ _ERASABLE: dict[str, Any] = {
     "max_gigs_month": None,
     "max_earnings_cents": None,
     "paused_until": None,
+    "unavailable_slots": 0,
     "contract_until": None,
     "contract_reminded_for": None,
     "remote_ok": False,
@@ -593,6 +607,8 @@ def _profile_data(profile: ExpertProfile) -> dict[str, Any]:
         "max_gigs_month": profile.max_gigs_month,
         "max_earnings_cents": profile.max_earnings_cents,
         "paused_until": _iso(profile.paused_until),
+        # The weekly pattern: the parts of the week marked "not available" (storage.vocab).
+        "not_available_weekly": _weekly(profile.unavailable_slots),
         "consent_at": _iso(profile.consent_at),
         "status": profile.status,
         "basic_training": profile.basic_training,
@@ -600,6 +616,32 @@ def _profile_data(profile: ExpertProfile) -> dict[str, Any]:
         "contract_until": _iso(profile.contract_until),
         "youth": profile.youth,
     }
+
+
+def _weekly(unavailable: int) -> list[str]:
+    """The pattern's bits as 'mon:morning' ... (storage.vocab.SLOTS)."""
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    n = len(vocab.SLOTS)
+    return [
+        f"{days[i // n]}:{vocab.SLOTS[i % n]}"
+        for i in range(vocab.WEEK_SLOTS)
+        if unavailable & (1 << i)
+    ]
+
+
+def _block_data(b: AvailabilityBlock) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "from": _iso(b.starts_on),
+        "to": _iso(b.ends_on),
+        "away": b.away,
+        "note": b.note,
+        "added_at": _iso(b.created_at),
+    }
+
+
+def _interest_data(i: Interest) -> dict[str, Any]:
+    return {"id": i.id, "gig": i.gig_id, "at": _iso(i.created_at)}
 
 
 def _offer_data(o: Offer, g: Gig) -> dict[str, Any]:

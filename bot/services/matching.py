@@ -9,11 +9,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import vocab
 from storage.models import (
+    AvailabilityBlock,
     ExpertProfile,
     ExpertStatus,
     Fee,
@@ -70,11 +71,50 @@ def reasons_not(
         out.append("topic")
     if gig.language not in profile.languages:
         out.append("language")
+    out += where_and_when(gig, profile, tz)
+    return out + over_load(gig, profile.max_gigs_month, profile.max_earnings_cents, load)
+
+
+def where_and_when(gig: Gig, profile: ExpertProfile, tz: ZoneInfo) -> list[str]:
+    """The rules about the gig's place, audience and time against the expert's wishes."""
+    out = []
     if gig.region not in profile.regions and not (gig.remote and profile.remote_ok):
         out.append("region")
     if profile.audiences and gig.audience not in profile.audiences:
         out.append("audience")
-    return out + over_load(gig, profile.max_gigs_month, profile.max_earnings_cents, load)
+    if not available(gig, profile.unavailable_slots, profile.blocks, tz):
+        out.append("unavailable")
+    return out
+
+
+def start_slot(gig: Gig, tz: ZoneInfo) -> tuple[date, int]:
+    """The local day the gig starts on, and the weekly pattern's bit for its start."""
+    local = gig.starts_at.astimezone(tz)
+    return local.date(), vocab.slot_bit(local.weekday(), local.hour)
+
+
+def available(
+    gig: Gig, unavailable_slots: int, blocks: Iterable[AvailabilityBlock], tz: ZoneInfo
+) -> bool:
+    """Whether the gig's start is outside the expert's unavailable slots and away periods (a
+    period with only a note is shown to coordinators, not enforced)."""
+    day, bit = start_slot(gig, tz)
+    if unavailable_slots & bit:
+        return False
+    return not any(b.away and b.starts_on <= day <= b.ends_on for b in blocks)
+
+
+def available_clause(gig: Gig, tz: ZoneInfo) -> ColumnElement[bool]:
+    """`available` in SQL, over the profile's pattern and the expert's blocks."""
+    day, bit = start_slot(gig, tz)
+    b = AvailabilityBlock
+    away = (
+        select(b.id)
+        .where(b.user_id == User.id, b.away.is_(True), b.starts_on <= day, b.ends_on >= day)
+        .exists()
+    )
+    free: ColumnElement[int] = ExpertProfile.unavailable_slots.op("&")(bit)
+    return and_(free == 0, ~away) if bit else ~away
 
 
 def over_load(
@@ -122,6 +162,17 @@ def fitting_query(gig: Gig, today: date, tz: ZoneInfo) -> Select[int, str, int |
     """Experts whose register entry fits the gig and whose own limits leave room with no work
     at all: `reasons_not` with an empty `Load`, as one SELECT over narrow columns (no ORM
     object, no JSON per expert). Only for a gig whose codes `fits_in_sql`."""
+    return profile_query(gig, today, tz).where(available_clause(gig, tz))
+
+
+def unavailable_query(gig: Gig, today: date, tz: ZoneInfo) -> Select[int, str]:
+    """Experts who would fit the gig but for their availability (the ranking view says so)."""
+    fits = profile_query(gig, today, tz).where(~available_clause(gig, tz)).subquery()
+    return select(fits.c.id, fits.c.display_name).order_by(fits.c.id)
+
+
+def profile_query(gig: Gig, today: date, tz: ZoneInfo) -> Select[int, str, int | None, int | None]:
+    """Every rule of `fitting_query` but availability."""
     p = ExpertProfile
     region = _has(p.regions_mask, "regions", [gig.region])
     return (

@@ -29,7 +29,15 @@ from bot.services.dispatch.common import (
     offer_tag,
     own_offer,
 )
-from bot.services.dispatch.ranking import Ranked, Ranking, next_wave, pickable
+from bot.services.dispatch.ranking import (
+    Ranked,
+    Ranking,
+    WavePlan,
+    next_wave,
+    pickable,
+    wave_plan,
+    waves_left,
+)
 from bot.services.dispatch.status import Status
 from storage.models import Gig, GigStatus, Offer, OfferStatus
 from storage.repo import GigRepo, OfferRepo, UserRepo
@@ -104,16 +112,34 @@ class Offering:
             return 0
         sent = 0
         if gig.dispatch_mode in ("broadcast", "cascade"):
-            ranked = await self.ranking.ranked(s, gig)
-            states = await OfferRepo(s).states(gig.id)
-            wave = next_wave(ranked, states, gig.dispatch_mode, gig.cascade_k)
-            sent = await self._offer_many(s, gig, wave, len(ranked))
+            sent = await self._wave(s, gig)
         if sent:
             gig.exhausted_alerted = False
         elif await OfferRepo(s).count_open(gig.id) == 0 and not gig.exhausted_alerted:
             gig.exhausted_alerted = True
             await self.alert_nobody_left(s, gig)
         self.status.mark(s, gig)
+        return sent
+
+    def plan(self, gig: Gig) -> WavePlan:
+        """The cascade's wave size and wait for this gig, by how far ahead it is now."""
+        lead = gig.starts_at - self.d.clock.now()
+        return wave_plan(lead, gig.cascade_k, gig.cascade_hours, self.d.settings)
+
+    async def _wave(self, s: AsyncSession, gig: Gig) -> int:
+        """Offer to the next ones in order (everyone not asked, or a cascade's wave); a cascade
+        counts its waves and how many more the rest would take, for the status message."""
+        ranked = await self.ranking.ranked(s, gig)
+        states = await OfferRepo(s).states(gig.id)
+        plan = self.plan(gig)
+        # Near the start, everyone not asked yet, however many offers are still out.
+        size = len(ranked) + len(states) if plan.size is None else plan.size
+        wave = next_wave(ranked, states, gig.dispatch_mode, size)
+        sent = await self._offer_many(s, gig, wave, len(ranked))
+        if gig.dispatch_mode == "cascade":
+            fresh = len(next_wave(ranked, states, "broadcast", 0))
+            gig.waves_sent += 1 if sent else 0
+            gig.waves_planned = gig.waves_sent + waves_left(fresh - sent, plan.size)
         return sent
 
     async def handpick(
@@ -130,7 +156,7 @@ class Offering:
 
     def _expiry(self, gig: Gig, delivered: datetime) -> datetime:
         hours = (
-            gig.cascade_hours
+            self.plan(gig).hours
             if gig.dispatch_mode == "cascade"
             else self.d.settings.offer_valid_hours
         )
@@ -298,6 +324,9 @@ class Offering:
         touched: dict[int, Gig] = {}
         for offer, gig in due:
             await self.expire(s, offer, gig)
+            touched[gig.id] = gig
+        near = now + timedelta(hours=self.d.settings.wave_near_hours)
+        for gig in await GigRepo(s).cascades_turning_near(now, near):
             touched[gig.id] = gig
         for gig in touched.values():
             await self.proceed(s, gig)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +31,7 @@ from bot.services import matching
 from bot.services.dispatch.common import Deps
 from bot.services.matching import Candidate, Load, over_load
 from storage.models import Gig, OfferStatus
-from storage.repo import OfferRepo
+from storage.repo import InterestRepo, OfferRepo, UserRepo
 
 ROTATION_DAYS = 90
 # Offers that count as answered "no" for this gig: the expert is not asked again.
@@ -63,6 +63,58 @@ class Ranked:
     gigs_90d: int
     minutes_90d: int
     last_gig: datetime | None
+    interested: bool = False  # said "I'm interested" in /opengigs: first among the level
+
+
+class WavePlan(NamedTuple):
+    """How a cascade asks, by how far ahead the gig is: `band` far | medium | near; `size`
+    experts at a time (None: everyone eligible at once), each offer waiting `hours`."""
+
+    band: str
+    size: int | None
+    hours: int
+
+
+def wave_plan(lead: timedelta, medium_size: int, medium_hours: int, s: WaveSettings) -> WavePlan:
+    """Far ahead (more than `wave_far_days`): small waves, long waits; within
+    `wave_near_hours`: everyone at once; between: the gig's own cascade size and wait."""
+    if lead > timedelta(days=s.wave_far_days):
+        return WavePlan("far", s.wave_far_size, s.wave_far_hours)
+    if lead <= timedelta(hours=s.wave_near_hours):
+        return WavePlan("near", None, medium_hours)
+    return WavePlan("medium", medium_size, medium_hours)
+
+
+class WaveSettings(Protocol):
+    wave_far_days: int
+    wave_far_size: int
+    wave_far_hours: int
+    wave_near_hours: int
+
+
+def waves_left(still_to_ask: int, size: int | None) -> int:
+    """How many more waves the experts not asked yet would take."""
+    if size is None or still_to_ask <= 0:
+        return 0
+    return -(-still_to_ask // size)
+
+
+def level_key(r: Ranked) -> tuple[int, int, float]:
+    """The rotation's own figures: experts with the same key are level (the rotation has no
+    reason to put one before the other; only the registration order would)."""
+    return rotation_key(r.gigs_90d, r.minutes_90d, r.last_gig, 0)[:3]
+
+
+def prefer_interested(ranked: Sequence[Ranked], interested: Iterable[int]) -> list[Ranked]:
+    """Among experts the rotation puts level, those who said "I'm interested" come first;
+    interest never moves anyone past a better-rotated expert. Places are numbered again."""
+    keen = set(interested)
+    for r in ranked:
+        r.interested = r.expert_id in keen
+    ordered = sorted(ranked, key=lambda r: (*level_key(r), not r.interested))
+    for place, r in enumerate(ordered, start=1):
+        r.place = place
+    return ordered
 
 
 def rotation_key(
@@ -163,6 +215,25 @@ class Ranking:
         return rotation_stats(ids, recent, last)
 
     async def ranked(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
+        """Eligible experts in fair rotation order, those interested first among the level
+        (`prefer_interested`)."""
+        ranked = await self._rotation_ranked(s, gig)
+        return prefer_interested(ranked, await InterestRepo(s).of_gig(gig.id))
+
+    async def unavailable(self, s: AsyncSession, gig: Gig) -> list[tuple[int, str]]:
+        """Experts who would fit the gig but for their weekly pattern or an away period."""
+        if not matching.fits_in_sql(gig):
+            today = self._today()
+            return [
+                (u.id, p.display_name)
+                for u, p in await UserRepo(s).experts_with_profiles()
+                if matching.reasons_not(gig, u, p, matching.Load(), today, self.d.tz)
+                == ["unavailable"]
+            ]
+        query = matching.unavailable_query(gig, self._today(), self.d.tz)
+        return [(uid, name) for uid, name in await s.execute(query)]
+
+    async def _rotation_ranked(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
         """Eligible experts in fair rotation order: one SELECT does the rules, the figures and
         the order; Python only drops the few whose confirmed work leaves no room."""
         if not matching.fits_in_sql(gig):

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.notify import next_allowed
 from bot.services.dispatch.common import Deps, status_tag
+from bot.services.dispatch.ranking import wave_plan
 from storage.models import Gig, Offer, OfferStatus
-from storage.repo import OfferRepo, UserRepo
+from storage.repo import InterestRepo, OfferRepo, UserRepo
 
 STATUS_NAMES_MAX = 30
 # A handover as the status message names it; anything else (declined, expired) did not happen.
@@ -87,6 +88,29 @@ class Status:
             text = await self.text(s, gig, coord.language)
             await self.d.notify.push_text(s, coord, text, tag=status_tag(gig.id))
 
+    def waves_line(self, gig: Gig, lang: str, offers: Sequence[Offer]) -> str:
+        """ "Wave 2 of ~4, next in about 6 h": the cascade's plan by the gig's lead time, and
+        when the next wave goes at the latest (an offer running out; a "no" brings it sooner).
+        """
+        p, settings, now = self.d.p, self.d.settings, self.d.clock.now()
+        plan = wave_plan(gig.starts_at - now, gig.cascade_k, gig.cascade_hours, settings)
+        line = p.t(
+            lang,
+            f"avail_status.plan_{plan.band}",
+            size=plan.size or 0,
+            hours=plan.hours,
+            far_days=settings.wave_far_days,
+            near_hours=settings.wave_near_hours,
+        )
+        waiting = [o.expires_at for o in offers if o.status == OfferStatus.OPEN and o.expires_at]
+        if plan.size is None or gig.waves_planned <= gig.waves_sent or not waiting:
+            key, hours = "avail_status.wave_last", 0
+        else:
+            key = "avail_status.wave"
+            hours = max(1, round((min(waiting) - now).total_seconds() / 3600))
+        wave = p.t(lang, key, wave=gig.waves_sent, planned=gig.waves_planned, hours=hours)
+        return f"{wave} · {line}"
+
     async def text(self, s: AsyncSession, gig: Gig, lang: str) -> str:
         """The live status of a gig's offers: counts, and names while the list is short."""
         p = self.d.p
@@ -124,6 +148,11 @@ class Status:
         if held:
             wake = p.when(lang, next_allowed(now, self.d.settings))
             lines.append(p.t(lang, "status_msg.held", count=held, when=wake))
+        if gig.dispatch_mode == "cascade" and gig.waves_sent:
+            lines.append(self.waves_line(gig, lang, [o for o, _ in found]))
+        interested = await InterestRepo(s).of_gig(gig.id)
+        if interested:
+            lines.append(p.t(lang, "avail_status.interested", count=len(interested)))
         if 0 < len(rows) <= STATUS_NAMES_MAX:
             lines.append(name_line(rows))
         lines += self._second_thoughts(lang, found)
