@@ -596,6 +596,44 @@ FORM_STEP = (FormChoice, FormToggle, FormDone, FormYesNo, FormQuick, FormSkip)
 """The buttons that answer the form's current question."""
 
 
+# ----- calls for interest ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallAnswerButton(Button):
+    """An invited expert: interested (y) or not this time (n)."""
+
+    TEMPLATE = "cf:{interested}:{call_id}"
+    interested: YesNo
+    call_id: Id
+
+
+@dataclass(frozen=True)
+class CallManage(Button):
+    """A coordinator: v view the interested, x close now, e extend the deadline, c confirm the
+    choice (asks), s send it, b back to picking."""
+
+    TEMPLATE = "cc:{action}:{call_id}"
+    action: Literal["v", "x", "e", "c", "s", "b"]
+    call_id: Id
+
+
+@dataclass(frozen=True)
+class CallNew(Button):
+    """A coordinator starts a new call from the list of calls."""
+
+    TEMPLATE = "cc:n"
+
+
+@dataclass(frozen=True)
+class CallPick(Button):
+    """A coordinator ticks or unticks one interested expert."""
+
+    TEMPLATE = "cc:t:{call_id}:{user_id}"
+    call_id: Id
+    user_id: Id
+
+
 # ----- outbox tags ----------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from bot.present import Presenter
 from bot.services.access import Access
 from bot.services.alerts import Alerts
 from bot.services.audit import Audit
+from bot.services.calls import Calls
 from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch
 from bot.services.erasure import Erasure
@@ -56,6 +57,7 @@ class Core:
     audit: Audit
     alerts: Alerts
     reports: Reports
+    calls: Calls
     transport: Transport
     outbox: OutboxSender
 
@@ -97,6 +99,7 @@ class Core:
             reports=Reports(presenter, feedback, settings.tz),
             fees=fees,
             audit=audit,
+            calls=Calls(presenter, notifier, clock, audit),
             alerts=Alerts(presenter, notifier, clock),
             transport=transport,
             outbox=OutboxSender(db, transport, clock, budget, delivery_events(db, dispatch)),

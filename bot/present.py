@@ -125,6 +125,8 @@ class Presenter:
             return self.t(lang, {"fee": "common.unpaid"}.get(name, "common.none"))
         if name in _LABELLED:
             return self.label(lang, _LABELLED[name], value)
+        if name in _LABELLED_LISTS and not value:
+            return self.t(lang, "common.any")  # a call for interest that names none: any
         if name in _LABELLED_LISTS:
             return self.labels(lang, _LABELLED_LISTS[name], value)
         match name:
@@ -134,7 +136,7 @@ class Presenter:
                 return self.labels(lang, "audience", value) if value else self.t(lang, "common.any")
             case "remote_ok":
                 return self.t(lang, "common.yes" if value else "common.no")
-            case "starts_at":
+            case "starts_at" | "deadline":
                 return self.when(lang, datetime.fromisoformat(value))
             case "duration":
                 return fmt_hours(int(value))
@@ -239,3 +241,21 @@ class Presenter:
                 label = self.t(lang, "label." + name)
                 lines.append(f"{label}: {self.value(lang, name, values[name])}")
         return "\n".join(lines)
+
+    def call(self, lang: str, values: dict[str, Any]) -> str:
+        """A call for interest as its form fills it: the role, then whom it is sent to."""
+        return "\n".join(
+            f"{self.t(lang, 'call.label.' + name)}: {self.value(lang, name, values[name])}"
+            for name in (
+                "title",
+                "involves",
+                "commitment",
+                "fee",
+                "seats",
+                "deadline",
+                "gig_type",
+                "topics",
+                "regions",
+            )
+            if name in values
+        )

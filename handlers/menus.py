@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "alerts",
         "invite",
         "companion",
+        "call",
+        "calls",
         "help",
         "language",
         "cancel",
@@ -52,7 +54,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 MENUS: dict[str, tuple[tuple[str, ...], ...]] = {
     Role.ORDERER: (("menu.new_order", "menu.my_orders"), ("menu.help",)),
     Role.EXPERT: (("menu.my_gigs", "menu.profile"), ("menu.help",)),
-    Role.COORDINATOR: (("menu.pending", "menu.help"),),
+    Role.COORDINATOR: (("menu.pending", "menu.calls"), ("menu.help",)),
 }
 
 
