@@ -125,10 +125,10 @@ class Presenter:
             return self.t(lang, {"fee": "common.unpaid"}.get(name, "common.none"))
         if name in _LABELLED:
             return self.label(lang, _LABELLED[name], value)
-        if name in _LABELLED_LISTS and not value:
-            return self.t(lang, "common.any")  # a call for interest that names none: any
         if name in _LABELLED_LISTS:
-            return self.labels(lang, _LABELLED_LISTS[name], value)
+            # None picked (a call for interest's topics or regions): any.
+            listed = self.labels(lang, _LABELLED_LISTS[name], value)
+            return listed if value else self.t(lang, "common.any")
         match name:
             case "gig_type" | "gig_types":
                 return self.labels(lang, "gig_type", value if isinstance(value, list) else [value])

@@ -79,9 +79,7 @@ def interested_line(req: Req, r: Interested) -> str:
     still pass the call's rules."""
     now = req.core.clock.now()
     last = r.rotation.last
-    since = (
-        req.t("ranking.days_since", days=(now - last).days) if last else req.t("ranking.never")
-    )
+    since = req.t("ranking.days_since", days=(now - last).days) if last else req.t("ranking.never")
     line = req.t(
         "ranking.line",
         place=r.place,
@@ -175,7 +173,8 @@ async def manage(req: Req) -> None:
 async def confirm_choice(req: Req, call: Call) -> None:
     """Before anyone is told: who was chosen, how many get a thank-you."""
     if call.status != CallStatus.CLOSED:
-        req.toast("call.already_decided" if call.status == CallStatus.DECIDED else "call.still_open")
+        decided = call.status == CallStatus.DECIDED
+        req.toast("call.already_decided" if decided else "call.still_open")
         return
     ranked = await req.core.calls.interested(req.s, call)
     chosen = [r for r in ranked if r.picked]
@@ -220,7 +219,7 @@ async def deadline_done(req: Req, values: dict[str, Any]) -> None:
 
 @handles(Role.EXPERT)
 async def answer(req: Req) -> None:
-    """"I'm interested" (then an optional line, skippable) or "Not this time"."""
+    """ "I'm interested" (then an optional line, skippable) or "Not this time"."""
     button = req.pressed(CallAnswerButton)
     calls = req.core.calls
     done = await calls.answer(req.s, req.actor, button.call_id, button.interested)

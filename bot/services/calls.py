@@ -40,6 +40,8 @@ from storage.repo import OfferRepo, UserRepo
 
 # The pick view has a button per interested expert; Telegram shows at most 100 buttons.
 PICK_BUTTONS = 90
+# Answers that count as interested (before and after the choice).
+KEEN = (CallAnswerStatus.INTERESTED, CallAnswerStatus.CHOSEN)
 
 
 @dataclass(slots=True)
@@ -55,7 +57,7 @@ class Interested:
     eligible: bool  # still passes the call's rules (not paused, contract valid...)
 
 
-def eligible_query(call: Call, today: date) -> Select[tuple[int]]:
+def eligible_query(call: Call, today: date) -> Select[int]:
     """The experts a call goes to: the same register rules as a gig (active, reachable,
     approved, a contract, not on a break), the role's kind of task in their profile, and, when
     the call names any, one of its topics and one of its regions (or remote work)."""
@@ -92,7 +94,8 @@ class Calls:
 
     def details(self, lang: str, call: Call) -> str:
         """The role's facts, as the invited expert and the coordinator read them."""
-        fee = self.p.money(lang, call.fee_cents) if call.fee_cents else self.p.t(lang, "common.unpaid")
+        unpaid = self.p.t(lang, "common.unpaid")
+        fee = self.p.money(lang, call.fee_cents) if call.fee_cents else unpaid
         return self.p.t(
             lang,
             "call.details",
@@ -233,7 +236,7 @@ class Calls:
             statuses = (
                 await s.scalars(select(CallAnswer.status).where(CallAnswer.call_id == call.id))
             ).all()
-            keen = sum(st in (CallAnswerStatus.INTERESTED, CallAnswerStatus.CHOSEN) for st in statuses)
+            keen = sum(st in KEEN for st in statuses)
             out.append((call, len(statuses), keen))
         return out
 
@@ -268,7 +271,7 @@ class Calls:
     async def _tell_closed(self, s: AsyncSession, call: Call) -> None:
         keen = len(await self._interested_rows(s, call.id))
         asked = await self.invited(s, call.id)
-        args = {"title": call.title, "id": call.id, "count": keen, "asked": asked}
+        args: dict[str, Any] = {"title": call.title, "id": call.id, "count": keen, "asked": asked}
         buttons = self.manage_buttons(call)
         creator = await UserRepo(s).get(call.created_by)
         if creator is not None and creator.active and creator.role == Role.COORDINATOR:
@@ -278,7 +281,7 @@ class Calls:
 
     async def extend(self, s: AsyncSession, actor: Actor, call: Call, deadline: datetime) -> int:
         """A new deadline (the call opens again if it had closed); those who have not answered
-        yet are told. Returns how many were told."""
+        yet are told, with the answer buttons again. Returns how many were told."""
         if call.status == CallStatus.DECIDED:
             raise Refuse("call.already_decided")
         call.deadline = deadline
@@ -299,7 +302,15 @@ class Calls:
         told = 0
         for user in waiting:
             when = self.p.when(user.language, deadline)
-            await self.notify.push(s, user, "call.extended", quiet=True, title=call.title, when=when)
+            await self.notify.push(
+                s,
+                user,
+                "call.extended",
+                buttons=self.answer_buttons(call.id, CallAnswerStatus.INVITED),
+                quiet=True,
+                title=call.title,
+                when=when,
+            )
             told += 1
         return told
 
@@ -307,7 +318,7 @@ class Calls:
         rows = await s.scalars(
             select(CallAnswer).where(
                 CallAnswer.call_id == call_id,
-                CallAnswer.status.in_((CallAnswerStatus.INTERESTED, CallAnswerStatus.CHOSEN)),
+                CallAnswer.status.in_(KEEN),
             )
         )
         return list(rows.all())
@@ -321,15 +332,12 @@ class Calls:
         now = self.clock.now()
         recent, last = await OfferRepo(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
         stats = rotation_stats(rows, recent, last)
-        names = dict(
-            (
-                await s.execute(
-                    select(ExpertProfile.user_id, ExpertProfile.display_name).where(
-                        ExpertProfile.user_id.in_(list(rows))
-                    )
-                )
-            ).tuples()
+        found = await s.execute(
+            select(ExpertProfile.user_id, ExpertProfile.display_name).where(
+                ExpertProfile.user_id.in_(list(rows))
+            )
         )
+        names = {uid: name for uid, name in found.all()}
         still = set((await s.scalars(eligible_query(call, self._today()))).all())
         return [
             Interested(
@@ -400,30 +408,32 @@ class Calls:
         assert answer is not None
         return answer
 
-    # ----- data rights --------------------------------------------------------------------
 
-    async def export(self, s: AsyncSession, user_id: int) -> list[dict[str, Any]]:
-        """The person's invitations to calls and their answers, for /mydata."""
-        rows = await s.execute(
-            select(CallAnswer, Call)
-            .join(Call, Call.id == CallAnswer.call_id)
-            .where(CallAnswer.expert_id == user_id)
-            .order_by(CallAnswer.id)
-        )
-        return [
-            {
-                "id": a.id,
-                "call": c.id,
-                "role": c.title,
-                "answer": a.status.value,
-                "message": a.message,
-                "invited_at": a.created_at.isoformat(),
-                "answered_at": a.answered_at.isoformat() if a.answered_at else None,
-            }
-            for a, c in rows.tuples()
-        ]
+# ----- data rights ----------------------------------------------------------------------
 
-    @staticmethod
-    async def forget(s: AsyncSession, user_id: int) -> None:
-        """/forget: the person's invitations, interest and lines go."""
-        await s.execute(delete(CallAnswer).where(CallAnswer.expert_id == user_id))
+
+async def export_answers(s: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The person's invitations to calls and their answers, for /mydata."""
+    rows = await s.execute(
+        select(CallAnswer, Call)
+        .join(Call, Call.id == CallAnswer.call_id)
+        .where(CallAnswer.expert_id == user_id)
+        .order_by(CallAnswer.id)
+    )
+    return [
+        {
+            "id": a.id,
+            "call": c.id,
+            "role": c.title,
+            "answer": a.status.value,
+            "message": a.message,
+            "invited_at": a.created_at.isoformat(),
+            "answered_at": a.answered_at.isoformat() if a.answered_at else None,
+        }
+        for a, c in rows.all()
+    ]
+
+
+async def forget_answers(s: AsyncSession, user_id: int) -> None:
+    """/forget: the person's invitations, interest and lines go."""
+    await s.execute(delete(CallAnswer).where(CallAnswer.expert_id == user_id))

@@ -18,6 +18,7 @@ from bot.notify import Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
 from bot.services.audit import Audit
+from bot.services.calls import export_answers, forget_answers
 from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch, Release
 from bot.services.erasure import Erasure, Marks, owed_to
@@ -437,6 +438,7 @@ class Experts:
             "invite": _invite_data(invite) if invite is not None else None,
             "audit_log": [_audit_data(a, user.id) for a in audit],
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
+            "calls_for_interest": await export_answers(s, user.id),
         }
 
     async def _audit_about(
@@ -486,6 +488,7 @@ class Experts:
         result = Forgotten()
         await self._hand_back_future_gigs(s, user, now, result)
         await _drop_what_they_wrote(s, user.id, user.telegram_id)
+        await forget_answers(s, user.id)  # their interest in calls, and their lines
         result.owed, result.owed_cents = await self.owed(s, actor)
         await self.erasure.scrub(s, user, marks, keep_fee_alerts=result.owed > 0)
         if profile is not None and result.owed:
