@@ -87,7 +87,7 @@ async def test_a_refusal_after_the_invite_expired_says_to_ask_for_a_new_one(h: H
 async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Person]:
     """Aino did an unpaid gig (#1) and had a hard time after it (a support request naming her,
     with her Telegram link); she is confirmed on a paid future gig (#2), which Bertta was offered
-    too."""
+    too; she answered a call for interest with a line naming herself."""
     nurse = await flows.register_orderer(h, 201, lang=lang)
     aino = await flows.register_expert(h, TID, NAME, lang=lang, topics=("mental_health", OWN_TOPIC))
     bertta = await flows.register_expert(h, 302, "Bertta", lang=lang)
@@ -101,6 +101,11 @@ async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Per
     await aino.press(aino.t("btn.skip"))
     await aino.send(f"{NAME} tässä: sali oli meluisa ja minua jännitti kovasti.")
     await aino.press(aino.t("btn.debrief_coordinator"))
+    # She is interested in a call for a long-term role, with a line that names her.
+    await flows.make_call(flows.coordinator(h), gig_type="talk", deadline="31.12.2026 klo 12.00")
+    await aino.press(aino.t("btn.call.interested"))
+    await aino.send(f"{NAME} tässä: ryhmä kiinnostaa.")
+    assert aino.last.text.startswith(aino.t("call.note_saved", when="")[:20])
     return nurse, aino, bertta
 
 
@@ -269,9 +274,11 @@ EXPORTED_AS: dict[str, str | None] = {
     "fees": "fees",
     "audit_log": "audit_log",
     "alerts": "alerts_to_coordinators",
+    "call_answers": "calls_for_interest",
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,
+    "calls": None,  # made by a coordinator
 }
 
 
