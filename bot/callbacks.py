@@ -634,6 +634,43 @@ class CallPick(Button):
     user_id: Id
 
 
+# ----- supervision, peer groups, training -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionAnswer(Button):
+    """An invited expert: sign up (y) or cancel (n)."""
+
+    TEMPLATE = "se:{sign_up}:{session_id}"
+    sign_up: YesNo
+    session_id: Id
+
+
+@dataclass(frozen=True)
+class SessionManage(Button):
+    """A coordinator: v the participants, a record attendance."""
+
+    TEMPLATE = "sx:{action}:{session_id}"
+    action: Literal["v", "a"]
+    session_id: Id
+
+
+@dataclass(frozen=True)
+class SessionMark(Button):
+    """A coordinator marks one participant attended or absent."""
+
+    TEMPLATE = "sx:m:{session_id}:{user_id}"
+    session_id: Id
+    user_id: Id
+
+
+@dataclass(frozen=True)
+class SessionNew(Button):
+    """A coordinator announces a new session from the list."""
+
+    TEMPLATE = "sx:n"
+
+
 # ----- outbox tags ----------------------------------------------------------------------
 
 

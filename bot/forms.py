@@ -233,9 +233,31 @@ CALL_DEADLINE = _one(
     "call_deadline", COORDINATORS, Field("deadline", "datetime"), ("call_id", "title")
 )
 
+# A support session (bot/services/sessions.py): group supervision, a peer group or a training.
+SESSION = Form(
+    "session",
+    (
+        Field("kind", "choice", ("supervision", "peer_group", "training"), "session_kind"),
+        Field(
+            "training",
+            "text",
+            max_len=100,
+            wording="letters",
+            when=lambda v: v.get("kind") == "training",
+        ),
+        Field("starts_at", "datetime"),
+        Field("duration", "duration", quick=("1", "1,5", "2", "3")),
+        Field("place", "text", max_len=400, wording="words"),
+        Field("capacity", "int", low=1, high=200, quick=("6", "8", "10", "15")),
+    ),
+    COORDINATORS,
+    summary="session",
+)
+
 FORMS = {
     f.name: f
     for f in (
+        SESSION,
         CALL,
         CALL_NOTE,
         CALL_DEADLINE,

@@ -53,6 +53,7 @@ _LABELLED = {
     "language": "language_name",
     "remote": "format",
     "fee_type": "fee_type",
+    "kind": "session_kind",
 }
 # Answers stored as a list of codes, shown as one comma-separated line.
 _LABELLED_LISTS = {"topics": "topic", "regions": "region", "languages": "language_name"}
@@ -257,5 +258,14 @@ class Presenter:
                 "topics",
                 "regions",
             )
+            if name in values
+        )
+
+    def session(self, lang: str, values: dict[str, Any]) -> str:
+        """A support session as its form fills it."""
+        names = ("kind", "training", "starts_at", "duration", "place", "capacity")
+        return "\n".join(
+            f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}"
+            for name in names
             if name in values
         )

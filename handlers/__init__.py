@@ -18,6 +18,7 @@ from handlers import (
     gigs,
     orderer,
     register,
+    sessions,
 )
 from handlers.base import AnyApplication, Ctx
 
@@ -35,6 +36,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
         *calls.build_handlers(texts),
+        *sessions.build_handlers(texts),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

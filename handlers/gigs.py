@@ -73,6 +73,17 @@ def rank_line(req: Req, r: Ranked) -> str:
     )
 
 
+async def untrained_lines(req: Req, gig: Gig) -> list[str]:
+    """Who is left out because the gig's type requires a training they have not attended."""
+    training, names = await req.core.dispatch.untrained(req.s, gig)
+    if not names:
+        return []
+    shown = ", ".join(names[:RANKING_SHOWN])
+    if len(names) > RANKING_SHOWN:
+        shown += " " + req.t("ranking.more", count=len(names) - RANKING_SHOWN)
+    return [req.t("session.untrained", training=training, count=len(names), names=shown)]
+
+
 @handles(Role.COORDINATOR)
 async def ranking(req: Req) -> None:
     """The ranked list with the reason for each place, and the three ways to send offers."""
@@ -89,6 +100,7 @@ async def ranking(req: Req) -> None:
     lines += [rank_line(req, r) for r in ranked[:RANKING_SHOWN]]
     if len(ranked) > RANKING_SHOWN:
         lines.append(req.t("ranking.more", count=len(ranked) - RANKING_SHOWN))
+    lines += await untrained_lines(req, gig)
     settings = req.core.settings
     req.reply(
         "\n".join(lines),

@@ -169,3 +169,25 @@ async def make_call(coord: Person, **changes: object) -> list[Sent]:
             await coord.press(coord.t(f"{prefix}.{code}"))
         await coord.press(coord.t("btn.done"))
     return await coord.press(coord.t("btn.send"))
+
+
+SESSION = {
+    "kind": "supervision",
+    "training": None,
+    "starts_at": "15.12.2026 klo 17.00",
+    "duration": "2",
+    "place": "Kokemuskeskus, Kauppakatu 5, Jyväskylä",
+    "capacity": "2",
+}
+
+
+async def announce_session(coord: Person, **changes: object) -> list[Sent]:
+    """A coordinator's support session, every question answered, sent from the summary."""
+    o = {**SESSION, **changes}
+    await coord.send("/session")
+    await coord.press(coord.t(f"session_kind.{o['kind']}"))
+    if o["kind"] == "training":
+        await coord.send(str(o["training"]))
+    for field in ("starts_at", "duration", "place", "capacity"):
+        await coord.send(str(o[field]))
+    return await coord.press(coord.t("btn.send"))

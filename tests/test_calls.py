@@ -81,7 +81,10 @@ async def test_a_call_from_creation_to_the_pick_with_thanks(h: Harness, lang: st
     assert coord.t("ranking.rule") in view
     bertta_at, aino_at = view.index("1. Bertta"), view.index("2. Aino")
     assert bertta_at < aino_at
-    assert coord.t("call.their_line", message="Olen ollut itse osastolla ja haluan kehittää sitä.") in view
+    assert (
+        coord.t("call.their_line", message="Olen ollut itse osastolla ja haluan kehittää sitä.")
+        in view
+    )
     assert coord.t("ranking.never") in view[bertta_at:aino_at]
     assert "Cecilia" not in view
 
@@ -174,7 +177,11 @@ async def test_interest_is_in_mydata_and_goes_with_forget(h: Harness) -> None:
     await aino.send("/mydata")
     data = json.loads(aino.last_file.document[1])  # type: ignore[index]
     [row] = data["calls_for_interest"]
-    assert (row["role"], row["answer"], row["message"]) == (TITLE, "interested", "Aino haluaa mukaan")
+    assert (row["role"], row["answer"], row["message"]) == (
+        TITLE,
+        "interested",
+        "Aino haluaa mukaan",
+    )
     await aino.send("/forget")
     await aino.press(aino.t("btn.forget_yes"))
     async with h.core.db.unit_of_work() as s:

@@ -52,6 +52,7 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
         "saamasi haut ja vastauksesi",
         "the calls for interest you get and your answers",
     ),
+    ("session_seats", "*"): ("ilmoittautumisesi ja läsnäolosi", "your sign-ups and attendance"),
 }
 # Kept about an expert, but said in the message that follows consent, or how the bot works.
 ELSEWHERE = {
@@ -73,6 +74,7 @@ NOT_ABOUT_EXPERTS = {
     "orderer_feedback": "the orderer's own rating",
     "alerts": "which coordinator took an alert",
     "calls": "the coordinator who made a call for interest",
+    "support_sessions": "the coordinator who announced a session",
 }
 
 

@@ -106,6 +106,9 @@ async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Per
     await aino.press(aino.t("btn.call.interested"))
     await aino.send(f"{NAME} tässä: ryhmä kiinnostaa.")
     assert aino.last.text.startswith(aino.t("call.note_saved", when="")[:20])
+    # And she signed up for group supervision.
+    await flows.announce_session(flows.coordinator(h), starts_at="20.12.2026 klo 17.00")
+    await aino.press(aino.t("btn.session.sign_up"))
     return nurse, aino, bertta
 
 
@@ -275,10 +278,12 @@ EXPORTED_AS: dict[str, str | None] = {
     "audit_log": "audit_log",
     "alerts": "alerts_to_coordinators",
     "call_answers": "calls_for_interest",
+    "session_seats": "support_sessions",
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,
     "calls": None,  # made by a coordinator
+    "support_sessions": None,  # announced by a coordinator
 }
 
 

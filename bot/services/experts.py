@@ -23,6 +23,7 @@ from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch, Release
 from bot.services.erasure import Erasure, Marks, owed_to
 from bot.services.matching import month_bounds
+from bot.services.sessions import Sessions, export_seats, forget_seats
 from storage.models import (
     Alert,
     AuditLog,
@@ -93,7 +94,9 @@ class Experts:
         audit: Audit,
         dispatch: Dispatch,
         erasure: Erasure,
+        sessions: Sessions,
     ) -> None:
+        self.sessions = sessions
         self.dispatch = dispatch
         self.erasure = erasure
         self.p = presenter
@@ -439,6 +442,7 @@ class Experts:
             "audit_log": [_audit_data(a, user.id) for a in audit],
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
             "calls_for_interest": await export_answers(s, user.id),
+            "support_sessions": await export_seats(s, user.id),
         }
 
     async def _audit_about(
@@ -489,6 +493,7 @@ class Experts:
         await self._hand_back_future_gigs(s, user, now, result)
         await _drop_what_they_wrote(s, user.id, user.telegram_id)
         await forget_answers(s, user.id)  # their interest in calls, and their lines
+        await forget_seats(s, self.sessions, user.id)  # a freed place goes to the waiting list
         result.owed, result.owed_cents = await self.owed(s, actor)
         await self.erasure.scrub(s, user, marks, keep_fee_alerts=result.owed > 0)
         if profile is not None and result.owed:
