@@ -129,16 +129,22 @@ def _gig_type(texts: Texts, word: str) -> str | None:
     return None
 
 
+def _split_type(texts: Texts, args: list[str]) -> tuple[str, str]:
+    """The gig type (its code, or its name of several words) and the training after it."""
+    for n in range(len(args) - 1, 0, -1):
+        gig_type = _gig_type(texts, " ".join(args[:n]))
+        if gig_type is not None:
+            return gig_type, " ".join(args[n:]).strip()[:100]
+    raise Refuse("session.require_usage", types=", ".join(vocab.GIG_TYPES))
+
+
 @handles(Role.COORDINATOR)
 async def require_training(req: Req) -> None:
     """`/requiretraining <gig type> <training>` (or `-` to drop it); alone, the list."""
     sessions = req.core.sessions
     p = req.core.presenter
     if len(req.args) >= 2:
-        gig_type = _gig_type(req.core.texts, req.args[0])
-        if gig_type is None:
-            raise Refuse("session.require_usage", types=", ".join(vocab.GIG_TYPES))
-        training = " ".join(req.args[1:]).strip()[:100]
+        gig_type, training = _split_type(req.core.texts, req.args)
         await sessions.require(req.s, req.actor, gig_type, None if training == "-" else training)
     current = await sessions.requirements(req.s)
     lines = [req.t("session.require_header")]
