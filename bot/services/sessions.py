@@ -294,7 +294,8 @@ class Sessions:
             if user is not None:
                 text = f"{self.p.t(user.language, 'session.reminder')}\n\n"
                 text += self.details(user.language, sess)
-                await self.notify.push_text(s, user, text)
+                # Not in quiet hours: an early session's reminder waits for the morning.
+                await self.notify.push_text(s, user, text, quiet=True)
         await self._ask_attendance(s, now)
 
     async def _ask_attendance(self, s: AsyncSession, now: datetime) -> None:
