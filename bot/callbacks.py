@@ -648,10 +648,11 @@ class SessionAnswer(Button):
 
 @dataclass(frozen=True)
 class SessionManage(Button):
-    """A coordinator: v the participants, a record attendance."""
+    """A coordinator: v the participants, a record attendance, c cancel the session (asks),
+    k cancel it (confirmed)."""
 
     TEMPLATE = "sx:{action}:{session_id}"
-    action: Literal["v", "a"]
+    action: Literal["v", "a", "c", "k"]
     session_id: Id
 
 

@@ -17,7 +17,7 @@ from bot.i18n import Texts, fmt_day
 from bot.notify import ButtonSpec
 from handlers import forms
 from handlers.base import Ctx, Req, handles
-from storage.models import Role, SeatStatus, SupportSession
+from storage.models import Role, SeatStatus, SessionStatus, SupportSession
 
 MARKS = {SeatStatus.ATTENDED: "✅ ", SeatStatus.ABSENT: "❌ ", SeatStatus.SIGNED_UP: "⬜ "}
 
@@ -53,6 +53,8 @@ async def list_sessions(req: Req) -> None:
     buttons = []
     for sess in rows:
         title = sessions.title(req.lang, sess)
+        if sess.status == SessionStatus.CANCELLED:
+            title = f"{title} ({req.t('session.cancelled_mark')})"
         lines.append(f"#{sess.id} {title}")
         buttons.append([(f"#{sess.id} {title}"[:60], pack(SessionManage("v", sess.id)))])
     if not rows:
@@ -83,13 +85,39 @@ async def manage(req: Req) -> None:
     """A session's participants and waiting list; after it starts, attendance."""
     button = req.pressed(SessionManage)
     sess = await req.core.sessions.get(req.s, button.session_id)
-    if button.action == "a":
-        await show_attendance(req, sess)
-        return
+    match button.action:
+        case "a":
+            await show_attendance(req, sess)
+        case "c":
+            rows: list[list[ButtonSpec]] = [
+                [("btn.session.cancel_yes", pack(SessionManage("k", sess.id)))],
+                [("btn.session.cancel_no", pack(SessionManage("v", sess.id)))],
+            ]
+            title = req.core.sessions.title(req.lang, sess)
+            req.edit(req.t("session.cancel_ask", title=title), _markup(req, rows))
+        case "k":
+            told = await req.core.sessions.cancel(req.s, req.actor, sess)
+            title = req.core.sessions.title(req.lang, sess)
+            req.edit(req.t("session.cancelled_done", title=title, count=told))
+        case _:
+            await show_participants(req, sess)
+
+
+def _markup(req: Req, rows: list[list[ButtonSpec]]) -> Any:
+    return req.core.notifier.buttons(req.lang, rows)
+
+
+async def show_participants(req: Req, sess: SupportSession) -> None:
+    """Who has a place and who waits, with what can be done now."""
     rows: list[list[ButtonSpec]] = []
+    if sess.status == SessionStatus.CANCELLED:
+        req.reply(f"{await participants_text(req, sess)}\n\n{req.t('session.is_cancelled')}")
+        return
     if sess.starts_at <= req.core.clock.now():
         rows = [[("btn.session.attendance", pack(SessionManage("a", sess.id)))]]
-    req.reply(await participants_text(req, sess), req.core.notifier.buttons(req.lang, rows))
+    else:
+        rows = [[("btn.session.cancel_session", pack(SessionManage("c", sess.id)))]]
+    req.reply(await participants_text(req, sess), _markup(req, rows))
 
 
 async def attendance_rows(req: Req, sess: SupportSession) -> list[list[tuple[str, str]]]:

@@ -165,3 +165,27 @@ async def test_forget_gives_the_place_to_the_waiting_list(h: Harness) -> None:
     async with h.core.db.unit_of_work() as s:
         rows = (await s.execute(select(SessionSeat.expert_id, SessionSeat.status))).all()
     assert rows == [(await h.user_id(302), SeatStatus.SIGNED_UP)]
+
+
+async def test_a_cancelled_session_tells_everyone_with_a_place_or_waiting(h: Harness) -> None:
+    aino = await flows.register_expert(h, 301, "Aino")
+    bertta = await flows.register_expert(h, 302, "Bertta")
+    cecilia = await flows.register_expert(h, 303, "Cecilia")
+    coord = flows.coordinator(h)
+    await flows.announce_session(coord, capacity="1")
+    await aino.press(aino.t("btn.session.sign_up"))
+    await bertta.press(bertta.t("btn.session.sign_up"))
+    await coord.send("/sessions")
+    await coord.press("#1")
+    await coord.press(coord.t("btn.session.cancel_session"))
+    await coord.press(coord.t("btn.session.cancel_yes"))
+    title = h.core.sessions.title("fi", await _session(h))  # type: ignore[arg-type]
+    assert coord.last.text == coord.t("session.cancelled_done", title=title, count=2)
+    await h.core.outbox.flush()
+    for p in (aino, bertta):
+        assert p.last.text == p.t("session.cancelled_notice", title=title), p.name
+    assert not cecilia.last.text.startswith(cecilia.t("session.cancelled_notice", title=title))
+    await cecilia.press(cecilia.t("btn.session.sign_up"))
+    assert cecilia.last.text == cecilia.t("session.was_cancelled")
+    await coord.send("/sessions")
+    assert coord.t("session.cancelled_mark") in coord.last.text

@@ -218,7 +218,9 @@ class Sessions:
         sess = await self._lock(s, session_id)
         seat = await self._own_seat(s, actor, session_id)
         now = self.clock.now()
-        if sess.status != SessionStatus.OPEN or sess.starts_at <= now:
+        if sess.status == SessionStatus.CANCELLED:
+            raise Refuse("session.was_cancelled")
+        if sess.starts_at <= now:
             raise Refuse("session.closed")
         if sign_up and seat.status not in (SeatStatus.SIGNED_UP, SeatStatus.WAITING):
             full = await self._holding(s, session_id) >= sess.capacity
@@ -269,6 +271,31 @@ class Sessions:
                 await self.notify.push(s, user, "session.moved_up", buttons=buttons, title=title)
             moved += 1
         return moved
+
+    async def cancel(self, s: AsyncSession, actor: Actor, sess: SupportSession) -> int:
+        """Cancel a session still to come: everyone with a place or waiting is told. Returns
+        how many were told."""
+        if sess.status != SessionStatus.OPEN or sess.starts_at <= self.clock.now():
+            raise Refuse("session.cannot_cancel")
+        sess = await self._lock(s, sess.id)
+        sess.status = SessionStatus.CANCELLED
+        seats = await s.scalars(
+            select(SessionSeat).where(
+                SessionSeat.session_id == sess.id,
+                SessionSeat.status.in_((SeatStatus.SIGNED_UP, SeatStatus.WAITING)),
+            )
+        )
+        told = 0
+        for seat in seats.all():
+            seat.status = SeatStatus.CANCELLED
+            seat.queued_at = None
+            user = await UserRepo(s).get(seat.expert_id)
+            if user is not None:
+                title = self.title(user.language, sess)
+                await self.notify.push(s, user, "session.cancelled_notice", title=title)
+                told += 1
+        await self.audit.record(s, actor, "session_cancel", "session", sess.id)
+        return told
 
     # ----- time: reminders and attendance -------------------------------------------------
 
