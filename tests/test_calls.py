@@ -8,7 +8,16 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import CallAnswer
+from storage.models import (
+    Call,
+    CallAnswer,
+    CallAnswerStatus,
+    CallStatus,
+    ExpertProfile,
+    ExpertStatus,
+    Role,
+    User,
+)
 from tests import flows
 from tests.harness import Harness, Person, at
 
@@ -190,3 +199,58 @@ async def test_interest_is_in_mydata_and_goes_with_forget(h: Harness) -> None:
     await coord.press(coord.t("btn.call.close"))
     assert "Aino" not in coord.last.text
     assert coord.t("call.nobody_interested") in coord.last.text
+
+
+async def test_a_long_list_of_the_interested_is_split_under_telegrams_limit(h: Harness) -> None:
+    """Sixty interested, each with a long line: the view goes out in parts under 4,096
+    characters (the fake Bot API refuses longer), the pick buttons with the last part."""
+    coord = flows.coordinator(h)
+    await coord.send("/help")  # the coordinator exists
+    now = h.clock.now()
+    line = "Minulla on pitkä kokemus kehittämistyöstä ja haluaisin tuoda sen ryhmään. " * 4
+    creator = await h.user_id(flows.COORD)
+    async with h.core.db.unit_of_work() as s:
+        call = Call(
+            created_by=creator,
+            status=CallStatus.CLOSED,
+            title=TITLE,
+            involves="Kehittämistä",
+            commitment="Kerran kuussa",
+            fee_cents=None,
+            seats=3,
+            deadline=now,
+            gig_type="workgroup",
+            created_at=now,
+        )
+        s.add(call)
+        for i in range(60):
+            user = User(telegram_id=50_000 + i, role=Role.EXPERT, created_at=now)
+            s.add(user)
+            await s.flush()
+            s.add(
+                ExpertProfile(
+                    user_id=user.id,
+                    display_name=f"Asiantuntija {i:02d}",
+                    consent_at=now,
+                    updated_at=now,
+                    status=ExpertStatus.APPROVED,
+                )
+            )
+            await s.flush()
+            s.add(
+                CallAnswer(
+                    call_id=call.id,
+                    expert_id=user.id,
+                    status=CallAnswerStatus.INTERESTED,
+                    message=line[:300],
+                    created_at=now,
+                )
+            )
+    before = len(coord.inbox)
+    await coord.send("/calls")
+    await coord.press(f"#1 {TITLE}")
+    parts = coord.inbox[before + 1 :]
+    assert len(parts) >= 5 and all(len(m.text) <= 4096 for m in parts)
+    joined = "\n".join(m.text for m in parts)
+    assert all(f"Asiantuntija {i:02d}" in joined for i in range(60))
+    assert len(parts[-1].flat_buttons) == 60 + 2 and not parts[0].flat_buttons
