@@ -161,12 +161,16 @@ class Calls:
         )
         s.add(call)
         await s.flush()
-        ids = list((await s.scalars(eligible_query(call, self._today()))).all())
-        users = UserRepo(s)
-        for uid in ids:
-            user = await users.get(uid)
-            assert user is not None
-            s.add(CallAnswer(call_id=call.id, expert_id=uid, created_at=now))
+        # One query for the people, the rules as a subquery: no list of ids goes into SQL.
+        invited = await s.scalars(
+            select(User)
+            .where(User.id.in_(eligible_query(call, self._today()).subquery().select()))
+            .order_by(User.id)
+        )
+        ids = []
+        for user in invited.all():
+            ids.append(user.id)
+            s.add(CallAnswer(call_id=call.id, expert_id=user.id, created_at=now))
             await self.notify.push_text(
                 s,
                 user,
@@ -333,9 +337,9 @@ class Calls:
         recent, last = await OfferRepo(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
         stats = rotation_stats(rows, recent, last)
         found = await s.execute(
-            select(ExpertProfile.user_id, ExpertProfile.display_name).where(
-                ExpertProfile.user_id.in_(list(rows))
-            )
+            select(ExpertProfile.user_id, ExpertProfile.display_name)
+            .join(CallAnswer, CallAnswer.expert_id == ExpertProfile.user_id)
+            .where(CallAnswer.call_id == call.id, CallAnswer.status.in_(KEEN))
         )
         names = {uid: name for uid, name in found.all()}
         still = set((await s.scalars(eligible_query(call, self._today()))).all())

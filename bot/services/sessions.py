@@ -157,12 +157,16 @@ class Sessions:
         s.add(sess)
         await s.flush()
         today = now.astimezone(self.p.tz).date()
-        ids = list((await s.scalars(invited_query(today))).all())
-        users = UserRepo(s)
-        for uid in ids:
-            user = await users.get(uid)
-            assert user is not None
-            s.add(SessionSeat(session_id=sess.id, expert_id=uid, created_at=now))
+        # One query for the people, the rules as a subquery: no list of ids goes into SQL.
+        invited = await s.scalars(
+            select(User)
+            .where(User.id.in_(invited_query(today).subquery().select()))
+            .order_by(User.id)
+        )
+        ids = []
+        for user in invited.all():
+            ids.append(user.id)
+            s.add(SessionSeat(session_id=sess.id, expert_id=user.id, created_at=now))
             text = f"{self.p.t(user.language, 'session.invitation')}\n\n"
             text += self.details(user.language, sess)
             buttons = self.answer_buttons(sess.id, SeatStatus.INVITED)
