@@ -230,11 +230,12 @@ async def answer(req: Req) -> None:
         return
     _, row = done
     buttons = _markup(req, calls.answer_buttons(call.id, row.status))
+    state = await forms.load(req)
     if row.status == CallAnswerStatus.INTERESTED:
         req.edit(f"{invitation}\n\n{req.t('call.you_interested')}", buttons)
-        await forms.begin(req, CALL_NOTE, {"call_id": call.id})
+        if state is None or state.form is CALL_NOTE:  # never over a form in progress
+            await forms.begin(req, CALL_NOTE, {"call_id": call.id})
         return
-    state = await forms.load(req)
     if state is not None and state.form is CALL_NOTE:
         await forms.discard(req)  # the line is not wanted any more
     req.edit(f"{invitation}\n\n{req.t('call.you_declined')}", buttons)
