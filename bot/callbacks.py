@@ -681,6 +681,82 @@ class GigInterest(Button):
     page: Page
 
 
+# ----- calls for interest ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallAnswerButton(Button):
+    """An invited expert: interested (y) or not this time (n)."""
+
+    TEMPLATE = "cf:{interested}:{call_id}"
+    interested: YesNo
+    call_id: Id
+
+
+@dataclass(frozen=True)
+class CallManage(Button):
+    """A coordinator: v view the interested, x close now, e extend the deadline, c confirm the
+    choice (asks), s send it, b back to picking."""
+
+    TEMPLATE = "cc:{action}:{call_id}"
+    action: Literal["v", "x", "e", "c", "s", "b"]
+    call_id: Id
+
+
+@dataclass(frozen=True)
+class CallNew(Button):
+    """A coordinator starts a new call from the list of calls."""
+
+    TEMPLATE = "cc:n"
+
+
+@dataclass(frozen=True)
+class CallPick(Button):
+    """A coordinator ticks or unticks one interested expert."""
+
+    TEMPLATE = "cc:t:{call_id}:{user_id}"
+    call_id: Id
+    user_id: Id
+
+
+# ----- supervision, peer groups, training -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionAnswer(Button):
+    """An invited expert: sign up (y) or cancel (n)."""
+
+    TEMPLATE = "se:{sign_up}:{session_id}"
+    sign_up: YesNo
+    session_id: Id
+
+
+@dataclass(frozen=True)
+class SessionManage(Button):
+    """A coordinator: v the participants, a record attendance, c cancel the session (asks),
+    k cancel it (confirmed)."""
+
+    TEMPLATE = "sx:{action}:{session_id}"
+    action: Literal["v", "a", "c", "k"]
+    session_id: Id
+
+
+@dataclass(frozen=True)
+class SessionMark(Button):
+    """A coordinator marks one participant attended or absent."""
+
+    TEMPLATE = "sx:m:{session_id}:{user_id}"
+    session_id: Id
+    user_id: Id
+
+
+@dataclass(frozen=True)
+class SessionNew(Button):
+    """A coordinator announces a new session from the list."""
+
+    TEMPLATE = "sx:n"
+
+
 # ----- outbox tags ----------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from bot.services.access import Access
 from bot.services.alerts import Alerts
 from bot.services.audit import Audit
 from bot.services.availability import Availability
+from bot.services.calls import Calls
 from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch
 from bot.services.erasure import Erasure
@@ -23,6 +24,7 @@ from bot.services.feedback import Feedback
 from bot.services.fees import Fees
 from bot.services.orders import Orders
 from bot.services.reports import Reports
+from bot.services.sessions import Sessions
 from bot.settings import Settings
 from bot.transport import Transport
 from storage.db import Database
@@ -57,6 +59,8 @@ class Core:
     audit: Audit
     alerts: Alerts
     reports: Reports
+    calls: Calls
+    sessions: Sessions
     transport: Transport
     outbox: OutboxSender
     availability: Availability
@@ -83,6 +87,7 @@ class Core:
         fees = Fees(presenter, notifier, clock, settings, audit, erasure)
         checkins = CheckIns(presenter, notifier, clock, settings)
         dispatch = Dispatch(presenter, notifier, clock, settings, checkins, fees, audit)
+        sessions = Sessions(presenter, notifier, clock, settings, audit)
         return cls(
             settings=settings,
             clock=clock,
@@ -93,12 +98,16 @@ class Core:
             access=Access(settings, texts, clock),
             dispatch=dispatch,
             orders=Orders(presenter, notifier, dispatch, clock),
-            experts=Experts(presenter, notifier, clock, checkins, audit, dispatch, erasure),
+            experts=Experts(
+                presenter, notifier, clock, checkins, audit, dispatch, erasure, sessions
+            ),
             checkins=checkins,
             feedback=feedback,
             reports=Reports(presenter, feedback, settings.tz),
             fees=fees,
             audit=audit,
+            calls=Calls(presenter, notifier, clock, audit),
+            sessions=sessions,
             alerts=Alerts(presenter, notifier, clock),
             transport=transport,
             outbox=OutboxSender(db, transport, clock, budget, delivery_events(db, dispatch)),

@@ -229,9 +229,62 @@ HANDPICK_REASON = _one(
     ("gig_id", "picked"),
 )
 
+# A call for interest for a long-term role (bot/services/calls.py): the role, then who is asked,
+# in the profile's vocabulary (no topic or region picked: any).
+CALL = Form(
+    "call",
+    (
+        Field("title", "text", max_len=200, wording="letters"),
+        Field("involves", "text", max_len=1500),
+        Field("commitment", "text", max_len=400),
+        Field("fee", "money", skippable=True, skip_label="btn.unpaid"),
+        Field("seats", "int", low=1, high=50, quick=("1", "2", "3", "5")),
+        Field("deadline", "datetime"),
+        Field("gig_type", "choice", vocab.GIG_TYPES, "gig_type"),
+        Field("topics", "multi", vocab.TOPICS, "topic", min_picks=0),
+        Field("regions", "multi", vocab.REGIONS, "region", min_picks=0),
+    ),
+    COORDINATORS,
+    summary="call",
+)
+CALL_NOTE = _one(
+    "call_note",
+    EXPERTS,
+    Field("message", "text", max_len=300, skippable=True),
+    ("call_id",),
+)
+CALL_DEADLINE = _one(
+    "call_deadline", COORDINATORS, Field("deadline", "datetime"), ("call_id", "title")
+)
+
+# A support session (bot/services/sessions.py): group supervision, a peer group or a training.
+SESSION = Form(
+    "session",
+    (
+        Field("kind", "choice", ("supervision", "peer_group", "training"), "session_kind"),
+        Field(
+            "training",
+            "text",
+            max_len=100,
+            wording="letters",
+            when=lambda v: v.get("kind") == "training",
+        ),
+        Field("starts_at", "datetime"),
+        Field("duration", "duration", quick=("1", "1,5", "2", "3")),
+        Field("place", "text", max_len=400, wording="words"),
+        Field("capacity", "int", low=1, high=200, quick=("6", "8", "10", "15")),
+    ),
+    COORDINATORS,
+    summary="session",
+)
+
 FORMS = {
     f.name: f
     for f in (
+        SESSION,
+        CALL,
+        CALL_NOTE,
+        CALL_DEADLINE,
         ORDER,
         EXPERT,
         REJECT,

@@ -55,6 +55,7 @@ _LABELLED = {
     "language": "language_name",
     "remote": "format",
     "fee_type": "fee_type",
+    "kind": "session_kind",
 }
 # Answers stored as a list of codes, shown as one comma-separated line.
 _LABELLED_LISTS = {
@@ -138,7 +139,9 @@ class Presenter:
         if name in _LABELLED:
             return self.label(lang, _LABELLED[name], value)
         if name in _LABELLED_LISTS:
-            return self.labels(lang, _LABELLED_LISTS[name], value)
+            # None picked (a call for interest's topics or regions): any.
+            listed = self.labels(lang, _LABELLED_LISTS[name], value)
+            return listed if value else self.t(lang, "common.any")
         match name:
             case "gig_type" | "gig_types":
                 return self.labels(lang, "gig_type", value if isinstance(value, list) else [value])
@@ -146,7 +149,7 @@ class Presenter:
                 return self.labels(lang, "audience", value) if value else self.t(lang, "common.any")
             case "remote_ok":
                 return self.t(lang, "common.yes" if value else "common.no")
-            case "starts_at":
+            case "starts_at" | "deadline":
                 return self.when(lang, datetime.fromisoformat(value))
             case "duration":
                 return self.texts.duration(lang, int(value))
@@ -265,3 +268,30 @@ class Presenter:
                 label = self.t(lang, "label." + name)
                 lines.append(f"{label}: {self.value(lang, name, values[name])}")
         return "\n".join(lines)
+
+    def call(self, lang: str, values: dict[str, Any]) -> str:
+        """A call for interest as its form fills it: the role, then whom it is sent to."""
+        return "\n".join(
+            f"{self.t(lang, 'call.label.' + name)}: {self.value(lang, name, values[name])}"
+            for name in (
+                "title",
+                "involves",
+                "commitment",
+                "fee",
+                "seats",
+                "deadline",
+                "gig_type",
+                "topics",
+                "regions",
+            )
+            if name in values
+        )
+
+    def session(self, lang: str, values: dict[str, Any]) -> str:
+        """A support session as its form fills it."""
+        names = ("kind", "training", "starts_at", "duration", "place", "capacity")
+        return "\n".join(
+            f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}"
+            for name in names
+            if name in values
+        )

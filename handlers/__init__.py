@@ -8,6 +8,7 @@ from telegram.ext import BaseHandler
 from bot.i18n import Texts
 from handlers import (
     avail,
+    calls,
     checkins,
     common,
     coordinator,
@@ -19,6 +20,7 @@ from handlers import (
     lifecycle,
     orderer,
     register,
+    sessions,
 )
 from handlers.base import AnyApplication, Ctx
 
@@ -36,8 +38,9 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
         *lifecycle.build_handlers(texts),
-
         *avail.build_handlers(texts),
+        *calls.build_handlers(texts),
+        *sessions.build_handlers(texts),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

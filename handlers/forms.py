@@ -178,7 +178,10 @@ def ask(req: Req, state: DraftState) -> None:
 def summary_text(req: Req, state: DraftState) -> str:
     p = req.core.presenter
     shown = state.shown()
-    body = p.profile(req.lang, shown) if state.form.summary == "profile" else p.gig(req.lang, shown)
+    shows = {"profile": p.profile, "call": p.call, "session": p.session}.get(
+        state.form.summary, p.gig
+    )
+    body = shows(req.lang, shown)
     return f"{req.t(f'form.{state.form.name}.summary')}\n\n{body}"
 
 

@@ -74,6 +74,17 @@ def rank_line(req: Req, r: Ranked) -> str:
     return line + req.t("ranking_avail.interested") if r.interested else line
 
 
+async def untrained_lines(req: Req, gig: Gig) -> list[str]:
+    """Who is left out because the gig's type requires a training they have not attended."""
+    training, names = await req.core.dispatch.untrained(req.s, gig)
+    if not names:
+        return []
+    shown = ", ".join(names[:RANKING_SHOWN])
+    if len(names) > RANKING_SHOWN:
+        shown += " " + req.t("ranking.more", count=len(names) - RANKING_SHOWN)
+    return [req.t("session.untrained", training=training, count=len(names), names=shown)]
+
+
 @handles(Role.COORDINATOR)
 async def ranking(req: Req) -> None:
     """The ranked list with the reason for each place, and the three ways to send offers."""
@@ -91,6 +102,8 @@ async def ranking(req: Req) -> None:
     if len(ranked) > RANKING_SHOWN:
         lines.append(req.t("ranking.more", count=len(ranked) - RANKING_SHOWN))
     lines += await avail.ranking_lines(req, gig, ranked)
+
+    lines += await untrained_lines(req, gig)
     req.reply(
         "\n".join(lines),
         req.keyboard(

@@ -45,6 +45,11 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "alerts",
         "invite",
         "companion",
+        "call",
+        "calls",
+        "session",
+        "sessions",
+        "requiretraining",
         "help",
         "language",
         "cancel",
@@ -58,7 +63,7 @@ MENUS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("menu.open_gigs", "menu.availability"),
         ("menu.help",),
     ),
-    Role.COORDINATOR: (("menu.pending", "menu.help"),),
+    Role.COORDINATOR: (("menu.pending", "menu.calls"), ("menu.help",)),
 }
 
 

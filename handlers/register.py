@@ -17,6 +17,7 @@ from bot.parsing import InputError, shorten
 from bot.services.experts import PAGE_SIZE, Card, Filters, profile_values
 from handlers import avail, forms
 from handlers.base import Ctx, Req, arg_id, handles
+from handlers.sessions import attendance_line
 from storage.models import ExpertStatus, Role
 
 STATUS_WORDS = {
@@ -206,6 +207,7 @@ async def show_card(req: Req, user_id: int, *, edit: bool = False) -> None:
             paikko=yes if prof.paikko else no,
         ),
         req.t("register.card_youth", youth=yes if prof.youth else no),
+        await attendance_line(req, user_id),
         req.t(
             "register.card_gigs",
             gigs=card.gigs_90d,

@@ -62,6 +62,22 @@ async def checkins_tick(context: Context) -> None:
     await core.outbox.flush()
 
 
+async def calls_tick(context: Context) -> None:
+    """Close the calls for interest whose deadline has passed and tell their coordinator."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        await core.calls.close_due(s)
+    await core.outbox.flush()
+
+
+async def sessions_tick(context: Context) -> None:
+    """Remind those signed up for a support session; ask for attendance after one."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        await core.sessions.tick(s)
+    await core.outbox.flush()
+
+
 async def feedback_tick(context: Context) -> None:
     """Open feedback rounds for gigs that ended, close expired ones (destroying their
     secrets), and alert on very low averages."""
@@ -168,6 +184,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("outbox:flush", flush_outbox, lambda st: Every(st.outbox_interval_seconds, first=5)),
     JobSpec("dispatch:tick", dispatch_tick, Every(60, first=10)),
     JobSpec("checkins:tick", checkins_tick, Every(60, first=15)),
+    JobSpec("calls:tick", calls_tick, Every(60, first=25)),
+    JobSpec("sessions:tick", sessions_tick, Every(60, first=30)),
     JobSpec("feedback:tick", feedback_tick, Every(300, first=20)),
     JobSpec("digest:daily", digest, lambda st: DailyAt(st.digest_hour)),
     JobSpec("register:daily", register_daily, DailyAt(8, 5)),

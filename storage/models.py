@@ -585,3 +585,140 @@ class Outbox(Base):
         Index("ix_outbox_status_due", "status", "not_before"),
         Index("ix_outbox_tag_chat", "tag", "chat_id"),
     )
+
+
+class CallStatus(StrEnum):
+    OPEN = "open"  # invitations out, answers coming in until the deadline
+    CLOSED = "closed"  # the deadline passed (or closed early): the coordinator picks
+    DECIDED = "decided"  # picked and told: the chosen confirmed, the others thanked
+
+
+class Call(Base):
+    """A call for interest for a long-term role (a development group, a recruitment panel, a
+    steering group): sent to the eligible experts, who answer until the deadline."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[CallStatus] = mapped_column(EnumText(CallStatus, 16), default=CallStatus.OPEN)
+    title: Mapped[str] = mapped_column(String(200))
+    involves: Mapped[str] = mapped_column(Text)
+    commitment: Mapped[str] = mapped_column(String(400))
+    fee_cents: Mapped[int | None] = mapped_column(Integer)  # None: unpaid
+    seats: Mapped[int] = mapped_column(Integer)  # how many are sought
+    deadline: Mapped[datetime]
+    # Who is asked, in the profile's vocabulary: the role's kind of task, and (empty: any)
+    # topics and regions.
+    gig_type: Mapped[str] = mapped_column(String(32))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_calls_status_deadline", "status", "deadline"),)
+
+
+class CallAnswerStatus(StrEnum):
+    INVITED = "invited"  # no answer yet
+    INTERESTED = "interested"
+    DECLINED = "declined"  # "not this time"
+    CHOSEN = "chosen"  # picked by the coordinator and told
+    THANKED = "thanked"  # was interested, not picked, thanked kindly
+
+
+class CallAnswer(Base):
+    """One expert's invitation to a call and their answer (with an optional line)."""
+
+    __tablename__ = "call_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[CallAnswerStatus] = mapped_column(
+        EnumText(CallAnswerStatus, 16), default=CallAnswerStatus.INVITED
+    )
+    message: Mapped[str] = mapped_column(String(300), default="")
+    picked: Mapped[bool] = mapped_column(Boolean, default=False)  # ticked, not yet confirmed
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("call_id", "expert_id", name="uq_call_answers_call_expert"),
+        Index("ix_call_answers_expert", "expert_id"),
+    )
+
+
+class SessionKind(StrEnum):
+    SUPERVISION = "supervision"  # group supervision (työnohjaus)
+    PEER_GROUP = "peer_group"
+    TRAINING = "training"
+
+
+class SessionStatus(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
+class SupportSession(Base):
+    """Support between gigs: group supervision, a peer group, or a training, announced by a
+    coordinator to the experts, with a capacity and a waiting list."""
+
+    __tablename__ = "support_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[SessionKind] = mapped_column(EnumText(SessionKind, 16))
+    training: Mapped[str] = mapped_column(String(100), default="")  # which training, if one
+    starts_at: Mapped[datetime]
+    duration_min: Mapped[int] = mapped_column(Integer)
+    place: Mapped[str] = mapped_column(String(400))  # an address or a link
+    capacity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[SessionStatus] = mapped_column(
+        EnumText(SessionStatus, 16), default=SessionStatus.OPEN
+    )
+    created_at: Mapped[datetime]
+    attendance_asked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_support_sessions_starts", "starts_at"),)
+
+
+class SeatStatus(StrEnum):
+    INVITED = "invited"  # no answer yet
+    SIGNED_UP = "signed_up"
+    WAITING = "waiting"  # the session was full: on the waiting list, in `queued_at` order
+    CANCELLED = "cancelled"  # signed up or waited, then cancelled (or never came back)
+    ATTENDED = "attended"  # recorded by a coordinator after the session
+    ABSENT = "absent"
+    HOLDING = nonmember((SIGNED_UP, ATTENDED, ABSENT))  # takes one of the places
+
+
+class SessionSeat(Base):
+    """One expert's invitation to a session: signed up, waiting, cancelled, and afterwards
+    whether they attended."""
+
+    __tablename__ = "session_seats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("support_sessions.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[SeatStatus] = mapped_column(EnumText(SeatStatus, 16), default=SeatStatus.INVITED)
+    queued_at: Mapped[datetime | None]  # when they joined the waiting list
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("session_id", "expert_id", name="uq_session_seats_session_expert"),
+        Index("ix_session_seats_expert", "expert_id", "status"),
+    )
+
+
+class TrainingRequirement(Base):
+    """A gig type that is offered only to experts who attended the named training."""
+
+    __tablename__ = "training_requirements"
+
+    gig_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    training: Mapped[str] = mapped_column(String(100))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.sandbox.fakebot import Sent
 from tests.harness import Harness, Person
 
 COORD = 100
@@ -144,3 +145,59 @@ async def order_and_approve(h: Harness, nurse: Person, **changes: object) -> Per
 def offered(p: Person) -> bool:
     """Whether this person has an offer they can still accept."""
     return any(b.text == p.t("btn.accept") for m in p.inbox for b in m.flat_buttons)
+
+
+CALL = {
+    "title": "Psykiatrian kehittäjäryhmä",
+    "involves": "Kehitämme osaston käytäntöjä yhdessä henkilökunnan kanssa.",
+    "commitment": "Kokous kerran kuussa, 2 h, vuoden ajan",
+    "fee": "80",
+    "seats": "1",
+    "deadline": "12.12.2026 klo 12.00",
+    "gig_type": "workgroup",
+    "topics": (),
+    "regions": (),
+}
+
+
+async def make_call(coord: Person, **changes: object) -> list[Sent]:
+    """A coordinator's call for interest, every question answered, sent from the summary;
+    returns what the coordinator got for the send."""
+    c = {**CALL, **changes}
+    await coord.send("/call")
+    for field in ("title", "involves", "commitment"):
+        await coord.send(str(c[field]))
+    if c["fee"] is None:
+        await coord.press(coord.t("btn.unpaid"))
+    else:
+        await coord.send(str(c["fee"]))
+    await coord.send(str(c["seats"]))
+    await coord.send(str(c["deadline"]))
+    await coord.press(coord.t(f"gig_type.{c['gig_type']}"))
+    for prefix, name in (("topic", "topics"), ("region", "regions")):
+        for code in c[name]:  # type: ignore[attr-defined]
+            await coord.press(coord.t(f"{prefix}.{code}"))
+        await coord.press(coord.t("btn.done"))
+    return await coord.press(coord.t("btn.send"))
+
+
+SESSION = {
+    "kind": "supervision",
+    "training": None,
+    "starts_at": "15.12.2026 klo 17.00",
+    "duration": "2",
+    "place": "Kokemuskeskus, Kauppakatu 5, Jyväskylä",
+    "capacity": "2",
+}
+
+
+async def announce_session(coord: Person, **changes: object) -> list[Sent]:
+    """A coordinator's support session, every question answered, sent from the summary."""
+    o = {**SESSION, **changes}
+    await coord.send("/session")
+    await coord.press(coord.t(f"session_kind.{o['kind']}"))
+    if o["kind"] == "training":
+        await coord.send(str(o["training"]))
+    for field in ("starts_at", "duration", "place", "capacity"):
+        await coord.send(str(o[field]))
+    return await coord.press(coord.t("btn.send"))

@@ -60,6 +60,11 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ("checkins", "*"): ("vastauksesi ennen ja jälkeen keikan", "your answers before and after"),
     ("fees", "*"): ("palkkiot ja kulukorvaukset", "the fees and expenses"),
     ("audit_log", "*"): ("loki", "a log of what they do about you"),
+    ("call_answers", "*"): (
+        "saamasi haut ja vastauksesi",
+        "the calls for interest you get and your answers",
+    ),
+    ("session_seats", "*"): ("ilmoittautumisesi ja läsnäolosi", "your sign-ups and attendance"),
 }
 # Kept about an expert, but said in the message that follows consent, or how the bot works.
 ELSEWHERE = {
@@ -80,6 +85,8 @@ NOT_ABOUT_EXPERTS = {
     "gigs": "the orderer and the deciding coordinator",
     "orderer_feedback": "the orderer's own rating",
     "alerts": "which coordinator took an alert",
+    "calls": "the coordinator who made a call for interest",
+    "support_sessions": "the coordinator who announced a session",
 }
 
 

@@ -88,7 +88,7 @@ async def test_a_refusal_after_the_invite_expired_says_to_ask_for_a_new_one(h: H
 async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Person]:
     """Aino did an unpaid gig (#1) and had a hard time after it (a support request naming her,
     with her Telegram link); she is confirmed on a paid future gig (#2), which Bertta was offered
-    too."""
+    too; she answered a call for interest with a line naming herself."""
     nurse = await flows.register_orderer(h, 201, lang=lang)
     aino = await flows.register_expert(h, TID, NAME, lang=lang, topics=("mental_health", OWN_TOPIC))
     bertta = await flows.register_expert(h, 302, "Bertta", lang=lang)
@@ -103,6 +103,15 @@ async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Per
     await aino.send(f"{NAME} tässä: sali oli meluisa ja minua jännitti kovasti.")
     await aino.press(aino.t("btn.debrief_coordinator"))
     await _aino_says_when_and_what(h, nurse, aino)
+
+    # She is interested in a call for a long-term role, with a line that names her.
+    await flows.make_call(flows.coordinator(h), gig_type="talk", deadline="31.12.2026 klo 12.00")
+    await aino.press(aino.t("btn.call.interested"))
+    await aino.send(f"{NAME} tässä: ryhmä kiinnostaa.")
+    assert aino.last.text.startswith(aino.t("call.note_saved", when="")[:20])
+    # And she signed up for group supervision.
+    await flows.announce_session(flows.coordinator(h), starts_at="20.12.2026 klo 17.00")
+    await aino.press(aino.t("btn.session.sign_up"))
     return nurse, aino, bertta
 
 
@@ -301,9 +310,13 @@ EXPORTED_AS: dict[str, str | None] = {
     "alerts": "alerts_to_coordinators",
     "availability_blocks": "availability_periods",
     "interests": "interest_in_open_gigs",
+    "call_answers": "calls_for_interest",
+    "session_seats": "support_sessions",
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,
+    "calls": None,  # made by a coordinator
+    "support_sessions": None,  # announced by a coordinator
 }
 
 

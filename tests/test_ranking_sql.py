@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Core
-from bot.services import matching
+from bot.services import matching, sessions
 from bot.services.dispatch.ranking import ROTATION_DAYS, rotation_order, rotation_stats
 from storage import vocab
 from storage.db import alembic_config
@@ -27,6 +27,11 @@ from storage.models import (
     Offer,
     OfferStatus,
     Role,
+    SeatStatus,
+    SessionKind,
+    SessionSeat,
+    SupportSession,
+    TrainingRequirement,
     User,
 )
 from storage.repo import OfferRepo, UserRepo
@@ -114,6 +119,57 @@ def gig(rng: random.Random, gid: int, starts_at: datetime, status: GigStatus) ->
     )
 
 
+async def seed_training(s: AsyncSession, rng: random.Random, now: datetime) -> None:
+    """A gig type requires a training (issue 16, item 10); some experts attended it (the name's
+    case may differ), some were absent or only signed up, or attended another training or a
+    peer group of the same name."""
+    s.add(TrainingRequirement(gig_type=vocab.GIG_TYPES[0], training="Puhujakoulutus"))
+    held = [
+        (SessionKind.TRAINING, "puhujakoulutus"),
+        (SessionKind.TRAINING, "Vertaiskoulutus"),
+        (SessionKind.PEER_GROUP, "Puhujakoulutus"),  # not a training: does not count
+    ]
+    for sid, (kind, name) in enumerate(held, start=1):
+        s.add(
+            SupportSession(
+                id=sid,
+                created_by=ORDERER,
+                kind=kind,
+                training=name,
+                starts_at=now - timedelta(days=30),
+                duration_min=120,
+                place="Kokemuskeskus",
+                capacity=EXPERTS,
+                created_at=now - timedelta(days=40),
+            )
+        )
+    await s.flush()
+    statuses = [SeatStatus.ATTENDED] * 6 + [SeatStatus.ABSENT, SeatStatus.SIGNED_UP]
+    for uid in range(FIRST, FIRST + EXPERTS):
+        for sid in rng.sample([1, 2, 3], rng.randint(1, 3)):
+            s.add(
+                SessionSeat(
+                    session_id=sid, expert_id=uid, status=rng.choice(statuses), created_at=now
+                )
+            )
+    await s.flush()
+
+
+async def completed_trainings(s: AsyncSession) -> dict[int, set[str]]:
+    rows = await s.execute(
+        select(SessionSeat.expert_id, SupportSession.training)
+        .join(SupportSession, SupportSession.id == SessionSeat.session_id)
+        .where(
+            SessionSeat.status == SeatStatus.ATTENDED,
+            SupportSession.kind == SessionKind.TRAINING,
+        )
+    )
+    out: dict[int, set[str]] = {}
+    for uid, name in rows.all():
+        out.setdefault(uid, set()).add(name)
+    return out
+
+
 async def seed(s: AsyncSession, rng: random.Random, now: datetime, today: date) -> list[int]:
     s.add(User(id=ORDERER, telegram_id=ORDERER, role=Role.ORDERER, created_at=now))
     people = [expert(rng, uid, today, now) for uid in range(FIRST, FIRST + EXPERTS)]
@@ -122,6 +178,7 @@ async def seed(s: AsyncSession, rng: random.Random, now: datetime, today: date) 
     s.add_all([p for _, p in people])
     s.add_all([b for u, _ in people for b in periods(rng, u.id, today, now)])
     await s.flush()
+    await seed_training(s, rng, now)
     statuses = [GigStatus.DONE, GigStatus.FILLED, GigStatus.OPEN, GigStatus.CANCELLED]
     # A year back and two months ahead: history, this month's load, and clashes.
     past = [
@@ -172,6 +229,11 @@ async def in_python(s: AsyncSession, core: Core, target: Gig) -> list[tuple[obje
     people = list(await UserRepo(s).experts_with_profiles())
     load_of = await matching.loads(s, target, [u.id for u, _ in people], tz)
     fits = matching.eligible(target, people, load_of, now.astimezone(tz).date(), tz)
+    required = (await core.sessions.requirements(s)).get(target.gig_type)
+    done = await completed_trainings(s)
+    fits = [
+        (u, p) for u, p in fits if not sessions.training_missing(required, done.get(u.id, set()))
+    ]
     recent, last = await OfferRepo(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
     stats = rotation_stats([u.id for u, _ in fits], recent, last)
     names = {u.id: p.display_name for u, p in fits}

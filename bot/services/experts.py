@@ -18,10 +18,12 @@ from bot.notify import Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
 from bot.services.audit import Audit
+from bot.services.calls import export_answers, forget_answers
 from bot.services.checkins import CheckIns
 from bot.services.dispatch import Dispatch, Release
 from bot.services.erasure import Erasure, Marks, owed_to
 from bot.services.matching import month_bounds
+from bot.services.sessions import Sessions, export_seats, forget_seats
 from storage import vocab
 from storage.models import (
     Alert,
@@ -95,7 +97,9 @@ class Experts:
         audit: Audit,
         dispatch: Dispatch,
         erasure: Erasure,
+        sessions: Sessions,
     ) -> None:
+        self.sessions = sessions
         self.dispatch = dispatch
         self.erasure = erasure
         self.p = presenter
@@ -448,6 +452,8 @@ class Experts:
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
             "availability_periods": [_block_data(b) for b in blocks],
             "interest_in_open_gigs": [_interest_data(i) for i in interests],
+            "calls_for_interest": await export_answers(s, user.id),
+            "support_sessions": await export_seats(s, user.id),
         }
 
     async def _audit_about(
@@ -497,6 +503,8 @@ class Experts:
         result = Forgotten()
         await self._hand_back_future_gigs(s, user, now, result)
         await _drop_what_they_wrote(s, user.id, user.telegram_id)
+        await forget_answers(s, user.id)  # their interest in calls, and their lines
+        await forget_seats(s, self.sessions, user.id)  # a freed place goes to the waiting list
         result.owed, result.owed_cents = await self.owed(s, actor)
         await self.erasure.scrub(s, user, marks, keep_fee_alerts=result.owed > 0)
         if profile is not None and result.owed:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import sessions
 from storage import vocab
 from storage.models import (
     AvailabilityBlock,
@@ -201,12 +202,14 @@ async def fitting(s: AsyncSession, gig: Gig, today: date, tz: ZoneInfo) -> list[
     """Experts who pass every rule for this gig as if they had no confirmed work: the rules
     about their work (`over_load`) are left for those who have some (see `loads`)."""
     if fits_in_sql(gig):
-        return [Candidate(*row) for row in await s.execute(fitting_query(gig, today, tz))]
+        query = fitting_query(gig, today, tz).where(sessions.trained(gig))
+        return [Candidate(*row) for row in await s.execute(query)]
+    trained = set((await s.scalars(select(User.id).where(sessions.trained(gig)))).all())
     # A gig with a code outside the vocabulary (an old row): the masks cannot say.
     return [
         Candidate(user.id, profile.display_name, profile.max_gigs_month, profile.max_earnings_cents)
         for user, profile in await UserRepo(s).experts_with_profiles()
-        if not reasons_not(gig, user, profile, Load(), today, tz)
+        if not reasons_not(gig, user, profile, Load(), today, tz) and user.id in trained
     ]
 
 

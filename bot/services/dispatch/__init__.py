@@ -91,6 +91,7 @@ class Dispatch:
         self.eligible = self.ranking.eligible
         self.rotation = self.ranking.rotation
         self.ranked = self.ranking.ranked
+        self.untrained = self.ranking.untrained
         self.start = self.offering.start
         self.proceed = self.offering.proceed
         self.handpick = self.offering.handpick

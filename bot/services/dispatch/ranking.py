@@ -30,7 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import matching
 from bot.services.dispatch.common import Deps
 from bot.services.matching import Candidate, Load, over_load
-from storage.models import Gig, OfferStatus
+from bot.services.sessions import trained
+from storage.models import Gig, OfferStatus, TrainingRequirement, User
 from storage.repo import InterestRepo, OfferRepo, UserRepo
 
 ROTATION_DAYS = 90
@@ -238,7 +239,7 @@ class Ranking:
         the order; Python only drops the few whose confirmed work leaves no room."""
         if not matching.fits_in_sql(gig):
             return await self._ranked_in_python(s, gig)
-        fits = matching.fitting_query(gig, self._today(), self.d.tz)
+        fits = matching.fitting_query(gig, self._today(), self.d.tz).where(trained(gig))
         # Core, not the ORM's execute: plain rows, no per-row ORM loading machinery.
         conn = await s.connection()
         rows = (await conn.execute(ranked_query(fits, self.d.clock.now()))).all()
@@ -248,6 +249,25 @@ class Ranking:
             Ranked(uid, name, place, gigs, minutes, last)
             for place, (uid, name, _, _, gigs, minutes, last) in enumerate(kept, start=1)
         ]
+
+    async def untrained(self, s: AsyncSession, gig: Gig) -> tuple[str | None, list[str]]:
+        """The training the gig's type requires (if any), and the names of the experts who
+        fit the gig in every other way but have not attended it: shown with the ranking."""
+        rows = await s.execute(
+            select(TrainingRequirement.training).where(TrainingRequirement.gig_type == gig.gig_type)
+        )
+        required = rows.scalar()
+        if required is None or not matching.fits_in_sql(gig):
+            return required, []
+        fits = matching.fitting_query(gig, self._today(), self.d.tz)
+        f = fits.subquery()
+        names = await s.scalars(
+            select(f.c.display_name)
+            .join(User, User.id == f.c.id)
+            .where(~trained(gig))
+            .order_by(f.c.display_name)
+        )
+        return required, list(names.all())
 
     async def _ranked_in_python(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
         """The same for a gig with a code outside the vocabulary (`matching.fits_in_sql`)."""
