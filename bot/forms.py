@@ -19,7 +19,9 @@ from bot.parsing import (
     InputError,
     clean_text,
     has_words,
+    SERIES_MAX,
     parse_date,
+    parse_dates,
     parse_datetime,
     parse_duration_minutes,
     parse_int,
@@ -35,7 +37,7 @@ class Field:
     """One question. `kind` decides how answers are read; labels come from `options_key`."""
 
     name: str
-    kind: str  # text | choice | multi | int | datetime | date | duration | money | yesno
+    kind: str  # text | choice | multi | int | datetime | date | dates | duration | money | yesno
     options: tuple[str, ...] = ()
     options_key: str = ""
     max_len: int = 200
@@ -52,6 +54,8 @@ class Field:
     # The question's wording depends on an earlier answer: the prompt key gets "_<answer>"
     # (`prompt_by[1]` when it is not answered yet), e.g. a place asked as an address or a link.
     prompt_by: tuple[str, str] | None = None
+    # For int: the message when the number is out of range (instead of the plain range one).
+    range_key: str = ""
 
     def applies(self, values: dict[str, Any]) -> bool:
         return self.when is None or self.when(values)
@@ -68,6 +72,9 @@ class Form:
     hidden: frozenset[str] = field(default_factory=frozenset)  # data keys that are not answers
     summary: str = "gig"  # how the summary shows the answers: "gig" or "profile"
     send_label: str = "btn.send"  # the summary's button that finishes the form
+    # Questions the summary offers as buttons of their own (label key, field name), such as
+    # "Repeat" on an order: not asked on the way, only when the person wants them.
+    shortcuts: tuple[tuple[str, str], ...] = ()
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -79,6 +86,10 @@ class Form:
         return [f.name for f in self.fields].index(name)
 
 
+REPEATS = ("once", "weekly", "biweekly", "dates")
+SERIES_REPEATS = ("weekly", "biweekly", "dates")  # the answers that make an order a series
+
+
 ORDER = Form(
     "order",
     (
@@ -86,6 +97,25 @@ ORDER = Form(
         Field("gig_type", "choice", vocab.GIG_TYPES, "gig_type"),
         Field("topics", "multi", vocab.TOPICS, "topic"),
         Field("starts_at", "datetime"),
+        # A series: asked only from the summary's "Repeat" button (see Form.shortcuts).
+        Field("repeat", "choice", REPEATS, "repeat", when=lambda v: "repeat" in v),
+        Field(
+            "repeat_count",
+            "int",
+            low=2,
+            high=SERIES_MAX,
+            quick=("4", "6", "8", "12"),
+            when=lambda v: v.get("repeat") in ("weekly", "biweekly"),
+            range_key="series.err_count",
+        ),
+        Field("repeat_dates", "dates", when=lambda v: v.get("repeat") == "dates"),
+        Field(
+            "series_take",
+            "choice",
+            ("whole", "single"),
+            "series_take",
+            when=lambda v: v.get("repeat") in SERIES_REPEATS,
+        ),
         Field("duration", "duration", quick=("1", "1,5", "2", "3")),
         Field("remote", "choice", ("onsite", "remote"), "format"),
         Field("place", "text", max_len=400, wording="words", prompt_by=("remote", "onsite")),
@@ -99,6 +129,7 @@ ORDER = Form(
         Field("notes", "text", max_len=1500, skippable=True),
     ),
     frozenset({Role.ORDERER}),
+    shortcuts=(("btn.reorder.repeat", "repeat"),),
 )
 
 EXPERT = Form(
@@ -158,14 +189,19 @@ CANCEL_ORDER = _one(
     "cancel_order",
     ORDERERS,
     Field("cancel_reason", "text", max_len=1000, skippable=True),
-    ("gig_id",),
+    ("gig_id", "scope"),
 )
 CANCEL_GIG = _one(
-    "cancel_gig", COORDINATORS, Field("cancel_reason", "text", max_len=1000), ("gig_id",)
+    "cancel_gig", COORDINATORS, Field("cancel_reason", "text", max_len=1000), ("gig_id", "scope")
 )
-CHANGE_TIME = _one("change_time", GIG_PARTIES, Field("starts_at", "datetime"), ("gig_id",))
+CHANGE_TIME = _one(
+    "change_time", GIG_PARTIES, Field("starts_at", "datetime"), ("gig_id", "scope")
+)
 CHANGE_PLACE = _one(
-    "change_place", GIG_PARTIES, Field("place", "text", max_len=400, wording="words"), ("gig_id",)
+    "change_place",
+    GIG_PARTIES,
+    Field("place", "text", max_len=400, wording="words"),
+    ("gig_id", "scope"),
 )
 DEBRIEF_NOTE = _one(
     "debrief_note",
@@ -249,10 +285,13 @@ class DraftState:
 
     def shown(self) -> dict[str, Any]:
         """The answers a summary shows (no hidden data, no working state, no consent time)."""
+        names = {f.name: f for f in self.form.fields}
         return {
             k: v
             for k, v in self.answers().items()
-            if k not in self.form.hidden and k != "consent_at"
+            if k not in self.form.hidden
+            and k != "consent_at"
+            and (k not in names or names[k].applies(self.values))
         }
 
     def prompt_key(self, field_: Field) -> str:
@@ -359,7 +398,14 @@ def read_typed(field_: Field, text: str, now: datetime, tz: ZoneInfo) -> Any:
                 raise InputError("err.name_letters")
             return cleaned
         case "int":
-            return parse_int(text, field_.low, field_.high)
+            try:
+                return parse_int(text, field_.low, field_.high)
+            except InputError as err:
+                if field_.range_key and err.key == "err.number_range":
+                    raise InputError(field_.range_key, err.params) from None
+                raise
+        case "dates":
+            return [d.isoformat() for d in parse_dates(text, now, tz)]
         case "datetime":
             return parse_datetime(text, now, tz).isoformat()
         case "date":

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Texts, fmt_hours
-from storage.models import Gig
+from bot.i18n import Texts, fmt_day, fmt_hours
+from storage.models import Gig, GigSeries
 
 Button = tuple[str, str]  # (already rendered label, callback data)
 
@@ -53,6 +53,8 @@ _LABELLED = {
     "language": "language_name",
     "remote": "format",
     "fee_type": "fee_type",
+    "repeat": "repeat",
+    "series_take": "series_take",
 }
 # Answers stored as a list of codes, shown as one comma-separated line.
 _LABELLED_LISTS = {"topics": "topic", "regions": "region", "languages": "language_name"}
@@ -138,6 +140,10 @@ class Presenter:
                 return self.when(lang, datetime.fromisoformat(value))
             case "duration":
                 return fmt_hours(int(value))
+            case "repeat_count":
+                return self.t(lang, "series.times", count=int(value))
+            case "repeat_dates":
+                return ", ".join(fmt_day(date.fromisoformat(d)) for d in value)
             case "fee" | "amount" | "travel" | "other":
                 return self.money(lang, int(value))
         return str(value)
@@ -158,6 +164,10 @@ class Presenter:
             "gig_type",
             "topics",
             "starts_at",
+            "repeat",
+            "repeat_count",
+            "repeat_dates",
+            "series_take",
             "duration",
             "remote",
             "place",
@@ -176,6 +186,8 @@ class Presenter:
             if only is not None and name not in only:
                 continue
             if name in ("notes", "companion") and not values.get(name):
+                continue
+            if name == "repeat" and values[name] == "once":
                 continue
             lines.append(f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}")
         return "\n".join(lines)
@@ -210,6 +222,21 @@ class Presenter:
             id=gig.id,
             type=self.label(lang, "gig_type", gig.gig_type),
             when=self.when(lang, gig.starts_at),
+        )
+
+    def series(self, lang: str, series: GigSeries, dates: list[datetime]) -> str:
+        """A series in one line: "Tuesdays 6× from 3.3.2027", "every other Tuesday 4× from
+        …", "5 dates 3.3.2027–12.5.2027" (`dates`: its gigs' times, in order)."""
+        first, last = (d.astimezone(self.tz) for d in (dates[0], dates[-1]))
+        weekday = first.weekday()
+        return self.t(
+            lang,
+            f"series.{series.repeat}",
+            days=self.t(lang, f"weekdays.d{weekday}"),
+            day=self.t(lang, f"weekday.d{weekday}"),
+            count=len(dates),
+            first=fmt_day(first.date()),
+            last=fmt_day(last.date()),
         )
 
     def title_args(self, gig: Gig | None, **numbers: float) -> Callable[[str], dict[str, Any]]:

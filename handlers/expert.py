@@ -34,7 +34,7 @@ from bot.services.experts import profile_values
 from handlers import forms
 from handlers.base import Ctx, Req, handles
 from handlers.menus import menu
-from storage.models import ExpertStatus, Role
+from storage.models import ExpertStatus, Gig, Role
 from storage.repo import OfferRepo
 
 
@@ -43,6 +43,19 @@ async def _retire_offer(req: Req, offer_id: int, text: str) -> None:
     buttons and says what happened, like every answered offer."""
     if req.actor.user is not None:
         await req.core.notifier.edit_text(req.s, req.actor.user, pack(OfferTag(offer_id)), text)
+
+
+def series_outcome(req: Req, taken: list[Gig], missed: list[Gig]) -> str:
+    """A whole series accepted: the other dates taken, and any with no seat left (why)."""
+    when = req.core.presenter.when
+    lines = []
+    if taken:
+        dates = ", ".join(when(req.lang, g.starts_at) for g in taken)
+        lines.append(req.t("series.taken", count=len(taken), dates=dates))
+    if missed:
+        dates = ", ".join(when(req.lang, g.starts_at) for g in missed)
+        lines.append(req.t("series.missed", dates=dates))
+    return "\n".join(lines)
 
 
 async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
@@ -94,6 +107,8 @@ async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
             outcome = req.t("offer.expired", title=title)
         case _:
             outcome = req.t("offer.closed", title=title)
+    if result.taken or result.missed:
+        outcome += "\n\n" + series_outcome(req, result.taken, result.missed)
     if outcome:
         req.edit(outcome)
         if despite_limit:

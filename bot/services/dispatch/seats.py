@@ -72,7 +72,45 @@ class Seats:
         await s.refresh(offer)
         await GigRepo(s).refresh(gig)
         await self._seated(s, actor, offer, gig, profile)
-        return AnswerResult(Answer.ACCEPTED, offer, gig)
+        result = AnswerResult(Answer.ACCEPTED, offer, gig)
+        whole = await self.offering.whole_series(s, gig)
+        if whole is not None:
+            for other in whole[1]:
+                if other.id != gig.id:
+                    await self._take_also(s, actor, offer, other, profile, result)
+        return result
+
+    async def _take_also(
+        self,
+        s: AsyncSession,
+        actor: Actor,
+        offer: Offer,
+        gig: Gig,
+        profile: ExpertProfile | None,
+        result: AnswerResult,
+    ) -> None:
+        """A whole series: the same expert takes a seat on a later date too (an accepted offer
+        of its own, so check-ins, fees and feedback count it as its own gig); a date whose
+        seats went to others is listed in `result.missed`."""
+        now = self.d.clock.now()
+        locked = await GigRepo(s).lock(gig.id)
+        if locked is None or locked.starts_at <= now:
+            return
+        mine = (await OfferRepo(s).by_expert(gig.id)).get(offer.expert_id)
+        if mine is not None and mine.status == OfferStatus.ACCEPTED:
+            return
+        if not await GigRepo(s).take_seat(gig.id, now):
+            result.missed.append(locked)
+            return
+        if mine is None:
+            mine = Offer(gig_id=gig.id, expert_id=offer.expert_id, created_at=now)
+            s.add(mine)
+        mine.status, mine.answered_at, mine.expires_at = OfferStatus.ACCEPTED, now, None
+        mine.rank, mine.pool = offer.rank, offer.pool
+        await s.flush()
+        await GigRepo(s).refresh(locked)
+        await self._seated(s, actor, mine, locked, profile, quiet=True)
+        result.taken.append(locked)
 
     async def _cannot_take(self, s: AsyncSession, offer: Offer, gig: Gig) -> AnswerResult | None:
         """Why this offer can no longer be accepted, or None if it can."""
@@ -105,9 +143,12 @@ class Seats:
         offer: Offer,
         gig: Gig,
         profile: ExpertProfile | None,
+        *,
+        quiet: bool = False,
     ) -> None:
         """What follows a seat taken: a young expert waits for a companion, the fee is
-        agreed, the check-ins are planned, and a full gig tells everyone."""
+        agreed, the check-ins are planned, and a full gig tells everyone (`quiet`: a later
+        date of a whole series, whose first date told them already)."""
         if profile is not None and profile.youth and not gig.companion:
             offer.awaiting_companion = True
             await self.d.notify.alert(
@@ -126,7 +167,7 @@ class Seats:
             await self.d.checkins.sync_gig(s, gig)
         elif actor.user is not None:
             await self.d.checkins.confirmed(s, gig, actor.user)
-        if gig.status == GigStatus.FILLED:
+        if gig.status == GigStatus.FILLED and not quiet:
             await self._tell_filled(s, gig)
         self.status.mark(s, gig)
 
