@@ -3,6 +3,7 @@ and their orders' status, a series in one line."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
@@ -101,12 +102,7 @@ async def my_orders(req: Req) -> None:
         await offer_earlier(req)
         return
     lines, rows = [req.t("order.list_header")], []
-    seen: set[int] = set()
-    for gig in upcoming:
-        if gig.series_id is not None:
-            if gig.series_id in seen:
-                continue
-            seen.add(gig.series_id)
+    for gig in one_per_series(upcoming):
         lines.append(await order_line(req, gig))
         rows.extend(order_rows(req, gig))
     rows.append([(req.t("btn.reorder.order_again"), pack(EarlierOrders()))])
@@ -114,6 +110,24 @@ async def my_orders(req: Req) -> None:
     for part in parts[:-1]:
         req.reply(part)
     req.reply(parts[-1], req.keyboard(rows))
+
+
+def one_per_series(found: Sequence[Gig]) -> list[Gig]:
+    """Single orders as they are; a series once, as its next date still going ahead."""
+    shown: dict[int, Gig] = {}
+    out: list[Gig] = []
+    for gig in found:
+        if gig.series_id is None:
+            out.append(gig)
+            continue
+        known = shown.get(gig.series_id)
+        if known is None:
+            shown[gig.series_id] = gig
+            out.append(gig)
+        elif known.status not in GigStatus.UPCOMING and gig.status in GigStatus.UPCOMING:
+            shown[gig.series_id] = gig
+            out[out.index(known)] = gig
+    return out
 
 
 async def order_line(req: Req, gig: Gig) -> str:
