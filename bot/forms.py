@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from bot import vocab
 from bot.parsing import (
+    SERIES_MAX,
     InputError,
     clean_text,
     has_words,
-    SERIES_MAX,
     parse_date,
     parse_dates,
     parse_datetime,
@@ -194,9 +194,7 @@ CANCEL_ORDER = _one(
 CANCEL_GIG = _one(
     "cancel_gig", COORDINATORS, Field("cancel_reason", "text", max_len=1000), ("gig_id", "scope")
 )
-CHANGE_TIME = _one(
-    "change_time", GIG_PARTIES, Field("starts_at", "datetime"), ("gig_id", "scope")
-)
+CHANGE_TIME = _one("change_time", GIG_PARTIES, Field("starts_at", "datetime"), ("gig_id", "scope"))
 CHANGE_PLACE = _one(
     "change_place",
     GIG_PARTIES,
@@ -398,12 +396,7 @@ def read_typed(field_: Field, text: str, now: datetime, tz: ZoneInfo) -> Any:
                 raise InputError("err.name_letters")
             return cleaned
         case "int":
-            try:
-                return parse_int(text, field_.low, field_.high)
-            except InputError as err:
-                if field_.range_key and err.key == "err.number_range":
-                    raise InputError(field_.range_key, err.params) from None
-                raise
+            return _read_int(field_, text)
         case "dates":
             return [d.isoformat() for d in parse_dates(text, now, tz)]
         case "datetime":
@@ -417,6 +410,15 @@ def read_typed(field_: Field, text: str, now: datetime, tz: ZoneInfo) -> Any:
         case "choice" | "multi" | "yesno":
             raise InputError("err.use_buttons")
     raise InputError("err.use_buttons")
+
+
+def _read_int(field_: Field, text: str) -> int:
+    try:
+        return parse_int(text, field_.low, field_.high)
+    except InputError as err:
+        if field_.range_key and err.key == "err.number_range":
+            raise InputError(field_.range_key, err.params) from None
+        raise
 
 
 def read_choice(field_: Field, index: int) -> str:

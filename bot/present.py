@@ -140,12 +140,16 @@ class Presenter:
                 return self.when(lang, datetime.fromisoformat(value))
             case "duration":
                 return fmt_hours(int(value))
-            case "repeat_count":
-                return self.t(lang, "series.times", count=int(value))
-            case "repeat_dates":
-                return ", ".join(fmt_day(date.fromisoformat(d)) for d in value)
             case "fee" | "amount" | "travel" | "other":
                 return self.money(lang, int(value))
+        return self._series_value(lang, name, value)
+
+    def _series_value(self, lang: str, name: str, value: Any) -> str:
+        """How often a series repeats, or its listed dates (anything else as it is)."""
+        if name == "repeat_count":
+            return self.t(lang, "series.times", count=int(value))
+        if name == "repeat_dates":
+            return ", ".join(fmt_day(date.fromisoformat(d)) for d in value)
         return str(value)
 
     def gig(

@@ -46,16 +46,17 @@ async def _retire_offer(req: Req, offer_id: int, text: str) -> None:
 
 
 def series_outcome(req: Req, taken: list[Gig], missed: list[Gig]) -> str:
-    """A whole series accepted: the other dates taken, and any with no seat left (why)."""
+    """A whole series accepted: the other dates taken, and any with no seat left (why);
+    "" for a single gig."""
     when = req.core.presenter.when
-    lines = []
+    lines = [""] if taken or missed else []
     if taken:
         dates = ", ".join(when(req.lang, g.starts_at) for g in taken)
         lines.append(req.t("series.taken", count=len(taken), dates=dates))
     if missed:
         dates = ", ".join(when(req.lang, g.starts_at) for g in missed)
         lines.append(req.t("series.missed", dates=dates))
-    return "\n".join(lines)
+    return "\n\n".join(lines)
 
 
 async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
@@ -107,8 +108,7 @@ async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
             outcome = req.t("offer.expired", title=title)
         case _:
             outcome = req.t("offer.closed", title=title)
-    if result.taken or result.missed:
-        outcome += "\n\n" + series_outcome(req, result.taken, result.missed)
+    outcome += series_outcome(req, result.taken, result.missed)
     if outcome:
         req.edit(outcome)
         if despite_limit:

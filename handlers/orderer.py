@@ -173,10 +173,12 @@ async def series_dates(req: Req) -> None:
     ]
     p = req.core.presenter
     buttons = [
-        (f"{p.when(req.lang, g.starts_at)} · {req.t(f'status.{g.status}')}", pack(OrderActions(g.id)))
+        (f"{p.when(req.lang, g.starts_at)} · {req.t(f'status.{g.status}')}", OrderActions(g.id))
         for g in dates
     ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows = [
+        [(label, pack(b)) for label, b in buttons[i : i + 2]] for i in range(0, len(buttons), 2)
+    ]
     line = await req.core.orders.series_line(req.s, req.lang, gig)
     req.say("series.dates_pick", req.keyboard(rows) if rows else None, series=line)
 

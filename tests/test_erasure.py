@@ -272,6 +272,7 @@ EXPORTED_AS: dict[str, str | None] = {
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,
+    "gig_series": None,  # the orderer of a series
 }
 
 

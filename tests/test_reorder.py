@@ -126,9 +126,7 @@ async def order_series(
 
 
 @pytest.mark.parametrize("lang", ["fi", "en"])
-async def test_a_four_week_series_is_approved_once_and_taken_whole(
-    h: Harness, lang: str
-) -> None:
+async def test_a_four_week_series_is_approved_once_and_taken_whole(h: Harness, lang: str) -> None:
     h.coord_lang = lang
     nurse = await flows.register_orderer(h, 201, "Nea", lang)
     aino = await flows.register_expert(h, 301, "Aino", lang=lang)
@@ -199,7 +197,8 @@ async def test_single_date_mode_offers_each_date(h: Harness, lang: str) -> None:
     await order_series(h, nurse, take="single", times="4")
     offers = await all_offers(h)
     assert sorted(o.gig_id for o in offers) == [1, 2, 3, 4]
-    offer_messages = [m for m in aino.inbox if any(b.text == aino.t("btn.accept") for b in m.flat_buttons)]
+    accept = aino.t("btn.accept")
+    offer_messages = [m for m in aino.inbox if any(b.text == accept for b in m.flat_buttons)]
     assert len(offer_messages) == 4
     await aino.press(aino.t("btn.accept"), offer_messages[1])
     gigs = await all_gigs(h)
@@ -238,7 +237,8 @@ async def test_cancel_this_and_later_dates_tells_each_expert_once(h: Harness, la
     files = [m for m in aino.inbox if m.document is not None][files_before:]
     assert len(files) == 3  # each cancelled date's calendar entry is withdrawn
     assert all(b"METHOD:CANCEL" in m.document[1] for m in files if m.document is not None)
-    assert len(sent_with(coord, coord.t("series.cancelled_coord", title="", by="", dates="", reason="")[:8])) == 1
+    alert = coord.t("series.cancelled_coord", title="", by="", dates="", reason="")
+    assert len(sent_with(coord, alert[:8])) == 1
     # The first date stands, with its seat, fee and check-ins.
     accepted = [o.gig_id for o in await all_offers(h) if o.status == OfferStatus.ACCEPTED]
     assert accepted == [1]
@@ -300,4 +300,5 @@ async def test_listed_dates_and_the_cap_are_explained_kindly(h: Harness, lang: s
     days = [g.starts_at.astimezone(tz).strftime("%d.%m.%Y %H.%M") for g in await all_gigs(h)]
     assert days == ["01.12.2026 13.00", "09.12.2026 13.00", "16.12.2026 13.00", "07.01.2027 13.00"]
     line = nurse.t("series.dates", count=4, first="1.12.2026", last="7.1.2027")
-    assert nurse.last.text == nurse.t("reorder.received_series", series=line, title=await h.title(lang, 1))
+    title = await h.title(lang, 1)
+    assert nurse.last.text == nurse.t("reorder.received_series", series=line, title=title)

@@ -13,8 +13,8 @@ from bot.clock import Clock
 from bot.errors import Refuse
 from bot.notify import Notifier
 from bot.present import Presenter, gig_values
-from bot.services.access import Actor
 from bot.services import series
+from bot.services.access import Actor
 from bot.services.dispatch import SERIES_MODE, Dispatch
 from storage.models import Gig, GigSeries, GigStatus, User
 from storage.repo import GigRepo, SeriesRepo, UserRepo
@@ -58,9 +58,7 @@ class Orders:
                     created_at=now,
                 )
             )
-        gigs = [
-            await GigRepo(s).add(self._gig(actor, values, at, now, group)) for at in moments
-        ]
+        gigs = [await GigRepo(s).add(self._gig(actor, values, at, now, group)) for at in moments]
         await self._alert_new(s, gigs[0], group, moments)
         return gigs[0]
 
@@ -129,7 +127,7 @@ class Orders:
         )
 
     async def series_line(self, s: AsyncSession, lang: str, gig: Gig) -> str:
-        """"Tuesdays 6× from 3.3.2027" for a gig of a series (all its dates); "" otherwise."""
+        """ "Tuesdays 6× from 3.3.2027" for a gig of a series (all its dates); "" otherwise."""
         if gig.series_id is None:
             return ""
         group = await SeriesRepo(s).get(gig.series_id)

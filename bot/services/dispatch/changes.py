@@ -12,11 +12,11 @@ from bot.callbacks import OfferDetails, Reconfirm, pack
 from bot.errors import Refuse
 from bot.present import gig_values
 from bot.services.access import Actor
-from bot.services.series import shifted
 from bot.services.dispatch.common import Deps, NoShow, Release, offer_tag
 from bot.services.dispatch.offering import Offering
 from bot.services.dispatch.seats import TAKING, Seats
 from bot.services.dispatch.status import Status
+from bot.services.series import shifted
 from storage.models import Gig, GigStatus, Offer, OfferStatus, User
 from storage.repo import GigRepo, OfferRepo, SeriesRepo, UserRepo
 
