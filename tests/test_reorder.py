@@ -302,3 +302,31 @@ async def test_listed_dates_and_the_cap_are_explained_kindly(h: Harness, lang: s
     line = nurse.t("series.dates", count=4, first="1.12.2026", last="7.1.2027")
     title = await h.title(lang, 1)
     assert nurse.last.text == nurse.t("reorder.received_series", series=line, title=title)
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_a_new_place_for_this_and_later_dates_tells_each_person_once(
+    h: Harness, lang: str
+) -> None:
+    h.coord_lang = lang
+    nurse = await flows.register_orderer(h, 201, "Nea", lang)
+    aino = await flows.register_expert(h, 301, "Aino", lang=lang)
+    coord = await order_series(h, nurse, take="whole", times="3")
+    await aino.press(aino.t("btn.accept"))
+    files_before = len([m for m in aino.inbox if m.document is not None])
+    coord_before = len(coord.inbox)
+
+    await nurse.send("/myorders")
+    await nurse.press(nurse.t("btn.order_actions", id=1))
+    await nurse.press(nurse.t("btn.change_place"))
+    await nurse.press(nurse.t("btn.reorder.series_later"))
+    await nurse.send("Kokoushuone Kuusi, Sairaalantie 1")
+    assert nurse.last.text == nurse.t("series.changed_done", title=await h.title(lang, 1), count=3)
+
+    assert {g.place for g in await all_gigs(h)} == {"Kokoushuone Kuusi, Sairaalantie 1"}
+    told = [m.text for m in aino.inbox if "Kokoushuone Kuusi" in m.text and m.document is None]
+    assert len(told) == 1  # once for the three dates
+    files = [m for m in aino.inbox if m.document is not None][files_before:]
+    assert len(files) == 3 and all(m.document and b"Kuusi" in m.document[1] for m in files)
+    infos = [m.text for m in coord.inbox[coord_before:] if "Kokoushuone Kuusi" in m.text]
+    assert len(infos) == 1 and infos[0].count("•") == 3

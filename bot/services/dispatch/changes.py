@@ -152,13 +152,43 @@ class Changes:
         first = await self._upcoming(s, gig_id, "err.gig_not_found")
         gigs = await self._this_and_later(s, first)
         old_first = first.starts_at
-        moves = {
-            g.id: shifted(g.starts_at, old_first, starts_at, self.d.tz) if starts_at else None
-            for g in gigs
-        }
+        placed: dict[int, tuple[User, list[Gig]]] = {}
+        lines: dict[str, list[str]] = {lang: [] for lang in LANGS}
         for gig in gigs:
-            await self.change_gig(s, actor, gig.id, starts_at=moves[gig.id], place=place)
+            await GigRepo(s).lock(gig.id)
+            moved = shifted(gig.starts_at, old_first, starts_at, self.d.tz) if starts_at else None
+            old = await self._change_one(s, actor, gig, moved, place, placed)
+            for lang in LANGS:
+                what = self._what_changed(lang, gig, old[lang], moved, place).replace("\n", " · ")
+                lines[lang].append(f"• {self.d.p.when(lang, gig.starts_at)}: {what}")
+        for expert, theirs in placed.values():
+            await self.d.notify.push(
+                s,
+                expert,
+                "series.changed_expert",
+                title=self.d.p.gig_title(expert.language, theirs[0]),
+                dates=self._dates(expert.language, theirs),
+                place=place or "",
+            )
+        await self._tell_others_changed(s, actor, gigs, lines)
         return gigs
+
+    async def _tell_others_changed(
+        self, s: AsyncSession, actor: Actor, gigs: list[Gig], lines: dict[str, list[str]]
+    ) -> None:
+        """The orderer and the coordinators hear of a series' change once, date by date."""
+        targets = [await UserRepo(s).get(gigs[0].orderer_id), *await UserRepo(s).coordinators()]
+        for person in targets:
+            if person is None or person.id == actor.id:
+                continue
+            lang = person.language
+            await self.d.notify.push(
+                s,
+                person,
+                "series.changed_info",
+                title=self.d.p.gig_title(lang, gigs[0]),
+                what="\n".join(lines[lang]),
+            )
 
     async def _tell_cancelled(
         self, s: AsyncSession, gig: Gig, offer: Offer, expert: User, was_open: bool
@@ -207,15 +237,7 @@ class Changes:
         """Move a gig or change its place; everyone involved hears what changed, at once.
         After a time change, confirmed experts are asked to confirm again."""
         gig = await self._upcoming(s, gig_id, "err.gig_not_found")
-        p = self.d.p
-        old = {lang: (p.when(lang, gig.starts_at), gig.place) for lang in LANGS}
-        self._apply_change(gig, starts_at, place)
-        what = " ".join(x for x in (starts_at.isoformat() if starts_at else "", place or "") if x)
-        await self.d.audit.record(s, actor, "change", "gig", gig.id, what)
-        await s.flush()
-        await self.d.checkins.sync_gig(s, gig)
-        for offer in await OfferRepo(s).live(gig.id):
-            await self._tell_expert_changed(s, gig, offer, old, starts_at, place)
+        old = await self._change_one(s, actor, gig, starts_at, place, None)
         targets = [await UserRepo(s).get(gig.orderer_id), *await UserRepo(s).coordinators()]
         for person in targets:
             if person is None or person.id == actor.id:
@@ -225,11 +247,40 @@ class Changes:
                 s,
                 person,
                 "gig.changed_info",
-                title=p.gig_title(lang, gig),
+                title=self.d.p.gig_title(lang, gig),
                 what=self._what_changed(lang, gig, old[lang], starts_at, place),
             )
-        self.status.mark(s, gig)
         return gig
+
+    async def _change_one(
+        self,
+        s: AsyncSession,
+        actor: Actor,
+        gig: Gig,
+        starts_at: datetime | None,
+        place: str | None,
+        placed: dict[int, tuple[User, list[Gig]]] | None,
+    ) -> Before:
+        """Apply one change to one locked gig and tell its experts; returns how it read
+        before. `placed`: collect the confirmed experts of a new place instead of telling
+        them (a series tells each once); a new time asks each date again."""
+        p = self.d.p
+        old = {lang: (p.when(lang, gig.starts_at), gig.place) for lang in LANGS}
+        self._apply_change(gig, starts_at, place)
+        what = " ".join(x for x in (starts_at.isoformat() if starts_at else "", place or "") if x)
+        await self.d.audit.record(s, actor, "change", "gig", gig.id, what)
+        await s.flush()
+        await self.d.checkins.sync_gig(s, gig)
+        for offer in await OfferRepo(s).live(gig.id):
+            if placed is not None and starts_at is None and offer.status != OfferStatus.OPEN:
+                expert = await UserRepo(s).get(offer.expert_id)
+                if expert is not None:
+                    placed.setdefault(expert.id, (expert, []))[1].append(gig)
+                    await self.d.checkins.send_calendar(s, gig, expert)
+                continue
+            await self._tell_expert_changed(s, gig, offer, old, starts_at, place)
+        self.status.mark(s, gig)
+        return old
 
     def _apply_change(self, gig: Gig, starts_at: datetime | None, place: str | None) -> None:
         if starts_at is not None:
