@@ -253,6 +253,9 @@ async def gig_card(req: Req) -> None:
         await req.core.dispatch.status_text(req.s, gig, req.lang),
         req.t("desk.confirmed", names=", ".join(n for _, n in confirmed) or "–"),
     ]
+    series = await req.core.orders.series_line(req.s, req.lang, gig)
+    if series:
+        parts.insert(1, req.t("series.list_item", series=series))
     if answers:
         parts.append(req.t("desk.checkin_answers") + "\n" + "\n".join(answers))
     rows = []

@@ -170,6 +170,11 @@ async def test_a_four_week_series_is_approved_once_and_taken_whole(h: Harness, l
     series = nurse.t("series.weekly", days=nurse.t("weekdays.d1"), count=4, first="1.12.2026")
     assert series in nurse.last.text
     assert nurse.last.text.count("#") == 1  # one line for the whole series
+    # The coordinator's card of any date names the series.
+    coord = flows.coordinator(h)
+    await coord.send("/gig 3")
+    series = coord.t("series.weekly", days=coord.t("weekdays.d1"), count=4, first="1.12.2026")
+    assert coord.t("series.list_item", series=series) in coord.last.text
 
 
 async def test_a_date_with_no_seat_left_is_explained_on_whole_series_acceptance(
@@ -274,6 +279,7 @@ async def test_only_this_date_cancels_one_and_later_change_moves_the_rest(h: Har
 
 @pytest.mark.parametrize("lang", ["fi", "en"])
 async def test_listed_dates_and_the_cap_are_explained_kindly(h: Harness, lang: str) -> None:
+    h.coord_lang = lang
     nurse = await flows.register_orderer(h, 201, "Nea", lang)
     await flows.fill_order(nurse, starts_at=FIRST)
     await nurse.press(nurse.t("btn.reorder.repeat"))
@@ -302,6 +308,12 @@ async def test_listed_dates_and_the_cap_are_explained_kindly(h: Harness, lang: s
     line = nurse.t("series.dates", count=4, first="1.12.2026", last="7.1.2027")
     title = await h.title(lang, 1)
     assert nurse.last.text == nurse.t("reorder.received_series", series=line, title=title)
+    # Waiting for approval: one entry for the series, with its dates in one line.
+    coord = flows.coordinator(h)
+    replies = await coord.send("/pending")
+    assert len(replies) == 1
+    coord_line = coord.t("series.dates", count=4, first="1.12.2026", last="7.1.2027")
+    assert coord.t("series.list_item", series=coord_line) in replies[0].text
 
 
 @pytest.mark.parametrize("lang", ["fi", "en"])
