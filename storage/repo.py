@@ -323,12 +323,6 @@ class SeriesRepo:
         rows = await self.s.scalars(query.order_by(Gig.starts_at, Gig.id))
         return rows.all()
 
-    async def by_ids(self, series_ids: set[int]) -> dict[int, GigSeries]:
-        if not series_ids:
-            return {}
-        rows = await self.s.scalars(select(GigSeries).where(GigSeries.id.in_(series_ids)))
-        return {row.id: row for row in rows}
-
 
 class OfferRepo:
     def __init__(self, session: AsyncSession) -> None:

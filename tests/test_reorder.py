@@ -342,3 +342,18 @@ async def test_a_new_place_for_this_and_later_dates_tells_each_person_once(
     assert len(files) == 3 and all(m.document and b"Kuusi" in m.document[1] for m in files)
     infos = [m.text for m in coord.inbox[coord_before:] if "Kokoushuone Kuusi" in m.text]
     assert len(infos) == 1 and infos[0].count("•") == 3
+
+
+async def test_a_later_date_that_clashes_is_left_to_the_coordinator(h: Harness) -> None:
+    nurse = await flows.register_orderer(h, 201, "Nea", "en")
+    aino = await flows.register_expert(h, 301, "Aino", lang="en")
+    coord = await flows.order_and_approve(h, nurse, starts_at="8.12.2026 klo 13.00", seats="1")
+    await aino.press(aino.t("btn.accept"))  # gig 1, on the series' second Tuesday
+    await order_series(h, nurse, take="whole", times="3")  # gigs 2, 3, 4
+    await aino.press(aino.t("btn.accept"))
+    gigs = await all_gigs(h)
+    assert [g.seats_filled for g in gigs] == [1, 1, 0, 1]
+    when = h.core.presenter.when("en", gigs[2].starts_at)
+    assert any(aino.t("series.clashed", count=1, dates=when) in m.text for m in aino.inbox)
+    gap = [m for m in coord.inbox if m.text.startswith("🔁 Aino") and "#3" in m.text]
+    assert len(gap) == 1 and any(b.text == coord.t("btn.ranking") for b in gap[0].flat_buttons)

@@ -91,6 +91,7 @@ class AnswerResult:
     # A whole series: the other dates taken with this one, and those with no seat left.
     taken: list[Gig] = field(default_factory=list)
     missed: list[Gig] = field(default_factory=list)
+    clashed: list[Gig] = field(default_factory=list)  # another gig, a break, the contract
 
 
 @dataclass

@@ -99,6 +99,14 @@ class Seats:
         mine = (await OfferRepo(s).by_expert(gig.id)).get(offer.expert_id)
         if mine is not None and mine.status == OfferStatus.ACCEPTED:
             return
+        if await self._cannot_also(s, locked, offer.expert_id, profile):
+            # Left open for the coordinator (a whole series' later dates are not offered).
+            result.clashed.append(locked)
+            name = profile.display_name if profile is not None else "–"
+            await self.d.alert_seats(
+                s, locked, "series.coord_gap", about=offer.expert_id, name=name
+            )
+            return
         if not await GigRepo(s).take_seat(gig.id, now):
             result.missed.append(locked)
             return
@@ -111,6 +119,20 @@ class Seats:
         await GigRepo(s).refresh(locked)
         await self._seated(s, actor, mine, locked, profile, quiet=True)
         result.taken.append(locked)
+
+    async def _cannot_also(
+        self, s: AsyncSession, gig: Gig, expert_id: int, profile: ExpertProfile | None
+    ) -> bool:
+        """A later date of a whole series that this expert cannot take after all: it clashes
+        with another confirmed gig, or falls in their break or after their contract."""
+        load = (await matching.loads(s, gig, [expert_id], self.d.tz))[expert_id]
+        if matching.over_load(gig, None, None, load):
+            return True
+        day = gig.starts_at.astimezone(self.d.tz).date()
+        if profile is None:
+            return False
+        paused = profile.paused_until is not None and profile.paused_until >= day
+        return paused or (profile.contract_until is not None and profile.contract_until < day)
 
     async def _cannot_take(self, s: AsyncSession, offer: Offer, gig: Gig) -> AnswerResult | None:
         """Why this offer can no longer be accepted, or None if it can."""
