@@ -411,6 +411,39 @@ class OrderActions(Button):
 
 
 @dataclass(frozen=True)
+class OrderAgain(Button):
+    """Start a new order pre-filled from this earlier one (the presser's own only)."""
+
+    TEMPLATE = "oo:{gig_id}"
+    gig_id: Id
+
+
+@dataclass(frozen=True)
+class EarlierOrders(Button):
+    """The orderer's earlier orders, to pick one to order again."""
+
+    TEMPLATE = "oo:list"
+
+
+@dataclass(frozen=True)
+class SeriesScope(Button):
+    """A change to a date of a series: o: only this date, l: this and the later dates."""
+
+    TEMPLATE = "ss:{what}:{scope}:{gig_id}"
+    what: Literal["oc", "gc", "ot", "op"]
+    scope: Literal["o", "l"]
+    gig_id: Id
+
+
+@dataclass(frozen=True)
+class SeriesDates(Button):
+    """The dates of a series, each with its own actions (from /myorders)."""
+
+    TEMPLATE = "sd:{gig_id}"
+    gig_id: Id
+
+
+@dataclass(frozen=True)
 class GigsPage(Button):
     TEMPLATE = "gl:{status}:{page}"
     status: Annotated[str, one_of("untwpofcd")]  # handlers.desk.GIG_FILTERS

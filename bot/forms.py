@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 
 from bot import vocab
 from bot.parsing import (
+    SERIES_MAX,
     InputError,
     clean_text,
     has_words,
     parse_date,
     parse_date_range,
+    parse_dates,
     parse_datetime,
     parse_duration_minutes,
     parse_int,
@@ -36,7 +38,7 @@ class Field:
     """One question. `kind` decides how answers are read; labels come from `options_key`."""
 
     name: str
-    # text | choice | multi | int | datetime | date | daterange | duration | money | yesno
+    # text | choice | multi | int | datetime | date | dates | daterange | duration | money | yesno
     kind: str
     options: tuple[str, ...] = ()
     options_key: str = ""
@@ -54,6 +56,8 @@ class Field:
     # The question's wording depends on an earlier answer: the prompt key gets "_<answer>"
     # (`prompt_by[1]` when it is not answered yet), e.g. a place asked as an address or a link.
     prompt_by: tuple[str, str] | None = None
+    # For int: the message when the number is out of range (instead of the plain range one).
+    range_key: str = ""
 
     def applies(self, values: dict[str, Any]) -> bool:
         return self.when is None or self.when(values)
@@ -70,6 +74,9 @@ class Form:
     hidden: frozenset[str] = field(default_factory=frozenset)  # data keys that are not answers
     summary: str = "gig"  # how the summary shows the answers: "gig" or "profile"
     send_label: str = "btn.send"  # the summary's button that finishes the form
+    # Questions the summary offers as buttons of their own (label key, field name), such as
+    # "Repeat" on an order: not asked on the way, only when the person wants them.
+    shortcuts: tuple[tuple[str, str], ...] = ()
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -81,6 +88,10 @@ class Form:
         return [f.name for f in self.fields].index(name)
 
 
+REPEATS = ("once", "weekly", "biweekly", "dates")
+SERIES_REPEATS = ("weekly", "biweekly", "dates")  # the answers that make an order a series
+
+
 ORDER = Form(
     "order",
     (
@@ -88,6 +99,25 @@ ORDER = Form(
         Field("gig_type", "choice", vocab.GIG_TYPES, "gig_type"),
         Field("topics", "multi", vocab.TOPICS, "topic"),
         Field("starts_at", "datetime"),
+        # A series: asked only from the summary's "Repeat" button (see Form.shortcuts).
+        Field("repeat", "choice", REPEATS, "repeat", when=lambda v: "repeat" in v),
+        Field(
+            "repeat_count",
+            "int",
+            low=2,
+            high=SERIES_MAX,
+            quick=("4", "6", "8", "12"),
+            when=lambda v: v.get("repeat") in ("weekly", "biweekly"),
+            range_key="series.err_count",
+        ),
+        Field("repeat_dates", "dates", when=lambda v: v.get("repeat") == "dates"),
+        Field(
+            "series_take",
+            "choice",
+            ("whole", "single"),
+            "series_take",
+            when=lambda v: v.get("repeat") in SERIES_REPEATS,
+        ),
         Field("duration", "duration", quick=("1", "1,5", "2", "3")),
         Field("remote", "choice", ("onsite", "remote"), "format"),
         Field("place", "text", max_len=400, wording="words", prompt_by=("remote", "onsite")),
@@ -111,6 +141,7 @@ ORDER = Form(
         ),
     ),
     frozenset({Role.ORDERER}),
+    shortcuts=(("btn.reorder.repeat", "repeat"),),
 )
 
 EXPERT = Form(
@@ -170,14 +201,17 @@ CANCEL_ORDER = _one(
     "cancel_order",
     ORDERERS,
     Field("cancel_reason", "text", max_len=1000, skippable=True),
-    ("gig_id",),
+    ("gig_id", "scope"),
 )
 CANCEL_GIG = _one(
-    "cancel_gig", COORDINATORS, Field("cancel_reason", "text", max_len=1000), ("gig_id",)
+    "cancel_gig", COORDINATORS, Field("cancel_reason", "text", max_len=1000), ("gig_id", "scope")
 )
-CHANGE_TIME = _one("change_time", GIG_PARTIES, Field("starts_at", "datetime"), ("gig_id",))
+CHANGE_TIME = _one("change_time", GIG_PARTIES, Field("starts_at", "datetime"), ("gig_id", "scope"))
 CHANGE_PLACE = _one(
-    "change_place", GIG_PARTIES, Field("place", "text", max_len=400, wording="words"), ("gig_id",)
+    "change_place",
+    GIG_PARTIES,
+    Field("place", "text", max_len=400, wording="words"),
+    ("gig_id", "scope"),
 )
 DEBRIEF_NOTE = _one(
     "debrief_note",
@@ -327,10 +361,13 @@ class DraftState:
 
     def shown(self) -> dict[str, Any]:
         """The answers a summary shows (no hidden data, no working state, no consent time)."""
+        names = {f.name: f for f in self.form.fields}
         return {
             k: v
             for k, v in self.answers().items()
-            if k not in self.form.hidden and k != "consent_at"
+            if k not in self.form.hidden
+            and k != "consent_at"
+            and (k not in names or names[k].applies(self.values))
         }
 
     def prompt_key(self, field_: Field) -> str:
@@ -437,14 +474,9 @@ def read_typed(field_: Field, text: str, now: datetime, tz: ZoneInfo) -> Any:
                 raise InputError("err.name_letters")
             return cleaned
         case "int":
-            return parse_int(text, field_.low, field_.high)
-        case "datetime":
-            return parse_datetime(text, now, tz).isoformat()
-        case "date":
-            return parse_date(text, now, tz).isoformat()
-        case "daterange":
-            first, last = parse_date_range(text, now, tz)
-            return f"{first.isoformat()}/{last.isoformat()}"
+            return _read_int(field_, text)
+        case "dates" | "datetime" | "date" | "daterange":
+            return _read_when(field_.kind, text, now, tz)
         case "duration":
             return parse_duration_minutes(text)
         case "money":
@@ -452,6 +484,27 @@ def read_typed(field_: Field, text: str, now: datetime, tz: ZoneInfo) -> Any:
         case "choice" | "multi" | "yesno":
             raise InputError("err.use_buttons")
     raise InputError("err.use_buttons")
+
+
+def _read_when(kind: str, text: str, now: datetime, tz: ZoneInfo) -> Any:
+    """A typed day, days, moment or period, stored as ISO text."""
+    if kind == "dates":
+        return [d.isoformat() for d in parse_dates(text, now, tz)]
+    if kind == "datetime":
+        return parse_datetime(text, now, tz).isoformat()
+    if kind == "date":
+        return parse_date(text, now, tz).isoformat()
+    first, last = parse_date_range(text, now, tz)
+    return f"{first.isoformat()}/{last.isoformat()}"
+
+
+def _read_int(field_: Field, text: str) -> int:
+    try:
+        return parse_int(text, field_.low, field_.high)
+    except InputError as err:
+        if field_.range_key and err.key == "err.number_range":
+            raise InputError(field_.range_key, err.params) from None
+        raise
 
 
 def read_choice(field_: Field, index: int) -> str:

@@ -157,6 +157,29 @@ def parse_date_range(text: str, now: datetime, tz: ZoneInfo) -> tuple[date, date
     return first, last
 
 
+SERIES_MAX = 52  # dates in one series: a year of weekly gigs
+
+
+def parse_dates(text: str, now: datetime, tz: ZoneInfo, most: int = SERIES_MAX - 1) -> list[date]:
+    """'10.3.2027, 17.3. 24.3.2027' -> the days in time order, each once. Commas, semicolons,
+    spaces and "ja"/"och"/"and" between them are all fine; a day that cannot be read is named."""
+    tokens = [t for t in re.split(r"[\s,;]+", text.strip()) if t]
+    tokens = [t for t in tokens if t.lower() not in ("ja", "och", "and", "&")]
+    if not tokens:
+        raise InputError("series.err_dates_none")
+    days: set[date] = set()
+    for token in tokens:
+        try:
+            days.add(parse_date(token, now, tz))
+        except InputError as err:
+            if err.key == "err.date_past":
+                raise InputError("series.err_dates_past", {"date": token}) from None
+            raise InputError("series.err_dates_bad", {"date": token[:20]}) from None
+    if len(days) > most:
+        raise InputError("series.err_cap", {"high": most + 1})
+    return sorted(days)
+
+
 def parse_int(text: str, low: int, high: int) -> int:
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
     if not re.fullmatch(r"[+-]?\d{1,9}", cleaned):

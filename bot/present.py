@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import WRITTEN_DATES, Texts
-from storage.models import Gig
+from bot.i18n import WRITTEN_DATES, Texts, fmt_day
+from storage.models import Gig, GigSeries
 
 Button = tuple[str, str]  # (already rendered label, callback data)
 
@@ -56,6 +56,8 @@ _LABELLED = {
     "remote": "format",
     "fee_type": "fee_type",
     "kind": "session_kind",
+    "repeat": "repeat",
+    "series_take": "series_take",
 }
 # Answers stored as a list of codes, shown as one comma-separated line.
 _LABELLED_LISTS = {
@@ -155,6 +157,14 @@ class Presenter:
                 return self.texts.duration(lang, int(value))
             case "fee" | "amount" | "travel" | "other":
                 return self.money(lang, int(value))
+        return self._series_value(lang, name, value)
+
+    def _series_value(self, lang: str, name: str, value: Any) -> str:
+        """How often a series repeats, or its listed dates (anything else as it is)."""
+        if name == "repeat_count":
+            return self.t(lang, "series.times", count=int(value))
+        if name == "repeat_dates":
+            return ", ".join(fmt_day(date.fromisoformat(d)) for d in value)
         return str(value)
 
     def gig(
@@ -173,6 +183,10 @@ class Presenter:
             "gig_type",
             "topics",
             "starts_at",
+            "repeat",
+            "repeat_count",
+            "repeat_dates",
+            "series_take",
             "duration",
             "remote",
             "place",
@@ -195,6 +209,8 @@ class Presenter:
                 lines += self._content_line(lang, values)
                 continue
             if name in ("notes", "companion") and not values.get(name):
+                continue
+            if name == "repeat" and values[name] == "once":
                 continue
             lines.append(f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}")
         return "\n".join(lines)
@@ -239,6 +255,21 @@ class Presenter:
             id=gig.id,
             type=self.label(lang, "gig_type", gig.gig_type),
             when=self.when(lang, gig.starts_at),
+        )
+
+    def series(self, lang: str, series: GigSeries, dates: list[datetime]) -> str:
+        """A series in one line: "Tuesdays 6× from 3.3.2027", "every other Tuesday 4× from
+        …", "5 dates 3.3.2027–12.5.2027" (`dates`: its gigs' times, in order)."""
+        first, last = (d.astimezone(self.tz) for d in (dates[0], dates[-1]))
+        weekday = first.weekday()
+        return self.t(
+            lang,
+            f"series.{series.repeat}",
+            days=self.t(lang, f"weekdays.d{weekday}"),
+            day=self.t(lang, f"weekday.d{weekday}"),
+            count=len(dates),
+            first=fmt_day(first.date()),
+            last=fmt_day(last.date()),
         )
 
     def title_args(self, gig: Gig | None, **numbers: float) -> Callable[[str], dict[str, Any]]:

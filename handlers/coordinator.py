@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
@@ -15,7 +16,7 @@ from bot.present import gig_values
 from bot.services.orders import Decision
 from handlers import forms
 from handlers.base import Ctx, Req, handles
-from storage.models import GigStatus, Role
+from storage.models import Gig, GigStatus, Role
 from storage.repo import GigRepo
 
 ROLE_WORDS = {
@@ -74,6 +75,19 @@ async def _create(req: Req, role: str) -> None:
     )
 
 
+def first_dates(gigs: Sequence[Gig]) -> list[Gig]:
+    """A series is approved once, on its first date: its later dates are in its line."""
+    seen: set[int] = set()
+    out = []
+    for gig in gigs:
+        if gig.series_id is not None:
+            if gig.series_id in seen:
+                continue
+            seen.add(gig.series_id)
+        out.append(gig)
+    return out
+
+
 @handles(Role.COORDINATOR)
 async def pending(req: Req) -> None:
     """List orders waiting for a decision, each with Approve / Reject."""
@@ -82,13 +96,14 @@ async def pending(req: Req) -> None:
         req.say("coord.no_pending")
         return
     p = req.core.presenter
+    gigs = first_dates(gigs)
     for gig in gigs[:20]:
+        details = p.gig(req.lang, gig_values(gig))
+        series = await req.core.orders.series_line(req.s, req.lang, gig)
+        if series:
+            details = req.t("series.list_item", series=series) + "\n" + details
         req.reply(
-            req.t(
-                "coord.new_order",
-                title=p.gig_title(req.lang, gig),
-                details=p.gig(req.lang, gig_values(gig)),
-            ),
+            req.t("coord.new_order", title=p.gig_title(req.lang, gig), details=details),
             req.keyboard(
                 [
                     [

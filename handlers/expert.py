@@ -30,7 +30,7 @@ from bot.forms import EXPERT, LIMIT_EARNINGS, LIMIT_GIGS, PAUSE, SUMMARY
 from bot.i18n import Texts
 from bot.parsing import InputError, parse_date
 from bot.present import gig_values
-from bot.services.dispatch import Answer
+from bot.services.dispatch import Answer, AnswerResult
 from bot.services.experts import profile_values
 from handlers import forms
 from handlers.base import Ctx, Req, handles
@@ -45,6 +45,21 @@ async def _retire_offer(req: Req, offer_id: int, text: str) -> None:
     buttons and says what happened, like every answered offer."""
     if req.actor.user is not None:
         await req.core.notifier.edit_text(req.s, req.actor.user, pack(OfferTag(offer_id)), text)
+
+
+def series_outcome(req: Req, result: AnswerResult) -> str:
+    """A whole series accepted: the other dates taken, and any not taken and why; "" for a
+    single gig."""
+    lines = [""]
+    for key, gigs in (
+        ("series.taken", result.taken),
+        ("series.missed", result.missed),
+        ("series.clashed", result.clashed),
+    ):
+        if gigs:
+            dates = ", ".join(req.core.presenter.when(req.lang, g.starts_at) for g in gigs)
+            lines.append(req.t(key, count=len(gigs), dates=dates))
+    return "\n\n".join(lines) if len(lines) > 1 else ""
 
 
 async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
@@ -97,6 +112,7 @@ async def _accept(req: Req, offer_id: int, despite_limit: bool) -> None:
             outcome = req.t("offer.expired", title=title)
         case _:
             outcome = req.t("offer.closed", title=title)
+    outcome += series_outcome(req, result)
     if outcome:
         req.edit(outcome)
         if despite_limit:

@@ -96,9 +96,11 @@ async def begin(
     *,
     step: str | None = None,
     intro: str | None = None,
+    editing: bool = False,
 ) -> None:
-    """Start a form (or edit existing values from the summary) and ask the first question."""
-    state = DraftState(form, "", dict(values or {}))
+    """Start a form (or edit existing values from the summary) and ask the first question.
+    `editing`: the values are answers already; ask only what is missing, then the summary."""
+    state = DraftState(form, "", dict(values or {}), editing)
     state.step = step or state.first_step()
     await save(req, state)
     if intro:
@@ -186,12 +188,17 @@ def summary_text(req: Req, state: DraftState) -> str:
 
 
 def summary_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup:
+    shortcuts = [
+        (req.t(label), pack(FormEdit(state.form.index(name))))
+        for label, name in state.form.shortcuts
+    ]
     return req.keyboard(
         [
             [
                 (req.t(state.form.send_label), pack(FormSummary("s"))),
                 (req.t("btn.edit"), pack(FormSummary("e"))),
             ],
+            *([shortcuts] if shortcuts else []),
             [(req.t("btn.cancel_form"), pack(FormSummary("x")))],
         ]
     )

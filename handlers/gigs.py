@@ -17,6 +17,7 @@ from bot.callbacks import (
     PickSend,
     PickToggle,
     Ranking,
+    SeriesScope,
     pack,
     parse_as,
     pattern,
@@ -29,6 +30,7 @@ from bot.forms import (
     CHANGE_TIME,
     HANDPICK_REASON,
     PREP_HOURS,
+    Form,
 )
 from bot.i18n import Texts
 from bot.notify import next_allowed
@@ -270,6 +272,9 @@ async def gig_card(req: Req) -> None:
         await req.core.dispatch.status_text(req.s, gig, req.lang),
         req.t("desk.confirmed", names=", ".join(n for _, n in confirmed) or "–"),
     ]
+    series = await req.core.orders.series_line(req.s, req.lang, gig)
+    if series:
+        parts.insert(1, req.t("series.list_item", series=series))
     if answers:
         parts.append(req.t("desk.checkin_answers") + "\n" + "\n".join(answers))
     rows = []
@@ -314,25 +319,62 @@ async def checkin_answers(req: Req, gig: Gig) -> list[str]:
 
 @handles(Role.ORDERER, Role.COORDINATOR)
 async def change(req: Req) -> None:
-    """Cancel, move or change the place of a gig: each asks one question first."""
+    """Cancel, move or change the place of a gig: each asks one question first (a date of a
+    series asks first whether the later dates change too)."""
     button = req.pressed(GigChange)
-    gig = await authorised_gig(req, button.gig_id)
-    if gig.status not in GigStatus.UPCOMING or gig.starts_at <= req.core.clock.now():
-        req.toast("gig.not_changeable", alert=True)
+    gig = await changeable(req, button.gig_id)
+    if gig is None:
         return
     if button.what == "ph":
         if req.actor.role != Role.COORDINATOR:
             raise Refuse("err.gig_not_found")
         await forms.begin(req, PREP_HOURS, {"gig_id": gig.id})
         return
-    form = {"oc": CANCEL_ORDER, "gc": CANCEL_GIG, "ot": CHANGE_TIME, "op": CHANGE_PLACE}[
-        button.what
-    ]
+    if gig.series_id is not None:
+        what = button.what
+        req.say(
+            "series.scope_ask",
+            req.keyboard(
+                [
+                    [(req.t("btn.reorder.series_only"), pack(SeriesScope(what, "o", gig.id)))],
+                    [(req.t("btn.reorder.series_later"), pack(SeriesScope(what, "l", gig.id)))],
+                ]
+            ),
+            title=req.core.presenter.gig_title(req.lang, gig),
+        )
+        return
+    await forms.begin(req, change_form(req, button.what), {"gig_id": gig.id})
+
+
+async def changeable(req: Req, gig_id: int) -> Gig | None:
+    """The gig if this person may change it and it can still change (else a toast)."""
+    gig = await authorised_gig(req, gig_id)
+    if gig.status not in GigStatus.UPCOMING or gig.starts_at <= req.core.clock.now():
+        req.toast("gig.not_changeable", alert=True)
+        return None
+    return gig
+
+
+def change_form(req: Req, what: str) -> Form:
+    """The one question a change asks; cancelling asks a coordinator for a reason."""
+    form = {"oc": CANCEL_ORDER, "gc": CANCEL_GIG, "ot": CHANGE_TIME, "op": CHANGE_PLACE}[what]
     if form is CANCEL_ORDER and req.actor.role == Role.COORDINATOR:
         form = CANCEL_GIG
     if form is CANCEL_GIG and req.actor.role == Role.ORDERER:
         form = CANCEL_ORDER
-    await forms.begin(req, form, {"gig_id": gig.id})
+    return form
+
+
+@handles(Role.ORDERER, Role.COORDINATOR)
+async def series_scope(req: Req) -> None:
+    """Only this date, or this and the later ones: then the change's question."""
+    button = req.pressed(SeriesScope)
+    gig = await changeable(req, button.gig_id)
+    if gig is None:
+        return
+    req.edit_markup(None)
+    values = {"gig_id": gig.id, "scope": button.scope}
+    await forms.begin(req, change_form(req, button.what), values)
 
 
 async def handpick_reason_done(req: Req, values: dict[str, Any]) -> None:
@@ -345,14 +387,26 @@ async def cancel_done(req: Req, values: dict[str, Any]) -> None:
     """The gig is cancelled with the reason given (an orderer may give none)."""
     gig = await authorised_gig(req, int(values["gig_id"]))
     reason = values.get("cancel_reason") or req.t("gig.no_reason")
+    title = req.core.presenter.gig_title(req.lang, gig)
+    if values.get("scope") == "l":
+        gigs = await req.core.dispatch.cancel_series(req.s, req.actor, gig.id, reason)
+        req.say("series.cancelled_done", title=title, count=len(gigs))
+        return
     await req.core.dispatch.cancel_gig(req.s, req.actor, gig.id, reason)
-    req.say("gig.cancelled_done", title=req.core.presenter.gig_title(req.lang, gig))
+    req.say("gig.cancelled_done", title=title)
 
 
 async def change_done(req: Req, values: dict[str, Any]) -> None:
     """The gig moves to the new time or place; everyone confirmed is told."""
     gig = await authorised_gig(req, int(values["gig_id"]))
     starts = datetime.fromisoformat(values["starts_at"]) if "starts_at" in values else None
+    if values.get("scope") == "l":
+        gigs = await req.core.dispatch.change_series(
+            req.s, req.actor, gig.id, starts_at=starts, place=values.get("place")
+        )
+        title = req.core.presenter.gig_title(req.lang, gigs[0])
+        req.say("series.changed_done", title=title, count=len(gigs))
+        return
     gig = await req.core.dispatch.change_gig(
         req.s, req.actor, gig.id, starts_at=starts, place=values.get("place")
     )
@@ -379,4 +433,5 @@ def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
         CallbackQueryHandler(toggle_pick, pattern=pattern(PickToggle)),
         CallbackQueryHandler(send_picked, pattern=pattern(PickSend)),
         CallbackQueryHandler(change, pattern=pattern(GigChange)),
+        CallbackQueryHandler(series_scope, pattern=pattern(SeriesScope)),
     ]

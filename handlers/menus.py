@@ -57,7 +57,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 MENUS: dict[str, tuple[tuple[str, ...], ...]] = {
-    Role.ORDERER: (("menu.new_order", "menu.my_orders"), ("menu.help",)),
+    Role.ORDERER: (("menu.new_order", "menu.my_orders"), ("menu.order_again", "menu.help")),
     Role.EXPERT: (
         ("menu.my_gigs", "menu.profile"),
         ("menu.open_gigs", "menu.availability"),

@@ -241,6 +241,21 @@ class GigStatus(StrEnum):
     HAPPENING = nonmember((OPEN, FILLED, DONE))
 
 
+class GigSeries(Base):
+    """An order for several dates: one approval, and each date its own gig (`Gig.series_id`).
+    `whole`: experts take every date at once (one offer, sent on the first date's gig);
+    otherwise each date is offered on its own."""
+
+    __tablename__ = "gig_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orderer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    repeat: Mapped[str] = mapped_column(String(16))  # weekly | biweekly | dates
+    count: Mapped[int] = mapped_column(Integer)  # dates when ordered
+    whole: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
 class Gig(Base):
     """An order and, once approved, the gig it becomes."""
 
@@ -293,6 +308,10 @@ class Gig(Base):
     # line: shown on the offer before Accept, and the preparation check-in offers a talk.
     content_themes: Mapped[list[str]] = mapped_column(JSON, default=list)
     content_note: Mapped[str] = mapped_column(Text, default="")
+    # One date of a series (GigSeries); None for a single order.
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gig_series.id", ondelete="SET NULL"), index=True
+    )
 
     __table_args__ = (Index("ix_gigs_status_starts", "status", "starts_at"),)
 

@@ -30,6 +30,7 @@ from storage.models import (
     ExpertProfile,
     ExpertStatus,
     Gig,
+    GigSeries,
     GigStatus,
     Inbox,
     Interest,
@@ -248,6 +249,22 @@ class GigRepo:
         )
         return rows.all()
 
+    async def earlier_orders(self, user_id: int, limit: int) -> Sequence[Gig]:
+        """The orderer's latest orders of any time and status, newest first: one per series
+        (its first date), so "order again" lists each order once."""
+        first = (
+            select(func.min(Gig.id))
+            .where(Gig.orderer_id == user_id, Gig.series_id.is_not(None))
+            .group_by(Gig.series_id)
+        )
+        rows = await self.s.scalars(
+            select(Gig)
+            .where(Gig.orderer_id == user_id, (Gig.series_id.is_(None)) | Gig.id.in_(first))
+            .order_by(Gig.created_at.desc(), Gig.id.desc())
+            .limit(limit)
+        )
+        return rows.all()
+
     async def past_deadline(self, now: datetime) -> Sequence[Gig]:
         """Open upcoming gigs past their fill deadline that nobody has been alerted about."""
         rows = await self.s.scalars(
@@ -300,6 +317,29 @@ class GigRepo:
     def set_mode(self, gig: Gig, mode: str) -> None:
         """How the gig's offers go out from now on (broadcast, cascade, handpick)."""
         gig.dispatch_mode = mode
+
+
+class SeriesRepo:
+    """Orders for several dates (GigSeries) and their dates."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, series: GigSeries) -> GigSeries:
+        self.s.add(series)
+        await self.s.flush()
+        return series
+
+    async def get(self, series_id: int) -> GigSeries | None:
+        return await self.s.get(GigSeries, series_id)
+
+    async def dates(self, series_id: int, *, since: datetime | None = None) -> Sequence[Gig]:
+        """The series' gigs in time order (from `since` on, if given)."""
+        query = select(Gig).where(Gig.series_id == series_id)
+        if since is not None:
+            query = query.where(Gig.starts_at >= since)
+        rows = await self.s.scalars(query.order_by(Gig.starts_at, Gig.id))
+        return rows.all()
 
 
 class OfferRepo:

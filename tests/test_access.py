@@ -109,7 +109,7 @@ async def test_language_follows_the_client_and_can_be_changed(h: Harness) -> Non
     assert nurse.last.text == h.t("sv", "help.orderer")
     assert nurse.last.reply_keyboard == [
         [h.t("sv", "menu.new_order"), h.t("sv", "menu.my_orders")],
-        [h.t("sv", "menu.help")],
+        [h.t("sv", "menu.order_again"), h.t("sv", "menu.help")],
     ]
     # The Swedish menu button works like the command.
     await nurse.send(h.t("sv", "menu.new_order"))

@@ -83,6 +83,7 @@ ELSEWHERE = {
 # Tables that point at users but hold nothing about an expert.
 NOT_ABOUT_EXPERTS = {
     "gigs": "the orderer and the deciding coordinator",
+    "gig_series": "the orderer who ordered a series (experts are linked to its dates' gigs)",
     "orderer_feedback": "the orderer's own rating",
     "alerts": "which coordinator took an alert",
     "calls": "the coordinator who made a call for interest",

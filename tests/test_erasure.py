@@ -317,6 +317,7 @@ EXPORTED_AS: dict[str, str | None] = {
     "orderer_feedback": None,
     "calls": None,  # made by a coordinator
     "support_sessions": None,  # announced by a coordinator
+    "gig_series": None,  # the orderer of a series
 }
 
 

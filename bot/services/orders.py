@@ -13,10 +13,11 @@ from bot.clock import Clock
 from bot.errors import Refuse
 from bot.notify import Notifier
 from bot.present import Presenter, gig_values
+from bot.services import series
 from bot.services.access import Actor
-from bot.services.dispatch import Dispatch
-from storage.models import Gig, GigStatus, User
-from storage.repo import GigRepo, UserRepo
+from bot.services.dispatch import SERIES_MODE, Dispatch
+from storage.models import Gig, GigSeries, GigStatus, User
+from storage.repo import GigRepo, SeriesRepo, UserRepo
 
 
 class Decision(Enum):
@@ -39,44 +40,79 @@ class Orders:
         self.clock = clock
 
     async def submit(self, s: AsyncSession, actor: Actor, values: dict[str, Any]) -> Gig:
-        """Store a completed order form as a pending gig and alert every coordinator."""
+        """Store a completed order form as a pending gig (one per date of a series) and alert
+        every coordinator once; returns the (first) gig."""
         now = self.clock.now()
-        starts_at = datetime.fromisoformat(values["starts_at"])
-        if starts_at <= now:
+        moments = series.starts(values, self.p.tz)
+        if moments[0] <= now:
             # The form was filled in earlier and the moment has passed since.
             raise Refuse("err.datetime_past_on_send")
-        gig = await GigRepo(s).add(
-            Gig(
-                orderer_id=actor.id,
-                status=GigStatus.PENDING,
-                organisation=values["organisation"],
-                gig_type=values["gig_type"],
-                topics=list(values["topics"]),
-                starts_at=starts_at,
-                duration_min=int(values["duration"]),
-                remote=values["remote"] == "remote",
-                place=values["place"],
-                region=values["region"],
-                audience=values["audience"],
-                audience_size=int(values["audience_size"]),
-                seats=int(values["seats"]),
-                seats_filled=0,
-                language=values["language"],
-                fee_cents=values.get("fee"),
-                contact=values["contact"],
-                notes=values.get("notes") or "",
-                content_themes=list(values.get("content_themes") or []),
-                content_note=(values.get("content_note") or "")
-                if values.get("content_themes")
-                else "",
-                reject_reason="",
-                created_at=now,
-                # The settings in force when the order came in (a later change of the
-                # settings does not move gigs already ordered).
-                cascade_k=self.dispatch.settings.cascade_size,
-                cascade_hours=self.dispatch.settings.cascade_wait_hours,
+        group = None
+        if len(moments) > 1:
+            group = await SeriesRepo(s).add(
+                GigSeries(
+                    orderer_id=actor.id,
+                    repeat=values["repeat"],
+                    count=len(moments),
+                    whole=values.get("series_take") == "whole",
+                    created_at=now,
+                )
             )
+        gigs = [await GigRepo(s).add(self._gig(actor, values, at, now, group)) for at in moments]
+        await self._alert_new(s, gigs[0], group, moments)
+        return gigs[0]
+
+    def _gig(
+        self,
+        actor: Actor,
+        values: dict[str, Any],
+        starts_at: datetime,
+        now: datetime,
+        group: GigSeries | None,
+    ) -> Gig:
+        return Gig(
+            orderer_id=actor.id,
+            status=GigStatus.PENDING,
+            organisation=values["organisation"],
+            gig_type=values["gig_type"],
+            topics=list(values["topics"]),
+            starts_at=starts_at,
+            duration_min=int(values["duration"]),
+            remote=values["remote"] == "remote",
+            place=values["place"],
+            region=values["region"],
+            audience=values["audience"],
+            audience_size=int(values["audience_size"]),
+            seats=int(values["seats"]),
+            seats_filled=0,
+            language=values["language"],
+            fee_cents=values.get("fee"),
+            contact=values["contact"],
+            notes=values.get("notes") or "",
+            content_themes=list(values.get("content_themes") or []),
+            content_note=(values.get("content_note") or "") if values.get("content_themes") else "",
+            reject_reason="",
+            created_at=now,
+            # The settings in force when the order came in (a later change of the
+            # settings does not move gigs already ordered).
+            cascade_k=self.dispatch.settings.cascade_size,
+            cascade_hours=self.dispatch.settings.cascade_wait_hours,
+            series_id=group.id if group is not None else None,
         )
+
+    async def _alert_new(
+        self, s: AsyncSession, gig: Gig, group: GigSeries | None, moments: list[datetime]
+    ) -> None:
+        """One approval alert, for a series too (approving it approves every date)."""
+
+        def texts(lang: str) -> dict[str, str]:
+            details = self.p.gig(lang, gig_values(gig))
+            if group is not None:
+                take = self.p.t(lang, f"series_take.{'whole' if group.whole else 'single'}")
+                line = self.p.series(lang, group, moments)
+                details = self.p.t(lang, "series.alert", series=line, take=take) + "\n" + details
+            return {"title": self.p.gig_title(lang, gig), "details": details}
+
         await self.notify.alert(
             s,
             "orders",
@@ -89,12 +125,16 @@ class Orders:
                 ],
                 [("btn.ranking", pack(Ranking(gig.id)))],
             ],
-            per_lang=lambda lang: {
-                "title": self.p.gig_title(lang, gig),
-                "details": self.p.gig(lang, gig_values(gig)),
-            },
+            per_lang=texts,
         )
-        return gig
+
+    async def series_line(self, s: AsyncSession, lang: str, gig: Gig) -> str:
+        """ "Tuesdays 6× from 3.3.2027" for a gig of a series (all its dates); "" otherwise."""
+        if gig.series_id is None:
+            return ""
+        group = await SeriesRepo(s).get(gig.series_id)
+        dates = [g.starts_at for g in await SeriesRepo(s).dates(gig.series_id)]
+        return self.p.series(lang, group, dates) if group is not None and dates else ""
 
     async def _load_pending(self, s: AsyncSession, gig_id: int) -> Gig:
         gig = await GigRepo(s).get(gig_id)
@@ -116,6 +156,7 @@ class Orders:
         if not await GigRepo(s).decide(gig_id, GigStatus.OPEN, actor.id, self.clock.now()):
             return Decision.ALREADY, gig, 0
         await GigRepo(s).refresh(gig)
+        rest = await self._decide_rest(s, actor, gig, GigStatus.OPEN)
         await self.audit.record(s, actor, "approve", "gig", gig.id, mode or "")
         orderer = await UserRepo(s).get(gig.orderer_id)
         if orderer is not None:
@@ -125,7 +166,34 @@ class Orders:
         mode = mode or self.dispatch.settings.dispatch_mode
         await self._decided(s, actor, gig, "coord.order_approved", mode=f"mode.{mode}")
         offered = await self.dispatch.start(s, gig, mode, picked=picked, reason=reason, actor=actor)
+        whole = await self._whole(s, gig)
+        for other in rest:
+            if whole:
+                # Offered with the first date: one offer takes a seat on every date.
+                other.dispatch_mode = SERIES_MODE
+                continue
+            offered += await self.dispatch.start(
+                s, other, mode, picked=picked, reason=reason, actor=actor
+            )
         return Decision.DONE, gig, offered
+
+    async def _whole(self, s: AsyncSession, gig: Gig) -> bool:
+        group = await SeriesRepo(s).get(gig.series_id) if gig.series_id is not None else None
+        return group is not None and group.whole
+
+    async def _decide_rest(
+        self, s: AsyncSession, actor: Actor, gig: Gig, status: GigStatus, reason: str = ""
+    ) -> list[Gig]:
+        """The other dates of a series go the way of the one decided (one approval)."""
+        if gig.series_id is None:
+            return []
+        now, decided = self.clock.now(), []
+        for other in await SeriesRepo(s).dates(gig.series_id):
+            if other.id == gig.id or other.status != GigStatus.PENDING:
+                continue
+            if await GigRepo(s).decide(other.id, status, actor.id, now, reason):
+                decided.append(await GigRepo(s).refresh(other))
+        return decided
 
     async def reject(
         self, s: AsyncSession, actor: Actor, gig_id: int, reason: str
@@ -136,6 +204,7 @@ class Orders:
         ):
             return Decision.ALREADY, gig
         await GigRepo(s).refresh(gig)
+        await self._decide_rest(s, actor, gig, GigStatus.REJECTED, reason)
         await self.audit.record(s, actor, "reject", "gig", gig.id, reason)
         orderer = await UserRepo(s).get(gig.orderer_id)
         if orderer is not None:

@@ -65,7 +65,8 @@ def answer(state: DraftState, text: str) -> None:
 
 def filled_order() -> DraftState:
     state = started(ORDER)
-    for name in (f.name for f in ORDER.fields):
+    # The series questions are asked only from the summary's "Repeat" button.
+    for name in (f.name for f in ORDER.fields if f.applies(state.values)):
         assert state.step == name
         state.set_value(ORDER_ANSWERS[name])
     return state

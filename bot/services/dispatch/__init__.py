@@ -33,7 +33,7 @@ from bot.services.dispatch.common import (
     status_tag,
 )
 from bot.services.dispatch.lifecycle import Lifecycle, MoreTime, Outcome, Swap, Undo
-from bot.services.dispatch.offering import MODES, Offering
+from bot.services.dispatch.offering import MODES, SERIES_MODE, Offering
 from bot.services.dispatch.ranking import NOT_AGAIN, ROTATION_DAYS, Ranked, Ranking, rotation_key
 from bot.services.dispatch.seats import Seats
 from bot.services.dispatch.status import STATUS_NAMES_MAX, Status
@@ -44,6 +44,7 @@ __all__ = [
     "MODES",
     "NOT_AGAIN",
     "ROTATION_DAYS",
+    "SERIES_MODE",
     "STATUS_NAMES_MAX",
     "Answer",
     "AnswerResult",
@@ -106,6 +107,8 @@ class Dispatch:
         self.release_seat = self.seats.release_seat
         self.confirmed_gigs = self.seats.confirmed_gigs
         self.cancel_gig = self.changes.cancel_gig
+        self.cancel_series = self.changes.cancel_series
+        self.change_series = self.changes.change_series
         self.change_gig = self.changes.change_gig
         self.mark_done = self.changes.mark_done
         self.no_show = self.changes.no_show

@@ -16,9 +16,10 @@ from bot.services.dispatch.common import Deps, NoShow, Release, offer_tag
 from bot.services.dispatch.offering import Offering
 from bot.services.dispatch.seats import TAKING, Seats
 from bot.services.dispatch.status import Status
+from bot.services.series import shifted
 from bot.settings import LANGUAGES
 from storage.models import Gig, GigStatus, Offer, OfferStatus, User
-from storage.repo import GigRepo, OfferRepo, UserRepo
+from storage.repo import GigRepo, OfferRepo, SeriesRepo, UserRepo
 
 Before = dict[str, tuple[str, str]]  # per language: the time as it read, and the place
 
@@ -41,20 +42,153 @@ class Changes:
     async def cancel_gig(self, s: AsyncSession, actor: Actor, gig_id: int, reason: str) -> Gig:
         """Cancel for everyone: confirmed experts and open offers are told at once."""
         gig = await self._upcoming(s, gig_id, "err.gig_not_found")
+        for offer, expert in await self._cancel_one(s, actor, gig, reason):
+            await self._tell_cancelled(s, gig, offer, expert, was_open=False)
+        await self._tell_others_cancelled(s, actor, gig)
+        return gig
+
+    async def _cancel_one(
+        self, s: AsyncSession, actor: Actor, gig: Gig, reason: str
+    ) -> list[tuple[Offer, User]]:
+        """Cancel one locked gig: open offers are edited to say so at once; the confirmed
+        experts are returned for the caller to tell (once, for a series)."""
         await self.d.audit.record(s, actor, "cancel", "gig", gig.id, reason)
         now = self.d.clock.now()
         gig.status, gig.cancelled_at, gig.cancel_reason = GigStatus.CANCELLED, now, reason
+        confirmed = []
         for offer in await OfferRepo(s).live(gig.id):
             was_open = offer.status == OfferStatus.OPEN
             offer.status, offer.answered_at = OfferStatus.CANCELLED, now
             await self.d.fees.drop(s, gig.id, offer.expert_id)
             expert = await UserRepo(s).get(offer.expert_id)
-            if expert is not None:
-                await self._tell_cancelled(s, gig, offer, expert, was_open)
-        await self._tell_others_cancelled(s, actor, gig)
+            if expert is None:
+                continue
+            if was_open:
+                await self._tell_cancelled(s, gig, offer, expert, was_open=True)
+            else:
+                confirmed.append((offer, expert))
         await self.d.checkins.sync_gig(s, gig)
         self.status.mark(s, gig)
-        return gig
+        return confirmed
+
+    async def cancel_series(
+        self, s: AsyncSession, actor: Actor, gig_id: int, reason: str
+    ) -> list[Gig]:
+        """Cancel this date of a series and every later one. Each confirmed expert hears
+        once, with all their dates (and a cancelling calendar file per date); the orderer
+        and the coordinators once too."""
+        first = await self._upcoming(s, gig_id, "err.gig_not_found")
+        gigs = await self._this_and_later(s, first)
+        told: dict[int, tuple[User, list[Gig]]] = {}
+        for gig in gigs:
+            await GigRepo(s).lock(gig.id)
+            for _offer, expert in await self._cancel_one(s, actor, gig, reason):
+                told.setdefault(expert.id, (expert, []))[1].append(gig)
+                await self.d.checkins.send_calendar(s, gig, expert, cancelled=True)
+        for expert, theirs in told.values():
+            await self.d.notify.push(
+                s,
+                expert,
+                "series.cancelled_expert",
+                dates=self._dates(expert.language, theirs),
+                reason=reason,
+                title=self.d.p.gig_title(expert.language, theirs[0]),
+            )
+        await self._tell_others_series(s, actor, gigs, reason)
+        return gigs
+
+    async def _this_and_later(self, s: AsyncSession, first: Gig) -> list[Gig]:
+        """`first` and the later dates of its series that can still change, in time order."""
+        if first.series_id is None:
+            return [first]
+        now = self.d.clock.now()
+        later = await SeriesRepo(s).dates(first.series_id, since=first.starts_at)
+        return [
+            g
+            for g in later
+            if g.id == first.id or (g.status in GigStatus.UPCOMING and g.starts_at > now)
+        ]
+
+    def _dates(self, lang: str, gigs: list[Gig]) -> str:
+        return ", ".join(self.d.p.when(lang, g.starts_at) for g in gigs)
+
+    async def _tell_others_series(
+        self, s: AsyncSession, actor: Actor, gigs: list[Gig], reason: str
+    ) -> None:
+        orderer = await UserRepo(s).get(gigs[0].orderer_id)
+        if orderer is not None and orderer.id != actor.id:
+            await self.d.notify.push(
+                s,
+                orderer,
+                "series.cancelled_orderer",
+                reason=reason,
+                title=self.d.p.gig_title(orderer.language, gigs[0]),
+                dates=self._dates(orderer.language, gigs),
+            )
+        await self.d.notify.alert(
+            s,
+            "orders",
+            "series.cancelled_coord",
+            exclude=actor.id,
+            reason=reason,
+            by=actor.user.name if actor.user else "",
+            per_lang=lambda lang: {
+                "title": self.d.p.gig_title(lang, gigs[0]),
+                "dates": self._dates(lang, gigs),
+            },
+        )
+
+    async def change_series(
+        self,
+        s: AsyncSession,
+        actor: Actor,
+        gig_id: int,
+        *,
+        starts_at: datetime | None = None,
+        place: str | None = None,
+    ) -> list[Gig]:
+        """Change this date of a series and every later one the same way: a new place for
+        each, or each moved as this one moves (in local wall-clock time)."""
+        first = await self._upcoming(s, gig_id, "err.gig_not_found")
+        gigs = await self._this_and_later(s, first)
+        old_first = first.starts_at
+        placed: dict[int, tuple[User, list[Gig]]] = {}
+        lines: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
+        for gig in gigs:
+            await GigRepo(s).lock(gig.id)
+            moved = shifted(gig.starts_at, old_first, starts_at, self.d.tz) if starts_at else None
+            old = await self._change_one(s, actor, gig, moved, place, placed)
+            for lang in LANGUAGES:
+                what = self._what_changed(lang, gig, old[lang], moved, place).replace("\n", " · ")
+                lines[lang].append(f"• {self.d.p.when(lang, gig.starts_at)}: {what}")
+        for expert, theirs in placed.values():
+            await self.d.notify.push(
+                s,
+                expert,
+                "series.changed_expert",
+                title=self.d.p.gig_title(expert.language, theirs[0]),
+                dates=self._dates(expert.language, theirs),
+                place=place or "",
+            )
+        await self._tell_others_changed(s, actor, gigs, lines)
+        return gigs
+
+    async def _tell_others_changed(
+        self, s: AsyncSession, actor: Actor, gigs: list[Gig], lines: dict[str, list[str]]
+    ) -> None:
+        """The orderer and the coordinators hear of a series' change once, date by date."""
+        targets = [await UserRepo(s).get(gigs[0].orderer_id), *await UserRepo(s).coordinators()]
+        for person in targets:
+            if person is None or person.id == actor.id:
+                continue
+            lang = person.language
+            await self.d.notify.push(
+                s,
+                person,
+                "series.changed_info",
+                title=self.d.p.gig_title(lang, gigs[0]),
+                what="\n".join(lines[lang]),
+            )
 
     async def _tell_cancelled(
         self, s: AsyncSession, gig: Gig, offer: Offer, expert: User, was_open: bool
@@ -103,15 +237,7 @@ class Changes:
         """Move a gig or change its place; everyone involved hears what changed, at once.
         After a time change, confirmed experts are asked to confirm again."""
         gig = await self._upcoming(s, gig_id, "err.gig_not_found")
-        p = self.d.p
-        old = {lang: (p.when(lang, gig.starts_at), gig.place) for lang in LANGUAGES}
-        self._apply_change(gig, starts_at, place)
-        what = " ".join(x for x in (starts_at.isoformat() if starts_at else "", place or "") if x)
-        await self.d.audit.record(s, actor, "change", "gig", gig.id, what)
-        await s.flush()
-        await self.d.checkins.sync_gig(s, gig)
-        for offer in await OfferRepo(s).live(gig.id):
-            await self._tell_expert_changed(s, gig, offer, old, starts_at, place)
+        old = await self._change_one(s, actor, gig, starts_at, place, None)
         targets = [await UserRepo(s).get(gig.orderer_id), *await UserRepo(s).coordinators()]
         for person in targets:
             if person is None or person.id == actor.id:
@@ -121,11 +247,40 @@ class Changes:
                 s,
                 person,
                 "gig.changed_info",
-                title=p.gig_title(lang, gig),
+                title=self.d.p.gig_title(lang, gig),
                 what=self._what_changed(lang, gig, old[lang], starts_at, place),
             )
-        self.status.mark(s, gig)
         return gig
+
+    async def _change_one(
+        self,
+        s: AsyncSession,
+        actor: Actor,
+        gig: Gig,
+        starts_at: datetime | None,
+        place: str | None,
+        placed: dict[int, tuple[User, list[Gig]]] | None,
+    ) -> Before:
+        """Apply one change to one locked gig and tell its experts; returns how it read
+        before. `placed`: collect the confirmed experts of a new place instead of telling
+        them (a series tells each once); a new time asks each date again."""
+        p = self.d.p
+        old = {lang: (p.when(lang, gig.starts_at), gig.place) for lang in LANGUAGES}
+        self._apply_change(gig, starts_at, place)
+        what = " ".join(x for x in (starts_at.isoformat() if starts_at else "", place or "") if x)
+        await self.d.audit.record(s, actor, "change", "gig", gig.id, what)
+        await s.flush()
+        await self.d.checkins.sync_gig(s, gig)
+        for offer in await OfferRepo(s).live(gig.id):
+            if placed is not None and starts_at is None and offer.status != OfferStatus.OPEN:
+                expert = await UserRepo(s).get(offer.expert_id)
+                if expert is not None:
+                    placed.setdefault(expert.id, (expert, []))[1].append(gig)
+                    await self.d.checkins.send_calendar(s, gig, expert)
+                continue
+            await self._tell_expert_changed(s, gig, offer, old, starts_at, place)
+        self.status.mark(s, gig)
+        return old
 
     def _apply_change(self, gig: Gig, starts_at: datetime | None, place: str | None) -> None:
         if starts_at is not None:

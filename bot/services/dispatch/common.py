@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,6 +90,10 @@ class AnswerResult:
     gig: Gig | None = None
     earned: int = 0  # this month so far, cents (for OVER_LIMIT)
     limit: int = 0
+    # A whole series: the other dates taken with this one, and those with no seat left.
+    taken: list[Gig] = field(default_factory=list)
+    missed: list[Gig] = field(default_factory=list)
+    clashed: list[Gig] = field(default_factory=list)  # another gig, a break, the contract
 
 
 @dataclass

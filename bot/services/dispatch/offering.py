@@ -39,10 +39,13 @@ from bot.services.dispatch.ranking import (
     waves_left,
 )
 from bot.services.dispatch.status import Status
-from storage.models import Gig, GigStatus, Offer, OfferStatus
-from storage.repo import GigRepo, OfferRepo, UserRepo
+from storage.models import Gig, GigSeries, GigStatus, Offer, OfferStatus
+from storage.repo import GigRepo, OfferRepo, SeriesRepo, UserRepo
 
 MODES = ("broadcast", "cascade", "handpick")
+# A later date of a "whole series": never offered on its own; the first date's offer takes a
+# seat on it (Seats.accept).
+SERIES_MODE = "series"
 
 
 def offer_rows(offer_id: int, more_time: bool = True) -> list[list[tuple[str, str]]]:
@@ -107,6 +110,8 @@ class Offering:
     async def proceed(self, s: AsyncSession, gig: Gig) -> int:
         """Send the offers the gig's mode calls for now; alert if nobody is left to ask."""
         if gig.status != GigStatus.OPEN or gig.starts_at <= self.d.clock.now():
+            return 0
+        if gig.dispatch_mode == SERIES_MODE:
             return 0
         if gig.seats - gig.seats_filled <= 0:
             return 0
@@ -174,6 +179,7 @@ class Offering:
             return 0
         offers = await self._write_offers(s, gig, entries, pool, reason)
         users = await UserRepo(s).by_ids([r.expert_id for r in entries])
+        whole = await self.whole_series(s, gig)
         details: dict[str, str] = {}
         rows = []
         for r, offer in zip(entries, offers, strict=True):
@@ -181,6 +187,8 @@ class Offering:
             lang = user.language
             if lang not in details:
                 details[lang] = self.d.p.offer_brief(lang, gig_values(gig))
+                if whole is not None:
+                    details[lang] += "\n\n" + self.whole_note(lang, *whole)
             row = self.d.notify.row(
                 user,
                 self.offer_text(lang, gig, r.name, offer, details[lang]),
@@ -215,6 +223,24 @@ class Offering:
         return offers
 
     # ----- what an offer says ---------------------------------------------------------------
+
+    async def whole_series(self, s: AsyncSession, gig: Gig) -> tuple[GigSeries, list[Gig]] | None:
+        """The series and its dates still to come, when `gig` opens a "whole series"."""
+        group = await SeriesRepo(s).get(gig.series_id) if gig.series_id is not None else None
+        if group is None or not group.whole:
+            return None
+        dates = await SeriesRepo(s).dates(group.id, since=gig.starts_at)
+        return group, [g for g in dates if g.status in GigStatus.UPCOMING]
+
+    def whole_note(self, lang: str, group: GigSeries, dates: list[Gig]) -> str:
+        """What taking a whole series means, with every date."""
+        p = self.d.p
+        return p.t(
+            lang,
+            "series.offer_whole",
+            series=p.series(lang, group, [g.starts_at for g in dates]),
+            dates=", ".join(p.when(lang, g.starts_at) for g in dates),
+        )
 
     def offer_text(
         self, lang: str, gig: Gig, name: str, offer: Offer, details: str | None = None

@@ -73,7 +73,67 @@ class Seats:
         await s.refresh(offer)
         await GigRepo(s).refresh(gig)
         await self._seated(s, actor, offer, gig, profile, handed)
-        return AnswerResult(Answer.ACCEPTED, offer, gig)
+        result = AnswerResult(Answer.ACCEPTED, offer, gig)
+        whole = await self.offering.whole_series(s, gig)
+        if whole is not None:
+            for other in whole[1]:
+                if other.id != gig.id:
+                    await self._take_also(s, actor, offer, other, profile, result)
+        return result
+
+    async def _take_also(
+        self,
+        s: AsyncSession,
+        actor: Actor,
+        offer: Offer,
+        gig: Gig,
+        profile: ExpertProfile | None,
+        result: AnswerResult,
+    ) -> None:
+        """A whole series: the same expert takes a seat on a later date too (an accepted offer
+        of its own, so check-ins, fees and feedback count it as its own gig); a date whose
+        seats went to others is listed in `result.missed`."""
+        now = self.d.clock.now()
+        locked = await GigRepo(s).lock(gig.id)
+        if locked is None or locked.starts_at <= now:
+            return
+        mine = (await OfferRepo(s).by_expert(gig.id)).get(offer.expert_id)
+        if mine is not None and mine.status == OfferStatus.ACCEPTED:
+            return
+        if await self._cannot_also(s, locked, offer.expert_id, profile):
+            # Left open for the coordinator (a whole series' later dates are not offered).
+            result.clashed.append(locked)
+            name = profile.display_name if profile is not None else "–"
+            await self.d.alert_seats(
+                s, locked, "series.coord_gap", about=offer.expert_id, name=name
+            )
+            return
+        if not await GigRepo(s).take_seat(gig.id, now):
+            result.missed.append(locked)
+            return
+        if mine is None:
+            mine = Offer(gig_id=gig.id, expert_id=offer.expert_id, created_at=now)
+            s.add(mine)
+        mine.status, mine.answered_at, mine.expires_at = OfferStatus.ACCEPTED, now, None
+        mine.rank, mine.pool = offer.rank, offer.pool
+        await s.flush()
+        await GigRepo(s).refresh(locked)
+        await self._seated(s, actor, mine, locked, profile, quiet=True)
+        result.taken.append(locked)
+
+    async def _cannot_also(
+        self, s: AsyncSession, gig: Gig, expert_id: int, profile: ExpertProfile | None
+    ) -> bool:
+        """A later date of a whole series that this expert cannot take after all: it clashes
+        with another confirmed gig, or falls in their break or after their contract."""
+        load = (await matching.loads(s, gig, [expert_id], self.d.tz))[expert_id]
+        if matching.over_load(gig, None, None, load):
+            return True
+        day = gig.starts_at.astimezone(self.d.tz).date()
+        if profile is None:
+            return False
+        paused = profile.paused_until is not None and profile.paused_until >= day
+        return paused or (profile.contract_until is not None and profile.contract_until < day)
 
     async def _hand_over(self, s: AsyncSession, offer: Offer, gig: Gig) -> Offer | None:
         """A colleague's direct offer (a swap) is being accepted: the asker's seat is given
@@ -119,10 +179,13 @@ class Seats:
         gig: Gig,
         profile: ExpertProfile | None,
         handed: Offer | None = None,
+        *,
+        quiet: bool = False,
     ) -> None:
         """What follows a seat taken: a young expert waits for a companion, the fee is
         agreed, the check-ins are planned, and a full gig tells everyone (a seat handed over
-        by a colleague tells the coordinators and the orderer who took whose place)."""
+        by a colleague tells the coordinators and the orderer who took whose place; `quiet`:
+        a later date of a whole series, whose first date told them already)."""
         if profile is not None and profile.youth and not gig.companion:
             offer.awaiting_companion = True
             await self.d.notify.alert(
@@ -143,7 +206,7 @@ class Seats:
             await self.d.checkins.confirmed(s, gig, actor.user)
         if handed is not None and profile is not None:
             await self._tell_swapped(s, gig, handed, profile.display_name)
-        elif gig.status == GigStatus.FILLED:
+        elif gig.status == GigStatus.FILLED and not quiet:
             await self._tell_filled(s, gig)
         self.status.mark(s, gig)
 
