@@ -85,4 +85,5 @@ async def post_init(app: AnyApplication) -> None:
 async def post_shutdown(app: AnyApplication) -> None:
     core: Core = app.bot_data["core"]
     await core.outbox.idle()
+    await scheduler.leader_of(app).resign()
     await core.db.dispose()

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "telegram"
+    # Several instances on one PostgreSQL: how often a standby tries to take over the
+    # periodic jobs (storage/leader.py).
+    leader_poll_seconds: int = Field(default=5, ge=1, le=300)
 
     @field_validator("bot_token")
     @classmethod
