@@ -12,6 +12,7 @@ import scheduler
 from bot.budget import SendBudget
 from bot.clock import Clock, SystemClock
 from bot.core import Core
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.transport import Transport
 from handlers.base import AnyApplication, Ctx
@@ -53,6 +54,7 @@ def build_application(
     app.bot_data["core"] = core
     handlers.install(app, core.texts)
     scheduler.install(app)
+    app.bot_data["metrics"] = Metrics(clock, budget, scheduler.leader_of(app))
     return app
 
 

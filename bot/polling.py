@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -163,10 +164,13 @@ class DurablePoller:
         """Handle one update; mark it done if its handler did not (none took it, it was
         refused, or it failed and the person was told), in one more transaction only then."""
         _CLAIMED.set(None)
+        started = time.perf_counter()
         await self.app.process_update(update)
         if _CLAIMED.get() != update.update_id:
             async with self.core.db.unit_of_work() as s:
                 await InboxRepo(s).claim(update.update_id)
+        if (metrics := self.app.bot_data.get("metrics")) is not None:
+            metrics.handled(time.perf_counter() - started)
 
     async def handle_stored(self) -> int:
         """Handle every stored update not yet done, oldest first (after a crash too)."""

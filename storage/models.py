@@ -532,3 +532,17 @@ class Outbox(Base):
         Index("ix_outbox_status_due", "status", "not_before"),
         Index("ix_outbox_tag_chat", "tag", "chat_id"),
     )
+
+
+class CalendarFeed(Base):
+    """A person's private calendar subscription (bot/services/feeds.py). Only a hash of the
+    feed's secret is stored, so the database alone cannot open anyone's feed; a new link
+    replaces the old one, which stops working at once."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

@@ -509,11 +509,14 @@ class InboxRepo:
     async def last_id(self) -> int | None:
         return await self.s.scalar(select(func.max(Inbox.update_id)))
 
-    async def prune(self) -> None:
+    async def prune(self, keep: int = 0) -> None:
         """Forget handled updates except the newest, whose id is the next offset after a
-        restart; Telegram never delivers ids below a confirmed offset again."""
+        restart; Telegram never delivers ids below a confirmed offset again. A webhook keeps
+        the ids of the last `keep` (no payload), to recognise Telegram's retries."""
         newest = select(func.max(Inbox.update_id)).scalar_subquery()
-        await self.s.execute(delete(Inbox).where(Inbox.done.is_(True), Inbox.update_id < newest))
+        await self.s.execute(
+            delete(Inbox).where(Inbox.done.is_(True), Inbox.update_id < newest - keep)
+        )
 
 
 class DraftRepo:

@@ -48,6 +48,7 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ("checkins", "*"): ("vastauksesi ennen ja jälkeen keikan", "your answers before and after"),
     ("fees", "*"): ("palkkiot ja kulukorvaukset", "the fees and expenses"),
     ("audit_log", "*"): ("loki", "a log of what they do about you"),
+    ("calendar_feeds", "*"): ("kalenterilinkkisi", "your calendar link"),
 }
 # Kept about an expert, but said in the message that follows consent, or how the bot works.
 ELSEWHERE = {

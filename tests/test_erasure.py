@@ -101,6 +101,9 @@ async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Per
     await aino.press(aino.t("btn.skip"))
     await aino.send(f"{NAME} tässä: sali oli meluisa ja minua jännitti kovasti.")
     await aino.press(aino.t("btn.debrief_coordinator"))
+    # She subscribed to her gigs in her calendar (the bot's HTTP side has a public address).
+    h.core.settings.public_url = "https://bot.example.fi"
+    await aino.send("/calendar")
     return nurse, aino, bertta
 
 
@@ -269,6 +272,7 @@ EXPORTED_AS: dict[str, str | None] = {
     "fees": "fees",
     "audit_log": "audit_log",
     "alerts": "alerts_to_coordinators",
+    "calendar_feeds": "calendar_feed",
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,

@@ -25,6 +25,7 @@ from bot.services.matching import month_bounds
 from storage.models import (
     Alert,
     AuditLog,
+    CalendarFeed,
     CheckIn,
     Draft,
     ExpertProfile,
@@ -437,6 +438,11 @@ class Experts:
             "invite": _invite_data(invite) if invite is not None else None,
             "audit_log": [_audit_data(a, user.id) for a in audit],
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
+            "calendar_feed": _feed_data(
+                await s.scalar(
+                    select(CalendarFeed.created_at).where(CalendarFeed.user_id == user.id)
+                )
+            ),
         }
 
     async def _audit_about(
@@ -532,9 +538,11 @@ class Experts:
 
 
 async def _drop_what_they_wrote(s: AsyncSession, user_id: int, telegram_id: int) -> None:
-    """Their form in progress, their free texts, messages still waiting for them, and their
-    name in the audit log; the answers' counts stay for the statistics."""
+    """Their form in progress, their free texts, messages still waiting for them, their
+    calendar link, and their name in the audit log; the answers' counts stay for the
+    statistics."""
     await s.execute(delete(Draft).where(Draft.telegram_id == telegram_id))
+    await s.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user_id))
     await s.execute(update(CheckIn).where(CheckIn.expert_id == user_id).values(note=""))
     await s.execute(delete(Outbox).where(Outbox.chat_id == telegram_id))
     await s.execute(update(AuditLog).where(AuditLog.actor_id == user_id).values(actor_name=""))
@@ -684,3 +692,8 @@ def _alert_data(a: Alert, language: str) -> dict[str, Any]:
         "claimed_at": _iso(a.claimed_at),
         "text": a.texts.get(language) or next(iter(a.texts.values()), ""),
     }
+
+
+def _feed_data(since: datetime | None) -> dict[str, Any] | None:
+    """A calendar link exists since this moment; its secret is not stored, only a hash."""
+    return {"since": since.isoformat()} if since is not None else None
