@@ -474,8 +474,14 @@ class Inbox(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The chat (or person) whose updates must be handled in order, also across instances
+    # (bot/polling.py `DurablePoller.handle`); dropped with the payload.
+    chat_key: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_inbox_done", "done", "update_id"),)
+    __table_args__ = (
+        Index("ix_inbox_done", "done", "update_id"),
+        Index("ix_inbox_chat", "chat_key", "update_id"),
+    )
 
 
 class Draft(Base):

@@ -469,6 +469,28 @@ class OfferRepo:
         )
 
 
+# Where an update's chat (or, without one, its sender) is, in Telegram's JSON: the same
+# order as python-telegram-bot's effective_chat / effective_user.
+_CHAT_PATHS = (("chat",), ("message", "chat"), ("from",), ("user",))
+
+
+def payload_chat(payload: dict[str, Any] | None) -> int | None:
+    """The chat whose updates must stay in order, read from an update's JSON; None when the
+    update has neither chat nor sender (it then stands alone)."""
+    if not payload:
+        return None
+    for key, body in payload.items():
+        if key == "update_id" or not isinstance(body, dict):
+            continue
+        for path in _CHAT_PATHS:
+            node: Any = body
+            for step in path:
+                node = node.get(step) if isinstance(node, dict) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), int):
+                return int(node["id"])
+    return None
+
+
 class InboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -479,17 +501,31 @@ class InboxRepo:
         if not updates:
             return 0
         insert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = (
-            insert(Inbox)
-            .values([{"update_id": u, "payload": p, "done": False} for u, p in updates])
-            .on_conflict_do_nothing(index_elements=["update_id"])
-        )
+        rows = [
+            {"update_id": u, "payload": p, "done": False, "chat_key": payload_chat(p)}
+            for u, p in updates
+        ]
+        stmt = insert(Inbox).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
         result = await self.s.execute(stmt)
         return max(0, int(_rows(result)))
 
     async def pending(self, limit: int = 100) -> Sequence[Inbox]:
         rows = await self.s.scalars(
             select(Inbox).where(Inbox.done.is_(False)).order_by(Inbox.update_id).limit(limit)
+        )
+        return rows.all()
+
+    async def older_of_chat(self, chat_key: int, update_id: int) -> Sequence[Inbox]:
+        """The chat's updates stored before `update_id` and not handled yet, oldest first
+        (stored by another instance that has not got to them)."""
+        rows = await self.s.scalars(
+            select(Inbox)
+            .where(
+                Inbox.chat_key == chat_key,
+                Inbox.update_id < update_id,
+                Inbox.done.is_(False),
+            )
+            .order_by(Inbox.update_id)
         )
         return rows.all()
 
@@ -500,7 +536,7 @@ class InboxRepo:
         result = await self.s.execute(
             update(Inbox)
             .where(Inbox.update_id == update_id, Inbox.done.is_(False))
-            .values(done=True, payload=null())
+            .values(done=True, payload=null(), chat_key=None)
         )
         if _rows(result) == 1:
             return True

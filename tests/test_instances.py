@@ -171,3 +171,44 @@ async def test_a_killed_leader_is_replaced_at_the_next_poll(h: Harness, db_url: 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _message(update_id: int, chat: int, text: str) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_790_000_000,
+            "chat": {"id": chat, "type": "private", "first_name": "Tuuli"},
+            "from": {"id": chat, "is_bot": False, "first_name": "Tuuli", "language_code": "en"},
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+        },
+    }
+
+
+async def test_one_chats_updates_keep_their_order_across_instances(h: Harness, db_url: str) -> None:
+    from telegram import Update
+
+    from bot.polling import DurablePoller
+    from storage.repo import InboxRepo
+
+    chat = 901
+    first, second = _message(9001, chat, "/start"), _message(9002, chat, "/language")
+    # The first instance stored the chat's first update and has not handled it yet ...
+    async with h.core.db.unit_of_work() as s:
+        await InboxRepo(s).store([(9001, first)])
+    async with another_instance(h, db_url) as other:
+        # ... when the chat's next update reaches the second instance.
+        async with other.bot_data["core"].db.unit_of_work() as s:
+            await InboxRepo(s).store([(9002, second)])
+        await DurablePoller(other).handle(Update.de_json(second, other.bot))
+        await other.bot_data["core"].outbox.idle()
+        answers = [m.text for m in h.tg.chat(chat)]
+        assert answers == [h.t("en", "start.stranger"), h.t("en", "language.choose")]
+        # The first instance gets to its update: it was handled already, nothing repeats.
+        await DurablePoller(h.app).handle(Update.de_json(first, h.app.bot))
+        await h.core.outbox.idle()
+        assert [m.text for m in h.tg.chat(chat)] == answers
+        async with h.core.db.unit_of_work() as s:
+            assert await InboxRepo(s).pending() == []

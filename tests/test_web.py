@@ -89,7 +89,7 @@ async def test_a_webhook_update_is_stored_before_the_200_and_handled_once(
 async def test_a_webhook_without_the_secret_is_refused_and_nothing_is_stored(
     db_url: str, clock: FakeClock
 ) -> None:
-    async with served(db_url, clock) as (h, base, web), httpx.AsyncClient(base_url=base) as http:
+    async with served(db_url, clock) as (h, base, _web), httpx.AsyncClient(base_url=base) as http:
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
             answer = await http.post(
                 "/telegram", json=message(5002, 778, "/start"), headers=headers
@@ -152,7 +152,7 @@ def events(feed: bytes) -> list[icalendar.Event]:
 async def test_an_experts_calendar_feed_follows_their_gigs(
     db_url: str, clock: FakeClock, lang: str
 ) -> None:
-    async with served(db_url, clock) as (h, base, web), httpx.AsyncClient(base_url=base) as http:
+    async with served(db_url, clock) as (h, base, _web), httpx.AsyncClient(base_url=base) as http:
         nurse = await flows.register_orderer(h, 201, lang=lang)
         aino = await flows.register_expert(h, 301, "Aino", lang=lang)
         coord = await flows.order_and_approve(h, nurse)
@@ -219,3 +219,42 @@ async def test_only_experts_and_coordinators_get_a_feed(db_url: str, clock: Fake
         nurse = await flows.register_orderer(h, 201, lang="en")
         await nurse.send("/calendar")
         assert "/calendar/" not in nurse.last.text
+
+
+USER = {"id": 42, "is_bot": False, "first_name": "Tuuli"}
+CHAT = {"id": -1001234567890, "type": "supergroup", "title": "x"}
+SHAPES: list[dict[str, Any]] = [
+    {"message": {"message_id": 1, "date": 0, "chat": CHAT, "from": USER, "text": "hi"}},
+    {"edited_message": {"message_id": 1, "date": 0, "chat": CHAT, "from": USER, "text": "x"}},
+    {
+        "callback_query": {
+            "id": "1",
+            "from": USER,
+            "chat_instance": "c",
+            "data": "x",
+            "message": {"message_id": 1, "date": 0, "chat": CHAT, "text": "x"},
+        }
+    },
+    {"inline_query": {"id": "1", "from": USER, "query": "", "offset": ""}},
+    {
+        "my_chat_member": {
+            "chat": CHAT,
+            "from": USER,
+            "date": 0,
+            "old_chat_member": {"status": "member", "user": USER},
+            "new_chat_member": {"status": "kicked", "user": USER, "until_date": 0},
+        }
+    },
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: next(iter(s)))
+def test_the_inbox_reads_the_same_chat_as_the_handlers_do(shape: dict[str, Any]) -> None:
+    from telegram import Bot, Update
+
+    from bot.polling import chat_id_of
+    from storage.repo import payload_chat
+
+    data = {"update_id": 1, **shape}
+    update = Update.de_json(data, Bot("1:x"))
+    assert payload_chat(data) == chat_id_of(update)

@@ -1,4 +1,5 @@
-"""calendar_feeds: a person's private calendar subscription (a hash of its secret)
+"""calendar_feeds: a person's private calendar subscription (a hash of its secret);
+inbox.chat_key: whose updates must be handled in order across instances
 
 Revision ID: 0007_multi
 Revises: 0006_rank
@@ -29,6 +30,13 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
     )
 
+    with op.batch_alter_table("inbox") as batch:
+        batch.add_column(sa.Column("chat_key", sa.BigInteger(), nullable=True))
+        batch.create_index("ix_inbox_chat", ["chat_key", "update_id"])
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbox") as batch:
+        batch.drop_index("ix_inbox_chat")
+        batch.drop_column("chat_key")
     op.drop_table("calendar_feeds")
