@@ -294,7 +294,7 @@ class ForgetAnswer(Button):
 class FeedAction(Button):
     """A calendar feed: n = a new link (the old one stops), x = stop the feed."""
 
-    TEMPLATE = "cf:{action}"
+    TEMPLATE = "fd:{action}"
     action: Annotated[str, one_of("nx")]
 
 

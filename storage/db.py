@@ -23,7 +23,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # PostgreSQL advisory lock keys (64-bit), one per kind of work that must run on one instance
 # at a time. Fixed numbers: every instance and every version must agree on them.
 MIGRATE_LOCK = 0x4B56_0001  # "KV" 1: Alembic upgrades
-LEADER_LOCK = 0x4B56_0002  # "KV" 2: the periodic jobs' leader (bot/leader.py)
+LEADER_LOCK = 0x4B56_0002  # "KV" 2: the periodic jobs' leader (storage/leader.py)
+# Two-int advisory locks (classid, objid): each running instance holds (INSTANCE_CLASS, its
+# instance number) for as long as it lives (storage/leader.py `Presence`).
+INSTANCE_CLASS = 0x4B56
 
 # The session of one unit of work, as handlers hold it (they import nothing from sqlalchemy).
 Session = AsyncSession

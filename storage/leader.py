@@ -21,11 +21,12 @@ Telegram with 409 Conflict), so that process always leads.
 from __future__ import annotations
 
 import logging
+import secrets
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.db import LEADER_LOCK
+from storage.db import INSTANCE_CLASS, LEADER_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,63 @@ log = logging.getLogger(__name__)
 KEEPALIVE_IDLE = 10
 KEEPALIVE_INTERVAL = 5
 KEEPALIVE_COUNT = 3
+
+
+async def _own_connection(engine: AsyncEngine) -> AsyncConnection:
+    """A connection of its own, outside any transaction, with server-side TCP keepalive so a
+    vanished machine's session (and its locks) ends within about 25 s."""
+    conn = await engine.connect()
+    try:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for name, value in (
+            ("tcp_keepalives_idle", KEEPALIVE_IDLE),
+            ("tcp_keepalives_interval", KEEPALIVE_INTERVAL),
+            ("tcp_keepalives_count", KEEPALIVE_COUNT),
+        ):
+            await conn.execute(text(f"SET {name} = {int(value)}"))
+    except Exception:
+        await conn.close()
+        raise
+    return conn
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Close a connection for good (its session, and so its locks, end), even a broken one."""
+    try:
+        await conn.invalidate()
+    except Exception:
+        log.debug("invalidating a connection failed", exc_info=True)
+    try:
+        await conn.close()
+    except Exception:
+        log.debug("closing a connection failed", exc_info=True)
+
+
+class Presence:
+    """This instance's number, and on PostgreSQL a lock held for as long as it lives, so
+    another instance can tell whether the one that marked an outbox row `sending` is still
+    there (bot/outbox.py recovers only the rows of instances that are gone)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.number = secrets.randbelow(2**31 - 1) + 1
+        self.shared = engine.dialect.name == "postgresql"
+        self._conn: AsyncConnection | None = None
+
+    async def start(self) -> None:
+        if not self.shared or self._conn is not None:
+            return
+        conn = await _own_connection(self.engine)
+        await conn.execute(
+            text("SELECT pg_advisory_lock(:c, :n)"), {"c": INSTANCE_CLASS, "n": self.number}
+        )
+        self._conn = conn
+
+    async def end(self) -> None:
+        """Let go (at shutdown): this instance's rows in flight become recoverable."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await _discard(conn)
 
 
 class Leader:
@@ -64,18 +122,11 @@ class Leader:
 
     async def _try_take(self) -> bool:
         try:
-            conn = await self.engine.connect()
+            conn = await _own_connection(self.engine)
         except Exception:
             log.warning("cannot reach the database to take the leadership", exc_info=True)
             return False
         try:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            for name, value in (
-                ("tcp_keepalives_idle", KEEPALIVE_IDLE),
-                ("tcp_keepalives_interval", KEEPALIVE_INTERVAL),
-                ("tcp_keepalives_count", KEEPALIVE_COUNT),
-            ):
-                await conn.execute(text(f"SET {name} = {int(value)}"))
             got = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK})
         except Exception:
             await conn.close()
@@ -91,11 +142,7 @@ class Leader:
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
-                await conn.invalidate()
-                await conn.close()
-            except Exception:
-                log.debug("closing the lost leader connection failed", exc_info=True)
+            await _discard(conn)
 
     async def resign(self) -> None:
         """Give the lead up (at shutdown), so another instance takes over at its next poll."""

@@ -533,6 +533,9 @@ class Outbox(Base):
     error: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # The instance sending a row marked `sending` (storage/leader.py `Presence`), so another
+    # instance resends only the rows of one that is gone.
+    owner: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_outbox_status_due", "status", "not_before"),

@@ -16,13 +16,16 @@ from sqlalchemy import (
     delete,
     func,
     null,
+    or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import INSTANCE_CLASS
 from storage.models import (
     CheckIn,
     Draft,
@@ -622,21 +625,32 @@ class OutboxRepo:
     async def get(self, row_id: int) -> Outbox | None:
         return await self.s.get(Outbox, row_id)
 
-    async def mark_sending(self, row_id: int) -> bool:
-        """Take a due row for sending; false if it is no longer pending."""
+    async def mark_sending(self, row_id: int, owner: int | None = None) -> bool:
+        """Take a due row for sending (atomically: of two instances trying, one gets it);
+        false if it is no longer pending. `owner` is the instance sending it."""
         result = await self.s.execute(
             update(Outbox)
             .where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.SENDING)
+            .values(status=OutboxStatus.SENDING, owner=owner)
         )
         return _rows(result) == 1
 
-    async def resume_in_flight(self) -> int:
-        """Rows left `sending` by a process that died: pending again, noted as resent."""
+    async def resume_in_flight(self, me: int | None = None) -> int:
+        """Rows left `sending` by a process that died: pending again, noted as resent.
+
+        On SQLite there is one process, so every such row is its own predecessor's. On
+        PostgreSQL only rows whose instance is gone: its presence lock (storage/leader.py
+        `Presence`) is no longer held, or it is this instance's own (left by a failed pass)."""
+        query = update(Outbox).where(Outbox.status == OutboxStatus.SENDING)
+        if self.s.get_bind().dialect.name == "postgresql":
+            gone = text(
+                "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
+                "AND l.granted AND l.objsubid = 2 AND l.classid::bigint = :cls "
+                "AND l.objid::bigint = outbox.owner)"
+            ).bindparams(cls=INSTANCE_CLASS)
+            query = query.where(or_(Outbox.owner.is_(None), Outbox.owner == (me or 0), gone))
         result = await self.s.execute(
-            update(Outbox)
-            .where(Outbox.status == OutboxStatus.SENDING)
-            .values(status=OutboxStatus.PENDING, error=IN_FLIGHT_NOTE)
+            query.values(status=OutboxStatus.PENDING, error=IN_FLIGHT_NOTE, owner=None)
         )
         return int(_rows(result))
 
@@ -660,6 +674,7 @@ class OutboxRepo:
             "caption": None,
             "buttons": None,
             "error": error or case((Outbox.error == IN_FLIGHT_NOTE, IN_FLIGHT_NOTE), else_=""),
+            "owner": None,
         }
         if message_id is not None:
             values["message_id"] = message_id

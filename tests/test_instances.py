@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import build_application, post_init
+from bot.app import build_application, post_init, presence_of
 from handlers.base import AnyApplication
 from scheduler import leader_of
 from storage.leader import Leader
@@ -88,6 +88,7 @@ async def another_instance(h: Harness, db_url: str) -> AsyncIterator[AnyApplicat
             yield app
         finally:
             await leader_of(app).resign()
+            await presence_of(app).end()
             await app.bot_data["core"].outbox.idle()
             await app.bot_data["core"].db.dispose()
 
@@ -170,7 +171,7 @@ async def test_a_killed_leader_is_replaced_at_the_next_poll(h: Harness, db_url: 
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.communicate()
 
 
 def _message(update_id: int, chat: int, text: str) -> dict[str, object]:
@@ -212,3 +213,40 @@ async def test_one_chats_updates_keep_their_order_across_instances(h: Harness, d
         assert [m.text for m in h.tg.chat(chat)] == answers
         async with h.core.db.unit_of_work() as s:
             assert await InboxRepo(s).pending() == []
+
+
+async def test_an_outbox_row_in_flight_is_resent_only_when_its_instance_is_gone(
+    h: Harness, db_url: str
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from storage.models import Outbox, OutboxStatus
+
+    async with h.core.db.unit_of_work() as s:
+        row = Outbox(
+            chat_id=905,
+            kind="send",
+            text="hello",
+            not_before=h.clock.now() - timedelta(minutes=1),
+            created_at=h.clock.now(),
+        )
+        s.add(row)
+        await s.flush()
+        row_id = row.id
+    # The first instance takes the row and is sending it (the call not answered yet).
+    async with h.core.db.unit_of_work() as s:
+        from storage.repo import OutboxRepo
+
+        assert await OutboxRepo(s).mark_sending(row_id, h.core.outbox.owner)
+    async with another_instance(h, db_url) as other:
+        second = other.bot_data["core"].outbox
+        await second.flush()  # the first instance lives: its row in flight is its own
+        assert h.tg.chat(905) == []
+        await presence_of(h.app).end()  # the first instance dies
+        await second.flush()
+        assert [m.text for m in h.tg.chat(905)] == ["hello"]
+        async with h.core.db.unit_of_work() as s:
+            status = await s.scalar(select(Outbox.status).where(Outbox.id == row_id))
+        assert status == OutboxStatus.SENT

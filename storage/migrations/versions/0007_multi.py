@@ -1,5 +1,6 @@
 """calendar_feeds: a person's private calendar subscription (a hash of its secret);
-inbox.chat_key: whose updates must be handled in order across instances
+inbox.chat_key: whose updates must be handled in order across instances;
+outbox.owner: the instance sending a row, so only a gone instance's rows are resent
 
 Revision ID: 0007_multi
 Revises: 0006_rank
@@ -33,9 +34,13 @@ def upgrade() -> None:
     with op.batch_alter_table("inbox") as batch:
         batch.add_column(sa.Column("chat_key", sa.BigInteger(), nullable=True))
         batch.create_index("ix_inbox_chat", ["chat_key", "update_id"])
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("owner", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("owner")
     with op.batch_alter_table("inbox") as batch:
         batch.drop_index("ix_inbox_chat")
         batch.drop_column("chat_key")
