@@ -59,6 +59,7 @@ def build_application(
     presence = Presence(core.db.engine)
     core.outbox.owner = presence.number
     app.bot_data["presence"] = presence
+    core.db.before_dispose += [scheduler.leader_of(app).resign, presence.end]
     return app
 
 

@@ -84,6 +84,9 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.before_commit: list[BeforeCommit] = []
+        # Connections held outside the pool's care (the leader's lock, this instance's
+        # presence) are closed first when the database is disposed.
+        self.before_dispose: list[Callable[[], Awaitable[None]]] = []
         # SQLite has one writer at a time. Without a lane, concurrent units of work each
         # hold a pooled connection blocked in BEGIN IMMEDIATE, and SQLite's busy handler
         # wakes them by polling with growing sleeps; with it they queue in this process, in
@@ -126,6 +129,8 @@ class Database:
             await conn.run_sync(_upgrade)
 
     async def dispose(self) -> None:
+        for close in self.before_dispose:
+            await close()
         await self.engine.dispose()
 
 
