@@ -20,6 +20,7 @@ from bot.backup import BackupError, backup
 from bot.polling import DurablePoller, PollingFailed
 from bot.settings import Settings, SettingsError, load_settings
 from bot.startup import StartupError, preflight
+from bot.web import WebServer
 from handlers.base import AnyApplication
 
 log = logging.getLogger(__name__)
@@ -84,30 +85,49 @@ def _run(settings: Settings) -> int:
         print(exc, file=sys.stderr)
         return 1
     app = build_application(settings)
-    if not settings.webhook_url:
-        return asyncio.run(run_durable(app))
-    # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; python-telegram-bot
-    # refuses requests without it (403) before they reach any handler.
-    app.run_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=settings.webhook_path,
-        webhook_url=settings.webhook_url,
-        secret_token=settings.webhook_secret.get_secret_value()
-        if settings.webhook_secret
-        else None,
-        allowed_updates=Update.ALL_TYPES,
-    )
-    return 0
+    return asyncio.run(run_durable(app))
 
 
 async def run_durable(app: AnyApplication) -> int:
-    """Run with durable polling until SIGINT/SIGTERM (see bot/polling.py); the exit code."""
+    """Run until SIGINT/SIGTERM, by durable polling (bot/polling.py) or by a durable webhook
+    when WEBHOOK_URL is set (bot/web.py); the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    core = app.bot_data["core"]
+    if core.settings.webhook_url:
+        return await serve_webhook(app, stop)
     return await serve(app, stop)
+
+
+async def serve_webhook(app: AnyApplication, stop: asyncio.Event) -> int:
+    """Take Telegram's webhook until `stop` is set: every update stored before its 200 and
+    handled from the store; what an earlier run stored and did not handle goes first."""
+    settings = app.bot_data["core"].settings
+    async with app:
+        await post_init(app)
+        await app.start()
+        web = WebServer(app, webhook_path=settings.webhook_path)
+        await web.start(settings.webhook_listen, settings.webhook_port)
+        await app.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value()
+            if settings.webhook_secret
+            else None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        log.info("taking updates by webhook on port %d", web.port)
+        await web.recover()
+        await stop.wait()
+        await web.stop()
+        await app.stop()
+        try:
+            await post_shutdown(app)
+        except Exception:
+            log.exception("shutting down failed")
+            return 1
+    return 0
 
 
 async def serve(app: AnyApplication, stop: asyncio.Event) -> int:
@@ -116,6 +136,10 @@ async def serve(app: AnyApplication, stop: asyncio.Event) -> int:
     async with app:
         await post_init(app)
         await app.start()
+        settings = app.bot_data["core"].settings
+        web = WebServer(app) if settings.http_port else None
+        if web is not None:  # /healthz, /metrics and calendar feeds beside polling
+            await web.start(settings.http_listen, settings.http_port)
         poller = asyncio.create_task(DurablePoller(app).run(stop))
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({poller, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -136,6 +160,8 @@ async def serve(app: AnyApplication, stop: asyncio.Event) -> int:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+        if web is not None:
+            await web.stop()
         await app.stop()
         try:
             await post_shutdown(app)

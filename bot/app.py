@@ -12,11 +12,13 @@ import scheduler
 from bot.budget import SendBudget
 from bot.clock import Clock, SystemClock
 from bot.core import Core
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.transport import Transport
 from handlers.base import AnyApplication, Ctx
 from handlers.menus import set_chat_commands, set_default_commands
 from storage.db import Database
+from storage.leader import Presence
 from storage.repo import UserRepo
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,11 @@ def build_application(
     app.bot_data["core"] = core
     handlers.install(app, core.texts)
     scheduler.install(app)
+    app.bot_data["metrics"] = Metrics(clock, budget, scheduler.leader_of(app))
+    presence = Presence(core.db.engine)
+    core.outbox.owner = presence.number
+    app.bot_data["presence"] = presence
+    core.db.before_dispose += [scheduler.leader_of(app).resign, presence.end]
     return app
 
 
@@ -60,6 +67,7 @@ async def post_init(app: AnyApplication) -> None:
     """Migrate, register commands, and deliver anything left over from before a restart."""
     core: Core = app.bot_data["core"]
     await core.db.migrate()
+    await presence_of(app).start()
     async with core.db.unit_of_work() as s:
         coordinators = await core.access.ensure_coordinators(s)
         if not core.settings.coordinator_ids:
@@ -82,7 +90,14 @@ async def post_init(app: AnyApplication) -> None:
     log.info("ready as @%s", app.bot.username)
 
 
+def presence_of(app: AnyApplication) -> Presence:
+    presence: Presence = app.bot_data["presence"]
+    return presence
+
+
 async def post_shutdown(app: AnyApplication) -> None:
     core: Core = app.bot_data["core"]
     await core.outbox.idle()
+    await scheduler.leader_of(app).resign()
+    await presence_of(app).end()
     await core.db.dispose()

@@ -104,6 +104,7 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
         self._blocked: dict[int, float] = {}  # chat -> until (Telegram said retry after)
         self._urgent_waiting = 0
         self._no_urgent = asyncio.Event()
+        self.refusals = 0  # 429s Telegram answered (for /metrics)
         self._no_urgent.set()
 
     async def initialize(self) -> None:
@@ -212,6 +213,7 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
 
     def blocked(self, chat_id: int | None, retry_after: float) -> None:
         """Telegram said to wait: nothing more to this chat until then."""
+        self.refusals += 1
         if chat_id is not None:
             until = self._now() + retry_after
             self._blocked[chat_id] = max(self._blocked.get(chat_id, 0.0), until)

@@ -57,7 +57,24 @@ def gig_uid(gig_id: int) -> str:
     return f"gig-{gig_id}@kokemusvalitys"
 
 
-def gig_ics(
+def calendar(events: list[list[str]], *, method: str | None = None, name: str = "") -> str:
+    """A whole VCALENDAR: one file's event, or a subscription feed's every event (a feed has
+    no METHOD; its name shows in the calendar app)."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Kokemusvalitys//Keikat//FI",
+        "CALSCALE:GREGORIAN",
+        *([f"METHOD:{method}"] if method else []),
+        *([f"X-WR-CALNAME:{escape(name)}"] if name else []),
+        *_VTIMEZONE,
+        *(line for event in events for line in event),
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(part for line in lines for part in fold(line)) + "\r\n"
+
+
+def vevent(
     *,
     gig_id: int,
     revision: int,
@@ -70,16 +87,11 @@ def gig_ics(
     cancelled: bool,
     tz: ZoneInfo,
     now: datetime,
-) -> str:
+) -> list[str]:
+    """One gig's event: the same UID in every file and feed, SEQUENCE its revision."""
     local_start = starts_at.astimezone(tz)
     local_end = (starts_at + timedelta(minutes=minutes)).astimezone(tz)
     lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Kokemusvalitys//Keikat//FI",
-        "CALSCALE:GREGORIAN",
-        "METHOD:CANCEL" if cancelled else "METHOD:PUBLISH",
-        *_VTIMEZONE,
         "BEGIN:VEVENT",
         f"UID:{gig_uid(gig_id)}",
         f"SEQUENCE:{revision}",
@@ -93,5 +105,4 @@ def gig_ics(
     ]
     if url:
         lines.append(f"URL:{url}")
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return "\r\n".join(part for line in lines for part in fold(line)) + "\r\n"
+    return [*lines, "END:VEVENT"]

@@ -325,6 +325,14 @@ class ForgetAnswer(Button):
     sure: YesNo
 
 
+@dataclass(frozen=True)
+class FeedAction(Button):
+    """A calendar feed: n = a new link (the old one stops), x = stop the feed."""
+
+    TEMPLATE = "fd:{action}"
+    action: Annotated[str, one_of("nx")]
+
+
 # ----- the register (coordinators) -----------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from bot.services.dispatch import Dispatch
 from bot.services.erasure import Erasure
 from bot.services.experts import Experts
 from bot.services.feedback import Feedback
+from bot.services.feeds import Feeds
 from bot.services.fees import Fees
 from bot.services.orders import Orders
 from bot.services.reports import Reports
@@ -64,6 +65,8 @@ class Core:
     transport: Transport
     outbox: OutboxSender
     availability: Availability
+
+    feeds: Feeds
 
     def __post_init__(self) -> None:
         self.db.on_before_commit(self.dispatch.refresh_dirty)
@@ -112,4 +115,5 @@ class Core:
             transport=transport,
             outbox=OutboxSender(db, transport, clock, budget, delivery_events(db, dispatch)),
             availability=Availability(clock, settings.tz, dispatch),
+            feeds=Feeds(presenter, checkins, clock),
         )

@@ -79,6 +79,11 @@ class OutboxSender:
         self.limiter = budget  # shared with every other call the bot makes
         self.on_undelivered = on_undelivered
         self.checkpoint: Checkpoint | None = None
+        # This instance's number (storage/leader.py `Presence`), written on rows in flight.
+        self.owner: int | None = None
+        # Several instances share PostgreSQL: one that dies leaves rows `sending` at any time,
+        # so every flush looks for them; one SQLite process looks once, at its start.
+        self.shared = db.engine.dialect.name == "postgresql"
         self._recovered = False
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -118,7 +123,7 @@ class OutboxSender:
         asked to wait) is skipped, not waited on, together with every later row of that chat,
         so a burst to one chat never holds up the others; the order within a chat is kept."""
         async with self._lock:
-            if not self._recovered:
+            if not self._recovered or self.shared:
                 await self._recover()
             delivered = 0
             held: dict[int, float] = {}  # chat -> when it is ready again (timestamp)
@@ -176,7 +181,7 @@ class OutboxSender:
         """Rows a previous process left `sending` were in flight when it died: send them again
         (Telegram may or may not have them; losing one would be worse than a second copy)."""
         async with self.db.unit_of_work() as s:
-            again = await OutboxRepo(s).resume_in_flight()
+            again = await OutboxRepo(s).resume_in_flight(self.owner)
         if again:
             log.warning("%d outbox message(s) were in flight at a restart; sending again", again)
         self._recovered = True
@@ -193,7 +198,7 @@ class OutboxSender:
         async with self.db.unit_of_work() as s:
             repo = OutboxRepo(s)
             recorded = await self._record_in(repo)
-            taken = await repo.mark_sending(row.id)
+            taken = await repo.mark_sending(row.id, self.owner)
         if recorded is not None:
             self._at("marked", recorded)
         if not taken:

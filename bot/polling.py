@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -62,6 +63,15 @@ _CLAIMED: ContextVar[int | None] = ContextVar("claimed_update", default=None)
 def mark_claimed(update_id: int) -> None:
     """The handler's committed transaction marked `update_id` done: no second claim needed."""
     _CLAIMED.set(update_id)
+
+
+def chat_id_of(update: Update) -> int | None:
+    """The id the inbox keeps in `chat_key` (storage.repo.payload_chat reads the same)."""
+    if update.effective_chat is not None:
+        return int(update.effective_chat.id)
+    if update.effective_user is not None:
+        return int(update.effective_user.id)
+    return None
 
 
 def chat_key(update: Update) -> tuple[str, int]:
@@ -158,15 +168,38 @@ class DurablePoller:
         self.timeout = timeout
         self.lanes = ChatLanes(self.handle, width)
         self._retry_stored = False
+        # One process on SQLite: the lanes alone keep each chat's order.
+        self.ordered = self.core.db.engine.dialect.name == "postgresql"
 
     async def handle(self, update: Update) -> None:
+        """Handle one update, after any older update of the same chat that another instance
+        stored and has not handled yet (PostgreSQL, where several instances may share the
+        inbox): the chat's order holds across instances. Each is handled once whoever gets
+        there first, because its handler's transaction claims its inbox row (handlers/base.py);
+        the other finds it done and skips it."""
+        if self.ordered and (key := chat_id_of(update)) is not None:
+            async with self.core.db.unit_of_work() as s:
+                older = [
+                    (r.update_id, r.payload)
+                    for r in await InboxRepo(s).older_of_chat(key, update.update_id)
+                ]
+            for update_id, payload in older:
+                if payload is not None:
+                    log.info("update %d of the same chat goes first", update_id)
+                    await self.handle_one(Update.de_json(payload, self.app.bot))
+        await self.handle_one(update)
+
+    async def handle_one(self, update: Update) -> None:
         """Handle one update; mark it done if its handler did not (none took it, it was
         refused, or it failed and the person was told), in one more transaction only then."""
         _CLAIMED.set(None)
+        started = time.perf_counter()
         await self.app.process_update(update)
         if _CLAIMED.get() != update.update_id:
             async with self.core.db.unit_of_work() as s:
                 await InboxRepo(s).claim(update.update_id)
+        if (metrics := self.app.bot_data.get("metrics")) is not None:
+            metrics.handled(time.perf_counter() - started)
 
     async def handle_stored(self) -> int:
         """Handle every stored update not yet done, oldest first (after a crash too)."""

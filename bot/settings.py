@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "telegram"
+    # Several instances on one PostgreSQL: how often a standby tries to take over the
+    # periodic jobs (storage/leader.py).
+    leader_poll_seconds: int = Field(default=5, ge=1, le=300)
+    # The bot's own HTTP side (bot/web.py): /healthz, /metrics and calendar feeds, and the
+    # webhook in webhook mode. HTTP_PORT 0 = no HTTP side when polling. PUBLIC_URL is how
+    # people reach it (https://bot.example.fi), used in calendar feed links.
+    http_listen: str = "127.0.0.1"
+    http_port: int = Field(default=0, ge=0, le=65535)
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
 
     @field_validator("bot_token")
     @classmethod

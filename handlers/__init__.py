@@ -8,6 +8,7 @@ from telegram.ext import BaseHandler
 from bot.i18n import Texts
 from handlers import (
     avail,
+    calendar,
     calls,
     checkins,
     common,
@@ -41,6 +42,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *avail.build_handlers(texts),
         *calls.build_handlers(texts),
         *sessions.build_handlers(texts),
+        *calendar.build_handlers(texts),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

@@ -18,6 +18,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.core import Core
 from bot.settings import Settings
+from storage.leader import Leader
 from storage.repo import InviteRepo
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,11 @@ def _core(context: Context) -> Core:
 async def flush_outbox(context: Context) -> None:
     """Send what has become due: messages held over quiet hours, retries after errors."""
     await _core(context).outbox.flush()
+
+
+async def poll_leader(context: Context) -> None:
+    """Nothing but the leader's own guard (see `led`): keeps trying to take the lead, so a
+    standby notices a dead leader within LEADER_POLL_SECONDS and its status is current."""
 
 
 async def purge_invites(context: Context) -> None:
@@ -175,13 +181,21 @@ class JobSpec:
     id: str
     what: JobCallback
     when: When | Callable[[Settings], When]  # a callable when the settings decide
+    # Every instance runs it (its own outbox), not only the leader (storage/leader.py).
+    everywhere: bool = False
 
     def schedule(self, settings: Settings) -> When:
         return self.when if isinstance(self.when, Every | DailyAt) else self.when(settings)
 
 
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec("outbox:flush", flush_outbox, lambda st: Every(st.outbox_interval_seconds, first=5)),
+    JobSpec(
+        "outbox:flush",
+        flush_outbox,
+        lambda st: Every(st.outbox_interval_seconds, first=5),
+        everywhere=True,
+    ),
+    JobSpec("leader:poll", poll_leader, lambda st: Every(st.leader_poll_seconds, first=1)),
     JobSpec("dispatch:tick", dispatch_tick, Every(60, first=10)),
     JobSpec("checkins:tick", checkins_tick, Every(60, first=15)),
     JobSpec("calls:tick", calls_tick, Every(60, first=25)),
@@ -193,19 +207,39 @@ JOBS: tuple[JobSpec, ...] = (
 )
 
 
+def leader_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Leader:
+    leader: Leader = app.bot_data["leader"]
+    return leader
+
+
+def led(spec: JobSpec) -> JobCallback:
+    """The job's callback, run only on the instance that leads (unless it runs everywhere)."""
+    if spec.everywhere:
+        return spec.what
+
+    async def run(context: Context) -> None:
+        if await leader_of(context.application).check():
+            await spec.what(context)
+        else:
+            log.debug("job %s skipped: another instance leads", spec.id)
+
+    return run
+
+
 def install(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Put every job of `JOBS` on the application's job queue."""
+    """Put every job of `JOBS` on the application's job queue, each guarded by the leader."""
     core: Core = app.bot_data["core"]
     jq = app.job_queue
     if jq is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    app.bot_data["leader"] = Leader(core.db.engine)
     for spec in JOBS:
         kwargs: dict[str, Any] = {"id": spec.id, **JOB_DEFAULTS}
         when = spec.schedule(core.settings)
         if isinstance(when, Every):
             jq.run_repeating(
-                spec.what, interval=when.seconds, first=when.first, name=spec.id, job_kwargs=kwargs
+                led(spec), interval=when.seconds, first=when.first, name=spec.id, job_kwargs=kwargs
             )
         else:
             at = time(when.hour, when.minute, tzinfo=core.settings.tz)
-            jq.run_daily(spec.what, time=at, name=spec.id, job_kwargs=kwargs)
+            jq.run_daily(led(spec), time=at, name=spec.id, job_kwargs=kwargs)

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +19,14 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# PostgreSQL advisory lock keys (64-bit), one per kind of work that must run on one instance
+# at a time. Fixed numbers: every instance and every version must agree on them.
+MIGRATE_LOCK = 0x4B56_0001  # "KV" 1: Alembic upgrades
+LEADER_LOCK = 0x4B56_0002  # "KV" 2: the periodic jobs' leader (storage/leader.py)
+# Two-int advisory locks (classid, objid): each running instance holds (INSTANCE_CLASS, its
+# instance number) for as long as it lives (storage/leader.py `Presence`).
+INSTANCE_CLASS = 0x4B56
 
 # The session of one unit of work, as handlers hold it (they import nothing from sqlalchemy).
 Session = AsyncSession
@@ -76,6 +84,9 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.before_commit: list[BeforeCommit] = []
+        # Connections held outside the pool's care (the leader's lock, this instance's
+        # presence) are closed first when the database is disposed.
+        self.before_dispose: list[Callable[[], Awaitable[None]]] = []
         # SQLite has one writer at a time. Without a lane, concurrent units of work each
         # hold a pooled connection blocked in BEGIN IMMEDIATE, and SQLite's busy handler
         # wakes them by polling with growing sleeps; with it they queue in this process, in
@@ -104,11 +115,22 @@ class Database:
                 await hook(session)
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest revision (a fresh file just works)."""
+        """Bring the schema to the newest revision (a fresh file just works).
+
+        Several instances may start at once on one PostgreSQL database: the first takes a
+        transaction-level advisory lock and migrates; the others wait on the lock, then find
+        the schema at head and go on (without it, the second crashed creating
+        `alembic_version`). The lock ends with the transaction, so a migrator that dies
+        frees it at once."""
         async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                lock = text("SELECT pg_advisory_xact_lock(:key)")
+                await conn.execute(lock, {"key": MIGRATE_LOCK})
             await conn.run_sync(_upgrade)
 
     async def dispose(self) -> None:
+        for close in self.before_dispose:
+            await close()
         await self.engine.dispose()
 
 

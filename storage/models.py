@@ -546,8 +546,14 @@ class Inbox(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The chat (or person) whose updates must be handled in order, also across instances
+    # (bot/polling.py `DurablePoller.handle`); dropped with the payload.
+    chat_key: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_inbox_done", "done", "update_id"),)
+    __table_args__ = (
+        Index("ix_inbox_done", "done", "update_id"),
+        Index("ix_inbox_chat", "chat_key", "update_id"),
+    )
 
 
 class Draft(Base):
@@ -599,6 +605,9 @@ class Outbox(Base):
     error: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # The instance sending a row marked `sending` (storage/leader.py `Presence`), so another
+    # instance resends only the rows of one that is gone.
+    owner: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_outbox_status_due", "status", "not_before"),
@@ -741,3 +750,17 @@ class TrainingRequirement(Base):
 
     gig_type: Mapped[str] = mapped_column(String(32), primary_key=True)
     training: Mapped[str] = mapped_column(String(100))
+
+
+class CalendarFeed(Base):
+    """A person's private calendar subscription (bot/services/feeds.py). Only a hash of the
+    feed's secret is stored, so the database alone cannot open anyone's feed; a new link
+    replaces the old one, which stops working at once."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

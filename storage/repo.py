@@ -16,13 +16,16 @@ from sqlalchemy import (
     delete,
     func,
     null,
+    or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import INSTANCE_CLASS
 from storage.models import (
     AvailabilityBlock,
     CheckIn,
@@ -592,6 +595,28 @@ class InterestRepo:
             await self.s.flush()
 
 
+# Where an update's chat (or, without one, its sender) is, in Telegram's JSON: the same
+# order as python-telegram-bot's effective_chat / effective_user.
+_CHAT_PATHS = (("chat",), ("message", "chat"), ("from",), ("user",))
+
+
+def payload_chat(payload: dict[str, Any] | None) -> int | None:
+    """The chat whose updates must stay in order, read from an update's JSON; None when the
+    update has neither chat nor sender (it then stands alone)."""
+    if not payload:
+        return None
+    for key, body in payload.items():
+        if key == "update_id" or not isinstance(body, dict):
+            continue
+        for path in _CHAT_PATHS:
+            node: Any = body
+            for step in path:
+                node = node.get(step) if isinstance(node, dict) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), int):
+                return int(node["id"])
+    return None
+
+
 class InboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -602,17 +627,31 @@ class InboxRepo:
         if not updates:
             return 0
         insert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = (
-            insert(Inbox)
-            .values([{"update_id": u, "payload": p, "done": False} for u, p in updates])
-            .on_conflict_do_nothing(index_elements=["update_id"])
-        )
+        rows = [
+            {"update_id": u, "payload": p, "done": False, "chat_key": payload_chat(p)}
+            for u, p in updates
+        ]
+        stmt = insert(Inbox).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
         result = await self.s.execute(stmt)
         return max(0, int(_rows(result)))
 
     async def pending(self, limit: int = 100) -> Sequence[Inbox]:
         rows = await self.s.scalars(
             select(Inbox).where(Inbox.done.is_(False)).order_by(Inbox.update_id).limit(limit)
+        )
+        return rows.all()
+
+    async def older_of_chat(self, chat_key: int, update_id: int) -> Sequence[Inbox]:
+        """The chat's updates stored before `update_id` and not handled yet, oldest first
+        (stored by another instance that has not got to them)."""
+        rows = await self.s.scalars(
+            select(Inbox)
+            .where(
+                Inbox.chat_key == chat_key,
+                Inbox.update_id < update_id,
+                Inbox.done.is_(False),
+            )
+            .order_by(Inbox.update_id)
         )
         return rows.all()
 
@@ -623,7 +662,7 @@ class InboxRepo:
         result = await self.s.execute(
             update(Inbox)
             .where(Inbox.update_id == update_id, Inbox.done.is_(False))
-            .values(done=True, payload=null())
+            .values(done=True, payload=null(), chat_key=None)
         )
         if _rows(result) == 1:
             return True
@@ -632,11 +671,14 @@ class InboxRepo:
     async def last_id(self) -> int | None:
         return await self.s.scalar(select(func.max(Inbox.update_id)))
 
-    async def prune(self) -> None:
+    async def prune(self, keep: int = 0) -> None:
         """Forget handled updates except the newest, whose id is the next offset after a
-        restart; Telegram never delivers ids below a confirmed offset again."""
+        restart; Telegram never delivers ids below a confirmed offset again. A webhook keeps
+        the ids of the last `keep` (no payload), to recognise Telegram's retries."""
         newest = select(func.max(Inbox.update_id)).scalar_subquery()
-        await self.s.execute(delete(Inbox).where(Inbox.done.is_(True), Inbox.update_id < newest))
+        await self.s.execute(
+            delete(Inbox).where(Inbox.done.is_(True), Inbox.update_id < newest - keep)
+        )
 
 
 class DraftRepo:
@@ -706,21 +748,32 @@ class OutboxRepo:
     async def get(self, row_id: int) -> Outbox | None:
         return await self.s.get(Outbox, row_id)
 
-    async def mark_sending(self, row_id: int) -> bool:
-        """Take a due row for sending; false if it is no longer pending."""
+    async def mark_sending(self, row_id: int, owner: int | None = None) -> bool:
+        """Take a due row for sending (atomically: of two instances trying, one gets it);
+        false if it is no longer pending. `owner` is the instance sending it."""
         result = await self.s.execute(
             update(Outbox)
             .where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.SENDING)
+            .values(status=OutboxStatus.SENDING, owner=owner)
         )
         return _rows(result) == 1
 
-    async def resume_in_flight(self) -> int:
-        """Rows left `sending` by a process that died: pending again, noted as resent."""
+    async def resume_in_flight(self, me: int | None = None) -> int:
+        """Rows left `sending` by a process that died: pending again, noted as resent.
+
+        On SQLite there is one process, so every such row is its own predecessor's. On
+        PostgreSQL only rows whose instance is gone: its presence lock (storage/leader.py
+        `Presence`) is no longer held, or it is this instance's own (left by a failed pass)."""
+        query = update(Outbox).where(Outbox.status == OutboxStatus.SENDING)
+        if self.s.get_bind().dialect.name == "postgresql":
+            gone = text(
+                "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
+                "AND l.granted AND l.objsubid = 2 AND l.classid::bigint = :cls "
+                "AND l.objid::bigint = outbox.owner)"
+            ).bindparams(cls=INSTANCE_CLASS)
+            query = query.where(or_(Outbox.owner.is_(None), Outbox.owner == (me or 0), gone))
         result = await self.s.execute(
-            update(Outbox)
-            .where(Outbox.status == OutboxStatus.SENDING)
-            .values(status=OutboxStatus.PENDING, error=IN_FLIGHT_NOTE)
+            query.values(status=OutboxStatus.PENDING, error=IN_FLIGHT_NOTE, owner=None)
         )
         return int(_rows(result))
 
@@ -744,6 +797,7 @@ class OutboxRepo:
             "caption": None,
             "buttons": None,
             "error": error or case((Outbox.error == IN_FLIGHT_NOTE, IN_FLIGHT_NOTE), else_=""),
+            "owner": None,
         }
         if message_id is not None:
             values["message_id"] = message_id

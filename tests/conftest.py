@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import build_application, post_init
+from bot.app import build_application, post_init, presence_of
 from bot.clock import FakeClock
 from bot.sandbox.fakebot import FakeTelegram
 from bot.settings import load_settings
+from scheduler import leader_of
 from tests.harness import TOKEN, ErrorLog, Harness, at
 
 COORDINATOR_ID = 100
@@ -72,6 +73,8 @@ async def h(db_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
             await post_init(app)
             yield Harness(app, tg, clock)
             await app.bot_data["core"].outbox.idle()
+            await leader_of(app).resign()
+            await presence_of(app).end()
             await app.bot_data["core"].db.dispose()
     finally:
         logging.getLogger().removeHandler(errors)

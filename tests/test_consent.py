@@ -65,6 +65,7 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
         "the calls for interest you get and your answers",
     ),
     ("session_seats", "*"): ("ilmoittautumisesi ja läsnäolosi", "your sign-ups and attendance"),
+    ("calendar_feeds", "*"): ("kalenterilinkkisi", "your calendar link"),
 }
 # Kept about an expert, but said in the message that follows consent, or how the bot works.
 ELSEWHERE = {

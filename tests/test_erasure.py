@@ -112,6 +112,10 @@ async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Per
     # And she signed up for group supervision.
     await flows.announce_session(flows.coordinator(h), starts_at="20.12.2026 klo 17.00")
     await aino.press(aino.t("btn.session.sign_up"))
+
+    # She subscribed to her gigs in her calendar (the bot's HTTP side has a public address).
+    h.core.settings.public_url = "https://bot.example.fi"
+    await aino.send("/calendar")
     return nurse, aino, bertta
 
 
@@ -312,6 +316,7 @@ EXPORTED_AS: dict[str, str | None] = {
     "interests": "interest_in_open_gigs",
     "call_answers": "calls_for_interest",
     "session_seats": "support_sessions",
+    "calendar_feeds": "calendar_feed",
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_application, post_init
+from bot.app import build_application, post_init, presence_of
 from storage.models import Offer, Outbox, OutboxStatus
 from tests import flows
 from tests.harness import Harness, Person
@@ -54,6 +54,8 @@ async def test_a_kill_in_the_outbox_loses_nothing_and_repeats_only_what_was_in_f
     with pytest.raises(Killed):
         await coord.press(coord.t("btn.approve"))
     assert len(in_flight) == 1
+    # The process is gone, and with it its database sessions (its presence lock).
+    await presence_of(h.app).end()
 
     # A new process over the same database and the same Telegram.
     app = build_application(h.core.settings, clock=h.clock, request=h.tg.request())
@@ -85,4 +87,5 @@ async def test_a_kill_in_the_outbox_loses_nothing_and_repeats_only_what_was_in_f
         async with h2.core.db.unit_of_work() as s:
             accepted = (await s.scalars(select(Offer).where(Offer.status == "accepted"))).all()
         assert len(accepted) == 1
+        await presence_of(app).end()
         await h2.core.db.dispose()

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.calendar import gig_ics
+from bot.calendar import calendar, vevent
 from bot.callbacks import Coming, DebriefScore, DebriefWith, KeepInTouch, PersonAction, Prep, pack
 from bot.clock import Clock
 from bot.notify import Notifier
@@ -268,8 +268,12 @@ class CheckIns:
     def calendar_file(self, gig: Gig, lang: str, cancelled: bool = False) -> tuple[str, str]:
         """The gig's calendar entry; a cancelling one withdraws it (same UID, and a SEQUENCE
         above the last one sent, so calendar apps apply it)."""
+        ics = calendar([self.calendar_event(gig, lang, cancelled)], method=_method(cancelled))
+        return self.p.filename(lang, "ics", id=gig.id), ics
+
+    def calendar_event(self, gig: Gig, lang: str, cancelled: bool = False) -> list[str]:
+        """The gig's VEVENT, the same in a file and in a subscribed feed (bot/services/feeds.py)."""
         values = gig_values(gig)
-        summary = self.p.gig_title(lang, gig)
         description = "\n".join(
             [
                 f"{self.p.t(lang, 'label.organisation')}: {gig.organisation}",
@@ -283,12 +287,12 @@ class CheckIns:
             ]
         )
         url = gig.place if gig.remote and gig.place.startswith(("https://", "http://")) else None
-        ics = gig_ics(
+        return vevent(
             gig_id=gig.id,
             revision=gig.revision + 1 if cancelled else gig.revision,
             starts_at=gig.starts_at,
             minutes=gig.duration_min,
-            summary=summary,
+            summary=self.p.gig_title(lang, gig),
             location=self.p.value(lang, "place", values["place"]),
             description=description,
             url=url,
@@ -296,7 +300,6 @@ class CheckIns:
             tz=self.tz,
             now=self.clock.now(),
         )
-        return self.p.filename(lang, "ics", id=gig.id), ics
 
     # ----- sending what is due ---------------------------------------------------------------
 
@@ -785,3 +788,7 @@ class CheckIns:
         row = await self.own(s, actor, checkin_id)
         if row is not None and note:
             row.note = note
+
+
+def _method(cancelled: bool) -> str:
+    return "CANCEL" if cancelled else "PUBLISH"

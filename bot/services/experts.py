@@ -29,6 +29,7 @@ from storage.models import (
     Alert,
     AuditLog,
     AvailabilityBlock,
+    CalendarFeed,
     CheckIn,
     Draft,
     ExpertProfile,
@@ -454,6 +455,11 @@ class Experts:
             "interest_in_open_gigs": [_interest_data(i) for i in interests],
             "calls_for_interest": await export_answers(s, user.id),
             "support_sessions": await export_seats(s, user.id),
+            "calendar_feed": _feed_data(
+                await s.scalar(
+                    select(CalendarFeed.created_at).where(CalendarFeed.user_id == user.id)
+                )
+            ),
         }
 
     async def _audit_about(
@@ -551,11 +557,13 @@ class Experts:
 
 
 async def _drop_what_they_wrote(s: AsyncSession, user_id: int, telegram_id: int) -> None:
+    """Their form in progress, their free texts, messages still waiting for them, their
+    availability periods and interest in open gigs, their calendar link, and their name in
+    the audit log; the answers' counts stay for the statistics."""
     await s.execute(delete(AvailabilityBlock).where(AvailabilityBlock.user_id == user_id))
     await s.execute(delete(Interest).where(Interest.expert_id == user_id))
-    """Their form in progress, their free texts, messages still waiting for them, and their
-    name in the audit log; the answers' counts stay for the statistics."""
     await s.execute(delete(Draft).where(Draft.telegram_id == telegram_id))
+    await s.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user_id))
     await s.execute(update(CheckIn).where(CheckIn.expert_id == user_id).values(note=""))
     await s.execute(delete(Outbox).where(Outbox.chat_id == telegram_id))
     await s.execute(update(AuditLog).where(AuditLog.actor_id == user_id).values(actor_name=""))
@@ -736,3 +744,8 @@ def _alert_data(a: Alert, language: str) -> dict[str, Any]:
         "claimed_at": _iso(a.claimed_at),
         "text": a.texts.get(language) or next(iter(a.texts.values()), ""),
     }
+
+
+def _feed_data(since: datetime | None) -> dict[str, Any] | None:
+    """A calendar link exists since this moment; its secret is not stored, only a hash."""
+    return {"since": since.isoformat()} if since is not None else None
