@@ -376,6 +376,13 @@ class OrderActions(Button):
 
 
 @dataclass(frozen=True)
+class OrderResults(Button):
+    """The orderer's audience feedback on their past gigs (released by the rule)."""
+
+    TEMPLATE = "oR"
+
+
+@dataclass(frozen=True)
 class GigsPage(Button):
     TEMPLATE = "gl:{status}:{page}"
     status: Annotated[str, one_of("untwpofcd")]  # handlers.desk.GIG_FILTERS

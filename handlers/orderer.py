@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import GigChange, OrderActions, pack, pattern
+from bot.callbacks import GigChange, OrderActions, OrderResults, pack, pattern
 from bot.forms import ORDER
 from bot.i18n import Texts
 from handlers import forms, gigs
 from handlers.base import Ctx, Req, handles
 from handlers.menus import menu
-from storage.models import GigStatus, Role
+from storage.models import Gig, GigStatus, Role
 from storage.repo import GigRepo, OfferRepo
 
 
@@ -37,11 +38,21 @@ async def order_done(req: Req, values: dict[str, Any]) -> None:
 
 @handles(Role.ORDERER)
 async def my_orders(req: Req) -> None:
-    """Upcoming orders with their status and the experts confirmed so far."""
+    """Upcoming orders with their status and the experts confirmed so far; a button to the
+    audience feedback of past gigs."""
     gigs = await GigRepo(req.s).of_orderer(req.actor.id, req.core.clock.now())
-    if not gigs:
-        req.say("order.none")
-        return
+    rows = [
+        [(req.t("btn.order_actions", id=g.id), pack(OrderActions(g.id)))]
+        for g in gigs
+        if g.status in GigStatus.UPCOMING
+    ]
+    if await req.core.feedback.orderer_has_rounds(req.s, req.actor.id):
+        rows.append([(req.t("btn.relay.results"), pack(OrderResults()))])
+    text = await _order_list(req, gigs) if gigs else req.t("order.none")
+    req.reply(text, req.keyboard(rows) if rows else None)
+
+
+async def _order_list(req: Req, gigs: Sequence[Gig]) -> str:
     p = req.core.presenter
     lines = [req.t("order.list_header")]
     for gig in gigs:
@@ -56,12 +67,17 @@ async def my_orders(req: Req) -> None:
             names = ", ".join(await OfferRepo(req.s).accepted_names(gig.id))
             line += "\n" + req.t("order.list_names", names=names)
         lines.append(line)
-    rows = [
-        [(req.t("btn.order_actions", id=g.id), pack(OrderActions(g.id)))]
-        for g in gigs
-        if g.status in GigStatus.UPCOMING
-    ]
-    req.reply("\n\n".join(lines), req.keyboard(rows) if rows else None)
+    return "\n\n".join(lines)
+
+
+@handles(Role.ORDERER)
+async def order_results(req: Req) -> None:
+    """The audience feedback of the orderer's own gigs, released by the same rule as for
+    everyone (never fewer than K answers)."""
+    req.pressed(OrderResults)
+    core = req.core
+    released = await core.feedback.for_orderer(req.s, req.actor.id)
+    req.reply(await core.feedback.render_all(req.s, req.lang, req.t("relay.fb_header"), released))
 
 
 @handles(Role.ORDERER)
@@ -92,4 +108,5 @@ def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.new_order"))), new_order),
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.my_orders"))), my_orders),
         CallbackQueryHandler(order_actions, pattern=pattern(OrderActions)),
+        CallbackQueryHandler(order_results, pattern=pattern(OrderResults)),
     ]

@@ -64,12 +64,13 @@ async def checkins_tick(context: Context) -> None:
 
 async def feedback_tick(context: Context) -> None:
     """Open feedback rounds for gigs that ended, close expired ones (destroying their
-    secrets), and alert on very low averages."""
+    secrets), alert on very low averages, and send orderers their released results."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
         await core.feedback.open_due(s, context.bot.username)
         await core.feedback.close_due(s)
         await core.feedback.alert_low(s)
+        await core.feedback.tell_orderers(s)
     await core.outbox.flush()
 
 

@@ -351,6 +351,8 @@ class FeedbackRound(Base):
     closes_at: Mapped[datetime]
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     low_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The orderer has been sent this round's results (or they can never be shown).
+    orderer_told: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FeedbackAnswer(Base):

@@ -1,0 +1,38 @@
+"""relay: the orderer's side of a gig
+
+- feedback_rounds.orderer_told: the orderer has been sent the round's released results;
+- gigs.checklist, gigs.talk_first: the responsible-ordering checklist the orderer ticked
+  (bit i = the i-th item of bot.services.orders.CHECKLIST), or "not yet, let's talk".
+
+Revision ID: 0007_relay
+Revises: 0006_rank
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007_relay"
+down_revision = "0006_rank"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("feedback_rounds") as batch:
+        batch.add_column(
+            sa.Column("orderer_told", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    # Rounds closed before this revision are not pushed to their orderers all at once on the
+    # first tick after the deploy; /myorders shows them.
+    rounds = sa.table(
+        "feedback_rounds", sa.column("closed", sa.Boolean), sa.column("orderer_told", sa.Boolean)
+    )
+    op.execute(rounds.update().where(rounds.c.closed.is_(True)).values(orderer_told=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("feedback_rounds") as batch:
+        batch.drop_column("orderer_told")
