@@ -376,6 +376,19 @@ class OrderActions(Button):
 
 
 @dataclass(frozen=True)
+class OrderCheck(Button):
+    """On the order's summary: tick or untick an item of the checklist
+    (bot.services.orders.CHECKLIST), or t: "not yet, let's talk"."""
+
+    TEMPLATE = "oq:{item}"
+    item: CheckItem
+
+
+CheckItem = Literal["0", "1", "2", "3", "4", "t"]
+CHECK_ITEMS: tuple[CheckItem, ...] = ("0", "1", "2", "3", "4")  # one per checklist item
+
+
+@dataclass(frozen=True)
 class OrderResults(Button):
     """The orderer's audience feedback on their past gigs (released by the rule)."""
 

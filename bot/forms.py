@@ -99,6 +99,8 @@ ORDER = Form(
         Field("notes", "text", max_len=1500, skippable=True),
     ),
     frozenset({Role.ORDERER}),
+    # The responsible-ordering checklist, ticked on the summary (handlers/orderer.py).
+    hidden=frozenset({"checklist", "talk_first"}),
 )
 
 EXPERT = Form(

@@ -11,7 +11,6 @@ from bot.callbacks import Approval, Invite, Ranking, pack, pattern
 from bot.forms import REJECT
 from bot.i18n import Texts
 from bot.notify import next_allowed
-from bot.present import gig_values
 from bot.services.orders import Decision
 from handlers import forms
 from handlers.base import Ctx, Req, handles
@@ -87,7 +86,7 @@ async def pending(req: Req) -> None:
             req.t(
                 "coord.new_order",
                 title=p.gig_title(req.lang, gig),
-                details=p.gig(req.lang, gig_values(gig)),
+                details=req.core.orders.approval_details(req.lang, gig),
             ),
             req.keyboard(
                 [

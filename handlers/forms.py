@@ -45,6 +45,10 @@ from storage.models import Role
 from storage.repo import DraftRepo
 
 Completion = Callable[[Req, dict[str, Any]], Awaitable[None]]
+# What a feature adds to its form's summary: a text below the answers and rows of buttons
+# above Send (the order's responsible-ordering checklist).
+SummaryPart = Callable[[Req, DraftState], tuple[str, list[list[tuple[str, str]]]]]
+_SUMMARY_PARTS: dict[str, SummaryPart] = {}
 
 # What each form does when complete, registered by the feature that starts the form (in its
 # build_handlers()), so this runner imports no feature. Registering the same function again
@@ -59,6 +63,11 @@ def on_complete(form: Form, done: Completion) -> None:
     if known is not None and known is not done:
         raise ValueError(f"form {form.name!r} already completes with {known.__qualname__}")
     _COMPLETIONS[form.name] = done
+
+
+def on_summary(form: Form, part: SummaryPart) -> None:
+    """Register what `form`'s summary shows besides the answers (see SummaryPart)."""
+    _SUMMARY_PARTS[form.name] = part
 
 
 # ----- drafts -----------------------------------------------------------------------------
@@ -180,12 +189,16 @@ def summary_text(req: Req, state: DraftState) -> str:
     p = req.core.presenter
     shown = state.shown()
     body = p.profile(req.lang, shown) if state.form.summary == "profile" else p.gig(req.lang, shown)
-    return f"{req.t(f'form.{state.form.name}.summary')}\n\n{body}"
+    text = f"{req.t(f'form.{state.form.name}.summary')}\n\n{body}"
+    part = _SUMMARY_PARTS.get(state.form.name)
+    return f"{text}\n\n{part(req, state)[0]}" if part else text
 
 
 def summary_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup:
+    part = _SUMMARY_PARTS.get(state.form.name)
     return req.keyboard(
         [
+            *(part(req, state)[1] if part else []),
             [
                 (req.t(state.form.send_label), pack(FormSummary("s"))),
                 (req.t("btn.edit"), pack(FormSummary("e"))),

@@ -8,9 +8,18 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import GigChange, OrderActions, OrderResults, pack, pattern
-from bot.forms import ORDER
+from bot.callbacks import (
+    CHECK_ITEMS,
+    GigChange,
+    OrderActions,
+    OrderCheck,
+    OrderResults,
+    pack,
+    pattern,
+)
+from bot.forms import ORDER, SUMMARY, DraftState
 from bot.i18n import Texts
+from bot.services.orders import CHECKLIST, checklist_text, ticked
 from handlers import forms, gigs
 from handlers.base import Ctx, Req, handles
 from handlers.menus import menu
@@ -23,7 +32,46 @@ async def new_order(req: Req) -> None:
     """Start the request form, or continue the one already in progress."""
     if await forms.resume(req):
         return
+    if await req.core.orders.first_order(req.s, req.actor.id):
+        # Before the first order: what a responsible order takes, so nothing surprises later.
+        req.reply(req.t("relay.check_first") + "\n\n" + _checklist(req, 0, False))
     await forms.begin(req, ORDER, intro="order.intro")
+
+
+def _checklist(req: Req, mask: int, talk: bool) -> str:
+    return checklist_text(req.core.presenter, req.lang, mask, talk)
+
+
+def checklist_part(req: Req, state: DraftState) -> tuple[str, list[list[tuple[str, str]]]]:
+    """The order summary's checklist: the items with their ticks, a toggle button for each,
+    and "not yet, let's talk"."""
+    mask, talk = int(state.values.get("checklist") or 0), bool(state.values.get("talk_first"))
+    rows = []
+    for i, item in enumerate(CHECKLIST):
+        mark = "✅" if ticked(mask, i) else "⬜"
+        rows.append(
+            [(f"{mark} {req.t(f'btn.relay.check_{item}')}", pack(OrderCheck(CHECK_ITEMS[i])))]
+        )
+    mark = "✅" if talk else "⬜"
+    rows.append([(f"{mark} {req.t('btn.relay.check_talk')}", pack(OrderCheck("t")))])
+    return _checklist(req, mask, talk), rows
+
+
+@handles(Role.ORDERER)
+async def order_check(req: Req) -> None:
+    """Tick or untick one item of the checklist on the order's summary."""
+    item = req.pressed(OrderCheck).item
+    state = await forms.load(req)
+    if state is None or state.form is not ORDER or state.step != SUMMARY:
+        req.toast("err.stale")
+        req.edit_markup(None)
+        return
+    if item == "t":
+        state.values["talk_first"] = not state.values.get("talk_first")
+    else:
+        state.values["checklist"] = int(state.values.get("checklist") or 0) ^ (1 << int(item))
+    await forms.save(req, state)
+    req.edit(forms.summary_text(req, state), forms.summary_markup(req, state))
 
 
 async def order_done(req: Req, values: dict[str, Any]) -> None:
@@ -102,6 +150,7 @@ async def order_actions(req: Req) -> None:
 
 def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(ORDER, order_done)
+    forms.on_summary(ORDER, checklist_part)
     return [
         CommandHandler("neworder", new_order),
         CommandHandler("myorders", my_orders),
@@ -109,4 +158,5 @@ def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
         MessageHandler(filters.Text(sorted(texts.all_variants("menu.my_orders"))), my_orders),
         CallbackQueryHandler(order_actions, pattern=pattern(OrderActions)),
         CallbackQueryHandler(order_results, pattern=pattern(OrderResults)),
+        CallbackQueryHandler(order_check, pattern=pattern(OrderCheck)),
     ]

@@ -244,6 +244,10 @@ class Gig(Base):
     # Audience feedback with first names instead of anonymous: decided before the link is
     # sent (the round copies it when it opens), so the link's words are always true.
     feedback_named: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The responsible-ordering checklist (bit i: bot.services.orders.CHECKLIST[i] ticked),
+    # or the orderer chose "not yet, let's talk" first.
+    checklist: Mapped[int] = mapped_column(Integer, default=0)
+    talk_first: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_gigs_status_starts", "status", "starts_at"),)
 

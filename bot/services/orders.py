@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Approval, ApprovalTag, Ranking, pack
@@ -17,6 +18,32 @@ from bot.services.access import Actor
 from bot.services.dispatch import Dispatch
 from storage.models import Gig, GigStatus, User
 from storage.repo import GigRepo, UserRepo
+
+# The responsible-ordering checklist, from the centres' own practice (seeds 001-004): the
+# orderer ticks each item on the summary (bit i of `Gig.checklist` = CHECKLIST[i]), or says
+# "not yet, let's talk" (`Gig.talk_first`). Append only: stored masks keep their meaning.
+CHECKLIST = ("role", "prep", "fee", "diagnoses", "debrief")
+ALL_TICKED = (1 << len(CHECKLIST)) - 1
+
+
+def ticked(mask: int, index: int) -> bool:
+    return bool(mask >> index & 1)
+
+
+def checklist_text(p: Presenter, lang: str, mask: int, talk_first: bool) -> str:
+    """The checklist with what is ticked, as the orderer and the coordinators see it."""
+    lines = [p.t(lang, "relay.check_header")]
+    for i, item in enumerate(CHECKLIST):
+        mark = "✅" if ticked(mask, i) else "⬜"
+        lines.append(f"{mark} {p.t(lang, f'relay.check_{item}')}")
+    if talk_first:
+        lines.append(p.t(lang, "relay.check_talk_chosen"))
+    return "\n".join(lines)
+
+
+def checklist_ready(values: dict[str, Any]) -> bool:
+    """An order can go with every item ticked, or with "not yet, let's talk"."""
+    return bool(values.get("talk_first")) or int(values.get("checklist") or 0) == ALL_TICKED
 
 
 class Decision(Enum):
@@ -45,6 +72,8 @@ class Orders:
         if starts_at <= now:
             # The form was filled in earlier and the moment has passed since.
             raise Refuse("err.datetime_past_on_send")
+        if not checklist_ready(values):
+            raise Refuse("relay.check_needed")
         gig = await GigRepo(s).add(
             Gig(
                 orderer_id=actor.id,
@@ -65,6 +94,8 @@ class Orders:
                 fee_cents=values.get("fee"),
                 contact=values["contact"],
                 notes=values.get("notes") or "",
+                checklist=int(values.get("checklist") or 0) & ALL_TICKED,
+                talk_first=bool(values.get("talk_first")),
                 reject_reason="",
                 created_at=now,
                 # The settings in force when the order came in (a later change of the
@@ -87,10 +118,20 @@ class Orders:
             ],
             per_lang=lambda lang: {
                 "title": self.p.gig_title(lang, gig),
-                "details": self.p.gig(lang, gig_values(gig)),
+                "details": self.approval_details(lang, gig),
             },
         )
         return gig
+
+    async def first_order(self, s: AsyncSession, user_id: int) -> bool:
+        """Whether this orderer has never sent an order."""
+        found = await s.scalar(select(Gig.id).where(Gig.orderer_id == user_id).limit(1))
+        return found is None
+
+    def approval_details(self, lang: str, gig: Gig) -> str:
+        """What a coordinator deciding on the order reads: the order and its checklist."""
+        check = checklist_text(self.p, lang, gig.checklist, gig.talk_first)
+        return f"{self.p.gig(lang, gig_values(gig))}\n\n{check}"
 
     async def _load_pending(self, s: AsyncSession, gig_id: int) -> Gig:
         gig = await GigRepo(s).get(gig_id)

@@ -21,6 +21,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("gigs") as batch:
+        batch.add_column(sa.Column("checklist", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(
+            sa.Column("talk_first", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     with op.batch_alter_table("feedback_rounds") as batch:
         batch.add_column(
             sa.Column("orderer_told", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -34,5 +39,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("gigs") as batch:
+        batch.drop_column("talk_first")
+        batch.drop_column("checklist")
     with op.batch_alter_table("feedback_rounds") as batch:
         batch.drop_column("orderer_told")
