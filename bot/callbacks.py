@@ -396,6 +396,22 @@ class OrderResults(Button):
 
 
 @dataclass(frozen=True)
+class RelayWrite(Button):
+    """Write the next message to a gig's relay (orderer, confirmed experts, coordinators)."""
+
+    TEMPLATE = "rw:{gig_id}"
+    gig_id: Id
+
+
+@dataclass(frozen=True)
+class RelayRead(Button):
+    """A coordinator reads a gig's relay."""
+
+    TEMPLATE = "rr:{gig_id}"
+    gig_id: Id
+
+
+@dataclass(frozen=True)
 class GigsPage(Button):
     TEMPLATE = "gl:{status}:{page}"
     status: Annotated[str, one_of("untwpofcd")]  # handlers.desk.GIG_FILTERS
@@ -649,6 +665,15 @@ class ApprovalTag(Tag):
 class AlertTag(Tag):
     TEMPLATE = "alert:{alert_id}"
     alert_id: Id
+
+
+@dataclass(frozen=True)
+class RelayTag(Tag):
+    """One part (a long message goes in several) of a relayed message in someone's chat."""
+
+    TEMPLATE = "relay:{message_id}:{part}"
+    message_id: Id
+    part: Index
 
 
 for _kind in (*Button.KINDS, *Tag.KINDS):

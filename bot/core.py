@@ -21,6 +21,7 @@ from bot.services.experts import Experts
 from bot.services.feedback import Feedback
 from bot.services.fees import Fees
 from bot.services.orders import Orders
+from bot.services.relay import Relay
 from bot.services.reports import Reports
 from bot.settings import Settings
 from bot.transport import Transport
@@ -58,6 +59,7 @@ class Core:
     reports: Reports
     transport: Transport
     outbox: OutboxSender
+    relay: Relay
 
     def __post_init__(self) -> None:
         self.db.on_before_commit(self.dispatch.refresh_dirty)
@@ -100,4 +102,5 @@ class Core:
             alerts=Alerts(presenter, notifier, clock),
             transport=transport,
             outbox=OutboxSender(db, transport, clock, budget, delivery_events(db, dispatch)),
+            relay=erasure.relay,
         )

@@ -200,6 +200,13 @@ PREP_HOURS = _one(
     ("gig_id",),
 )
 GIG_MESSAGE = _one("gig_message", COORDINATORS, Field("message", "text", max_len=2000), ("gig_id",))
+# The next message to a gig's relay; "name" and "role" say how the others will see the sender.
+RELAY = _one(
+    "relay",
+    frozenset({Role.ORDERER, Role.EXPERT, Role.COORDINATOR}),
+    Field("message", "text", max_len=4096),
+    ("gig_id", "title", "name", "role"),
+)
 HANDPICK_REASON = _one(
     "handpick_reason",
     COORDINATORS,
@@ -228,6 +235,7 @@ FORMS = {
         FEE_EDIT,
         GIG_MESSAGE,
         PREP_HOURS,
+        RELAY,
     )
 }
 

@@ -17,6 +17,7 @@ from handlers import (
     gigs,
     orderer,
     register,
+    relay,
 )
 from handlers.base import AnyApplication, Ctx
 
@@ -33,6 +34,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *desk.build_handlers(texts),
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
+        *relay.build_handlers(texts),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

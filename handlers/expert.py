@@ -20,6 +20,7 @@ from bot.callbacks import (
     OfferWhy,
     ProfileAction,
     Reconfirm,
+    RelayWrite,
     StepBack,
     StepBackAsk,
     pack,
@@ -147,7 +148,11 @@ async def my_gigs(req: Req) -> None:
     if waiting:
         lines.append(req.t("expert.offers_header"))
         lines += [f"• {p.gig_title(req.lang, g)}" for _, g in waiting]
-    rows = [[(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))] for o, g in confirmed]
+    rows = []
+    for o, g in confirmed:
+        rows.append([(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))])
+        if await req.core.relay.is_open(req.s, g):
+            rows.append([(req.t("btn.relay.to_orderer", id=g.id), pack(RelayWrite(g.id)))])
     req.reply("\n".join(lines), req.keyboard(rows) if rows else None)
 
 

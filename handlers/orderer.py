@@ -14,6 +14,7 @@ from bot.callbacks import (
     OrderActions,
     OrderCheck,
     OrderResults,
+    RelayWrite,
     pack,
     pattern,
 )
@@ -89,11 +90,12 @@ async def my_orders(req: Req) -> None:
     """Upcoming orders with their status and the experts confirmed so far; a button to the
     audience feedback of past gigs."""
     gigs = await GigRepo(req.s).of_orderer(req.actor.id, req.core.clock.now())
-    rows = [
-        [(req.t("btn.order_actions", id=g.id), pack(OrderActions(g.id)))]
-        for g in gigs
-        if g.status in GigStatus.UPCOMING
-    ]
+    rows = []
+    for g in gigs:
+        if g.status in GigStatus.UPCOMING:
+            rows.append([(req.t("btn.order_actions", id=g.id), pack(OrderActions(g.id)))])
+        if await req.core.relay.is_open(req.s, g):
+            rows.append([(req.t("btn.relay.to_experts", id=g.id), pack(RelayWrite(g.id)))])
     if await req.core.feedback.orderer_has_rounds(req.s, req.actor.id):
         rows.append([(req.t("btn.relay.results"), pack(OrderResults()))])
     text = await _order_list(req, gigs) if gigs else req.t("order.none")

@@ -103,6 +103,7 @@ REGISTER_DAILY: tuple[DailyTask, ...] = (
     # The keep-in-touch check-ins just scheduled go out now, not at the next tick.
     DailyTask("checkins", lambda core, s: core.checkins.tick(s)),
     DailyTask("fees", lambda core, s: core.fees.remind(s)),
+    DailyTask("relay", lambda core, s: core.relay.purge(s), "relay messages deleted: %d"),
 )
 
 

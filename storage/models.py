@@ -394,6 +394,21 @@ class OrdererFeedback(Base):
     created_at: Mapped[datetime]
 
 
+class RelayMessage(Base):
+    """One message in a gig's relay between the orderer, the confirmed experts and the
+    coordinators. Kept while the relay is open and bot.services.relay.RETENTION after it
+    closes; the sender is shown by their chosen name and role, never by Telegram account."""
+
+    __tablename__ = "relay_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"), index=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    sender_role: Mapped[str] = mapped_column(String(16))  # orderer | expert | coordinator
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class FeeType(StrEnum):
     PALKKIO = "palkkio"  # a fee paid as salary (with a tax card)
     TYOKORVAUS = "tyokorvaus"  # a fee paid as a business invoice

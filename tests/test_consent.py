@@ -48,6 +48,10 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ("checkins", "*"): ("vastauksesi ennen ja jälkeen keikan", "your answers before and after"),
     ("fees", "*"): ("palkkiot ja kulukorvaukset", "the fees and expenses"),
     ("audit_log", "*"): ("loki", "a log of what they do about you"),
+    ("relay_messages", "*"): (
+        "Viestit, joita kirjoitat keikan keskusteluun",
+        "Messages you write in a gig's conversation",
+    ),
 }
 # Kept about an expert, but said in the message that follows consent, or how the bot works.
 ELSEWHERE = {

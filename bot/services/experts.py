@@ -36,6 +36,7 @@ from storage.models import (
     Offer,
     OfferStatus,
     Outbox,
+    RelayMessage,
     Role,
     User,
 )
@@ -437,6 +438,7 @@ class Experts:
             "invite": _invite_data(invite) if invite is not None else None,
             "audit_log": [_audit_data(a, user.id) for a in audit],
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
+            "relay_messages": [_relay_data(m) for m in await self.erasure.relay.mine(s, user.id)],
         }
 
     async def _audit_about(
@@ -684,3 +686,7 @@ def _alert_data(a: Alert, language: str) -> dict[str, Any]:
         "claimed_at": _iso(a.claimed_at),
         "text": a.texts.get(language) or next(iter(a.texts.values()), ""),
     }
+
+
+def _relay_data(m: RelayMessage) -> dict[str, Any]:
+    return {"id": m.id, "gig_id": m.gig_id, "sent_at": _iso(m.created_at), "text": m.text}

@@ -2,7 +2,8 @@
 
 - feedback_rounds.orderer_told: the orderer has been sent the round's released results;
 - gigs.checklist, gigs.talk_first: the responsible-ordering checklist the orderer ticked
-  (bit i = the i-th item of bot.services.orders.CHECKLIST), or "not yet, let's talk".
+  (bit i = the i-th item of bot.services.orders.CHECKLIST), or "not yet, let's talk";
+- relay_messages: the messages of a gig's relay (bot/services/relay.py).
 
 Revision ID: 0007_relay
 Revises: 0006_rank
@@ -21,6 +22,27 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "relay_messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("gig_id", sa.Integer(), nullable=False),
+        sa.Column("sender_id", sa.Integer(), nullable=False),
+        sa.Column("sender_role", sa.String(16), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["gig_id"],
+            ["gigs.id"],
+            name=op.f("fk_relay_messages_gig_id_gigs"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["sender_id"], ["users.id"], name=op.f("fk_relay_messages_sender_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_relay_messages")),
+    )
+    op.create_index("ix_relay_messages_gig_id", "relay_messages", ["gig_id"])
+    op.create_index("ix_relay_messages_sender_id", "relay_messages", ["sender_id"])
     with op.batch_alter_table("gigs") as batch:
         batch.add_column(sa.Column("checklist", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(
@@ -39,6 +61,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_relay_messages_sender_id", table_name="relay_messages")
+    op.drop_index("ix_relay_messages_gig_id", table_name="relay_messages")
+    op.drop_table("relay_messages")
     with op.batch_alter_table("gigs") as batch:
         batch.drop_column("talk_first")
         batch.drop_column("checklist")
