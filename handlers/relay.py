@@ -41,8 +41,14 @@ async def write(req: Req) -> None:
 
 
 async def relay_done(req: Req, values: dict[str, Any]) -> None:
-    """Relay the message, checking again that the writer is still a participant."""
-    sent = await req.core.relay.send(req.s, req.actor, int(values["gig_id"]), values["message"])
+    """Relay the message, checking again that the writer is still a participant (nothing is
+    written before that check); if not, say why and end the question, so that the next text
+    is not caught by it again."""
+    try:
+        sent = await req.core.relay.send(req.s, req.actor, int(values["gig_id"]), values["message"])
+    except Refuse as refused:
+        req.say(refused.key, None, **refused.args_)
+        return
     req.say("relay.sent" if sent else "relay.sent_nobody", count=sent)
 
 
