@@ -70,7 +70,9 @@ def gig_ics(
     cancelled: bool,
     tz: ZoneInfo,
     now: datetime,
+    uid: str | None = None,
 ) -> str:
+    """The entry of a gig (or, with its own `uid`, of something about the gig)."""
     local_start = starts_at.astimezone(tz)
     local_end = (starts_at + timedelta(minutes=minutes)).astimezone(tz)
     lines = [
@@ -81,7 +83,7 @@ def gig_ics(
         "METHOD:CANCEL" if cancelled else "METHOD:PUBLISH",
         *_VTIMEZONE,
         "BEGIN:VEVENT",
-        f"UID:{gig_uid(gig_id)}",
+        f"UID:{uid or gig_uid(gig_id)}",
         f"SEQUENCE:{revision}",
         f"DTSTAMP:{now.astimezone(UTC):%Y%m%dT%H%M%SZ}",
         f"DTSTART;TZID=Europe/Helsinki:{local_start:%Y%m%dT%H%M%S}",

@@ -412,6 +412,31 @@ class RelayRead(Button):
 
 
 @dataclass(frozen=True)
+class PrepPropose(Button):
+    """The orderer proposes a preparation call for the gig."""
+
+    TEMPLATE = "pp:{gig_id}"
+    gig_id: Id
+
+
+@dataclass(frozen=True)
+class PrepAnswerButton(Button):
+    """A confirmed expert: y: the proposed time suits me, s: suggest another time."""
+
+    TEMPLATE = "pa:{answer}:{call_id}"
+    answer: Literal["y", "s"]
+    call_id: Id
+
+
+@dataclass(frozen=True)
+class PrepConfirm(Button):
+    """The orderer takes the time an expert suggested."""
+
+    TEMPLATE = "pc:{answer_id}"
+    answer_id: Id
+
+
+@dataclass(frozen=True)
 class GigsPage(Button):
     TEMPLATE = "gl:{status}:{page}"
     status: Annotated[str, one_of("untwpofcd")]  # handlers.desk.GIG_FILTERS

@@ -21,6 +21,7 @@ from bot.services.experts import Experts
 from bot.services.feedback import Feedback
 from bot.services.fees import Fees
 from bot.services.orders import Orders
+from bot.services.prep import PrepCalls
 from bot.services.relay import Relay
 from bot.services.reports import Reports
 from bot.settings import Settings
@@ -60,6 +61,7 @@ class Core:
     transport: Transport
     outbox: OutboxSender
     relay: Relay
+    prep: PrepCalls
 
     def __post_init__(self) -> None:
         self.db.on_before_commit(self.dispatch.refresh_dirty)
@@ -103,4 +105,5 @@ class Core:
             transport=transport,
             outbox=OutboxSender(db, transport, clock, budget, delivery_events(db, dispatch)),
             relay=erasure.relay,
+            prep=PrepCalls(presenter, notifier, clock),
         )

@@ -207,6 +207,18 @@ RELAY = _one(
     Field("message", "text", max_len=4096),
     ("gig_id", "title", "name", "role"),
 )
+# The orderer's proposal of a preparation call, and an expert's other time for it.
+PREP_CALL = Form(
+    "prep_call",
+    (
+        Field("place", "text", max_len=400, wording="words"),
+        Field("starts_at", "datetime"),
+    ),
+    ORDERERS,
+    confirm=False,
+    hidden=frozenset({"gig_id", "title"}),
+)
+PREP_SUGGEST = _one("prep_suggest", EXPERTS, Field("starts_at", "datetime"), ("call_id", "title"))
 HANDPICK_REASON = _one(
     "handpick_reason",
     COORDINATORS,
@@ -236,6 +248,8 @@ FORMS = {
         GIG_MESSAGE,
         PREP_HOURS,
         RELAY,
+        PREP_CALL,
+        PREP_SUGGEST,
     )
 }
 

@@ -16,6 +16,7 @@ from handlers import (
     forms,
     gigs,
     orderer,
+    prep,
     register,
     relay,
 )
@@ -35,6 +36,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
         *relay.build_handlers(texts),
+        *prep.build_handlers(texts),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

@@ -116,6 +116,16 @@ async def begin(
     ask(req, state)
 
 
+async def longer_in_progress(req: Req, *quick: Form) -> bool:
+    """Whether a longer form (an order, a profile) is in progress, which a quick question
+    (one of `quick`) must not replace: if so, say so; the person finishes it or /cancels."""
+    waiting = await load(req)
+    if waiting is None or waiting.form in quick or len(waiting.form.fields) == 1:
+        return False
+    req.say("relay.form_waiting")
+    return True
+
+
 async def resume(req: Req) -> bool:
     """Ask the pending question of a form in progress again; false if there is none."""
     state = await load(req)
@@ -340,12 +350,28 @@ async def _edit_one(req: Req, state: DraftState, index: int) -> None:
 # ----- finishing --------------------------------------------------------------------------
 
 
+class AskAgain(Exception):
+    """Raised by a completion when one answer cannot be used after all (a time that turned out
+    to be after the gig): say why and ask that question again, keeping the other answers."""
+
+    def __init__(self, field: str, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.field, self.key, self.params = field, key, params
+
+
 async def complete(req: Req, state: DraftState) -> None:
     """Hand the finished form to its feature; the draft goes only when that succeeded."""
     done = _COMPLETIONS.get(state.form.name)
     if done is None:
         raise LookupError(f"no completion registered for form {state.form.name!r}")
-    await done(req, state.answers())
+    try:
+        await done(req, state.answers())
+    except AskAgain as again:
+        req.say(again.key, None, **again.params)
+        state.edit(again.field)
+        await save(req, state)
+        ask(req, state)
+        return
     await discard(req)
 
 

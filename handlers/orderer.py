@@ -14,6 +14,7 @@ from bot.callbacks import (
     OrderActions,
     OrderCheck,
     OrderResults,
+    PrepPropose,
     RelayWrite,
     pack,
     pattern,
@@ -96,6 +97,8 @@ async def my_orders(req: Req) -> None:
             rows.append([(req.t("btn.order_actions", id=g.id), pack(OrderActions(g.id)))])
         if await req.core.relay.is_open(req.s, g):
             rows.append([(req.t("btn.relay.to_experts", id=g.id), pack(RelayWrite(g.id)))])
+        if await req.core.prep.can_propose(req.s, g):
+            rows.append([(req.t("btn.relay.prep_propose", id=g.id), pack(PrepPropose(g.id)))])
     if await req.core.feedback.orderer_has_rounds(req.s, req.actor.id):
         rows.append([(req.t("btn.relay.results"), pack(OrderResults()))])
     text = await _order_list(req, gigs) if gigs else req.t("order.none")

@@ -23,10 +23,7 @@ async def write(req: Req) -> None:
     gig_id = req.pressed(RelayWrite).gig_id
     relay = req.core.relay
     gig, role = await relay.check(req.s, req.actor, gig_id)
-    waiting = await forms.load(req)
-    if waiting is not None and waiting.form is not RELAY and len(waiting.form.fields) > 1:
-        # A longer form in progress (an order) is never lost to a quick message.
-        req.say("relay.form_waiting")
+    if await forms.longer_in_progress(req, RELAY):
         return
     await forms.begin(
         req,

@@ -409,6 +409,35 @@ class RelayMessage(Base):
     created_at: Mapped[datetime]
 
 
+class PrepCall(Base):
+    """A short preparation meeting the orderer proposed for a gig (one per gig): its time and
+    place or link. `revision` grows with each new time: the calendar entry's SEQUENCE."""
+
+    __tablename__ = "prep_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"), unique=True)
+    starts_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(String(400))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class PrepAnswer(Base):
+    """A confirmed expert's answer to the preparation call at its current time: it suits them,
+    or they suggest another time."""
+
+    __tablename__ = "prep_answers"
+    __table_args__ = (UniqueConstraint("call_id", "expert_id", name="uq_prep_answers_call_expert"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("prep_calls.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    suggested_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime]
+
+
 class FeeType(StrEnum):
     PALKKIO = "palkkio"  # a fee paid as salary (with a tax card)
     TYOKORVAUS = "tyokorvaus"  # a fee paid as a business invoice

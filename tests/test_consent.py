@@ -48,6 +48,10 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ("checkins", "*"): ("vastauksesi ennen ja jälkeen keikan", "your answers before and after"),
     ("fees", "*"): ("palkkiot ja kulukorvaukset", "the fees and expenses"),
     ("audit_log", "*"): ("loki", "a log of what they do about you"),
+    ("prep_answers", "*"): (
+        "Vastauksesi valmistelupuhelun ehdotuksiin",
+        "Your answers to preparation call proposals",
+    ),
     ("relay_messages", "*"): (
         "Viestit, joita kirjoitat keikan keskusteluun",
         "Messages you write in a gig's conversation",

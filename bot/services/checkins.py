@@ -36,6 +36,7 @@ from storage.models import (
     GigStatus,
     Offer,
     OfferStatus,
+    PrepCall,
     User,
 )
 from storage.repo import UserRepo
@@ -422,17 +423,20 @@ class CheckIns:
         )
 
     async def _send_prep(self, s: AsyncSession, expert: User, gig: Gig, cid: int) -> None:
-        await self.notify.push(
-            s,
-            expert,
-            "checkin.prep",
-            quiet=True,
-            title=self.p.gig_title(expert.language, gig),
-            buttons=[
-                [("btn.prep_ready", pack(Prep("r", cid)))],
-                [("btn.prep_talk", pack(Prep("t", cid)))],
-                [("btn.prep_step_back", pack(Prep("s", cid)))],
-            ],
+        lang = expert.language
+        text = self.p.t(lang, "checkin.prep", title=self.p.gig_title(lang, gig))
+        call = await s.scalar(select(PrepCall).where(PrepCall.gig_id == gig.id))
+        if call is not None:
+            # The preparation call the orderer proposed, where and when.
+            when = self.p.when(lang, call.starts_at)
+            text += "\n\n" + self.p.t(lang, "relay.prep.in_checkin", when=when, place=call.place)
+        buttons = [
+            [("btn.prep_ready", pack(Prep("r", cid)))],
+            [("btn.prep_talk", pack(Prep("t", cid)))],
+            [("btn.prep_step_back", pack(Prep("s", cid)))],
+        ]
+        await self.notify.push_text(
+            s, expert, text, buttons=self.notify.buttons(lang, buttons), quiet=True
         )
 
     async def _send_reminder(self, s: AsyncSession, expert: User, gig: Gig) -> None:

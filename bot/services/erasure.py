@@ -33,6 +33,7 @@ from storage.models import (
     OrdererFeedback,
     Outbox,
     OutboxStatus,
+    PrepAnswer,
     RelayMessage,
     User,
 )
@@ -123,6 +124,8 @@ class Erasure:
         (fees still owed) the fee reminders stay until the fees are paid."""
         await self._retract_alerts(s, user, marks, keep_fee_alerts=keep_fee_alerts)
         await self.relay.forget(s, user.id)
+        # Answers to preparation calls say nothing once the person is gone.
+        await s.execute(delete(PrepAnswer).where(PrepAnswer.expert_id == user.id))
         await self._scrub_pending_messages(s, marks)
         await self._drop_stored_updates(s, marks)
         await self._scrub_free_texts(s, marks)

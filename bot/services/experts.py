@@ -36,6 +36,7 @@ from storage.models import (
     Offer,
     OfferStatus,
     Outbox,
+    PrepAnswer,
     RelayMessage,
     Role,
     User,
@@ -439,6 +440,7 @@ class Experts:
             "audit_log": [_audit_data(a, user.id) for a in audit],
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
             "relay_messages": [_relay_data(m) for m in await self.erasure.relay.mine(s, user.id)],
+            "prep_answers": [_prep_data(a) for a in await _prep_answers(s, user.id)],
         }
 
     async def _audit_about(
@@ -690,3 +692,20 @@ def _alert_data(a: Alert, language: str) -> dict[str, Any]:
 
 def _relay_data(m: RelayMessage) -> dict[str, Any]:
     return {"id": m.id, "gig_id": m.gig_id, "sent_at": _iso(m.created_at), "text": m.text}
+
+
+async def _prep_answers(s: AsyncSession, expert_id: int) -> list[PrepAnswer]:
+    rows = await s.scalars(
+        select(PrepAnswer).where(PrepAnswer.expert_id == expert_id).order_by(PrepAnswer.id)
+    )
+    return list(rows.all())
+
+
+def _prep_data(a: PrepAnswer) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "call_id": a.call_id,
+        "suits": a.accepted,
+        "suggested_time": _iso(a.suggested_at),
+        "answered_at": _iso(a.answered_at),
+    }
