@@ -117,6 +117,7 @@ class PrepCalls:
             s,
             expert,
             key,
+            quiet=True,
             buttons=[
                 [("btn.relay.prep_yes", pack(PrepAnswerButton("y", call.id)))],
                 [("btn.relay.prep_other", pack(PrepAnswerButton("s", call.id)))],

@@ -136,6 +136,7 @@ class Relay:
                 part,
                 buttons=reply if last else None,
                 tag=pack(RelayTag(message.id, i)),
+                quiet=True,  # experts get it after quiet hours, as every push
             )
             if row is not None:
                 await OutboxRepo(s).add(row)
