@@ -74,6 +74,14 @@ async def feedback_tick(context: Context) -> None:
     await core.outbox.flush()
 
 
+async def relay_tick(context: Context) -> None:
+    """Withdraw the calendar entries of preparation calls whose gig was cancelled."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        await core.prep.withdraw_cancelled(s)
+    await core.outbox.flush()
+
+
 async def digest(context: Context) -> None:
     """The coordinators' morning message."""
     core = _core(context)
@@ -169,6 +177,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("dispatch:tick", dispatch_tick, Every(60, first=10)),
     JobSpec("checkins:tick", checkins_tick, Every(60, first=15)),
     JobSpec("feedback:tick", feedback_tick, Every(300, first=20)),
+    JobSpec("relay:tick", relay_tick, Every(300, first=25)),
     JobSpec("digest:daily", digest, lambda st: DailyAt(st.digest_hour)),
     JobSpec("register:daily", register_daily, DailyAt(8, 5)),
     JobSpec("invites:purge", purge_invites, DailyAt(3, 30)),

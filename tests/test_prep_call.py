@@ -116,3 +116,26 @@ async def test_only_the_gigs_people_may_answer_or_confirm(h: Harness) -> None:
         assert outsider.last.text == outsider.t("err.gig_not_found")
     # Nobody else's calendar moved.
     assert "T150000" in ics(nurse)
+
+
+async def test_a_cancelled_gig_withdraws_the_preparation_call_from_calendars(h: Harness) -> None:
+    nurse = await flows.register_orderer(h, 201)
+    aino = await flows.register_expert(h, 301, "Aino")
+    coord = await flows.order_and_approve(h, nurse, seats="1")
+    await aino.press(aino.t("btn.accept"))
+    await nurse.send("/myorders")
+    await nurse.press(nurse.t("btn.relay.prep_propose", id=1))
+    await nurse.send("Osasto 3")
+    await nurse.send("8.12.2026 klo 15.00")
+    await aino.press(aino.t("btn.relay.prep_yes"))
+    await coord.send("/gig 1")
+    await coord.press(coord.t("btn.cancel_gig"))
+    await coord.send("Tila ei ole käytettävissä.")
+    await h.run_job("relay:tick")
+    for person in (nurse, aino):
+        entry = ics(person)
+        assert "METHOD:CANCEL" in entry and "UID:prep-1@kokemusvalitys" in entry
+        assert "SEQUENCE:1" in entry
+    files = len([m for m in aino.inbox if m.document])
+    await h.run_job("relay:tick")  # once only
+    assert len([m for m in aino.inbox if m.document]) == files

@@ -237,12 +237,41 @@ class PrepCalls:
         filename, ics = self.calendar_file(gig, call, user.language)
         await self.notify.push_document(s, user, filename, ics)
 
-    def calendar_file(self, gig: Gig, call: PrepCall, lang: str) -> tuple[str, str]:
+    async def withdraw_cancelled(self, s: AsyncSession) -> int:
+        """The preparation calls of cancelled gigs: a cancelling calendar entry to the orderer
+        and to each expert who had the entry, then the call goes. Returns how many."""
+        calls = (
+            await s.scalars(
+                select(PrepCall)
+                .join(Gig, Gig.id == PrepCall.gig_id)
+                .where(Gig.status == GigStatus.CANCELLED)
+            )
+        ).all()
+        for call in calls:
+            gig = await s.get(Gig, call.gig_id)
+            assert gig is not None
+            had = await s.scalars(
+                select(PrepAnswer.expert_id).where(
+                    PrepAnswer.call_id == call.id, PrepAnswer.accepted.is_(True)
+                )
+            )
+            for user_id in [gig.orderer_id, *had.all()]:
+                user = await UserRepo(s).get(user_id)
+                if user is not None:
+                    name, ics = self.calendar_file(gig, call, user.language, cancelled=True)
+                    await self.notify.push_document(s, user, name, ics)
+            await s.delete(call)
+        await s.flush()
+        return len(calls)
+
+    def calendar_file(
+        self, gig: Gig, call: PrepCall, lang: str, cancelled: bool = False
+    ) -> tuple[str, str]:
         title = self.p.gig_title(lang, gig)
         url = call.place if call.place.startswith(("https://", "http://")) else None
         ics = gig_ics(
             gig_id=gig.id,
-            revision=call.revision,
+            revision=call.revision + 1 if cancelled else call.revision,
             starts_at=call.starts_at,
             minutes=MINUTES,
             summary=self.p.t(lang, "relay.prep.ics_summary", title=title),
@@ -251,7 +280,7 @@ class PrepCalls:
                 lang, "relay.prep.ics_description", title=title, organisation=gig.organisation
             ),
             url=url,
-            cancelled=False,
+            cancelled=cancelled,
             tz=self.p.tz,
             now=self.clock.now(),
             uid=prep_uid(gig.id),
