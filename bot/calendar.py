@@ -87,13 +87,15 @@ def vevent(
     cancelled: bool,
     tz: ZoneInfo,
     now: datetime,
+    uid: str | None = None,
 ) -> list[str]:
-    """One gig's event: the same UID in every file and feed, SEQUENCE its revision."""
+    """One gig's event: the same UID in every file and feed, SEQUENCE its revision (or,
+    with its own `uid`, an event about the gig, such as its preparation call)."""
     local_start = starts_at.astimezone(tz)
     local_end = (starts_at + timedelta(minutes=minutes)).astimezone(tz)
     lines = [
         "BEGIN:VEVENT",
-        f"UID:{gig_uid(gig_id)}",
+        f"UID:{uid or gig_uid(gig_id)}",
         f"SEQUENCE:{revision}",
         f"DTSTAMP:{now.astimezone(UTC):%Y%m%dT%H%M%SZ}",
         f"DTSTART;TZID=Europe/Helsinki:{local_start:%Y%m%dT%H%M%S}",

@@ -419,6 +419,92 @@ class OrderActions(Button):
 
 
 @dataclass(frozen=True)
+class OrderCheck(Button):
+    """On the order's summary: tick or untick an item of the checklist
+    (bot.services.orders.CHECKLIST), or t: "not yet, let's talk"."""
+
+    TEMPLATE = "oq:{item}"
+    item: CheckItem
+
+
+CheckItem = Literal["0", "1", "2", "3", "4", "t"]
+CHECK_ITEMS: tuple[CheckItem, ...] = ("0", "1", "2", "3", "4")  # one per checklist item
+
+
+@dataclass(frozen=True)
+class OrderResults(Button):
+    """The orderer's audience feedback on their past gigs (released by the rule)."""
+
+    TEMPLATE = "oR"
+
+
+@dataclass(frozen=True)
+class RelayWrite(Button):
+    """Write the next message to a gig's relay (orderer, confirmed experts, coordinators)."""
+
+    TEMPLATE = "rw:{gig_id}"
+    gig_id: Id
+
+
+@dataclass(frozen=True)
+class RelayRead(Button):
+    """A coordinator reads a gig's relay."""
+
+    TEMPLATE = "rr:{gig_id}"
+    gig_id: Id
+
+
+@dataclass(frozen=True)
+class PrepPropose(Button):
+    """The orderer proposes a preparation call for the gig."""
+
+    TEMPLATE = "pp:{gig_id}"
+    gig_id: Id
+
+
+@dataclass(frozen=True)
+class PrepAnswerButton(Button):
+    """A confirmed expert: y: the proposed time suits me, s: suggest another time."""
+
+    TEMPLATE = "pa:{answer}:{call_id}"
+    answer: Literal["y", "s"]
+    call_id: Id
+
+
+@dataclass(frozen=True)
+class PrepConfirm(Button):
+    """The orderer takes the time an expert suggested."""
+
+    TEMPLATE = "pc:{answer_id}"
+    answer_id: Id
+
+
+@dataclass(frozen=True)
+class GigsPage(Button):
+    TEMPLATE = "gl:{status}:{page}"
+    status: Annotated[str, one_of("untwpofcd")]  # handlers.desk.GIG_FILTERS
+    page: Page
+
+
+@dataclass(frozen=True)
+class PersonAction(Button):
+    """On the gig card: rp replaces a confirmed expert, ns records a no-show."""
+
+    TEMPLATE = "{what}:{offer_id}"
+    what: Literal["rp", "ns"]
+    offer_id: Id
+
+
+@dataclass(frozen=True)
+class GigAction(Button):
+    """On the gig card: gd marks it held, gm writes to its experts."""
+
+    TEMPLATE = "{what}:{gig_id}"
+    what: Literal["gd", "gm"]
+    gig_id: Id
+
+
+@dataclass(frozen=True)
 class OrderAgain(Button):
     """Start a new order pre-filled from this earlier one (the presser's own only)."""
 
@@ -448,31 +534,6 @@ class SeriesDates(Button):
     """The dates of a series, each with its own actions (from /myorders)."""
 
     TEMPLATE = "sd:{gig_id}"
-    gig_id: Id
-
-
-@dataclass(frozen=True)
-class GigsPage(Button):
-    TEMPLATE = "gl:{status}:{page}"
-    status: Annotated[str, one_of("untwpofcd")]  # handlers.desk.GIG_FILTERS
-    page: Page
-
-
-@dataclass(frozen=True)
-class PersonAction(Button):
-    """On the gig card: rp replaces a confirmed expert, ns records a no-show."""
-
-    TEMPLATE = "{what}:{offer_id}"
-    what: Literal["rp", "ns"]
-    offer_id: Id
-
-
-@dataclass(frozen=True)
-class GigAction(Button):
-    """On the gig card: gd marks it held, gm writes to its experts."""
-
-    TEMPLATE = "{what}:{gig_id}"
-    what: Literal["gd", "gm"]
     gig_id: Id
 
 
@@ -831,6 +892,15 @@ class ApprovalTag(Tag):
 class AlertTag(Tag):
     TEMPLATE = "alert:{alert_id}"
     alert_id: Id
+
+
+@dataclass(frozen=True)
+class RelayTag(Tag):
+    """One part (a long message goes in several) of a relayed message in someone's chat."""
+
+    TEMPLATE = "relay:{message_id}:{part}"
+    message_id: Id
+    part: Index
 
 
 for _kind in (*Button.KINDS, *Tag.KINDS):

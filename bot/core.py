@@ -24,6 +24,8 @@ from bot.services.feedback import Feedback
 from bot.services.feeds import Feeds
 from bot.services.fees import Fees
 from bot.services.orders import Orders
+from bot.services.prep import PrepCalls
+from bot.services.relay import Relay
 from bot.services.reports import Reports
 from bot.services.sessions import Sessions
 from bot.settings import Settings
@@ -67,6 +69,9 @@ class Core:
     availability: Availability
 
     feeds: Feeds
+
+    relay: Relay
+    prep: PrepCalls
 
     def __post_init__(self) -> None:
         self.db.on_before_commit(self.dispatch.refresh_dirty)
@@ -116,4 +121,6 @@ class Core:
             outbox=OutboxSender(db, transport, clock, budget, delivery_events(db, dispatch)),
             availability=Availability(clock, settings.tz, dispatch),
             feeds=Feeds(presenter, checkins, clock),
+            relay=erasure.relay,
+            prep=PrepCalls(presenter, notifier, clock),
         )

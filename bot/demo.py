@@ -22,6 +22,7 @@ from bot.app import build_application, post_init
 from bot.clock import FakeClock
 from bot.sandbox.driver import TOKEN, Harness, Person, at
 from bot.sandbox.fakebot import Call, FakeTelegram
+from bot.services.orders import CHECKLIST
 from bot.settings import load_settings
 
 COORDINATOR = 100
@@ -214,6 +215,9 @@ class Demo:
         await self.send(nurse, "Nea Nurse, 040 123 4567")
         await self.press(nurse, t("btn.skip"))
         await self.press(nurse, t("btn.done"))  # no especially heavy themes
+
+        for item in CHECKLIST:  # the responsible-ordering checklist, every point ticked
+            await self.press(nurse, f"⬜ {t(f'btn.relay.check_{item}')}")
         await self.press(nurse, t("btn.send"))
 
     async def cascade(

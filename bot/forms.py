@@ -142,6 +142,8 @@ ORDER = Form(
     ),
     frozenset({Role.ORDERER}),
     shortcuts=(("btn.reorder.repeat", "repeat"),),
+    # The responsible-ordering checklist, ticked on the summary (handlers/orderer.py).
+    hidden=frozenset({"checklist", "talk_first"}),
 )
 
 EXPERT = Form(
@@ -256,6 +258,25 @@ PREP_HOURS = _one(
     ("gig_id",),
 )
 GIG_MESSAGE = _one("gig_message", COORDINATORS, Field("message", "text", max_len=2000), ("gig_id",))
+# The next message to a gig's relay; "name" and "role" say how the others will see the sender.
+RELAY = _one(
+    "relay",
+    frozenset({Role.ORDERER, Role.EXPERT, Role.COORDINATOR}),
+    Field("message", "text", max_len=4096),
+    ("gig_id", "title", "name", "role"),
+)
+# The orderer's proposal of a preparation call, and an expert's other time for it.
+PREP_CALL = Form(
+    "prep_call",
+    (
+        Field("place", "text", max_len=400, wording="words"),
+        Field("starts_at", "datetime"),
+    ),
+    ORDERERS,
+    confirm=False,
+    hidden=frozenset({"gig_id", "title"}),
+)
+PREP_SUGGEST = _one("prep_suggest", EXPERTS, Field("starts_at", "datetime"), ("call_id", "title"))
 HANDPICK_REASON = _one(
     "handpick_reason",
     COORDINATORS,
@@ -338,6 +359,9 @@ FORMS = {
         GIG_MESSAGE,
         PREP_HOURS,
         AVAIL_BLOCK,
+        RELAY,
+        PREP_CALL,
+        PREP_SUGGEST,
     )
 }
 

@@ -20,7 +20,9 @@ from handlers import (
     gigs,
     lifecycle,
     orderer,
+    prep,
     register,
+    relay,
     sessions,
 )
 from handlers.base import AnyApplication, Ctx
@@ -43,6 +45,8 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *calls.build_handlers(texts),
         *sessions.build_handlers(texts),
         *calendar.build_handlers(texts),
+        *relay.build_handlers(texts),
+        *prep.build_handlers(texts),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

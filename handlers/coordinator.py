@@ -12,7 +12,6 @@ from bot.callbacks import Approval, Invite, Ranking, pack, pattern
 from bot.forms import REJECT
 from bot.i18n import Texts
 from bot.notify import next_allowed
-from bot.present import gig_values
 from bot.services.orders import Decision
 from handlers import forms
 from handlers.base import Ctx, Req, handles
@@ -98,7 +97,7 @@ async def pending(req: Req) -> None:
     p = req.core.presenter
     gigs = first_dates(gigs)
     for gig in gigs[:20]:
-        details = p.gig(req.lang, gig_values(gig))
+        details = req.core.orders.approval_details(req.lang, gig)
         series = await req.core.orders.series_line(req.s, req.lang, gig)
         if series:
             details = req.t("series.list_item", series=series) + "\n" + details

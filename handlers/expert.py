@@ -20,6 +20,7 @@ from bot.callbacks import (
     OfferWhy,
     ProfileAction,
     Reconfirm,
+    RelayWrite,
     StepBack,
     StepBackAsk,
     SwapAsk,
@@ -170,6 +171,9 @@ async def my_gigs(req: Req) -> None:
     for o, g in confirmed:
         rows.append([(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))])
         rows.append([(req.t("btn.lifecycle.swap", id=g.id), pack(SwapAsk(o.id, 0)))])
+
+        if await req.core.relay.is_open(req.s, g):
+            rows.append([(req.t("btn.relay.to_orderer", id=g.id), pack(RelayWrite(g.id)))])
     req.reply("\n".join(lines), req.keyboard(rows) if rows else None)
 
 

@@ -106,54 +106,12 @@ async def typed_answer(req: Req) -> bool:
 
 def render(req: Req, summary: Summary) -> str:
     """One gig's (or a pool's) results, or why they are not shown yet."""
-    k = req.core.feedback.k
-    if not summary.exists:
-        return req.t("feedback.no_round")
-    if summary.open_until is not None:
-        return req.t(
-            "feedback.open",
-            count=summary.count,
-            until=req.core.presenter.when(req.lang, summary.open_until),
-        )
-    if not summary.shown:
-        return req.t("feedback.too_few", count=summary.count, k=k)
-    dist = " · ".join(f"{n}: {c}" for n, c in summary.distribution.items())
-    lines = [
-        req.t(
-            "feedback.result",
-            count=summary.count,
-            average=req.core.presenter.num(req.lang, summary.average or 0),
-            dist=dist,
-        )
-    ]
-    if summary.stayed:
-        lines.append(
-            req.t("feedback.stayed_header") + "\n" + "\n".join(f"• {t}" for t in summary.stayed)
-        )
-    if summary.better:
-        lines.append(
-            req.t("feedback.better_header") + "\n" + "\n".join(f"• {t}" for t in summary.better)
-        )
-    return "\n\n".join(lines)
+    return req.core.feedback.render(req.lang, summary)
 
 
 async def render_all(req: Req, header: str, released: Released) -> str:
     """Every gig released on its own, the whole pooled batches, and what still waits."""
-    p = req.core.presenter
-    parts = [header]
-    for gig_id, summary in released.per.items():
-        gig = await GigRepo(req.s).get(gig_id)
-        if gig is not None:
-            parts.append(p.gig_title(req.lang, gig) + "\n" + render(req, summary))
-    if released.pooled.shown:
-        parts.append(
-            req.t("feedback.pooled_header", gigs=len(released.pooled_gigs))
-            + "\n"
-            + render(req, released.pooled)
-        )
-    if released.waiting or not (released.per or released.pooled.shown):
-        parts.append(req.t("feedback.waiting", count=released.waiting, k=req.core.feedback.k))
-    return "\n\n".join(parts)
+    return await req.core.feedback.render_all(req.s, req.lang, header, released)
 
 
 @handles(Role.COORDINATOR)

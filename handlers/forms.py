@@ -44,6 +44,10 @@ from storage.models import Role
 from storage.repo import DraftRepo
 
 Completion = Callable[[Req, dict[str, Any]], Awaitable[None]]
+# What a feature adds to its form's summary: a text below the answers and rows of buttons
+# above Send (the order's responsible-ordering checklist).
+SummaryPart = Callable[[Req, DraftState], tuple[str, list[list[tuple[str, str]]]]]
+_SUMMARY_PARTS: dict[str, SummaryPart] = {}
 
 # What each form does when complete, registered by the feature that starts the form (in its
 # build_handlers()), so this runner imports no feature. Registering the same function again
@@ -58,6 +62,11 @@ def on_complete(form: Form, done: Completion) -> None:
     if known is not None and known is not done:
         raise ValueError(f"form {form.name!r} already completes with {known.__qualname__}")
     _COMPLETIONS[form.name] = done
+
+
+def on_summary(form: Form, part: SummaryPart) -> None:
+    """Register what `form`'s summary shows besides the answers (see SummaryPart)."""
+    _SUMMARY_PARTS[form.name] = part
 
 
 # ----- drafts -----------------------------------------------------------------------------
@@ -106,6 +115,16 @@ async def begin(
     if intro:
         req.say(intro)
     ask(req, state)
+
+
+async def longer_in_progress(req: Req, *quick: Form) -> bool:
+    """Whether a longer form (an order, a profile) is in progress, which a quick question
+    (one of `quick`) must not replace: if so, say so; the person finishes it or /cancels."""
+    waiting = await load(req)
+    if waiting is None or waiting.form in quick or len(waiting.form.fields) == 1:
+        return False
+    req.say("relay.form_waiting")
+    return True
 
 
 async def resume(req: Req) -> bool:
@@ -184,16 +203,20 @@ def summary_text(req: Req, state: DraftState) -> str:
         state.form.summary, p.gig
     )
     body = shows(req.lang, shown)
-    return f"{req.t(f'form.{state.form.name}.summary')}\n\n{body}"
+    text = f"{req.t(f'form.{state.form.name}.summary')}\n\n{body}"
+    part = _SUMMARY_PARTS.get(state.form.name)
+    return f"{text}\n\n{part(req, state)[0]}" if part else text
 
 
 def summary_markup(req: Req, state: DraftState) -> InlineKeyboardMarkup:
+    part = _SUMMARY_PARTS.get(state.form.name)
     shortcuts = [
         (req.t(label), pack(FormEdit(state.form.index(name))))
         for label, name in state.form.shortcuts
     ]
     return req.keyboard(
         [
+            *(part(req, state)[1] if part else []),
             [
                 (req.t(state.form.send_label), pack(FormSummary("s"))),
                 (req.t("btn.edit"), pack(FormSummary("e"))),
@@ -336,12 +359,28 @@ async def _edit_one(req: Req, state: DraftState, index: int) -> None:
 # ----- finishing --------------------------------------------------------------------------
 
 
+class AskAgain(Exception):
+    """Raised by a completion when one answer cannot be used after all (a time that turned out
+    to be after the gig): say why and ask that question again, keeping the other answers."""
+
+    def __init__(self, field: str, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.field, self.key, self.params = field, key, params
+
+
 async def complete(req: Req, state: DraftState) -> None:
     """Hand the finished form to its feature; the draft goes only when that succeeded."""
     done = _COMPLETIONS.get(state.form.name)
     if done is None:
         raise LookupError(f"no completion registered for form {state.form.name!r}")
-    await done(req, state.answers())
+    try:
+        await done(req, state.answers())
+    except AskAgain as again:
+        req.say(again.key, None, **again.params)
+        state.edit(again.field)
+        await save(req, state)
+        ask(req, state)
+        return
     await discard(req)
 
 

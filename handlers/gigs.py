@@ -17,6 +17,7 @@ from bot.callbacks import (
     PickSend,
     PickToggle,
     Ranking,
+    RelayRead,
     SeriesScope,
     pack,
     parse_as,
@@ -300,6 +301,9 @@ async def gig_card(req: Req) -> None:
         rows.append([(req.t(label, name=name), pack(action))])
     if confirmed:
         rows.append([(req.t("btn.message_experts"), pack(GigAction("gm", gig.id)))])
+    said = await req.core.relay.count(req.s, gig.id)
+    if said or await req.core.relay.is_open(req.s, gig):
+        rows.append([(req.t("btn.relay.read", count=said), pack(RelayRead(gig.id)))])
     if started and gig.status in (GigStatus.OPEN, GigStatus.FILLED):
         rows.append([(req.t("btn.mark_done"), pack(GigAction("gd", gig.id)))])
     req.reply("\n\n".join(parts), req.keyboard(rows) if rows else None)

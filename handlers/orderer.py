@@ -10,18 +10,24 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import (
+    CHECK_ITEMS,
     EarlierOrders,
     GigChange,
     OrderActions,
     OrderAgain,
+    OrderCheck,
+    OrderResults,
+    PrepPropose,
+    RelayWrite,
     SeriesDates,
     pack,
     pattern,
 )
-from bot.forms import ORDER
+from bot.forms import ORDER, SUMMARY, DraftState
 from bot.i18n import Texts
 from bot.parsing import split_text
 from bot.present import gig_values
+from bot.services.orders import CHECKLIST, checklist_text, ticked
 from handlers import forms, gigs
 from handlers.base import Ctx, Req, handles
 from handlers.menus import menu
@@ -37,7 +43,46 @@ async def new_order(req: Req) -> None:
     """Start the request form, or continue the one already in progress."""
     if await forms.resume(req):
         return
+    if await req.core.orders.first_order(req.s, req.actor.id):
+        # Before the first order: what a responsible order takes, so nothing surprises later.
+        req.reply(req.t("relay.check_first") + "\n\n" + _checklist(req, 0, False))
     await forms.begin(req, ORDER, intro="order.intro")
+
+
+def _checklist(req: Req, mask: int, talk: bool) -> str:
+    return checklist_text(req.core.presenter, req.lang, mask, talk)
+
+
+def checklist_part(req: Req, state: DraftState) -> tuple[str, list[list[tuple[str, str]]]]:
+    """The order summary's checklist: the items with their ticks, a toggle button for each,
+    and "not yet, let's talk"."""
+    mask, talk = int(state.values.get("checklist") or 0), bool(state.values.get("talk_first"))
+    rows = []
+    for i, item in enumerate(CHECKLIST):
+        mark = "✅" if ticked(mask, i) else "⬜"
+        rows.append(
+            [(f"{mark} {req.t(f'btn.relay.check_{item}')}", pack(OrderCheck(CHECK_ITEMS[i])))]
+        )
+    mark = "✅" if talk else "⬜"
+    rows.append([(f"{mark} {req.t('btn.relay.check_talk')}", pack(OrderCheck("t")))])
+    return _checklist(req, mask, talk), rows
+
+
+@handles(Role.ORDERER)
+async def order_check(req: Req) -> None:
+    """Tick or untick one item of the checklist on the order's summary."""
+    item = req.pressed(OrderCheck).item
+    state = await forms.load(req)
+    if state is None or state.form is not ORDER or state.step != SUMMARY:
+        req.toast("err.stale")
+        req.edit_markup(None)
+        return
+    if item == "t":
+        state.values["talk_first"] = not state.values.get("talk_first")
+    else:
+        state.values["checklist"] = int(state.values.get("checklist") or 0) ^ (1 << int(item))
+    await forms.save(req, state)
+    req.edit(forms.summary_text(req, state), forms.summary_markup(req, state))
 
 
 async def order_done(req: Req, values: dict[str, Any]) -> None:
@@ -98,14 +143,23 @@ async def my_orders(req: Req) -> None:
     line), and "order again" for earlier ones."""
     upcoming = await GigRepo(req.s).of_orderer(req.actor.id, req.core.clock.now())
     if not upcoming:
-        req.say("order.none")
+        results = await req.core.feedback.orderer_has_rounds(req.s, req.actor.id)
+        req.say(
+            "order.none",
+            req.keyboard([[(req.t("btn.relay.results"), pack(OrderResults()))]])
+            if results
+            else None,
+        )
         await offer_earlier(req)
         return
     lines, rows = [req.t("order.list_header")], []
     for gig in one_per_series(upcoming):
         lines.append(await order_line(req, gig))
         rows.extend(order_rows(req, gig))
+        rows.extend(await talk_rows(req, gig))
     rows.append([(req.t("btn.reorder.order_again"), pack(EarlierOrders()))])
+    if await req.core.feedback.orderer_has_rounds(req.s, req.actor.id):
+        rows.append([(req.t("btn.relay.results"), pack(OrderResults()))])
     parts = split_text("\n\n".join(lines))
     for part in parts[:-1]:
         req.reply(part)
@@ -183,6 +237,26 @@ async def series_dates(req: Req) -> None:
     req.say("series.dates_pick", req.keyboard(rows) if rows else None, series=line)
 
 
+async def talk_rows(req: Req, gig: Gig) -> Rows:
+    """The gig's relay and preparation call, while they are open."""
+    rows: Rows = []
+    if await req.core.relay.is_open(req.s, gig):
+        rows.append([(req.t("btn.relay.to_experts", id=gig.id), pack(RelayWrite(gig.id)))])
+    if await req.core.prep.can_propose(req.s, gig):
+        rows.append([(req.t("btn.relay.prep_propose", id=gig.id), pack(PrepPropose(gig.id)))])
+    return rows
+
+
+@handles(Role.ORDERER)
+async def order_results(req: Req) -> None:
+    """The audience feedback of the orderer's own gigs, released by the same rule as for
+    everyone (never fewer than K answers)."""
+    req.pressed(OrderResults)
+    core = req.core
+    released = await core.feedback.for_orderer(req.s, req.actor.id)
+    req.reply(await core.feedback.render_all(req.s, req.lang, req.t("relay.fb_header"), released))
+
+
 @handles(Role.ORDERER)
 async def order_actions(req: Req) -> None:
     """What the orderer can do with one order: move it, change the place, cancel it, or
@@ -207,6 +281,7 @@ async def order_actions(req: Req) -> None:
 
 def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
     forms.on_complete(ORDER, order_done)
+    forms.on_summary(ORDER, checklist_part)
     return [
         CommandHandler("neworder", new_order),
         CommandHandler("myorders", my_orders),
@@ -219,4 +294,6 @@ def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
         CallbackQueryHandler(order_again, pattern=pattern(OrderAgain)),
         CallbackQueryHandler(earlier_orders, pattern=pattern(EarlierOrders)),
         CallbackQueryHandler(series_dates, pattern=pattern(SeriesDates)),
+        CallbackQueryHandler(order_results, pattern=pattern(OrderResults)),
+        CallbackQueryHandler(order_check, pattern=pattern(OrderCheck)),
     ]

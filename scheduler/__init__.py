@@ -86,12 +86,21 @@ async def sessions_tick(context: Context) -> None:
 
 async def feedback_tick(context: Context) -> None:
     """Open feedback rounds for gigs that ended, close expired ones (destroying their
-    secrets), and alert on very low averages."""
+    secrets), alert on very low averages, and send orderers their released results."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
         await core.feedback.open_due(s, context.bot.username)
         await core.feedback.close_due(s)
         await core.feedback.alert_low(s)
+        await core.feedback.tell_orderers(s)
+    await core.outbox.flush()
+
+
+async def relay_tick(context: Context) -> None:
+    """Withdraw the calendar entries of preparation calls whose gig was cancelled."""
+    core = _core(context)
+    async with core.db.unit_of_work() as s:
+        await core.prep.withdraw_cancelled(s)
     await core.outbox.flush()
 
 
@@ -126,6 +135,7 @@ REGISTER_DAILY: tuple[DailyTask, ...] = (
     DailyTask("fees", lambda core, s: core.fees.remind(s)),
     # Availability periods that have ended say nothing any more (data minimisation).
     DailyTask("availability", lambda core, s: core.availability.drop_past(s)),
+    DailyTask("relay", lambda core, s: core.relay.purge(s), "relay messages deleted: %d"),
 )
 
 
@@ -201,6 +211,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("calls:tick", calls_tick, Every(60, first=25)),
     JobSpec("sessions:tick", sessions_tick, Every(60, first=30)),
     JobSpec("feedback:tick", feedback_tick, Every(300, first=20)),
+    JobSpec("relay:tick", relay_tick, Every(300, first=25)),
     JobSpec("digest:daily", digest, lambda st: DailyAt(st.digest_hour)),
     JobSpec("register:daily", register_daily, DailyAt(8, 5)),
     JobSpec("invites:purge", purge_invites, DailyAt(3, 30)),

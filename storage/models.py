@@ -313,6 +313,11 @@ class Gig(Base):
         ForeignKey("gig_series.id", ondelete="SET NULL"), index=True
     )
 
+    # The responsible-ordering checklist (bit i: bot.services.orders.CHECKLIST[i] ticked),
+    # or the orderer chose "not yet, let's talk" first.
+    checklist: Mapped[int] = mapped_column(Integer, default=0)
+    talk_first: Mapped[bool] = mapped_column(Boolean, default=False)
+
     __table_args__ = (Index("ix_gigs_status_starts", "status", "starts_at"),)
 
 
@@ -423,6 +428,8 @@ class FeedbackRound(Base):
     closes_at: Mapped[datetime]
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     low_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The orderer has been sent this round's results (or they can never be shown).
+    orderer_told: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FeedbackAnswer(Base):
@@ -458,6 +465,50 @@ class OrdererFeedback(Base):
     cooperation_rating: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
+
+
+class RelayMessage(Base):
+    """One message in a gig's relay between the orderer, the confirmed experts and the
+    coordinators. Kept while the relay is open and bot.services.relay.RETENTION after it
+    closes; the sender is shown by their chosen name and role, never by Telegram account."""
+
+    __tablename__ = "relay_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"), index=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    sender_role: Mapped[str] = mapped_column(String(16))  # orderer | expert | coordinator
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class PrepCall(Base):
+    """A short preparation meeting the orderer proposed for a gig (one per gig): its time and
+    place or link. `revision` grows with each new time: the calendar entry's SEQUENCE."""
+
+    __tablename__ = "prep_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gig_id: Mapped[int] = mapped_column(ForeignKey("gigs.id", ondelete="CASCADE"), unique=True)
+    starts_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(String(400))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class PrepAnswer(Base):
+    """A confirmed expert's answer to the preparation call at its current time: it suits them,
+    or they suggest another time."""
+
+    __tablename__ = "prep_answers"
+    __table_args__ = (UniqueConstraint("call_id", "expert_id", name="uq_prep_answers_call_expert"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("prep_calls.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    suggested_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime]
 
 
 class FeeType(StrEnum):

@@ -96,8 +96,9 @@ ORDER = {
 }
 
 
-async def fill_order(p: Person, **changes: object) -> None:
-    """Answer every question of the order form, pressing buttons where the form offers them."""
+async def fill_order(p: Person, *, tick: bool = True, **changes: object) -> None:
+    """Answer every question of the order form, pressing buttons where the form offers them,
+    and (unless `tick` is false) tick the whole checklist on the summary."""
     o = {**ORDER, **changes}
     await p.send("/neworder")
     await p.send(str(o["organisation"]))
@@ -131,6 +132,18 @@ async def fill_order(p: Person, **changes: object) -> None:
             await p.press(p.t("btn.skip"))
         else:
             await p.send(str(o["content_note"]))
+
+    if tick:
+        await tick_checklist(p)
+
+
+CHECKLIST_BUTTONS = ("role", "prep", "fee", "diagnoses", "debrief")
+
+
+async def tick_checklist(p: Person, items: tuple[str, ...] = CHECKLIST_BUTTONS) -> None:
+    """Tick items of the responsible-ordering checklist on the order's summary."""
+    for item in items:
+        await p.press(f"⬜ {p.t(f'btn.relay.check_{item}')}")
 
 
 async def order_and_approve(h: Harness, nurse: Person, **changes: object) -> Person:

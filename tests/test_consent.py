@@ -66,6 +66,14 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("session_seats", "*"): ("ilmoittautumisesi ja läsnäolosi", "your sign-ups and attendance"),
     ("calendar_feeds", "*"): ("kalenterilinkkisi", "your calendar link"),
+    ("prep_answers", "*"): (
+        "Vastauksesi valmistelupuhelun ehdotuksiin",
+        "Your answers to preparation call proposals",
+    ),
+    ("relay_messages", "*"): (
+        "Viestit, joita kirjoitat keikan keskusteluun",
+        "Messages you write in a gig's conversation",
+    ),
 }
 # Kept about an expert, but said in the message that follows consent, or how the bot works.
 ELSEWHERE = {

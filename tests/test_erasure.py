@@ -23,6 +23,7 @@ from storage.models import (
     Invite,
     Offer,
     OfferStatus,
+    PrepAnswer,
     User,
 )
 from storage.repo import InboxRepo
@@ -96,6 +97,18 @@ async def _aino_with_history(h: Harness, lang: str) -> tuple[Person, Person, Per
     await aino.press(aino.t("btn.accept"))
     await flows.order_and_approve(h, nurse, seats="1", starts_at="14.1.2027 klo 10.00")
     await aino.press(aino.t("btn.accept"))
+    # In gig #2's relay she asks the orderer something, and the orderer answers by her name.
+    await aino.send("/mygigs")
+    await aino.press(aino.t("btn.relay.to_orderer", id=2))
+    await aino.send("Onko sali meluisa? Tulen junalla.")
+    await nurse.press(nurse.t("btn.relay.reply"))
+    await nurse.send(f"Hei {NAME}, ovi B on lähimpänä asemaa.")
+    # The orderer proposes a preparation call for #2; the time suits her.
+    await nurse.send("/myorders")
+    await nurse.press(nurse.t("btn.relay.prep_propose", id=2))
+    await nurse.send("Teams")
+    await nurse.send("12.1.2027 klo 10.00")
+    await aino.press(aino.t("btn.relay.prep_yes"))
     await until(h, "10.12.2026 16.30")
     await aino.press("4", aino.last)  # the debrief: it went fine, but she wants to talk
     await aino.press("3")
@@ -188,6 +201,13 @@ async def test_forget_leaves_nothing_and_hands_future_gigs_back(h: Harness, lang
     # The alerts that named her now say she is gone, in the coordinators' chats too.
     assert not any(f"tg://user?id={TID}" in m.links().values() for m in coord.inbox)
     assert registration.text == coord.t("alerts.erased")
+    # Her relay message is gone from the orderer's chat; the answer no longer names her.
+    assert any(m.text == _nurse.t("relay.erased") for m in _nurse.inbox)
+    await coord.send("/gig 2")
+    await coord.press(coord.t("btn.relay.read", count=1))
+    assert "ovi B" in coord.last.text and NAME not in coord.last.text
+    async with h.core.db.unit_of_work() as s:  # her answer to the preparation call went too
+        assert await s.scalar(select(func.count()).select_from(PrepAnswer)) == 0
     assert coord.texts().count(coord.t("alerts.erased")) >= 2  # + the request for a talk
     # The gig handed back: no fee left to chase, check-ins retired, seat offered on, and the
     # entry withdrawn from her calendar.
@@ -317,6 +337,8 @@ EXPORTED_AS: dict[str, str | None] = {
     "call_answers": "calls_for_interest",
     "session_seats": "support_sessions",
     "calendar_feeds": "calendar_feed",
+    "relay_messages": "relay_messages",
+    "prep_answers": "prep_answers",
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,

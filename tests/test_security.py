@@ -87,6 +87,14 @@ BUTTONS: dict[str, set[str]] = {
     "kt:t:1": {"expert"},
     "pf:p": {"expert", "unapproved"},
     "fg:y": {"expert", "unapproved"},
+    # the orderer's side: results, checklist, relay, preparation call
+    "oR": {"orderer"},
+    "oq:0": {"orderer"},
+    "rw:1": {"coordinator", "orderer", "expert"},
+    "rr:1": {"coordinator"},
+    "pp:1": {"orderer"},
+    "pa:y:1": {"expert"},
+    "pc:1": {"orderer"},
 }
 REFUSALS = (
     "common.not_allowed",

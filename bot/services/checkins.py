@@ -36,6 +36,7 @@ from storage.models import (
     GigStatus,
     Offer,
     OfferStatus,
+    PrepCall,
     User,
 )
 from storage.repo import UserRepo
@@ -437,10 +438,16 @@ class CheckIns:
         )
 
     async def _send_prep(self, s: AsyncSession, expert: User, gig: Gig, cid: int) -> None:
-        """How are you feeling about it; a gig with a content note also offers a talk with
-        the coordinator about those themes."""
+        """How are you feeling about it; the preparation call the orderer proposed, if any;
+        and a gig with a content note also offers a talk with the coordinator about those
+        themes."""
         lang = expert.language
         text = self.p.t(lang, "checkin.prep", title=self.p.gig_title(lang, gig))
+        call = await s.scalar(select(PrepCall).where(PrepCall.gig_id == gig.id))
+        if call is not None:
+            # The preparation call the orderer proposed, where and when.
+            when = self.p.when(lang, call.starts_at)
+            text += "\n\n" + self.p.t(lang, "relay.prep.in_checkin", when=when, place=call.place)
         rows = [
             [("btn.prep_ready", pack(Prep("r", cid)))],
             [("btn.prep_talk", pack(Prep("t", cid)))],

@@ -19,6 +19,7 @@ from bot.callbacks import AlertTag, RegistrationTag, pack
 from bot.clock import Clock
 from bot.notify import Notifier
 from bot.present import Presenter
+from bot.services.relay import Relay
 from storage.models import (
     Alert,
     AuditLog,
@@ -32,6 +33,8 @@ from storage.models import (
     OrdererFeedback,
     Outbox,
     OutboxStatus,
+    PrepAnswer,
+    RelayMessage,
     User,
 )
 from storage.repo import UserRepo
@@ -112,6 +115,7 @@ class Erasure:
         self.p = presenter
         self.notify = notifier
         self.clock = clock
+        self.relay = Relay(presenter, notifier, clock)
 
     async def scrub(
         self, s: AsyncSession, user: User, marks: Marks, *, keep_fee_alerts: bool = False
@@ -119,6 +123,9 @@ class Erasure:
         """Remove what names the person from everyone else's data. With `keep_fee_alerts`
         (fees still owed) the fee reminders stay until the fees are paid."""
         await self._retract_alerts(s, user, marks, keep_fee_alerts=keep_fee_alerts)
+        await self.relay.forget(s, user.id)
+        # Answers to preparation calls say nothing once the person is gone.
+        await s.execute(delete(PrepAnswer).where(PrepAnswer.expert_id == user.id))
         await self._scrub_pending_messages(s, marks)
         await self._drop_stored_updates(s, marks)
         await self._scrub_free_texts(s, marks)
@@ -175,7 +182,8 @@ class Erasure:
 
     @staticmethod
     async def _scrub_free_texts(s: AsyncSession, marks: Marks) -> None:
-        """Free texts other people wrote about them: the orderer's rating, messages in the log."""
+        """Free texts other people wrote about them: the orderer's rating, messages in the log,
+        messages in gig relays."""
         for feedback in (
             await s.scalars(select(OrdererFeedback).where(marks.any_in(OrdererFeedback.text)))
         ).all():
@@ -186,6 +194,11 @@ class Erasure:
         ).all():
             if marks.in_text(entry.details):
                 entry.details = marks.scrub(entry.details)
+        for said in (
+            await s.scalars(select(RelayMessage).where(marks.any_in(RelayMessage.text)))
+        ).all():
+            if marks.in_text(said.text):
+                said.text = marks.scrub(said.text)
 
     async def finish_if_settled(self, s: AsyncSession, expert_id: int) -> bool:
         """After a payment: an erasure that waited for its fees completes once none is owed."""

@@ -42,6 +42,8 @@ from storage.models import (
     Offer,
     OfferStatus,
     Outbox,
+    PrepAnswer,
+    RelayMessage,
     Role,
     User,
 )
@@ -460,6 +462,8 @@ class Experts:
                     select(CalendarFeed.created_at).where(CalendarFeed.user_id == user.id)
                 )
             ),
+            "relay_messages": [_relay_data(m) for m in await self.erasure.relay.mine(s, user.id)],
+            "prep_answers": [_prep_data(a) for a in await _prep_answers(s, user.id)],
         }
 
     async def _audit_about(
@@ -749,3 +753,24 @@ def _alert_data(a: Alert, language: str) -> dict[str, Any]:
 def _feed_data(since: datetime | None) -> dict[str, Any] | None:
     """A calendar link exists since this moment; its secret is not stored, only a hash."""
     return {"since": since.isoformat()} if since is not None else None
+
+
+def _relay_data(m: RelayMessage) -> dict[str, Any]:
+    return {"id": m.id, "gig_id": m.gig_id, "sent_at": _iso(m.created_at), "text": m.text}
+
+
+async def _prep_answers(s: AsyncSession, expert_id: int) -> list[PrepAnswer]:
+    rows = await s.scalars(
+        select(PrepAnswer).where(PrepAnswer.expert_id == expert_id).order_by(PrepAnswer.id)
+    )
+    return list(rows.all())
+
+
+def _prep_data(a: PrepAnswer) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "call_id": a.call_id,
+        "suits": a.accepted,
+        "suggested_time": _iso(a.suggested_at),
+        "answered_at": _iso(a.answered_at),
+    }

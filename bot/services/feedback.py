@@ -455,6 +455,111 @@ class Feedback:
                 batch, gigs = [], []
         return batches, len(batch)
 
+    # ----- the orderer's own results ----------------------------------------------------------
+
+    async def orderer_gig_ids(self, s: AsyncSession, user_id: int) -> list[int]:
+        rows = await s.scalars(select(Gig.id).where(Gig.orderer_id == user_id))
+        return list(rows.all())
+
+    async def orderer_has_rounds(self, s: AsyncSession, user_id: int) -> bool:
+        """Whether any of this orderer's gigs has had a feedback link (shown or not)."""
+        found = await s.scalar(
+            select(FeedbackRound.id)
+            .join(Gig, Gig.id == FeedbackRound.gig_id)
+            .where(Gig.orderer_id == user_id)
+            .limit(1)
+        )
+        return found is not None
+
+    async def for_orderer(self, s: AsyncSession, user_id: int) -> Released:
+        """What an orderer may see: their own gigs, by the same release rule as everyone's
+        (rounds of at least K on their own, whole pooled batches of their small rounds)."""
+        return await self.released(s, await self.orderer_gig_ids(s, user_id))
+
+    async def tell_orderers(self, s: AsyncSession) -> int:
+        """Send each orderer the results released since they were last told: a round that
+        closed with at least K answers, or a whole pooled batch of their small rounds.
+        Returns how many rounds were settled."""
+        rounds = (
+            await s.scalars(
+                select(FeedbackRound)
+                .where(FeedbackRound.closed.is_(True), FeedbackRound.orderer_told.is_(False))
+                .order_by(FeedbackRound.closes_at, FeedbackRound.id)
+            )
+        ).all()
+        by_orderer: dict[int, list[FeedbackRound]] = {}
+        for rnd in rounds:
+            gig = await s.get(Gig, rnd.gig_id)
+            if gig is not None:
+                by_orderer.setdefault(gig.orderer_id, []).append(rnd)
+        settled = 0
+        for orderer_id, mine in by_orderer.items():
+            settled += await self._tell_orderer(s, orderer_id, mine)
+        return settled
+
+    async def _tell_orderer(
+        self, s: AsyncSession, orderer_id: int, rounds: list[FeedbackRound]
+    ) -> int:
+        released = await self.for_orderer(s, orderer_id)
+        counts = {r: len(a) for r, a in (await self._answers(s, [r.id for r in rounds])).items()}
+        orderer = await UserRepo(s).get(orderer_id)
+        settled, pooled = 0, False
+        for rnd in rounds:
+            if rnd.gig_id in released.per and orderer is not None:
+                gig = await s.get(Gig, rnd.gig_id)
+                assert gig is not None
+                lang = orderer.language
+                body = self.render(lang, released.per[rnd.gig_id])
+                text = self.p.t(lang, "relay.fb_released", title=self.p.gig_title(lang, gig))
+                await self.notify.push_text(s, orderer, f"{text}\n\n{body}")
+            pooled = pooled or rnd.gig_id in released.pooled_gigs
+            # Told, or never to be shown (no answers): either way not looked at again.
+            done = rnd.gig_id in released.per or rnd.gig_id in released.pooled_gigs
+            if done or counts[rnd.id] == 0:
+                rnd.orderer_told = True
+                settled += 1
+        if pooled and orderer is not None:
+            lang = orderer.language
+            head = self.p.t(lang, "relay.fb_pooled", gigs=len(released.pooled_gigs))
+            body = self.render(lang, released.pooled)
+            await self.notify.push_text(s, orderer, f"{head}\n\n{body}")
+        return settled
+
+    # ----- rendering (the same for every viewer and every path) -----------------------------
+
+    def render(self, lang: str, summary: Summary) -> str:
+        """One gig's (or a pool's) results, or why they are not shown yet."""
+        t = self.p.t
+        if not summary.exists:
+            return t(lang, "feedback.no_round")
+        if summary.open_until is not None:
+            until = self.p.when(lang, summary.open_until)
+            return t(lang, "feedback.open", count=summary.count, until=until)
+        if not summary.shown:
+            return t(lang, "feedback.too_few", count=summary.count, k=self.k)
+        dist = " · ".join(f"{n}: {c}" for n, c in summary.distribution.items())
+        average = self.p.num(lang, summary.average or 0)
+        lines = [t(lang, "feedback.result", count=summary.count, average=average, dist=dist)]
+        for header, texts in (("stayed", summary.stayed), ("better", summary.better)):
+            if texts:
+                listed = "\n".join(f"• {x}" for x in texts)
+                lines.append(t(lang, f"feedback.{header}_header") + "\n" + listed)
+        return "\n\n".join(lines)
+
+    async def render_all(self, s: AsyncSession, lang: str, header: str, released: Released) -> str:
+        """Every gig released on its own, the whole pooled batches, and what still waits."""
+        parts = [header]
+        for gig_id, summary in released.per.items():
+            gig = await s.get(Gig, gig_id)
+            if gig is not None:
+                parts.append(self.p.gig_title(lang, gig) + "\n" + self.render(lang, summary))
+        if released.pooled.shown:
+            head = self.p.t(lang, "feedback.pooled_header", gigs=len(released.pooled_gigs))
+            parts.append(head + "\n" + self.render(lang, released.pooled))
+        if released.waiting or not (released.per or released.pooled.shown):
+            parts.append(self.p.t(lang, "feedback.waiting", count=released.waiting, k=self.k))
+        return "\n\n".join(parts)
+
     async def expert_gig_ids(self, s: AsyncSession, user_id: int) -> list[int]:
         rows = await s.scalars(
             select(Offer.gig_id).where(

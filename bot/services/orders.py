@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Approval, ApprovalTag, Ranking, pack
@@ -18,6 +19,32 @@ from bot.services.access import Actor
 from bot.services.dispatch import SERIES_MODE, Dispatch
 from storage.models import Gig, GigSeries, GigStatus, User
 from storage.repo import GigRepo, SeriesRepo, UserRepo
+
+# The responsible-ordering checklist, from the centres' own practice (seeds 001-004): the
+# orderer ticks each item on the summary (bit i of `Gig.checklist` = CHECKLIST[i]), or says
+# "not yet, let's talk" (`Gig.talk_first`). Append only: stored masks keep their meaning.
+CHECKLIST = ("role", "prep", "fee", "diagnoses", "debrief")
+ALL_TICKED = (1 << len(CHECKLIST)) - 1
+
+
+def ticked(mask: int, index: int) -> bool:
+    return bool(mask >> index & 1)
+
+
+def checklist_text(p: Presenter, lang: str, mask: int, talk_first: bool) -> str:
+    """The checklist with what is ticked, as the orderer and the coordinators see it."""
+    lines = [p.t(lang, "relay.check_header")]
+    for i, item in enumerate(CHECKLIST):
+        mark = "✅" if ticked(mask, i) else "⬜"
+        lines.append(f"{mark} {p.t(lang, f'relay.check_{item}')}")
+    if talk_first:
+        lines.append(p.t(lang, "relay.check_talk_chosen"))
+    return "\n".join(lines)
+
+
+def checklist_ready(values: dict[str, Any]) -> bool:
+    """An order can go with every item ticked, or with "not yet, let's talk"."""
+    return bool(values.get("talk_first")) or int(values.get("checklist") or 0) == ALL_TICKED
 
 
 class Decision(Enum):
@@ -47,6 +74,8 @@ class Orders:
         if moments[0] <= now:
             # The form was filled in earlier and the moment has passed since.
             raise Refuse("err.datetime_past_on_send")
+        if not checklist_ready(values):
+            raise Refuse("relay.check_needed")
         group = None
         if len(moments) > 1:
             group = await SeriesRepo(s).add(
@@ -89,6 +118,8 @@ class Orders:
             fee_cents=values.get("fee"),
             contact=values["contact"],
             notes=values.get("notes") or "",
+            checklist=int(values.get("checklist") or 0) & ALL_TICKED,
+            talk_first=bool(values.get("talk_first")),
             content_themes=list(values.get("content_themes") or []),
             content_note=(values.get("content_note") or "") if values.get("content_themes") else "",
             reject_reason="",
@@ -106,7 +137,7 @@ class Orders:
         """One approval alert, for a series too (approving it approves every date)."""
 
         def texts(lang: str) -> dict[str, str]:
-            details = self.p.gig(lang, gig_values(gig))
+            details = self.approval_details(lang, gig)
             if group is not None:
                 take = self.p.t(lang, f"series_take.{'whole' if group.whole else 'single'}")
                 line = self.p.series(lang, group, moments)
@@ -135,6 +166,16 @@ class Orders:
         group = await SeriesRepo(s).get(gig.series_id)
         dates = [g.starts_at for g in await SeriesRepo(s).dates(gig.series_id)]
         return self.p.series(lang, group, dates) if group is not None and dates else ""
+
+    async def first_order(self, s: AsyncSession, user_id: int) -> bool:
+        """Whether this orderer has never sent an order."""
+        found = await s.scalar(select(Gig.id).where(Gig.orderer_id == user_id).limit(1))
+        return found is None
+
+    def approval_details(self, lang: str, gig: Gig) -> str:
+        """What a coordinator deciding on the order reads: the order and its checklist."""
+        check = checklist_text(self.p, lang, gig.checklist, gig.talk_first)
+        return f"{self.p.gig(lang, gig_values(gig))}\n\n{check}"
 
     async def _load_pending(self, s: AsyncSession, gig_id: int) -> Gig:
         gig = await GigRepo(s).get(gig_id)
