@@ -21,6 +21,7 @@ from bot.services.experts import Experts
 from bot.services.feedback import Feedback
 from bot.services.fees import Fees
 from bot.services.orders import Orders
+from bot.services.papers import Papers
 from bot.services.reports import Reports
 from bot.settings import Settings
 from bot.transport import Transport
@@ -53,6 +54,7 @@ class Core:
     checkins: CheckIns
     feedback: Feedback
     fees: Fees
+    papers: Papers
     audit: Audit
     alerts: Alerts
     reports: Reports
@@ -96,6 +98,7 @@ class Core:
             feedback=feedback,
             reports=Reports(presenter, feedback, settings.tz),
             fees=fees,
+            papers=Papers(presenter, clock, settings),
             audit=audit,
             alerts=Alerts(presenter, notifier, clock),
             transport=transport,

@@ -253,7 +253,10 @@ async def fee_edit_done(req: Req, values: dict[str, Any]) -> None:
 @handles(Role.EXPERT)
 async def my_fees(req: Req) -> None:
     """The expert's fees with their status, this year's total, and the month against the
-    expert's own earnings limit."""
+    expert's own earnings limit; `/myfees <year>` sends the year's statement as a PDF."""
+    if req.args:
+        await my_statement(req)
+        return
     core = req.core
     rows = await core.fees.of_expert(req.s, req.actor.id)
     tz = core.settings.tz
@@ -291,6 +294,23 @@ async def my_fees(req: Req) -> None:
         if row:
             buttons.append(row)
     req.reply("\n\n".join(lines), req.keyboard(buttons) if buttons else None)
+
+
+async def my_statement(req: Req) -> None:
+    """`/myfees 2026`: the yearly statement; anything but a year is answered with how to ask."""
+    core = req.core
+    this_year = core.clock.now().astimezone(core.settings.tz).year
+    word = req.args[0].strip()
+    year = int(word) if len(req.args) == 1 and word.isascii() and word.isdigit() else 0
+    if not 2000 <= year <= this_year:
+        req.say("papers.year_usage", year=this_year)
+        return
+    if not await core.papers.statement_rows(req.s, req.actor.id, year):
+        req.say("papers.year_empty", year=year)
+        return
+    pdf = await core.papers.statement(req.s, req.actor.id, year, req.lang)
+    req.say("papers.statement_sent", year=year)
+    req.file(req.t("papers.statement_file", year=year), pdf)
 
 
 @handles(Role.EXPERT)
