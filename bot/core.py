@@ -21,6 +21,7 @@ from bot.services.experts import Experts
 from bot.services.feedback import Feedback
 from bot.services.fees import Fees
 from bot.services.orders import Orders
+from bot.services.billing import Billing
 from bot.services.papers import Papers
 from bot.services.reports import Reports
 from bot.settings import Settings
@@ -55,6 +56,7 @@ class Core:
     feedback: Feedback
     fees: Fees
     papers: Papers
+    billing: Billing
     audit: Audit
     alerts: Alerts
     reports: Reports
@@ -99,6 +101,7 @@ class Core:
             reports=Reports(presenter, feedback, settings.tz),
             fees=fees,
             papers=Papers(presenter, clock, settings),
+            billing=Billing(presenter, settings),
             audit=audit,
             alerts=Alerts(presenter, notifier, clock),
             transport=transport,

@@ -213,6 +213,7 @@ class Demo:
         await self.send(nurse, "150")
         await self.send(nurse, "Nea Nurse, 040 123 4567")
         await self.press(nurse, t("btn.skip"))
+        await self.send(nurse, "HVA-2026-118")
         await self.press(nurse, t("btn.send"))
 
     async def cascade(

@@ -97,6 +97,8 @@ ORDER = Form(
         Field("fee", "money", skippable=True, skip_label="btn.unpaid"),
         Field("contact", "text", max_len=400, wording="words"),
         Field("notes", "text", max_len=1500, skippable=True),
+        # The ordering organisation's own order number or reference, for its invoice.
+        Field("order_ref", "text", max_len=60, wording="words", skippable=True),
     ),
     frozenset({Role.ORDERER}),
 )

@@ -42,6 +42,7 @@ def gig_values(gig: Gig) -> dict[str, Any]:
         "fee": gig.fee_cents,
         "contact": gig.contact,
         "notes": gig.notes or None,
+        "order_ref": gig.order_ref or None,
         "companion": gig.companion or None,
     }
 
@@ -169,13 +170,14 @@ class Presenter:
             "fee",
             "contact",
             "notes",
+            "order_ref",
             "companion",
         ):
             if name not in values or (name == "contact" and not contact):
                 continue
             if only is not None and name not in only:
                 continue
-            if name in ("notes", "companion") and not values.get(name):
+            if name in ("notes", "order_ref", "companion") and not values.get(name):
                 continue
             lines.append(f"{self.t(lang, 'label.' + name)}: {self.value(lang, name, values[name])}")
         return "\n".join(lines)

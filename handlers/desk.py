@@ -23,6 +23,7 @@ from bot.callbacks import (
 from bot.forms import FEE_EDIT, GIG_MESSAGE
 from bot.i18n import Texts
 from bot.services.alerts import CATEGORIES
+from bot.services.billing import NotAMonth, parse_month
 from bot.services.reports import parse_period
 from handlers import forms
 from handlers.base import Ctx, Req, arg_id, handles
@@ -346,6 +347,35 @@ async def my_fee_action(req: Req) -> None:
 
 
 @handles(Role.COORDINATOR)
+async def billing(req: Req) -> None:
+    """`/billing 3/2027`: the month's held gigs per ordering organisation, as a workbook."""
+    core = req.core
+    today = core.clock.now().astimezone(core.settings.tz).date()
+    example, example_dot = f"{today.month}/{today.year}", f"{today.month}.{today.year}"
+    try:
+        first = parse_month(" ".join(req.args))
+    except NotAMonth:
+        req.say("billing.usage", example=example, example_dot=example_dot)
+        return
+    orgs = await core.billing.held(req.s, first)
+    month = f"{first.month}/{first.year}"
+    if not orgs:
+        req.say("billing.empty", month=month)
+        return
+    p = core.presenter
+    req.say(
+        "billing.summary",
+        month=month,
+        gigs=sum(len(o.gigs) for o in orgs),
+        orgs=len(orgs),
+        fees=p.money(req.lang, sum(o.fees for o in orgs)),
+        expenses=p.money(req.lang, sum(o.expenses for o in orgs)),
+    )
+    name = req.t("billing.file", year=first.year, month=f"{first.month:02d}")
+    req.file(name, core.billing.xlsx(orgs, first, req.lang))
+
+
+@handles(Role.COORDINATOR)
 async def audit(req: Req) -> None:
     """`/audit gig <n>` or `/audit expert <n>`: who did what and when."""
     if len(req.args) != 2 or req.args[0] not in ("gig", "expert", "keikka", "asiantuntija"):
@@ -433,6 +463,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
         CommandHandler("audit", audit),
         CommandHandler("alerts", alerts),
         CommandHandler("report", report),
+        CommandHandler("billing", billing),
         CallbackQueryHandler(gigs_page, pattern=pattern(GigsPage)),
         CallbackQueryHandler(person_action, pattern=pattern(PersonAction)),
         CallbackQueryHandler(gig_action, pattern=pattern(GigAction)),

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "feedback",
         "fees",
         "report",
+        "billing",
         "audit",
         "alerts",
         "invite",

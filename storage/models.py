@@ -223,6 +223,8 @@ class Gig(Base):
     fee_cents: Mapped[int | None] = mapped_column(Integer)
     contact: Mapped[str] = mapped_column(String(400))
     notes: Mapped[str] = mapped_column(Text, default="")
+    # The orderer's own order number or reference, shown on the billing workbook.
+    order_ref: Mapped[str] = mapped_column(String(60), default="")
     companion: Mapped[str] = mapped_column(String(200), default="")  # adult with a youth expert
     reject_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]

@@ -90,6 +90,7 @@ ORDER = {
     "fee": "150",
     "contact": "Nea Nurse, 040 123 4567",
     "notes": "Pysäköinti P2-hallissa.",
+    "order_ref": None,
 }
 
 
@@ -120,6 +121,10 @@ async def fill_order(p: Person, **changes: object) -> None:
         await p.press(p.t("btn.skip"))
     else:
         await p.send(str(o["notes"]))
+    if o["order_ref"] is None:
+        await p.press(p.t("btn.skip"))
+    else:
+        await p.send(str(o["order_ref"]))
 
 
 async def order_and_approve(h: Harness, nurse: Person, **changes: object) -> Person:

@@ -33,6 +33,7 @@ COMMANDS: dict[str, set[str]] = {
     "feedback 1": {"coordinator"},
     "fees": {"coordinator"},
     "report": {"coordinator"},
+    "billing 3/2027": {"coordinator"},
     "audit gig 1": {"coordinator"},
     "alerts": {"coordinator"},
     "neworder": {"orderer"},

@@ -65,6 +65,7 @@ class Orders:
                 fee_cents=values.get("fee"),
                 contact=values["contact"],
                 notes=values.get("notes") or "",
+                order_ref=values.get("order_ref") or "",
                 reject_reason="",
                 created_at=now,
                 # The settings in force when the order came in (a later change of the
