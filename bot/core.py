@@ -84,7 +84,8 @@ class Core:
         erasure = Erasure(presenter, notifier, clock)
         fees = Fees(presenter, notifier, clock, settings, audit, erasure)
         checkins = CheckIns(presenter, notifier, clock, settings)
-        dispatch = Dispatch(presenter, notifier, clock, settings, checkins, fees, audit)
+        papers = Papers(presenter, clock, settings, notifier)
+        dispatch = Dispatch(presenter, notifier, clock, settings, checkins, fees, audit, papers)
         return cls(
             settings=settings,
             clock=clock,
@@ -100,7 +101,7 @@ class Core:
             feedback=feedback,
             reports=Reports(presenter, feedback, settings.tz),
             fees=fees,
-            papers=Papers(presenter, clock, settings),
+            papers=papers,
             billing=Billing(presenter, settings),
             audit=audit,
             alerts=Alerts(presenter, notifier, clock),

@@ -55,7 +55,7 @@ class Paper:
 
     def line(self, text: str, *, bold: bool = False) -> None:
         self.pdf.set_font(FONT, "B" if bold else "", 10)
-        self.pdf.multi_cell(0, 5.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.multi_cell(0, 5.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def pairs(self, rows: list[tuple[str, str]]) -> None:
         """Label: value lines, the labels in bold in a column of their own."""
@@ -64,7 +64,7 @@ class Paper:
             self.pdf.set_font(FONT, "B", 10)
             self.pdf.cell(width * 0.32, 5.5, label)
             self.pdf.set_font(FONT, "", 10)
-            self.pdf.multi_cell(0, 5.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.pdf.multi_cell(0, 5.5, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def table(self, columns: list[Column], rows: list[list[str]], *, total: bool = False) -> None:
         """A table with a heading row; with `total` the last row is set in bold."""

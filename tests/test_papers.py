@@ -85,3 +85,54 @@ async def test_yearly_statement_asks_kindly_for_a_year(h: Harness, lang: str) ->
     await aino.send("/myfees 2025")
     assert aino.last.text == aino.t("papers.year_empty", year=2025)
     assert not any(m.document for m in aino.inbox)
+
+
+def pdf_files(p: Person) -> list[Sent]:
+    return [m for m in p.inbox if m.document and m.document[0].endswith(".pdf")]
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_orderer_gets_a_confirmation_when_filled_and_an_updated_one_on_change(
+    h: Harness, lang: str
+) -> None:
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    aino = await flows.register_expert(h, 301, "Aino Ä.")
+    bea = await flows.register_expert(h, 302, "Bea Å.")
+    await flows.order_and_approve(h, nurse, seats="2", order_ref="PO-118")
+    await aino.press(aino.t("btn.accept"))
+    assert not pdf_files(nurse)  # one seat of two: nothing to confirm yet
+    await bea.press(bea.t("btn.accept"))
+    (first,) = pdf_files(nurse)
+    title = await h.title(lang, 1)
+    t = nurse.t
+    assert first.text == t("papers.confirmation_caption", title=title)
+    assert first.document is not None
+    assert first.document[0] == t("papers.confirmation_file", id=1, version=1)
+    text = pdf_text(first.document[1])
+    first_page_png(first.document[1], f"confirmation-{lang}")
+    lines = text.replace(NBSP, " ").splitlines()
+    assert t("papers.confirmation_title", id=1) in lines
+    when = "10.12.2026 klo 13.00" if lang == "fi" else "10.12.2026 at 13.00"
+    assert f"{t('papers.l_when')} {when} (1 h 30 min)" in lines
+    assert f"{t('papers.l_who')} Aino Ä., Bea Å." in lines
+    assert f"{t('label.order_ref')} PO-118" in lines
+    assert t("papers.fee_each", fee="150 €", seats=2, total="300 €")[:30] in text
+    assert t("papers.cancel_terms", days=7)[:40] in text
+    assert "Keskussairaala, Hoitajantie 3" in text
+    # Nothing but the chosen names: no register numbers or other details of the experts.
+    assert "#301" not in text and "mental" not in text
+
+    coord = flows.coordinator(h)
+    await coord.send("/gig 1")
+    await coord.press(coord.t("btn.change_time"))
+    await coord.send("12.12.2026 klo 9.00")
+    assert len(pdf_files(nurse)) == 2
+    updated = pdf_files(nurse)[-1]
+    assert updated.document is not None
+    assert updated.text == t("papers.confirmation_updated", title=await h.title(lang, 1))
+    assert updated.document[0] == t("papers.confirmation_file", id=1, version=2)
+    text = pdf_text(updated.document[1])
+    first_page_png(updated.document[1], f"confirmation-updated-{lang}")
+    assert t("papers.confirmation_title_updated", id=1) in text
+    assert ("12.12.2026 klo 09.00" if lang == "fi" else "12.12.2026 at 09.00") in text
+    assert "10.12.2026" not in text.split(t("papers.l_when"))[1].splitlines()[0]

@@ -12,11 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.i18n import fmt_date
+from bot.i18n import fmt_date, fmt_hours
+from bot.notify import Notifier
 from bot.pdf import Column, Paper
 from bot.present import Presenter
 from bot.settings import Settings
-from storage.models import ExpertProfile, Fee, FeeType, Gig, GigStatus, Offer, OfferStatus
+from storage.models import (
+    ExpertProfile,
+    Fee,
+    FeeType,
+    Gig,
+    GigStatus,
+    Offer,
+    OfferStatus,
+    User,
+)
 
 # Kinds of money on a statement, in the order shown: fees are taxable income, reimbursed
 # expenses are not.
@@ -34,10 +44,69 @@ class StatementRow:
 
 
 class Papers:
-    def __init__(self, presenter: Presenter, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, presenter: Presenter, clock: Clock, settings: Settings, notifier: Notifier
+    ) -> None:
         self.p = presenter
         self.clock = clock
         self.settings = settings
+        self.notify = notifier
+
+    async def confirm(self, s: AsyncSession, gig: Gig, orderer: User) -> None:
+        """Send the orderer the gig's confirmation (an updated one after a change)."""
+        lang = orderer.language
+        names = await confirmed_names(s, gig.id)
+        pdf = self.confirmation(gig, names, lang)
+        key = "papers.confirmation_updated" if gig.revision else "papers.confirmation_caption"
+        await self.notify.push_document(
+            s,
+            orderer,
+            self.p.t(lang, "papers.confirmation_file", id=gig.id, version=gig.revision + 1),
+            pdf,
+            caption=self.p.t(lang, key, title=self.p.gig_title(lang, gig)),
+        )
+
+    def confirmation(self, gig: Gig, names: list[str], lang: str) -> bytes:
+        """What, when, where, who (chosen names only), the fee and the cancellation terms."""
+        t, p, tz = self._t(lang), self.p, self.settings.tz
+        title = "papers.confirmation_title_updated" if gig.revision else "papers.confirmation_title"
+        footer = t("papers.confirmation_footer", centre=self.settings.centre_name)
+        paper = Paper(t(title, id=gig.id), footer)
+        made = fmt_date(self.clock.now(), tz)
+        paper.line(t("papers.confirmation_intro", centre=self.settings.centre_name, made=made))
+        paper.gap()
+        rows = [
+            (t("label.organisation"), gig.organisation),
+            (t("papers.l_what"), p.label(lang, "gig_type", gig.gig_type)),
+            (t("label.topics"), p.labels(lang, "topic", gig.topics)),
+            (t("papers.l_when"), f"{p.when(lang, gig.starts_at)} ({fmt_hours(gig.duration_min)})"),
+            (t("papers.l_where"), self._where(gig, lang)),
+            (t("papers.l_who"), ", ".join(names) or "–"),
+            (t("label.fee"), self._fee(gig, lang)),
+            (t("label.contact"), gig.contact),
+        ]
+        if gig.order_ref:
+            rows.append((t("label.order_ref"), gig.order_ref))
+        paper.pairs(rows)
+        paper.heading(t("papers.h_cancel"))
+        paper.line(t("papers.cancel_terms", days=self.settings.cancellation_free_days))
+        return paper.bytes()
+
+    def _where(self, gig: Gig, lang: str) -> str:
+        fmt = self.p.label(lang, "format", "remote" if gig.remote else "onsite")
+        return f"{gig.place} ({fmt})"
+
+    def _fee(self, gig: Gig, lang: str) -> str:
+        if not gig.fee_cents:
+            return self.p.t(lang, "common.unpaid")
+        money = self.p.money
+        return self.p.t(
+            lang,
+            "papers.fee_each",
+            fee=money(lang, gig.fee_cents),
+            seats=gig.seats,
+            total=money(lang, gig.fee_cents * gig.seats),
+        )
 
     def _year_bounds(self, year: int) -> tuple[datetime, datetime]:
         tz = self.settings.tz

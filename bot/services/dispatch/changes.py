@@ -124,6 +124,7 @@ class Changes:
                 title=p.gig_title(lang, gig),
                 what=self._what_changed(lang, gig, old[lang], starts_at, place),
             )
+        await self.seats.reconfirm_orderer(s, gig)
         self.status.mark(s, gig)
         return gig
 
