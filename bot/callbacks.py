@@ -422,6 +422,23 @@ class MyFeeAction(Button):
 
 
 @dataclass(frozen=True)
+class ClaimStart(Button):
+    """An expert's: claim an expense for the gig of this fee."""
+
+    TEMPLATE = "xe:{fee_id}"
+    fee_id: Id
+
+
+@dataclass(frozen=True)
+class ClaimAction(Button):
+    """A coordinator's, on an expense claim: r: show the receipt, a: approve, x: reject."""
+
+    TEMPLATE = "xa:{action}:{claim_id}"
+    action: Literal["r", "a", "x"]
+    claim_id: Id
+
+
+@dataclass(frozen=True)
 class AlertToggle(Button):
     TEMPLATE = "al:{category}"
     category: Word

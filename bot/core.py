@@ -14,14 +14,15 @@ from bot.present import Presenter
 from bot.services.access import Access
 from bot.services.alerts import Alerts
 from bot.services.audit import Audit
+from bot.services.billing import Billing
 from bot.services.checkins import CheckIns
+from bot.services.claims import Claims
 from bot.services.dispatch import Dispatch
 from bot.services.erasure import Erasure
 from bot.services.experts import Experts
 from bot.services.feedback import Feedback
 from bot.services.fees import Fees
 from bot.services.orders import Orders
-from bot.services.billing import Billing
 from bot.services.papers import Papers
 from bot.services.reports import Reports
 from bot.settings import Settings
@@ -57,6 +58,7 @@ class Core:
     fees: Fees
     papers: Papers
     billing: Billing
+    claims: Claims
     audit: Audit
     alerts: Alerts
     reports: Reports
@@ -103,6 +105,7 @@ class Core:
             fees=fees,
             papers=papers,
             billing=Billing(presenter, settings),
+            claims=Claims(presenter, notifier, clock, settings, audit),
             audit=audit,
             alerts=Alerts(presenter, notifier, clock),
             transport=transport,

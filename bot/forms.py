@@ -193,6 +193,23 @@ FEE_EDIT = Form(
     confirm=False,
     hidden=frozenset({"fee_id"}),
 )
+CLAIM = Form(
+    "claim",
+    (
+        Field("kind", "choice", ("car", "ticket", "other"), "claim_kind"),
+        Field("km", "int", low=1, high=3000, when=lambda v: v.get("kind") == "car"),
+        Field(
+            "what", "text", max_len=200, wording="words", when=lambda v: v.get("kind") == "other"
+        ),
+        Field("amount", "money", when=lambda v: v.get("kind") in ("ticket", "other")),
+    ),
+    EXPERTS,
+    confirm=False,
+    hidden=frozenset({"fee_id"}),
+)
+CLAIM_REJECT = _one(
+    "claim_reject", COORDINATORS, Field("reason", "text", max_len=500), ("claim_id",)
+)
 PREP_HOURS = _one(
     "prep_hours",
     COORDINATORS,
@@ -226,6 +243,8 @@ FORMS = {
         DEBRIEF_NOTE,
         ORDERER_NOTE,
         FEE_EDIT,
+        CLAIM,
+        CLAIM_REJECT,
         GIG_MESSAGE,
         PREP_HOURS,
     )

@@ -100,5 +100,7 @@ class Paper:
             self.pdf.ln(6)
             self.pdf.set_font(FONT, "", 8)
             self.pdf.set_text_color(90, 90, 90)
-            self.pdf.multi_cell(0, 4.5, self.footer_text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.pdf.multi_cell(
+                0, 4.5, self.footer_text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
         return bytes(self.pdf.output())

@@ -8,6 +8,7 @@ from telegram.ext import BaseHandler
 from bot.i18n import Texts
 from handlers import (
     checkins,
+    claims,
     common,
     coordinator,
     desk,
@@ -33,6 +34,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *desk.build_handlers(texts),
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
+        *claims.build_handlers(),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import (
     AlertToggle,
     Claim,
+    ClaimStart,
     FeeAction,
     GigAction,
     GigsPage,
@@ -27,8 +28,9 @@ from bot.services.billing import NotAMonth, parse_month
 from bot.services.reports import parse_period
 from handlers import forms
 from handlers.base import Ctx, Req, arg_id, handles
+from handlers.claims import claim_cards
 from handlers.gigs import authorised_gig
-from storage.models import Fee, FeeStatus, FeeType, Gig, Role
+from storage.models import ExpenseClaim, Fee, FeeStatus, FeeType, Gig, GigStatus, Role
 from storage.repo import GigRepo, GigView, UserRepo
 
 PAGE = 10
@@ -206,9 +208,10 @@ def fee_line(req: Req, fee: Fee, gig: Gig, name: str | None = None) -> str:
 
 @handles(Role.COORDINATOR)
 async def fees_list(req: Req) -> None:
-    """Unpaid fees, oldest gig first, each with its next step."""
+    """Unpaid fees, oldest gig first, each with its next step; then the expense claims waiting
+    for a decision."""
     rows = await req.core.fees.unpaid(req.s)
-    if not rows:
+    if not rows and not await req.core.claims.pending(req.s):
         req.say("fees.none_unpaid")
         return
     for fee, gig in rows[:20]:
@@ -223,6 +226,7 @@ async def fees_list(req: Req) -> None:
         req.reply(
             fee_line(req, fee, gig, profile.display_name if profile else "–"), req.keyboard(buttons)
         )
+    await claim_cards(req)
 
 
 @handles(Role.COORDINATOR)
@@ -284,17 +288,35 @@ async def my_fees(req: Req) -> None:
         )
     if not rows:
         lines.append(req.t("fees.none_mine"))
-    lines += [fee_line(req, fee, gig) for fee, gig in rows]
-    buttons = []
-    for fee, _gig in rows:
-        row = []
-        if fee.status != FeeStatus.PAID and fee.fee_type != FeeType.VOLUNTEER:
-            row.append((req.t("btn.fee_confirm_paid", id=fee.id), pack(MyFeeAction("P", fee.id))))
-        if fee.status == FeeStatus.AGREED and fee.fee_type in (FeeType.PALKKIO, FeeType.TYOKORVAUS):
-            row.append((req.t("btn.fee_refuse", id=fee.id), pack(MyFeeAction("r", fee.id))))
-        if row:
-            buttons.append(row)
+    claims = await core.claims.of_fees(req.s, [fee.id for fee, _ in rows])
+    lines += [my_fee_text(req, fee, gig, claims) for fee, gig in rows]
+    buttons = [row for fee, gig in rows for row in my_fee_buttons(req, fee, gig)]
     req.reply("\n\n".join(lines), req.keyboard(buttons) if buttons else None)
+
+
+def my_fee_text(req: Req, fee: Fee, gig: Gig, claims: list[ExpenseClaim]) -> str:
+    """A fee as the expert sees it, with the expense claims made for its gig."""
+    lines = [fee_line(req, fee, gig)]
+    for claim in claims:
+        if claim.fee_id == fee.id:
+            state = req.t(f"claim_status.{claim.status}")
+            reason = f" – {claim.reason}" if claim.reason else ""
+            lines.append(f"🧾 {req.core.claims.describe(req.lang, claim)} · {state}{reason}")
+    return "\n".join(lines)
+
+
+def my_fee_buttons(req: Req, fee: Fee, gig: Gig) -> list[list[tuple[str, str]]]:
+    """I got paid, give the fee up, and (after the gig, before payment) claim an expense."""
+    row = []
+    if fee.status != FeeStatus.PAID and fee.fee_type != FeeType.VOLUNTEER:
+        row.append((req.t("btn.fee_confirm_paid", id=fee.id), pack(MyFeeAction("P", fee.id))))
+    if fee.status == FeeStatus.AGREED and fee.fee_type in (FeeType.PALKKIO, FeeType.TYOKORVAUS):
+        row.append((req.t("btn.fee_refuse", id=fee.id), pack(MyFeeAction("r", fee.id))))
+    rows = [row] if row else []
+    begun = gig.starts_at <= req.core.clock.now() and gig.status != GigStatus.CANCELLED
+    if begun and fee.status != FeeStatus.PAID:
+        rows.append([(req.t("btn.money.claim", id=fee.id), pack(ClaimStart(fee.id)))])
+    return rows
 
 
 async def my_statement(req: Req) -> None:

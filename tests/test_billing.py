@@ -11,7 +11,7 @@ from tests import flows
 from tests.harness import Harness, at
 
 HOSPITAL = "Keski-Suomen hyvinvointialue, psykiatrian osasto"
-SCHOOL = "=HYPERLINK(\"http://x\")Jyväskylän lyseo"  # typed by a person: stays text
+SCHOOL = '=HYPERLINK("http://x")Jyväskylän lyseo'  # typed by a person: stays text
 
 
 async def held_december(h: Harness) -> None:
@@ -94,7 +94,15 @@ async def test_billing_asks_kindly_for_a_month(h: Harness, lang: str) -> None:
     h.coord_lang = lang
     coord = flows.coordinator(h)
     usage = coord.t("billing.usage", example="11/2026", example_dot="11.2026")
-    for typed in ("", " 13/2027", " 3/27", " =1+1", " 3/2027; DROP TABLE gigs", " 0.2027", " ３/２０２７"):
+    for typed in (
+        "",
+        " 13/2027",
+        " 3/27",
+        " =1+1",
+        " 3/2027; DROP TABLE gigs",
+        " 0.2027",
+        " ３/２０２７",
+    ):
         await coord.send(f"/billing{typed}")
         assert coord.last.text == usage, typed
     for typed in ("3/2027", "3.2027", "03 / 2027"):

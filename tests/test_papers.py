@@ -55,7 +55,10 @@ async def test_yearly_statement_pdf(h: Harness, lang: str) -> None:
     assert name == aino.t("papers.statement_file", year=2026)
     text = pdf_text(data)
     first_page_png(data, f"statement-{lang}")
-    money = {"fi": ("150 €", "23,40 €", "300 €", "323,40 €"), "en": ("150 €", "23.40 €", "300 €", "323.40 €")}
+    money = {
+        "fi": ("150 €", "23,40 €", "300 €", "323,40 €"),
+        "en": ("150 €", "23.40 €", "300 €", "323.40 €"),
+    }
     fee, travel, fees, everything = money[lang]
     t = aino.t
     assert t("papers.statement_title", year=2026) in text

@@ -185,6 +185,7 @@ class Billing:
                 ws.cell(row, 6).number_format = HOURS
                 for col in (8, 9, 10):
                     ws.cell(row, col).number_format = EUROS
-        for col, width in zip("ABCDEFGHIJK", (40, 18, 8, 12, 26, 8, 10, 12, 12, 12, 36), strict=True):
+        for col, width in zip(
+            "ABCDEFGHIJK", (40, 18, 8, 12, 26, 8, 10, 12, 12, 12, 36), strict=True
+        ):
             ws.column_dimensions[col].width = width
-
