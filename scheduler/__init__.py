@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, ContextTypes
 
 from bot.core import Core
+from bot.services.retention import purge_expired
 from bot.settings import Settings
 from storage.repo import InviteRepo
 
@@ -102,6 +103,12 @@ REGISTER_DAILY: tuple[DailyTask, ...] = (
     # The keep-in-touch check-ins just scheduled go out now, not at the next tick.
     DailyTask("checkins", lambda core, s: core.checkins.tick(s)),
     DailyTask("fees", lambda core, s: core.fees.remind(s)),
+    # Money records past the Accounting Act's keeping time (bot/services/retention.py).
+    DailyTask(
+        "retention",
+        lambda core, s: purge_expired(s, core.clock.now(), core.settings.tz),
+        "money records past their keeping time deleted: %d",
+    ),
 )
 
 

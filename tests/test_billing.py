@@ -4,6 +4,7 @@ apart, for invoicing; anything but a month is answered with how to ask."""
 from __future__ import annotations
 
 import io
+
 import pytest
 from openpyxl import load_workbook
 

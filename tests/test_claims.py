@@ -5,9 +5,6 @@ fee, apart from the taxable fee."""
 
 from __future__ import annotations
 
-import itertools
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
@@ -15,52 +12,7 @@ from bot.sandbox.fakebot import Sent
 from storage.models import ExpenseClaim, Fee
 from tests import flows
 from tests.harness import Harness, Person, at
-
-_files = itertools.count(1)
-PDF = b"%PDF-1.4 a receipt"
-
-
-async def send_receipt(
-    h: Harness,
-    p: Person,
-    *,
-    photo: bool = True,
-    name: str = "kuitti.pdf",
-    mime: str = "application/pdf",
-    size: int = 48_000,
-    content: bytes = b"\xff\xd8 a photo of a ticket",
-) -> list[Sent]:
-    """Send a photo (or a file) in the chat, as Telegram delivers it to the bot."""
-    file_id = f"AgAC-receipt-{next(_files)}"
-    h.tg.files[file_id] = (name if not photo else "photo.jpg", content)
-    message: dict[str, Any] = {
-        "message_id": next(h._ids) + 100000,
-        "date": h.tg.now,
-        "chat": {"id": p.id, "type": "private", "first_name": p.name},
-        "from": p.user,
-    }
-    if photo:
-        message["photo"] = [
-            {"file_id": file_id + "-s", "file_unique_id": "s", "width": 90, "height": 67},
-            {
-                "file_id": file_id,
-                "file_unique_id": "b",
-                "width": 1280,
-                "height": 960,
-                "file_size": size,
-            },
-        ]
-    else:
-        message["document"] = {
-            "file_id": file_id,
-            "file_unique_id": "d",
-            "file_name": name,
-            "mime_type": mime,
-            "file_size": size,
-        }
-    before = len(p.inbox)
-    await h.feed({"message": message})
-    return p.inbox[before:]
+from tests.receipts import send_receipt
 
 
 def card(coord: Person, claim_id: int) -> Sent:
@@ -173,3 +125,38 @@ async def test_claims_are_the_experts_own_and_only_after_the_gig(h: Harness) -> 
     await bea.press_data("xa:a:1", bea.last)
     async with h.core.db.unit_of_work() as s:
         assert (await s.scalars(select(ExpenseClaim))).all() == []
+
+
+async def test_money_records_are_kept_six_years_after_the_year_and_then_deleted(
+    h: Harness,
+) -> None:
+    """Kirjanpitolaki 2:10 §: vouchers six years from the end of the year. A 2026 gig paid in
+    2026, with its claim and receipt, is kept through 2032 and deleted on 1.1.2033."""
+    nurse = await flows.register_orderer(h, 201)
+    aino = await flows.register_expert(h, 301, "Aino")
+    await flows.order_and_approve(h, nurse, seats="1")
+    await aino.press(aino.t("btn.accept"))
+    h.clock.set(at("10.12.2026 16.00"))
+    await aino.send("/myfees")
+    await aino.press(aino.t("btn.money.claim", id=1))
+    await aino.press(aino.t("claim_kind.ticket"))
+    await aino.send("9,80")
+    await send_receipt(h, aino)
+    coord = flows.coordinator(h)
+    await coord.send("/fees")
+    await coord.press(coord.t("btn.money.approve"), card(coord, 1))
+    await coord.send("/fees")
+    await coord.press(coord.t("btn.fee_paid"))
+
+    async def counts() -> tuple[int, int]:
+        async with h.core.db.unit_of_work() as s:
+            fees = len((await s.scalars(select(Fee))).all())
+            claims = len((await s.scalars(select(ExpenseClaim))).all())
+            return fees, claims
+
+    h.clock.set(at("31.12.2032 09.00"))
+    await h.run_job("register:daily")
+    assert await counts() == (1, 1)
+    h.clock.set(at("1.1.2033 09.00"))
+    await h.run_job("register:daily")
+    assert await counts() == (0, 0)

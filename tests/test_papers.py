@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests import flows
 from bot.sandbox.fakebot import Sent
+from tests import flows
 from tests.harness import Harness, Person, at
 from tests.pdfs import first_page_png, pdf_text
 
