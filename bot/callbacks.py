@@ -439,6 +439,16 @@ class ClaimAction(Button):
 
 
 @dataclass(frozen=True)
+class CertApprove(Button):
+    """A coordinator's: approve the certificate an expert asked for (days as yyyymmdd)."""
+
+    TEMPLATE = "cf:{expert_id}:{since}:{until}"
+    expert_id: Id
+    since: Id
+    until: Id
+
+
+@dataclass(frozen=True)
 class AlertToggle(Button):
     TEMPLATE = "al:{category}"
     category: Word

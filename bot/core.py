@@ -15,6 +15,7 @@ from bot.services.access import Access
 from bot.services.alerts import Alerts
 from bot.services.audit import Audit
 from bot.services.billing import Billing
+from bot.services.certificates import Certificates
 from bot.services.checkins import CheckIns
 from bot.services.claims import Claims
 from bot.services.dispatch import Dispatch
@@ -59,6 +60,7 @@ class Core:
     papers: Papers
     billing: Billing
     claims: Claims
+    certificates: Certificates
     audit: Audit
     alerts: Alerts
     reports: Reports
@@ -106,6 +108,7 @@ class Core:
             papers=papers,
             billing=Billing(presenter, settings),
             claims=Claims(presenter, notifier, clock, settings, audit),
+            certificates=Certificates(presenter, notifier, clock, settings, audit),
             audit=audit,
             alerts=Alerts(presenter, notifier, clock),
             transport=transport,

@@ -45,13 +45,13 @@ class Paper:
         pdf.add_page()
         self.pdf = pdf
         pdf.set_font(FONT, "B", 16)
-        pdf.multi_cell(0, 8, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 8, title, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(2)
 
     def heading(self, text: str) -> None:
         self.pdf.ln(3)
         self.pdf.set_font(FONT, "B", 12)
-        self.pdf.multi_cell(0, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.multi_cell(0, 7, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def line(self, text: str, *, bold: bool = False) -> None:
         self.pdf.set_font(FONT, "B" if bold else "", 10)

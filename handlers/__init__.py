@@ -17,6 +17,7 @@ from handlers import (
     forms,
     gigs,
     orderer,
+    papers,
     register,
 )
 from handlers.base import AnyApplication, Ctx
@@ -35,6 +36,7 @@ def build_handlers(texts: Texts) -> list[tuple[int, BaseHandler[Update, Ctx, Non
         *orderer.build_handlers(texts),
         *expert.build_handlers(texts),
         *claims.build_handlers(),
+        *papers.build_handlers(),
         *forms.build_handlers(),
         *common.build_fallbacks(),
     ]

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "pause",
         "resume",
         "myfees",
+        "certificate",
         "myfeedback",
         "mydata",
         "forget",

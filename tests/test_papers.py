@@ -139,3 +139,87 @@ async def test_orderer_gets_a_confirmation_when_filled_and_an_updated_one_on_cha
     assert t("papers.confirmation_title_updated", id=1) in text
     assert ("12.12.2026 klo 09.00" if lang == "fi" else "12.12.2026 at 09.00") in text
     assert "10.12.2026" not in text.split(t("papers.l_when"))[1].splitlines()[0]
+
+
+async def two_held_gigs(h: Harness, lang: str) -> Person:
+    """Aino does a talk on 10.12. and a school lesson on 14.12.2026; both are marked held."""
+    nurse = await flows.register_orderer(h, 201)
+    aino = await flows.register_expert(
+        h, 301, "Äinö Åberg", lang=lang, gig_types=("talk", "school")
+    )
+    await flows.order_and_approve(h, nurse, seats="1")
+    await aino.press(aino.t("btn.accept"))
+    await flows.order_and_approve(
+        h, nurse, seats="1", gig_type="school", duration="2", starts_at="14.12.2026 klo 9.00"
+    )
+    await aino.press(aino.t("btn.accept"))
+    h.clock.set(at("20.12.2026 12.00"))
+    coord = flows.coordinator(h)
+    for gig in (1, 2):
+        await coord.send(f"/gig {gig}")
+        await coord.press(coord.t("btn.mark_done"))
+    return aino
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_certificate_asked_approved_and_sent(h: Harness, lang: str) -> None:
+    aino = await two_held_gigs(h, lang)
+    await aino.send("/certificate 2026")
+    assert aino.last.text == aino.t(
+        "certificate.asked", since="1.1.2026", until="20.12.2026", count=2
+    )
+    coord = flows.coordinator(h)
+    alert, button = coord.find_button(coord.t("btn.money.cert_approve"))
+    assert "Äinö Åberg" in alert.text and "1.1.2026–20.12.2026" in alert.text
+    await coord.press(coord.t("btn.money.cert_approve"), alert)
+    assert coord.last.text == coord.t("certificate.approved_done", name="Äinö Åberg")
+    sent = aino.last_file
+    assert sent.text == aino.t("certificate.sent", since="1.1.2026", until="20.12.2026")
+    assert sent.document is not None
+    assert sent.document[0] == aino.t("certificate.file", since=20260101, until=20261220)
+    text = pdf_text(sent.document[1])
+    first_page_png(sent.document[1], f"certificate-{lang}")
+    lines = text.splitlines()
+    t = aino.t
+    assert t("certificate.title") in " ".join(text.split())  # the title may wrap
+    assert h.core.settings.centre_name in text and "Äinö Åberg" in text
+    hours = {"fi": ("1,5 h", "2,0 h", "3,5 h"), "en": ("1.5 h", "2.0 h", "3.5 h")}[lang]
+    assert f"{t('gig_type.talk')} 1 {hours[0]}" in lines
+    assert f"{t('gig_type.school')} 1 {hours[1]}" in lines
+    assert f"{t('papers.k_all')} 2 {hours[2]}" in lines
+    assert t("certificate.approved", by="Kaisa Koordinaattori", date="20.12.2026") in lines
+    assert t("topic.mental_health") not in text  # lived experience is never on it
+    # A second press (another coordinator, or twice) sends nothing more.
+    files = len([m for m in aino.inbox if m.document])
+    await coord.press_data(button.data, alert)
+    assert coord.last.text == coord.t("certificate.already", by="Kaisa Koordinaattori")
+    assert len([m for m in aino.inbox if m.document]) == files
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_certificate_periods_are_read_kindly(h: Harness, lang: str) -> None:
+    aino = await two_held_gigs(h, lang)
+    usage = aino.t("certificate.usage")
+    for typed in (
+        "",
+        " huomenna",
+        " 31.2.2026 1.3.2026",
+        " 1.1.2027 31.1.2027",
+        " 2.2.2026 1.1.2026",
+        " 1.1.2026",
+    ):
+        await aino.send(f"/certificate{typed}")
+        assert aino.last.text == usage, typed
+    await aino.send("/certificate 2019")
+    assert aino.last.text == aino.t("certificate.none", since="1.1.2019", until="31.12.2019")
+    await aino.send("/certificate 1.12.2026–15.12.2026")
+    assert aino.last.text == aino.t(
+        "certificate.asked", since="1.12.2026", until="15.12.2026", count=2
+    )
+    # A coordinator's button for a period nobody asked for does nothing.
+    coord = flows.coordinator(h)
+    uid = await h.user_id(301)
+    alert, _ = coord.find_button(coord.t("btn.money.cert_approve"))
+    await coord.press_data(f"cf:{uid}:20260101:20261231", alert)
+    assert coord.last.text == coord.t("err.stale")
+    assert not any(m.document for m in aino.inbox if m.document and m.document[0].endswith(".pdf"))

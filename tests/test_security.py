@@ -44,6 +44,7 @@ COMMANDS: dict[str, set[str]] = {
     "resume": {"expert", "unapproved"},
     "mydata": {"expert", "unapproved"},
     "myfees": {"expert", "unapproved"},
+    "certificate 2026": {"expert", "unapproved"},
     "myfeedback": {"expert", "unapproved"},
     "forget": {"expert", "unapproved"},
 }

@@ -154,8 +154,8 @@ class Billing:
         for row in ws.iter_rows(min_row=3, min_col=4, max_col=6):
             for cell in row:
                 cell.number_format = EUROS
-        for col, width in zip("ABCDEF", (44, 36, 8, 14, 14, 14), strict=True):
-            ws.column_dimensions[col].width = width
+        for letter, width in zip("ABCDEF", (44, 36, 8, 14, 14, 14), strict=True):
+            ws.column_dimensions[letter].width = width
 
     def _gigs(self, ws: Worksheet, orgs: list[Organisation], lang: str) -> None:
         keys = ["organisation", "order_ref", "gig", "date", "type", "hours", "experts"]
@@ -185,7 +185,7 @@ class Billing:
                 ws.cell(row, 6).number_format = HOURS
                 for col in (8, 9, 10):
                     ws.cell(row, col).number_format = EUROS
-        for col, width in zip(
+        for letter, width in zip(
             "ABCDEFGHIJK", (40, 18, 8, 12, 26, 8, 10, 12, 12, 12, 36), strict=True
         ):
-            ws.column_dimensions[col].width = width
+            ws.column_dimensions[letter].width = width

@@ -46,6 +46,7 @@ ORDER_ANSWERS: dict[str, Any] = {
     "fee": 15000,
     "contact": "Nea, 040 123 4567",
     "notes": None,
+    "order_ref": None,
 }
 
 
