@@ -324,7 +324,11 @@ async def my_statement(req: Req) -> None:
     core = req.core
     this_year = core.clock.now().astimezone(core.settings.tz).year
     word = req.args[0].strip()
-    year = int(word) if len(req.args) == 1 and word.isascii() and word.isdigit() else 0
+    year = (
+        int(word)
+        if len(req.args) == 1 and word.isascii() and word.isdigit() and len(word) == 4
+        else 0
+    )
     if not 2000 <= year <= this_year:
         req.say("papers.year_usage", year=this_year)
         return
