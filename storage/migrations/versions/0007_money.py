@@ -1,5 +1,7 @@
-"""money: gigs.order_ref (the orderer's own order number, for billing) and expense_claims
-(an expert's claimed costs with Telegram's file_id of the receipt)
+"""money: gigs.order_ref (order number for billing) and expense_claims (with receipt file_ids)
+
+gigs.order_ref is the orderer's own order number or reference; expense_claims holds an
+expert's claimed costs with Telegram's file_id of each receipt.
 
 Revision ID: 0007_money
 Revises: 0006_rank
