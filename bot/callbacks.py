@@ -559,6 +559,33 @@ class MyFeeAction(Button):
 
 
 @dataclass(frozen=True)
+class ClaimStart(Button):
+    """An expert's: claim an expense for the gig of this fee."""
+
+    TEMPLATE = "xe:{fee_id}"
+    fee_id: Id
+
+
+@dataclass(frozen=True)
+class ClaimAction(Button):
+    """A coordinator's, on an expense claim: r: show the receipt, a: approve, x: reject."""
+
+    TEMPLATE = "xa:{action}:{claim_id}"
+    action: Literal["r", "a", "x"]
+    claim_id: Id
+
+
+@dataclass(frozen=True)
+class CertApprove(Button):
+    """A coordinator's: approve the certificate an expert asked for (days as yyyymmdd)."""
+
+    TEMPLATE = "ct:{expert_id}:{since}:{until}"
+    expert_id: Id
+    since: Id
+    until: Id
+
+
+@dataclass(frozen=True)
 class AlertToggle(Button):
     TEMPLATE = "al:{category}"
     category: Word

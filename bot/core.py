@@ -15,8 +15,11 @@ from bot.services.access import Access
 from bot.services.alerts import Alerts
 from bot.services.audit import Audit
 from bot.services.availability import Availability
+from bot.services.billing import Billing
 from bot.services.calls import Calls
+from bot.services.certificates import Certificates
 from bot.services.checkins import CheckIns
+from bot.services.claims import Claims
 from bot.services.dispatch import Dispatch
 from bot.services.erasure import Erasure
 from bot.services.experts import Experts
@@ -24,6 +27,7 @@ from bot.services.feedback import Feedback
 from bot.services.feeds import Feeds
 from bot.services.fees import Fees
 from bot.services.orders import Orders
+from bot.services.papers import Papers
 from bot.services.prep import PrepCalls
 from bot.services.relay import Relay
 from bot.services.reports import Reports
@@ -59,6 +63,10 @@ class Core:
     checkins: CheckIns
     feedback: Feedback
     fees: Fees
+    papers: Papers
+    billing: Billing
+    claims: Claims
+    certificates: Certificates
     audit: Audit
     alerts: Alerts
     reports: Reports
@@ -94,7 +102,8 @@ class Core:
         erasure = Erasure(presenter, notifier, clock)
         fees = Fees(presenter, notifier, clock, settings, audit, erasure)
         checkins = CheckIns(presenter, notifier, clock, settings)
-        dispatch = Dispatch(presenter, notifier, clock, settings, checkins, fees, audit)
+        papers = Papers(presenter, clock, settings, notifier)
+        dispatch = Dispatch(presenter, notifier, clock, settings, checkins, fees, audit, papers)
         sessions = Sessions(presenter, notifier, clock, settings, audit)
         return cls(
             settings=settings,
@@ -113,6 +122,10 @@ class Core:
             feedback=feedback,
             reports=Reports(presenter, feedback, settings.tz),
             fees=fees,
+            papers=papers,
+            billing=Billing(presenter, settings),
+            claims=Claims(presenter, notifier, clock, settings, audit),
+            certificates=Certificates(presenter, notifier, clock, settings, audit),
             audit=audit,
             calls=Calls(presenter, notifier, clock, audit),
             sessions=sessions,

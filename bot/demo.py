@@ -3,7 +3,9 @@ Application, services and a fresh SQLite database, behind the same fake Bot API 
 
 Nothing here is a second code path: people type and press buttons, the clock moves, and the
 scheduler's jobs run, exactly as in production. The transcript shows what each person sees;
-files the bot sends (.ics, QR code, report chart, Excel, CSV) are written to ./demo-output/.
+files the bot sends (.ics, QR code, report chart, Excel, CSV, and the PDFs: the orderer's
+confirmation, the yearly statement and the certificate; the billing workbook) are written to
+./demo-output/.
 Every step checks that it produced what it should; the exit status is 0 only if all did.
 """
 
@@ -150,6 +152,7 @@ class Demo:
         await self.audience_feedback(coord, nurse)
         await self.fees(coord, bertta)
         await self.month_end(coord)
+        await self.papers(coord, bertta)
 
     async def morning(self, coord: Person) -> tuple[Person, list[Person]]:
         """Invitations and registrations: the orderer, then four experts approved."""
@@ -214,6 +217,7 @@ class Demo:
         await self.send(nurse, "150")
         await self.send(nurse, "Nea Nurse, 040 123 4567")
         await self.press(nurse, t("btn.skip"))
+        await self.send(nurse, "HVA-2026-118")
         await self.press(nurse, t("btn.done"))  # no especially heavy themes
 
         for item in CHECKLIST:  # the responsible-ordering checklist, every point ticked
@@ -290,6 +294,25 @@ class Demo:
         await self.send(coord, "/report 11.2026")
         files = [m for m in coord.inbox[-3:] if m.document is not None]
         self.check(len(files) == 3, "report chart, Excel and CSV sent")
+
+    async def papers(self, coord: Person, bertta: Person) -> None:
+        """The gig is marked held; Bertta gets her yearly statement and, once approved, a
+        certificate; the coordinator bills November (the orderer's confirmation came when the
+        gig filled)."""
+        t = self.t
+        await self.send(coord, "/gig 1")
+        await self.press(coord, t("btn.mark_done"))
+        await self.send(bertta, "/myfees 2026")
+        self.check(bertta.last_file.document is not None, "yearly statement sent")
+        await self.send(bertta, "/certificate 2026")
+        await self.press(coord, t("btn.money.cert_approve"))
+        self.check(
+            (bertta.last_file.document or ("", b""))[1].startswith(b"%PDF"), "certificate sent"
+        )
+        await self.send(coord, "/billing 11.2026")
+        self.check(
+            (coord.last_file.document or ("", ""))[0].endswith(".xlsx"), "billing workbook sent"
+        )
 
 
 def _offered(p: Person, t: Callable[..., str]) -> bool:

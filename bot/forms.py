@@ -129,6 +129,8 @@ ORDER = Form(
         Field("fee", "money", skippable=True, skip_label="btn.unpaid"),
         Field("contact", "text", max_len=400, wording="words"),
         Field("notes", "text", max_len=1500, skippable=True),
+        # The ordering organisation's own order number or reference, for its invoice.
+        Field("order_ref", "text", max_len=60, wording="words", skippable=True),
         # Especially heavy themes: buttons for common ones (none picked: no note), then a free
         # line, asked only when something was picked.
         Field("content_themes", "multi", vocab.CONTENT_THEMES, "content_theme", min_picks=0),
@@ -251,6 +253,23 @@ FEE_EDIT = Form(
     confirm=False,
     hidden=frozenset({"fee_id"}),
 )
+CLAIM = Form(
+    "claim",
+    (
+        Field("cost", "choice", ("car", "ticket", "other"), "claim_kind"),
+        Field("km", "int", low=1, high=3000, when=lambda v: v.get("cost") == "car"),
+        Field(
+            "what", "text", max_len=200, wording="words", when=lambda v: v.get("cost") == "other"
+        ),
+        Field("amount", "money", when=lambda v: v.get("cost") in ("ticket", "other")),
+    ),
+    EXPERTS,
+    confirm=False,
+    hidden=frozenset({"fee_id"}),
+)
+CLAIM_REJECT = _one(
+    "claim_reject", COORDINATORS, Field("reason", "text", max_len=500), ("claim_id",)
+)
 PREP_HOURS = _one(
     "prep_hours",
     COORDINATORS,
@@ -356,6 +375,8 @@ FORMS = {
         DEBRIEF_NOTE,
         ORDERER_NOTE,
         FEE_EDIT,
+        CLAIM,
+        CLAIM_REJECT,
         GIG_MESSAGE,
         PREP_HOURS,
         AVAIL_BLOCK,

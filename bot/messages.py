@@ -86,12 +86,25 @@ class Undelivered(StrEnum):
 
 
 # --- the outbox row's shape: written by bot/notify.py, read by bot/outbox.py ---------------
+BINARY = "base64:"  # a document that is not text (a PDF) is stored base64 after this mark
+
+
+def _document_text(content: bytes) -> str:
+    """A document as the outbox's text column holds it: a text file as it is (a calendar
+    entry stays readable), anything else base64 behind the `BINARY` mark."""
+    try:
+        text = content.decode()
+    except UnicodeDecodeError:
+        return BINARY + base64.b64encode(content).decode()
+    return BINARY + base64.b64encode(content).decode() if text.startswith(BINARY) else text
+
+
 def to_row(msg: OutMessage, *, tag: str | None, not_before: datetime, now: datetime) -> Outbox:
     """A pending outbox row holding `msg` (a file's bytes kept as text until sent)."""
     content = msg.file or b""
     text = base64.b64encode(content).decode() if msg.kind == Kind.PHOTO else msg.text
     if msg.kind == Kind.DOCUMENT:
-        text = content.decode()
+        text = _document_text(content)
     return Outbox(
         chat_id=msg.chat_id,
         kind=msg.kind.value,
@@ -115,6 +128,8 @@ def from_row(row: Outbox, message_id: int | None = None) -> OutMessage:
     file = None
     if kind == Kind.PHOTO:
         file = base64.b64decode(row.text)
+    elif kind == Kind.DOCUMENT and row.text.startswith(BINARY):
+        file = base64.b64decode(row.text.removeprefix(BINARY))
     elif kind == Kind.DOCUMENT:
         file = row.text.encode()
     return OutMessage(

@@ -140,11 +140,25 @@ class Notifier:
         )
 
     async def push_document(
-        self, s: AsyncSession, user: User, filename: str, content: str, *, quiet: bool = False
+        self,
+        s: AsyncSession,
+        user: User,
+        filename: str,
+        content: str | bytes,
+        *,
+        quiet: bool = False,
+        caption: str | None = None,
     ) -> None:
-        """Queue a file (a calendar entry) to follow the messages queued before it."""
+        """Queue a file (a calendar entry, a PDF) to follow the messages queued before it."""
+        data = content.encode() if isinstance(content, str) else content
         row = self.row(
-            user, "", quiet=quiet, kind=Kind.DOCUMENT, file=content.encode(), filename=filename
+            user,
+            "",
+            quiet=quiet,
+            kind=Kind.DOCUMENT,
+            file=data,
+            filename=filename,
+            caption=caption[:CAPTION_MAX] if caption else None,
         )
         await self._add(s, row)
 

@@ -42,6 +42,7 @@ def gig_values(gig: Gig) -> dict[str, Any]:
         "fee": gig.fee_cents,
         "contact": gig.contact,
         "notes": gig.notes or None,
+        "order_ref": gig.order_ref or None,
         "companion": gig.companion or None,
         "content_themes": list(gig.content_themes or []),
         "content_note": gig.content_note or None,
@@ -199,6 +200,7 @@ class Presenter:
             "contact",
             "notes",
             "content_themes",
+            "order_ref",
             "companion",
         ):
             if name not in values or (name == "contact" and not contact):
@@ -208,7 +210,7 @@ class Presenter:
             if name == "content_themes":
                 lines += self._content_line(lang, values)
                 continue
-            if name in ("notes", "companion") and not values.get(name):
+            if name in ("notes", "order_ref", "companion") and not values.get(name):
                 continue
             if name == "repeat" and values[name] == "once":
                 continue

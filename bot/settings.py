@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     feedback_min_answers: int = Field(default=5, ge=3, le=100)
     feedback_alert_below: float = Field(default=2.5, ge=1, le=5)
     fee_reminder_days: int = Field(default=30, ge=1, le=365)
+    # The centre's name on the papers the bot makes (statements, certificates, confirmations).
+    centre_name: str = Field(default="Kokemustoimintakeskus", min_length=1, max_length=120)
+    # The orderer's confirmation states the cancellation terms: free of charge until this many
+    # days before the gig, later the agreed fees are charged.
+    cancellation_free_days: int = Field(default=7, ge=0, le=90)
+    # Kilometres by one's own car are reimbursed at this many cents a kilometre: by default
+    # the Finnish Tax Administration's tax-free maximum for 2026 (0,55 €/km; docs/operations.md).
+    km_allowance_cents: int = Field(default=55, ge=1, le=500)
     # Telegram's limit is 30/s. The budget keeps its margin in time, not in rate: a call holds
     # its place in the second until one second after Telegram's answer (bot/budget.py), so 30
     # draws no 429 however the network jitters (bench/dispatch.py). More than 30 would.

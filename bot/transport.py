@@ -176,6 +176,14 @@ class Transport:
             )
         )
 
+    async def send_stored(
+        self, chat_id: int, file_id: str, *, photo: bool = False, caption: str | None = None
+    ) -> int:
+        """Send again a file Telegram already holds (a receipt), by its file_id."""
+        if photo:
+            return await _sent(self.bot.send_photo(chat_id, file_id, caption=caption))
+        return await _sent(self.bot.send_document(chat_id, file_id, caption=caption))
+
     async def edit_text(
         self,
         chat_id: int,

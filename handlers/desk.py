@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import (
     AlertToggle,
     Claim,
+    ClaimStart,
     FeeAction,
     GigAction,
     GigsPage,
@@ -23,11 +24,13 @@ from bot.callbacks import (
 from bot.forms import FEE_EDIT, GIG_MESSAGE
 from bot.i18n import Texts
 from bot.services.alerts import CATEGORIES
+from bot.services.billing import NotAMonth, parse_month
 from bot.services.reports import parse_period
 from handlers import forms
 from handlers.base import Ctx, Req, arg_id, handles
+from handlers.claims import claim_cards
 from handlers.gigs import authorised_gig
-from storage.models import Fee, FeeStatus, FeeType, Gig, Role
+from storage.models import ExpenseClaim, Fee, FeeStatus, FeeType, Gig, GigStatus, Role
 from storage.repo import GigRepo, GigView, UserRepo
 
 PAGE = 10
@@ -205,9 +208,10 @@ def fee_line(req: Req, fee: Fee, gig: Gig, name: str | None = None) -> str:
 
 @handles(Role.COORDINATOR)
 async def fees_list(req: Req) -> None:
-    """Unpaid fees, oldest gig first, each with its next step."""
+    """Unpaid fees, oldest gig first, each with its next step; then the expense claims waiting
+    for a decision."""
     rows = await req.core.fees.unpaid(req.s)
-    if not rows:
+    if not rows and not await req.core.claims.pending(req.s):
         req.say("fees.none_unpaid")
         return
     for fee, gig in rows[:20]:
@@ -222,6 +226,7 @@ async def fees_list(req: Req) -> None:
         req.reply(
             fee_line(req, fee, gig, profile.display_name if profile else "–"), req.keyboard(buttons)
         )
+    await claim_cards(req)
 
 
 @handles(Role.COORDINATOR)
@@ -253,7 +258,10 @@ async def fee_edit_done(req: Req, values: dict[str, Any]) -> None:
 @handles(Role.EXPERT)
 async def my_fees(req: Req) -> None:
     """The expert's fees with their status, this year's total, and the month against the
-    expert's own earnings limit."""
+    expert's own earnings limit; `/myfees <year>` sends the year's statement as a PDF."""
+    if req.args:
+        await my_statement(req)
+        return
     core = req.core
     rows = await core.fees.of_expert(req.s, req.actor.id)
     tz = core.settings.tz
@@ -280,17 +288,56 @@ async def my_fees(req: Req) -> None:
         )
     if not rows:
         lines.append(req.t("fees.none_mine"))
-    lines += [fee_line(req, fee, gig) for fee, gig in rows]
-    buttons = []
-    for fee, _gig in rows:
-        row = []
-        if fee.status != FeeStatus.PAID and fee.fee_type != FeeType.VOLUNTEER:
-            row.append((req.t("btn.fee_confirm_paid", id=fee.id), pack(MyFeeAction("P", fee.id))))
-        if fee.status == FeeStatus.AGREED and fee.fee_type in (FeeType.PALKKIO, FeeType.TYOKORVAUS):
-            row.append((req.t("btn.fee_refuse", id=fee.id), pack(MyFeeAction("r", fee.id))))
-        if row:
-            buttons.append(row)
+    claims = await core.claims.of_fees(req.s, [fee.id for fee, _ in rows])
+    lines += [my_fee_text(req, fee, gig, claims) for fee, gig in rows]
+    buttons = [row for fee, gig in rows for row in my_fee_buttons(req, fee, gig)]
     req.reply("\n\n".join(lines), req.keyboard(buttons) if buttons else None)
+
+
+def my_fee_text(req: Req, fee: Fee, gig: Gig, claims: list[ExpenseClaim]) -> str:
+    """A fee as the expert sees it, with the expense claims made for its gig."""
+    lines = [fee_line(req, fee, gig)]
+    for claim in claims:
+        if claim.fee_id == fee.id:
+            state = req.t(f"claim_status.{claim.status}")
+            reason = f" – {claim.reason}" if claim.reason else ""
+            lines.append(f"🧾 {req.core.claims.describe(req.lang, claim)} · {state}{reason}")
+    return "\n".join(lines)
+
+
+def my_fee_buttons(req: Req, fee: Fee, gig: Gig) -> list[list[tuple[str, str]]]:
+    """I got paid, give the fee up, and (after the gig, before payment) claim an expense."""
+    row = []
+    if fee.status != FeeStatus.PAID and fee.fee_type != FeeType.VOLUNTEER:
+        row.append((req.t("btn.fee_confirm_paid", id=fee.id), pack(MyFeeAction("P", fee.id))))
+    if fee.status == FeeStatus.AGREED and fee.fee_type in (FeeType.PALKKIO, FeeType.TYOKORVAUS):
+        row.append((req.t("btn.fee_refuse", id=fee.id), pack(MyFeeAction("r", fee.id))))
+    rows = [row] if row else []
+    begun = gig.starts_at <= req.core.clock.now() and gig.status != GigStatus.CANCELLED
+    if begun and fee.status != FeeStatus.PAID:
+        rows.append([(req.t("btn.money.claim", id=fee.id), pack(ClaimStart(fee.id)))])
+    return rows
+
+
+async def my_statement(req: Req) -> None:
+    """`/myfees 2026`: the yearly statement; anything but a year is answered with how to ask."""
+    core = req.core
+    this_year = core.clock.now().astimezone(core.settings.tz).year
+    word = req.args[0].strip()
+    year = (
+        int(word)
+        if len(req.args) == 1 and word.isascii() and word.isdigit() and len(word) == 4
+        else 0
+    )
+    if not 2000 <= year <= this_year:
+        req.say("papers.year_usage", year=this_year)
+        return
+    if not await core.papers.statement_rows(req.s, req.actor.id, year):
+        req.say("papers.year_empty", year=year)
+        return
+    pdf = await core.papers.statement(req.s, req.actor.id, year, req.lang)
+    req.say("papers.statement_sent", year=year)
+    req.file(req.t("papers.statement_file", year=year), pdf)
 
 
 @handles(Role.EXPERT)
@@ -323,6 +370,35 @@ async def my_fee_action(req: Req) -> None:
         return
     await fees.refuse(req.s, req.actor, fee.id)
     req.edit(req.t("fees.refused", title=title))
+
+
+@handles(Role.COORDINATOR)
+async def billing(req: Req) -> None:
+    """`/billing 3/2027`: the month's held gigs per ordering organisation, as a workbook."""
+    core = req.core
+    today = core.clock.now().astimezone(core.settings.tz).date()
+    example, example_dot = f"{today.month}/{today.year}", f"{today.month}.{today.year}"
+    try:
+        first = parse_month(" ".join(req.args))
+    except NotAMonth:
+        req.say("billing.usage", example=example, example_dot=example_dot)
+        return
+    orgs = await core.billing.held(req.s, first)
+    month = f"{first.month}/{first.year}"
+    if not orgs:
+        req.say("billing.empty", month=month)
+        return
+    p = core.presenter
+    req.say(
+        "billing.summary",
+        month=month,
+        gigs=sum(len(o.gigs) for o in orgs),
+        orgs=len(orgs),
+        fees=p.money(req.lang, sum(o.fees for o in orgs)),
+        expenses=p.money(req.lang, sum(o.expenses for o in orgs)),
+    )
+    name = req.t("billing.file", year=first.year, month=f"{first.month:02d}")
+    req.file(name, core.billing.xlsx(orgs, first, req.lang))
 
 
 @handles(Role.COORDINATOR)
@@ -413,6 +489,7 @@ def build_handlers(texts: Texts) -> list[BaseHandler[Update, Ctx, None]]:
         CommandHandler("audit", audit),
         CommandHandler("alerts", alerts),
         CommandHandler("report", report),
+        CommandHandler("billing", billing),
         CallbackQueryHandler(gigs_page, pattern=pattern(GigsPage)),
         CallbackQueryHandler(person_action, pattern=pattern(PersonAction)),
         CallbackQueryHandler(gig_action, pattern=pattern(GigAction)),

@@ -40,6 +40,7 @@ from bot.services.dispatch import Ranked
 from bot.services.orders import Decision
 from handlers import avail, forms
 from handlers.base import Ctx, Req, arg_id, handles
+from handlers.claims import claim_cards
 from storage.models import Gig, GigStatus, OfferStatus, Role
 from storage.repo import CheckInRepo, GigRepo
 
@@ -307,6 +308,7 @@ async def gig_card(req: Req) -> None:
     if started and gig.status in (GigStatus.OPEN, GigStatus.FILLED):
         rows.append([(req.t("btn.mark_done"), pack(GigAction("gd", gig.id)))])
     req.reply("\n\n".join(parts), req.keyboard(rows) if rows else None)
+    await claim_cards(req, gig.id)  # expense claims waiting for a decision, with receipts
 
 
 async def checkin_answers(req: Req, gig: Gig) -> list[str]:

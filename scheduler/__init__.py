@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, ContextTypes
 
 from bot.core import Core
+from bot.services.retention import purge_expired
 from bot.settings import Settings
 from storage.leader import Leader
 from storage.repo import InviteRepo
@@ -136,6 +137,12 @@ REGISTER_DAILY: tuple[DailyTask, ...] = (
     # Availability periods that have ended say nothing any more (data minimisation).
     DailyTask("availability", lambda core, s: core.availability.drop_past(s)),
     DailyTask("relay", lambda core, s: core.relay.purge(s), "relay messages deleted: %d"),
+    # Money records past the Accounting Act's keeping time (bot/services/retention.py).
+    DailyTask(
+        "retention",
+        lambda core, s: purge_expired(s, core.clock.now(), core.settings.tz),
+        "money records past their keeping time deleted: %d",
+    ),
 )
 
 

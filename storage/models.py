@@ -280,6 +280,8 @@ class Gig(Base):
     fee_cents: Mapped[int | None] = mapped_column(Integer)
     contact: Mapped[str] = mapped_column(String(400))
     notes: Mapped[str] = mapped_column(Text, default="")
+    # The orderer's own order number or reference, shown on the billing workbook.
+    order_ref: Mapped[str] = mapped_column(String(60), default="")
     companion: Mapped[str] = mapped_column(String(200), default="")  # adult with a youth expert
     reject_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
@@ -547,6 +549,49 @@ class Fee(Base):
     __table_args__ = (
         UniqueConstraint("gig_id", "expert_id", name="uq_fees_gig_expert"),
         Index("ix_fees_status", "status"),
+    )
+
+
+class ClaimKind(StrEnum):
+    CAR = "car"  # kilometres by one's own car, at the per-kilometre allowance
+    TICKET = "ticket"  # a ticket (bus, train), its price
+    OTHER = "other"  # another cost, its price
+    ALL = nonmember((CAR, TICKET, OTHER))
+
+
+class ClaimStatus(StrEnum):
+    RECEIPT = "receipt"  # waiting for the receipt to be sent in the chat
+    PENDING = "pending"  # with the coordinators
+    APPROVED = "approved"  # added to the fee's expenses, paid with the fee
+    REJECTED = "rejected"
+
+
+class ExpenseClaim(Base):
+    """One cost an expert claims for one gig, with the receipt sent in the chat. Only
+    Telegram's file_id of the receipt is stored: the bot sends the file again from it."""
+
+    __tablename__ = "expense_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fee_id: Mapped[int] = mapped_column(ForeignKey("fees.id", ondelete="CASCADE"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[ClaimKind] = mapped_column(EnumText(ClaimKind, 8))
+    km: Mapped[int | None] = mapped_column(Integer)
+    cents_per_km: Mapped[int | None] = mapped_column(Integer)  # the allowance when claimed
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    what: Mapped[str] = mapped_column(String(200), default="")
+    receipt_file_id: Mapped[str | None] = mapped_column(String(256))
+    receipt_kind: Mapped[str | None] = mapped_column(String(8))  # photo | document
+    receipt_name: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[ClaimStatus] = mapped_column(EnumText(ClaimStatus, 10))
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it was rejected
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        Index("ix_claims_expert_status", "expert_id", "status"),
+        Index("ix_claims_fee", "fee_id"),
     )
 
 

@@ -91,6 +91,7 @@ ORDER = {
     "fee": "150",
     "contact": "Nea Nurse, 040 123 4567",
     "notes": "Pysäköinti P2-hallissa.",
+    "order_ref": None,
     "content_themes": (),  # especially heavy themes (buttons); none: no content note
     "content_note": None,  # the free line, asked only when a theme was picked
 }
@@ -124,6 +125,10 @@ async def fill_order(p: Person, *, tick: bool = True, **changes: object) -> None
         await p.press(p.t("btn.skip"))
     else:
         await p.send(str(o["notes"]))
+    if o["order_ref"] is None:
+        await p.press(p.t("btn.skip"))
+    else:
+        await p.send(str(o["order_ref"]))
     for theme in o["content_themes"]:  # type: ignore[attr-defined]
         await p.press(p.t(f"content_theme.{theme}"))
     await p.press(p.t("btn.done"))

@@ -59,6 +59,10 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ("offers", "*"): ("saamasi tarjoukset ja vastauksesi", "the offers you get and your answers"),
     ("checkins", "*"): ("vastauksesi ennen ja jälkeen keikan", "your answers before and after"),
     ("fees", "*"): ("palkkiot ja kulukorvaukset", "the fees and expenses"),
+    ("expense_claims", "*"): (
+        "kulukorvaukset (kuitteineen)",
+        "expenses (with their receipts)",
+    ),
     ("audit_log", "*"): ("loki", "a log of what they do about you"),
     ("call_answers", "*"): (
         "saamasi haut ja vastauksesi",

@@ -30,6 +30,7 @@ from storage.repo import InboxRepo
 from tests import flows
 from tests.evidence import everything, occurrences, production_log
 from tests.harness import Harness, Person, at
+from tests.receipts import send_receipt
 
 TID = 3017755  # the person's Telegram id: unique enough to search for
 NAME = "Ainomaija"
@@ -330,6 +331,7 @@ EXPORTED_AS: dict[str, str | None] = {
     "offers": "offers",
     "checkins": "checkins",
     "fees": "fees",
+    "expense_claims": "expense_claims",
     "audit_log": "audit_log",
     "alerts": "alerts_to_coordinators",
     "availability_blocks": "availability_periods",
@@ -369,6 +371,11 @@ async def test_mydata_holds_every_row_that_points_at_the_person(h: Harness, lang
     await coord.send(f"/expert {uid}")
     await coord.press(coord.t("btn.deactivate"))
     await coord.press(coord.t("btn.reactivate"))
+    await aino.send("/myfees")  # her train ticket to the unpaid gig, with its receipt
+    await aino.press(aino.t("btn.money.claim", id=1))
+    await aino.press(aino.t("claim_kind.ticket"))
+    await aino.send("18,90")
+    await send_receipt(h, aino)
     await aino.send("/mydata")
     data = json.loads(aino.last_file.document[1])  # type: ignore[index]
     tables = _user_columns()
@@ -396,6 +403,9 @@ async def test_mydata_holds_every_row_that_points_at_the_person(h: Harness, lang
     assert offer["rank"] >= 1 and offer["eligible_at_the_time"] >= 1 and offer["expires_at"]
     assert any(c["sent_at"] and c["answered_at"] for c in data["checkins"])
     assert data["invite"]["used_at"] is not None
+    (claim,) = data["expense_claims"]
+    assert (claim["amount_cents"], claim["status"]) == (1890, "pending")
+    assert claim["receipt"]["file_id"].startswith("AgAC-receipt-")
     assert any(f"tg://user?id={TID}" in a["text"] for a in data["alerts_to_coordinators"])
 
 

@@ -67,6 +67,10 @@ async def test_text_where_a_number_belongs_and_overlong_text(h: Harness) -> None
     await nurse.press(nurse.t("btn.unpaid"))
     await nurse.send("Opo Olli, olli@example.fi")
     await nurse.press(nurse.t("btn.skip"))
+    assert nurse.last.text == nurse.t("form.order.order_ref")
+    replies = await nurse.send("– – –")
+    assert replies[0].text == nurse.t("err.name_letters")
+    await nurse.send("Tilaus 2026/118")
     await nurse.press(nurse.t("btn.done"))  # no especially heavy themes
     summary = nurse.last.text
     # Every earlier answer survived the mistakes.
@@ -78,6 +82,7 @@ async def test_text_where_a_number_belongs_and_overlong_text(h: Harness) -> None
         "30",
         nurse.t("common.unpaid"),
         "Opo Olli",
+        f"{nurse.t('label.order_ref')}: Tilaus 2026/118",
     ):
         assert expected in summary, expected
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, set[str]] = {
     "feedback 1": {"coordinator"},
     "fees": {"coordinator"},
     "report": {"coordinator"},
+    "billing 3/2027": {"coordinator"},
     "audit gig 1": {"coordinator"},
     "alerts": {"coordinator"},
     "neworder": {"orderer"},
@@ -43,6 +44,7 @@ COMMANDS: dict[str, set[str]] = {
     "resume": {"expert", "unapproved"},
     "mydata": {"expert", "unapproved"},
     "myfees": {"expert", "unapproved"},
+    "certificate 2026": {"expert", "unapproved"},
     "myfeedback": {"expert", "unapproved"},
     "forget": {"expert", "unapproved"},
 }

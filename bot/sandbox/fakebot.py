@@ -139,6 +139,8 @@ class FakeTelegram:
         self.callback_answers: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        # Files people sent to the bot, by file_id (what Telegram keeps for sending again).
+        self.files: dict[str, tuple[str, bytes]] = {}
         self._ids = itertools.count(1)
         self.now = 1_800_000_000
 
@@ -270,9 +272,13 @@ class FakeTelegram:
 
     def api_sendDocument(self, params: dict[str, Any]) -> Any:
         chat_id = int(params["chat_id"])
-        msg = self._store(
-            chat_id, str(params.get("caption", "")), params, document=params.get("_file")
-        )
+        document = params.get("_file")
+        if document is None:  # a file Telegram holds, sent again by its file_id
+            file_id = str(params.get("document") or params.get("photo") or "")
+            if file_id not in self.files:
+                raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            document = self.files[file_id]
+        msg = self._store(chat_id, str(params.get("caption", "")), params, document=document)
         return msg.as_api() | {"document": {"file_id": "f", "file_unique_id": "u"}}
 
     api_sendPhoto = api_sendDocument

@@ -32,6 +32,7 @@ from storage.models import (
     CalendarFeed,
     CheckIn,
     Draft,
+    ExpenseClaim,
     ExpertProfile,
     ExpertStatus,
     Fee,
@@ -425,6 +426,13 @@ class Experts:
             )
         ).all()
         fees = (await s.scalars(select(Fee).where(Fee.expert_id == user.id).order_by(Fee.id))).all()
+        claims = (
+            await s.scalars(
+                select(ExpenseClaim)
+                .where(ExpenseClaim.expert_id == user.id)
+                .order_by(ExpenseClaim.id)
+            )
+        ).all()
         invite = await s.scalar(select(Invite).where(Invite.used_by == user.id))
         draft = await s.get(Draft, actor.telegram_id)
         checkins = (
@@ -450,6 +458,7 @@ class Experts:
             "form_in_progress": draft.data if draft is not None else None,
             "checkins": [_checkin_data(c) for c in checkins],
             "fees": [_fee_data(f) for f in fees],
+            "expense_claims": [_claim_data(c) for c in claims],
             "invite": _invite_data(invite) if invite is not None else None,
             "audit_log": [_audit_data(a, user.id) for a in audit],
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
@@ -717,6 +726,26 @@ def _fee_data(f: Fee) -> dict[str, Any]:
         "form_sent_at": _iso(f.form_sent_at),
         "paid_at": _iso(f.paid_at),
         "reminder_sent": f.reminded,
+    }
+
+
+def _claim_data(c: ExpenseClaim) -> dict[str, Any]:
+    """A claim with its receipt as stored: Telegram's file_id (the file stays in your chat)."""
+    return {
+        "id": c.id,
+        "fee": c.fee_id,
+        "kind": c.kind,
+        "km": c.km,
+        "cents_per_km": c.cents_per_km,
+        "amount_cents": c.amount_cents,
+        "what": c.what,
+        "receipt": {"kind": c.receipt_kind, "name": c.receipt_name, "file_id": c.receipt_file_id}
+        if c.receipt_file_id
+        else None,
+        "status": c.status,
+        "reason": c.reason,
+        "created_at": _iso(c.created_at),
+        "decided_at": _iso(c.decided_at),
     }
 
 

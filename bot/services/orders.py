@@ -118,6 +118,7 @@ class Orders:
             fee_cents=values.get("fee"),
             contact=values["contact"],
             notes=values.get("notes") or "",
+            order_ref=values.get("order_ref") or "",
             checklist=int(values.get("checklist") or 0) & ALL_TICKED,
             talk_first=bool(values.get("talk_first")),
             content_themes=list(values.get("content_themes") or []),

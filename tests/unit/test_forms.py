@@ -48,6 +48,7 @@ ORDER_ANSWERS: dict[str, Any] = {
     "notes": None,
     "content_themes": ["recent_death"],
     "content_note": "Osastolla kuoli potilas viime viikolla.",
+    "order_ref": None,
 }
 
 

@@ -38,6 +38,7 @@ from bot.services.dispatch.ranking import NOT_AGAIN, ROTATION_DAYS, Ranked, Rank
 from bot.services.dispatch.seats import Seats
 from bot.services.dispatch.status import STATUS_NAMES_MAX, Status
 from bot.services.fees import Fees
+from bot.services.papers import Papers
 from bot.settings import Settings
 
 __all__ = [
@@ -75,8 +76,9 @@ class Dispatch:
         checkins: CheckIns,
         fees: Fees,
         audit: Audit,
+        papers: Papers | None = None,
     ) -> None:
-        deps = Deps(presenter, notifier, clock, settings, checkins, fees, audit)
+        deps = Deps(presenter, notifier, clock, settings, checkins, fees, audit, papers)
         self.settings = settings
         self.audit = audit
         self.status = Status(deps)

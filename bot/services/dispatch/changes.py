@@ -250,6 +250,7 @@ class Changes:
                 title=self.d.p.gig_title(lang, gig),
                 what=self._what_changed(lang, gig, old[lang], starts_at, place),
             )
+        await self.seats.reconfirm_orderer(s, gig)
         return gig
 
     async def _change_one(

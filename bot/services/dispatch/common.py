@@ -18,6 +18,7 @@ from bot.services.access import Actor
 from bot.services.audit import Audit
 from bot.services.checkins import CheckIns
 from bot.services.fees import Fees
+from bot.services.papers import Papers
 from bot.settings import Settings
 from storage.models import Gig, Offer
 from storage.repo import OfferRepo
@@ -34,6 +35,7 @@ class Deps:
     checkins: CheckIns
     fees: Fees
     audit: Audit
+    papers: Papers | None = None  # the orderer's confirmation (None: none is sent)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -253,6 +253,17 @@ class Seats:
             return
         title = self.d.p.gig_title(orderer.language, gig)
         await self.d.notify.push(s, orderer, "order.filled", names=names, title=title)
+        if self.d.papers is not None:
+            await self.d.papers.confirm(s, gig, orderer)
+
+    async def reconfirm_orderer(self, s: AsyncSession, gig: Gig) -> None:
+        """After a change of time or place: an orderer who has a confirmation gets an
+        updated one."""
+        if gig.status != GigStatus.FILLED or self.d.papers is None:
+            return
+        orderer = await UserRepo(s).get(gig.orderer_id)
+        if orderer is not None and not await OfferRepo(s).awaiting_companion(gig.id):
+            await self.d.papers.confirm(s, gig, orderer)
 
     async def decline(self, s: AsyncSession, actor: Actor, offer_id: int) -> AnswerResult:
         """One tap, no reason; the place in the rotation does not change."""
