@@ -269,6 +269,7 @@ EXPORTED_AS: dict[str, str | None] = {
     "fees": "fees",
     "audit_log": "audit_log",
     "alerts": "alerts_to_coordinators",
+    "expert_rotation": "rotation",
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,

@@ -426,6 +426,7 @@ class Experts:
         alerts = (
             await s.scalars(select(Alert).where(Alert.subject_id == user.id).order_by(Alert.id))
         ).all()
+        rotation = (await self.dispatch.rotation(s, [user.id]))[user.id]
         return {
             "exported_at": self.clock.now().isoformat(),
             "account": _account_data(user),
@@ -437,6 +438,11 @@ class Experts:
             "invite": _invite_data(invite) if invite is not None else None,
             "audit_log": [_audit_data(a, user.id) for a in audit],
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
+            "rotation": {
+                "gigs_in_90_days": rotation.gigs,
+                "minutes_in_90_days": rotation.minutes,
+                "last_gig": _iso(rotation.last),
+            },
         }
 
     async def _audit_about(
@@ -485,6 +491,7 @@ class Experts:
         )
         result = Forgotten()
         await self._hand_back_future_gigs(s, user, now, result)
+        await self.dispatch.ranking.forget(s, user.id)
         await _drop_what_they_wrote(s, user.id, user.telegram_id)
         result.owed, result.owed_cents = await self.owed(s, actor)
         await self.erasure.scrub(s, user, marks, keep_fee_alerts=result.owed > 0)

@@ -17,6 +17,7 @@ from bot.services.dispatch.common import (
     own_offer,
 )
 from bot.services.dispatch.offering import Offering
+from bot.services.dispatch.ranking import touch
 from bot.services.dispatch.status import Status
 from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus
 from storage.repo import GigRepo, OfferRepo, UserRepo
@@ -69,6 +70,7 @@ class Seats:
             await s.flush()
             await GigRepo(s).refresh(gig)
             return AnswerResult(Answer.FILLED, offer, gig)
+        touch(s, offer.expert_id)  # the gig will count in the rotation once it starts
         await s.refresh(offer)
         await GigRepo(s).refresh(gig)
         await self._seated(s, actor, offer, gig, profile)
@@ -216,6 +218,7 @@ class Seats:
         stop, the calendar entry is withdrawn, coordinators hear, and the seat is offered on.
         The caller holds the gig's lock."""
         offer.status = OfferStatus.WITHDRAWN
+        touch(s, offer.expert_id)
         offer.answered_at = self.d.clock.now()
         offer.reconfirm = False
         offer.awaiting_companion = False
