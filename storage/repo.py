@@ -510,9 +510,11 @@ class RotationRepo:
         if not rows:
             return
         upsert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = upsert(ExpertRotation)
+        stmt = upsert(ExpertRotation.__table__)
         kept = ("gigs_90d", "minutes_90d", "last_gig", "fresh_until")
-        await self.s.execute(
+        # Core on the connection: one executemany, not the ORM's bulk path row by row.
+        conn = await self.s.connection()
+        await conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["expert_id"], set_={c: stmt.excluded[c] for c in kept}
             ),
