@@ -55,7 +55,6 @@ from bot.core import Core
 from bot.notify import next_allowed
 from bot.settings import Settings, load_settings
 from storage.db import Database
-from storage.repo import RotationRepo
 from storage.models import (
     Gig,
     GigStatus,
@@ -65,6 +64,7 @@ from storage.models import (
     OutboxStatus,
     User,
 )
+from storage.repo import RotationRepo
 
 TELEGRAM_LIMIT = 30  # messages per sliding second, all chats together
 CHAT_BURST = 3  # new messages one chat can take at once; then one a second (as Telegram)
@@ -733,7 +733,10 @@ def rank_report(ranks: list[RankResult]) -> list[str]:
             (f"`dispatch.ranked` ({r.eligible:,} eligible returned)", r.ranked_s),
             ("of which `eligible` (one SELECT over masks, loads, limits)", r.eligible_s),
             ("`rotation` for all (the kept figures, as `why` reads them)", r.rotation_s),
-            ("every expert's figures due at once, recomputed (once, after the upgrade)", r.recompute_s),
+            (
+                "every expert's figures due at once, recomputed (once, after the upgrade)",
+                r.recompute_s,
+            ),
         ):
             lines.append(
                 f"| {r.database} | {name} | {statistics.median(times) * 1000:.1f} ms "

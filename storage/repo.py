@@ -12,12 +12,14 @@ from sqlalchemy import (
     CursorResult,
     Result,
     Select,
+    and_,
     case,
     delete,
     func,
     insert,
     literal,
     null,
+    or_,
     select,
     update,
 )
@@ -349,14 +351,32 @@ class OfferRepo:
     async def accepted_gigs(self, expert_id: int, since: datetime) -> Sequence[Gig]:
         return [g for _, g in await self.confirmed_upcoming(expert_id, since)]
 
-    async def open_for_expert(self, expert_id: int) -> Sequence[tuple[Offer, Gig]]:
+    async def of_expert(
+        self, expert_id: int, since: datetime
+    ) -> tuple[list[tuple[Offer, Gig]], list[tuple[Offer, Gig]]]:
+        """An expert's confirmed gigs still to come (from `since`) and offers still open, each
+        soonest first: one statement, as /mygigs is the commonest thing experts do."""
         rows = await self.s.execute(
             select(Offer, Gig)
             .join(Gig, Gig.id == Offer.gig_id)
-            .where(Offer.expert_id == expert_id, Offer.status == OfferStatus.OPEN)
-            .order_by(Gig.starts_at)
+            .where(
+                Offer.expert_id == expert_id,
+                or_(
+                    and_(
+                        Offer.status == OfferStatus.ACCEPTED,
+                        Gig.starts_at >= since,
+                        Gig.status.in_(GigStatus.UPCOMING),
+                    ),
+                    Offer.status == OfferStatus.OPEN,
+                ),
+            )
+            .order_by(Gig.starts_at, Gig.id)
         )
-        return [(o, g) for o, g in rows]
+        pairs = [(o, g) for o, g in rows]
+        return (
+            [(o, g) for o, g in pairs if o.status == OfferStatus.ACCEPTED],
+            [(o, g) for o, g in pairs if o.status == OfferStatus.OPEN],
+        )
 
     async def states(self, gig_id: int) -> dict[int, str]:
         """Each expert asked about this gig, and where their offer stands."""
@@ -521,9 +541,7 @@ class RotationRepo:
             list(rows),
         )
 
-    async def of(
-        self, expert_ids: Sequence[int]
-    ) -> dict[int, tuple[int, int, datetime | None]]:
+    async def of(self, expert_ids: Sequence[int]) -> dict[int, tuple[int, int, datetime | None]]:
         """These experts' kept figures (gigs, minutes, last gig); plain rows, never a stale
         object from the session (`put` writes past the identity map)."""
         r, found = ExpertRotation, {}

@@ -99,7 +99,9 @@ def rotation_stats(
     return {i: Rotation(*recent.get(i, (0, 0)), last.get(i)) for i in ids}
 
 
-def figures(gigs: Iterable[tuple[datetime, int]], now: datetime) -> tuple[Rotation, datetime | None]:
+def figures(
+    gigs: Iterable[tuple[datetime, int]], now: datetime
+) -> tuple[Rotation, datetime | None]:
     """One expert's rotation at `now` from their confirmed gigs (start, minutes), held or to
     come, and until when it holds: the next of those gigs to start, or the first of the last
     90 days' to fall out of the window (None: time alone never changes it)."""

@@ -174,8 +174,11 @@ class Seats:
         self.status.mark(s, gig)
         return AnswerResult(Answer.DECLINED, offer, gig)
 
-    async def confirmed_gigs(self, s: AsyncSession, actor: Actor) -> list[tuple[Offer, Gig]]:
-        return await OfferRepo(s).confirmed_upcoming(actor.id, self.d.clock.now())
+    async def my_gigs(
+        self, s: AsyncSession, actor: Actor
+    ) -> tuple[list[tuple[Offer, Gig]], list[tuple[Offer, Gig]]]:
+        """The expert's confirmed gigs still to come, and offers still open (one statement)."""
+        return await OfferRepo(s).of_expert(actor.id, self.d.clock.now())
 
     # ----- giving a seat back ---------------------------------------------------------------
 
