@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from alembic import command
@@ -77,15 +77,18 @@ class LaneConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.inline and self._running and self._connection is not None:
             return fn(*args, **kwargs)
-        return await super()._execute(fn, *args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _connector(path: str) -> Callable[[], Awaitable[LaneConnection]]:
     async def connect() -> LaneConnection:
         # check_same_thread off: the connection's thread and, inline, the loop's use it, one
         # call at a time (a connection serves one unit of work at a time).
-        return await LaneConnection(
-            lambda: sqlite3.connect(path, timeout=30, check_same_thread=False), 64
+        return cast(
+            LaneConnection,
+            await LaneConnection(
+                lambda: sqlite3.connect(path, timeout=30, check_same_thread=False), 64
+            ),
         )
 
     return connect

@@ -12,6 +12,7 @@ from sqlalchemy import (
     CursorResult,
     Result,
     Select,
+    Table,
     and_,
     case,
     delete,
@@ -530,7 +531,7 @@ class RotationRepo:
         if not rows:
             return
         upsert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = upsert(ExpertRotation.__table__)
+        stmt = upsert(cast(Table, ExpertRotation.__table__))
         kept = ("gigs_90d", "minutes_90d", "last_gig", "fresh_until")
         # Core on the connection: one executemany, not the ORM's bulk path row by row.
         conn = await self.s.connection()
@@ -544,7 +545,8 @@ class RotationRepo:
     async def of(self, expert_ids: Sequence[int]) -> dict[int, tuple[int, int, datetime | None]]:
         """These experts' kept figures (gigs, minutes, last gig); plain rows, never a stale
         object from the session (`put` writes past the identity map)."""
-        r, found = ExpertRotation, {}
+        r = ExpertRotation
+        found: dict[int, tuple[int, int, datetime | None]] = {}
         for i in range(0, len(expert_ids), ID_SLICE):
             rows = await self.s.execute(
                 select(r.expert_id, r.gigs_90d, r.minutes_90d, r.last_gig).where(
