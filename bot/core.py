@@ -83,6 +83,7 @@ class Core:
 
     def __post_init__(self) -> None:
         self.db.on_before_commit(self.dispatch.refresh_dirty)
+        self.db.on_before_commit(self.dispatch.ranking.refresh_touched)
 
     @classmethod
     def build(

@@ -38,7 +38,6 @@ from handlers.base import Ctx, Req, handles
 from handlers.lifecycle import undo_markup, undo_rows
 from handlers.menus import menu
 from storage.models import ExpertStatus, Role
-from storage.repo import OfferRepo
 
 
 async def _retire_offer(req: Req, offer_id: int, text: str) -> None:
@@ -155,8 +154,7 @@ async def decline(req: Req) -> None:
 async def my_gigs(req: Req) -> None:
     """Confirmed upcoming gigs (each can be stepped back from), and offers still open."""
     p = req.core.presenter
-    confirmed = await req.core.dispatch.confirmed_gigs(req.s, req.actor)
-    waiting = await OfferRepo(req.s).open_for_expert(req.actor.id)
+    confirmed, waiting = await req.core.dispatch.my_gigs(req.s, req.actor)
     if not confirmed and not waiting:
         req.say("expert.no_gigs")
         return

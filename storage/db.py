@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
@@ -38,7 +40,7 @@ def make_engine(url: str) -> AsyncEngine:
         path = url.partition(":///")[2]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, async_creator=_connector(path or ":memory:"))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -67,6 +69,37 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+class LaneConnection(aiosqlite.Connection):
+    """aiosqlite's connection, except that while `inline` is set its calls run at once in the
+    event loop's thread, instead of a hop to the connection's own thread and back for every
+    cursor call (most of the bot's CPU per update was spent in that hand-off:
+    docs/benchmarks.md). `Database.unit_of_work` sets it only inside the writer lane and only
+    after BEGIN IMMEDIATE has taken SQLite's write lock (in the connection's thread, where
+    waiting for another process cannot stall the loop): from there on no statement of the
+    transaction waits for a lock (WAL: readers never block the writer), so nothing blocks."""
+
+    inline = False
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.inline and self._running and self._connection is not None:
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _connector(path: str) -> Callable[[], Awaitable[LaneConnection]]:
+    async def connect() -> LaneConnection:
+        # check_same_thread off: the connection's thread and, inline, the loop's use it, one
+        # call at a time (a connection serves one unit of work at a time).
+        return cast(
+            LaneConnection,
+            await LaneConnection(
+                lambda: sqlite3.connect(path, timeout=30, check_same_thread=False), 64
+            ),
+        )
+
+    return connect
 
 
 BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
@@ -109,10 +142,23 @@ class Database:
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: commit on success, roll back on any error. The before-commit
         hooks run only on the way to a commit."""
-        async with self._lane or nullcontext(), self.sessions() as session, session.begin():
-            yield session
-            for hook in self.before_commit:
-                await hook(session)
+        if self._lane is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+                for hook in self.before_commit:
+                    await hook(session)
+            return
+        async with self._lane:
+            driver: LaneConnection | None = None
+            try:
+                async with self.sessions() as session, session.begin():
+                    driver = await _inline_after_begin(session)
+                    yield session
+                    for hook in self.before_commit:
+                        await hook(session)
+            finally:
+                if driver is not None:
+                    driver.inline = False  # before the lane lets the next writer in
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision (a fresh file just works).
@@ -132,6 +178,17 @@ class Database:
         for close in self.before_dispose:
             await close()
         await self.engine.dispose()
+
+
+async def _inline_after_begin(session: AsyncSession) -> LaneConnection | None:
+    """Begin now (BEGIN IMMEDIATE, in the driver's thread), then run the rest inline."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, LaneConnection):
+        return None
+    driver.inline = True
+    return driver
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -363,6 +363,27 @@ class Offer(Base):
     )
 
 
+class ExpertRotation(Base):
+    """The fair rotation's figures for one expert, kept up to date (issue 15) so ranking reads
+    them by key instead of aggregating a year of offers: gigs and minutes of confirmed gigs
+    held in the last 90 days, and the start of the last one. They hold until `fresh_until`
+    (the next of their gigs to start, or the first to fall out of the 90 days; None: never by
+    time alone). A change to their seats recomputes them in the same unit of work
+    (bot/services/dispatch/ranking.py); no row means no confirmed gig at all."""
+
+    __tablename__ = "expert_rotation"
+
+    expert_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    gigs_90d: Mapped[int] = mapped_column(Integer, default=0)
+    minutes_90d: Mapped[int] = mapped_column(Integer, default=0)
+    last_gig: Mapped[datetime | None]
+    fresh_until: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_expert_rotation_fresh_until", "fresh_until"),)
+
+
 class CheckInKind(StrEnum):
     PREP = "prep"
     REMINDER = "reminder"

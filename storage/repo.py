@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -12,9 +12,13 @@ from sqlalchemy import (
     CursorResult,
     Result,
     Select,
+    Table,
+    and_,
     case,
     delete,
     func,
+    insert,
+    literal,
     null,
     or_,
     select,
@@ -31,6 +35,7 @@ from storage.models import (
     CheckIn,
     Draft,
     ExpertProfile,
+    ExpertRotation,
     ExpertStatus,
     Gig,
     GigSeries,
@@ -44,8 +49,10 @@ from storage.models import (
     OutboxStatus,
     Role,
     User,
+    UTCDateTime,
 )
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a time every `now` is past
 IN_FLIGHT_NOTE = "in flight at a restart"  # a row that may have reached Telegram already
 
 
@@ -405,14 +412,32 @@ class OfferRepo:
     async def accepted_gigs(self, expert_id: int, since: datetime) -> Sequence[Gig]:
         return [g for _, g in await self.confirmed_upcoming(expert_id, since)]
 
-    async def open_for_expert(self, expert_id: int) -> Sequence[tuple[Offer, Gig]]:
+    async def of_expert(
+        self, expert_id: int, since: datetime
+    ) -> tuple[list[tuple[Offer, Gig]], list[tuple[Offer, Gig]]]:
+        """An expert's confirmed gigs still to come (from `since`) and offers still open, each
+        soonest first: one statement, as /mygigs is the commonest thing experts do."""
         rows = await self.s.execute(
             select(Offer, Gig)
             .join(Gig, Gig.id == Offer.gig_id)
-            .where(Offer.expert_id == expert_id, Offer.status == OfferStatus.OPEN)
-            .order_by(Gig.starts_at)
+            .where(
+                Offer.expert_id == expert_id,
+                or_(
+                    and_(
+                        Offer.status == OfferStatus.ACCEPTED,
+                        Gig.starts_at >= since,
+                        Gig.status.in_(GigStatus.UPCOMING),
+                    ),
+                    Offer.status == OfferStatus.OPEN,
+                ),
+            )
+            .order_by(Gig.starts_at, Gig.id)
         )
-        return [(o, g) for o, g in rows]
+        pairs = [(o, g) for o, g in rows]
+        return (
+            [(o, g) for o, g in pairs if o.status == OfferStatus.ACCEPTED],
+            [(o, g) for o, g in pairs if o.status == OfferStatus.OPEN],
+        )
 
     async def states(self, gig_id: int) -> dict[int, str]:
         """Each expert asked about this gig, and where their offer stands."""
@@ -527,6 +552,84 @@ class OfferRepo:
         return (
             {e: (int(count), int(minutes or 0)) for e, count, minutes in recent},
             {e: when for e, when in last},
+        )
+
+
+class RotationRepo:
+    """The fair rotation's figures kept per expert (`ExpertRotation`); the rules that compute
+    them are bot.services.dispatch.ranking's."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def due(self, now: datetime) -> list[int]:
+        """Experts whose figures time has moved: a gig of theirs started, or left the window."""
+        rows = await self.s.scalars(
+            select(ExpertRotation.expert_id).where(ExpertRotation.fresh_until <= now)
+        )
+        return list(rows.all())
+
+    async def facts(self, expert_ids: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:
+        """Each of these experts' confirmed gigs, held or to come: (start, minutes)."""
+        found: dict[int, list[tuple[datetime, int]]] = {}
+        for i in range(0, len(expert_ids), ID_SLICE):
+            rows = await self.s.execute(
+                select(Offer.expert_id, Gig.starts_at, Gig.duration_min)
+                .join(Gig, Gig.id == Offer.gig_id)
+                .where(
+                    Offer.expert_id.in_(expert_ids[i : i + ID_SLICE]),
+                    Offer.status == OfferStatus.ACCEPTED,
+                    Gig.status.in_(GigStatus.HAPPENING),
+                )
+            )
+            for expert_id, starts_at, minutes in rows:
+                found.setdefault(expert_id, []).append((starts_at, minutes))
+        return found
+
+    async def put(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write these experts' figures (insert or replace, one statement for all)."""
+        if not rows:
+            return
+        upsert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = upsert(cast(Table, ExpertRotation.__table__))
+        kept = ("gigs_90d", "minutes_90d", "last_gig", "fresh_until")
+        # Core on the connection: one executemany, not the ORM's bulk path row by row.
+        conn = await self.s.connection()
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["expert_id"], set_={c: stmt.excluded[c] for c in kept}
+            ),
+            list(rows),
+        )
+
+    async def of(self, expert_ids: Sequence[int]) -> dict[int, tuple[int, int, datetime | None]]:
+        """These experts' kept figures (gigs, minutes, last gig); plain rows, never a stale
+        object from the session (`put` writes past the identity map)."""
+        r = ExpertRotation
+        found: dict[int, tuple[int, int, datetime | None]] = {}
+        for i in range(0, len(expert_ids), ID_SLICE):
+            rows = await self.s.execute(
+                select(r.expert_id, r.gigs_90d, r.minutes_90d, r.last_gig).where(
+                    r.expert_id.in_(expert_ids[i : i + ID_SLICE])
+                )
+            )
+            found.update((uid, (gigs, minutes, last)) for uid, gigs, minutes, last in rows)
+        return found
+
+    async def drop(self, expert_id: int) -> None:
+        await self.s.execute(delete(ExpertRotation).where(ExpertRotation.expert_id == expert_id))
+
+    async def mark_all_due(self) -> None:
+        """A row, due now, for every expert with a confirmed gig: after rows were written past
+        the services (bench seeding, tests' history), the next ranking computes them all."""
+        await self.s.execute(delete(ExpertRotation))
+        await self.s.execute(
+            insert(ExpertRotation).from_select(
+                ["expert_id", "gigs_90d", "minutes_90d", "fresh_until"],
+                select(Offer.expert_id, literal(0), literal(0), literal(EPOCH, UTCDateTime()))
+                .where(Offer.status == OfferStatus.ACCEPTED)
+                .distinct(),
+            )
         )
 
 

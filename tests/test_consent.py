@@ -57,6 +57,11 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ("expert_profiles", "contract_reminded_for"): ("sopimus", "contract"),
     ("expert_profiles", "youth"): ("nuori kokemusasiantuntija", "young expert"),
     ("offers", "*"): ("saamasi tarjoukset ja vastauksesi", "the offers you get and your answers"),
+    # The fair rotation's figures per expert: a running summary of the offers they accepted.
+    ("expert_rotation", "*"): (
+        "saamasi tarjoukset ja vastauksesi",
+        "the offers you get and your answers",
+    ),
     ("checkins", "*"): ("vastauksesi ennen ja jälkeen keikan", "your answers before and after"),
     ("fees", "*"): ("palkkiot ja kulukorvaukset", "the fees and expenses"),
     ("expense_claims", "*"): (

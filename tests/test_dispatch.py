@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from bot.sandbox.fakebot import Fault
 from bot.services.access import Actor
+from bot.services.dispatch.ranking import touch
 from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus, User
 from tests import flows
 from tests.flows import offered
@@ -88,6 +89,9 @@ async def give_history(h: Harness, person: Person, gigs: int, start: str) -> Non
                     answered_at=at(start),
                 )
             )
+        # Written past the services: their rotation figures are recomputed as a seat taken
+        # through `Seats.accept` has them recomputed.
+        touch(s, user.id)
 
 
 async def test_ranking_is_fair_and_explained(h: Harness) -> None:

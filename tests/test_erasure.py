@@ -341,6 +341,7 @@ EXPORTED_AS: dict[str, str | None] = {
     "calendar_feeds": "calendar_feed",
     "relay_messages": "relay_messages",
     "prep_answers": "prep_answers",
+    "expert_rotation": "rotation",
     # Rows that point at a user as the orderer or the deciding coordinator: an expert has none.
     "gigs": None,
     "orderer_feedback": None,

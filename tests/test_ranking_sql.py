@@ -4,7 +4,7 @@ same experts, in the same order, with the same rotation figures, on random data.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Core
 from bot.services import matching, sessions
+from bot.services.access import Actor
 from bot.services.dispatch.ranking import ROTATION_DAYS, rotation_order, rotation_stats
 from storage import vocab
 from storage.db import alembic_config
 from storage.models import (
     AvailabilityBlock,
     ExpertProfile,
+    ExpertRotation,
     ExpertStatus,
     Fee,
     FeeType,
@@ -34,7 +36,7 @@ from storage.models import (
     TrainingRequirement,
     User,
 )
-from storage.repo import OfferRepo, UserRepo
+from storage.repo import OfferRepo, RotationRepo, UserRepo
 from tests.harness import Harness
 
 EXPERTS, PAST_GIGS, TARGETS = 300, 400, 12
@@ -250,12 +252,19 @@ async def in_python(s: AsyncSession, core: Core, target: Gig) -> list[tuple[obje
     return [(uid, names[uid], *stats[uid], uid in keen) for uid in ordered]
 
 
-async def test_sql_ranking_matches_the_rules_in_python(h: Harness) -> None:
-    core: Core = h.app.bot_data["core"]
-    rng = random.Random(15)
+async def seeded(core: Core, rng: random.Random) -> list[int]:
+    """The random data set, its history written past the services (as an upgraded database
+    has it): every expert with a confirmed gig due for the figures' first computation."""
     now = core.clock.now()
     async with core.db.unit_of_work() as s:
         targets = await seed(s, rng, now, now.astimezone(core.presenter.tz).date())
+        await RotationRepo(s).mark_all_due()
+    return targets
+
+
+async def compare(core: Core, targets: list[int]) -> tuple[int, int, int]:
+    """Every target's ranking in SQL against the rules in Python: how many rows compared,
+    how many left out by their availability alone, and how many ranked were interested."""
     compared = unavailable = keen = 0
     async with core.db.unit_of_work() as s:
         for gid in targets:
@@ -282,10 +291,134 @@ async def test_sql_ranking_matches_the_rules_in_python(h: Harness) -> None:
                 == ["unavailable"]
             ], gid
             unavailable += len(left_out)
+    return compared, unavailable, keen
+
+
+async def test_sql_ranking_matches_the_rules_in_python(h: Harness) -> None:
+    core: Core = h.app.bot_data["core"]
+    targets = await seeded(core, random.Random(15))
+    compared, unavailable, keen = await compare(core, targets)
     # The data set is not degenerate: many experts pass, and not everybody; some are left out
     # only by their availability, and some of those ranked are interested.
     assert 20 < compared < EXPERTS * TARGETS
     assert unavailable > 5 and keen > 5
+
+
+# ----- the kept rotation figures, through every change and as time passes -------------------
+
+
+async def next_changes(s: AsyncSession, now: datetime) -> dict[int, datetime]:
+    """Per expert, the next moment time alone changes their figures: a confirmed gig
+    starts, or one of the last 90 days' leaves the window."""
+    rows = await s.execute(
+        select(Offer.expert_id, Gig.starts_at)
+        .join(Gig, Gig.id == Offer.gig_id)
+        .where(Offer.status == OfferStatus.ACCEPTED, Gig.status.in_(GigStatus.HAPPENING))
+    )
+    found: dict[int, datetime] = {}
+    window = timedelta(days=ROTATION_DAYS)
+    for uid, starts in rows:
+        at = starts if starts >= now else starts + window if starts >= now - window else None
+        if at is not None:
+            found[uid] = min(found.get(uid, at), at)
+    return found
+
+
+async def assert_kept_figures_true(core: Core) -> None:
+    """What a unit of work left in `expert_rotation` (no ranking has refreshed it since):
+    every row whose figures still hold says what the offers say and until when, and
+    everybody with a gig held has a row."""
+    now = core.clock.now()
+    async with core.db.unit_of_work() as s:
+        recent, last = await OfferRepo(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
+        until = await next_changes(s, now)
+        rows = (await s.scalars(select(ExpertRotation))).all()
+        kept = {r.expert_id: r for r in rows}
+        assert set(recent) | set(last) <= set(kept)
+        for r in rows:
+            if r.fresh_until is None or r.fresh_until > now:
+                expected = (*recent.get(r.expert_id, (0, 0)), last.get(r.expert_id))
+                expected += (until.get(r.expert_id),)
+                got = (r.gigs_90d, r.minutes_90d, r.last_gig, r.fresh_until)
+                assert got == expected, r.expert_id
+        everyone = list(range(FIRST, FIRST + EXPERTS))
+        stats = rotation_stats(everyone, recent, last)
+        assert await core.dispatch.rotation(s, everyone) == stats
+
+
+async def actor(s: AsyncSession, user_id: int) -> Actor:
+    user = await s.get(User, user_id)
+    assert user is not None and user.telegram_id is not None
+    return Actor(user.telegram_id, user, user.language)
+
+
+async def fill_some(core: Core, rng: random.Random, targets: list[int]) -> None:
+    """Offer the open targets to everyone eligible; random experts accept."""
+    async with core.db.unit_of_work() as s:
+        for gid in targets:
+            gig = await s.get(Gig, gid)
+            assert gig is not None
+            if gig.status != GigStatus.OPEN or gig.starts_at <= core.clock.now():
+                continue
+            if not gig.dispatch_mode or not (await OfferRepo(s).states(gid)):
+                await core.dispatch.start(s, gig, "broadcast")
+            opened = [o for o in await OfferRepo(s).live(gid) if o.status == OfferStatus.OPEN]
+            for offer in rng.sample(opened, min(len(opened), rng.randint(0, 2))):
+                who = await actor(s, offer.expert_id)
+                await core.dispatch.accept(s, who, offer.id, despite_limit=True)
+
+
+async def change_some(core: Core, rng: random.Random, targets: list[int], coord: int) -> None:
+    """A no-show, a step back, a move (often to sooner, or of a gig that has begun) and a
+    cancellation (often of a gig that has begun), where the gigs allow them."""
+    async with core.db.unit_of_work() as s:
+        by, now = await actor(s, coord), core.clock.now()
+        gigs = [g for g in [await s.get(Gig, gid) for gid in targets] if g is not None]
+        seated = [(o, g) for g in gigs for o in await OfferRepo(s).accepted(g.id)]
+        ahead = [(o, g) for o, g in seated if g.starts_at > now]
+        held = [(o, g) for o, g in seated if g.starts_at <= now]
+        if held:
+            offer, _ = rng.choice(held)
+            await core.dispatch.no_show(s, by, offer.id)
+        if ahead:
+            offer, _ = rng.choice(ahead)
+            await core.dispatch.step_back(s, await actor(s, offer.expert_id), offer.id)
+        movable = [g for _, g in seated if g.status in GigStatus.UPCOMING]
+        if movable:
+            moved = now + timedelta(hours=rng.randint(2, 24 * 20))
+            await core.dispatch.change_gig(s, by, rng.choice(movable).id, starts_at=moved)
+        cancellable = [g for _, g in held if g.status in GigStatus.UPCOMING]
+        if not cancellable or rng.random() < 0.5:
+            cancellable = [g for _, g in seated if g.status in GigStatus.UPCOMING]
+        if cancellable and rng.random() < 0.7:
+            await core.dispatch.cancel_gig(s, by, rng.choice(cancellable).id, "Peruttu")
+
+
+async def test_the_kept_figures_follow_every_change_and_the_passing_days(h: Harness) -> None:
+    """Fills, step-backs, moves, no-shows and cancellations through the services, and days
+    passing (gigs start and count; gigs 90 days old drop out): after every unit of work the
+    kept figures are what the offers say, and the ranking is the Python rules' ranking."""
+    core: Core = h.app.bot_data["core"]
+    rng = random.Random(16)
+    targets = await seeded(core, rng)
+    async with core.db.unit_of_work() as s:
+        coord = (await UserRepo(s).coordinators())[0].id
+    await compare(core, targets)
+    figures_seen = set()
+    for _ in range(8):
+        await fill_some(core, rng, targets)
+        await assert_kept_figures_true(core)
+        await change_some(core, rng, targets, coord)
+        await assert_kept_figures_true(core)
+        h.clock.advance(timedelta(days=rng.randint(1, 12), minutes=rng.randint(0, 600)))
+        await assert_kept_figures_true(core)
+        assert (await compare(core, targets))[0] > 0
+        async with core.db.unit_of_work() as s:
+            figures_seen |= set(
+                (await s.execute(select(ExpertRotation.gigs_90d, ExpertRotation.minutes_90d))).all()
+            )
+    # Not degenerate: the figures took many values along the way.
+    assert len(figures_seen) > 10
 
 
 def test_the_migration_fills_the_masks_from_existing_profiles(tmp_path: Path) -> None:
@@ -327,3 +460,61 @@ def test_the_migration_fills_the_masks_from_existing_profiles(tmp_path: Path) ->
         0,
     )
     assert all(masks[:4])
+
+
+def test_the_migration_fills_the_rotation_figures_from_existing_offers(tmp_path: Path) -> None:
+    from alembic import command
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    held, old, ahead, dropped = (now + timedelta(days=d) for d in (-10, -200, 5, -20))
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    with engine.begin() as c:
+        command.upgrade(alembic_config(c), "0006_rank")
+        for uid in (1, 2):
+            c.execute(
+                text(
+                    "INSERT INTO users (id, telegram_id, role, language, name, active, reachable, "
+                    "created_at, alert_mutes, erase_when_paid) "
+                    "VALUES (:id, :id, 'expert', 'fi', 'x', 1, 1, '2026-01-01', '[]', 0)"
+                ),
+                {"id": uid},
+            )
+        gigs = [(1, held, "done", 90), (2, old, "filled", 60), (3, ahead, "open", 120)]
+        gigs.append((4, dropped, "cancelled", 240))  # a cancelled gig never counts
+        for gid, starts, status, minutes in gigs:
+            c.execute(
+                text(
+                    "INSERT INTO gigs (id, orderer_id, status, organisation, gig_type, topics, "
+                    "starts_at, duration_min, remote, place, region, audience, audience_size, "
+                    "seats, seats_filled, language, contact, notes, companion, reject_reason, "
+                    "created_at, dispatch_mode, cascade_k, cascade_hours, deadline_alerted, "
+                    "exhausted_alerted, cancel_reason, revision, feedback_named) VALUES (:id, 2, "
+                    ":status, 'o', 'talk', '[]', :starts, :minutes, 0, 'p', 'lappi', 'large', 5, "
+                    "1, 1, 'fi', 'c', '', '', '', '2026-01-01', 'broadcast', 3, 24, 0, 0, '', 0, 0)"
+                ),
+                {"id": gid, "status": status, "starts": starts, "minutes": minutes},
+            )
+            for uid, status_ in ((1, "accepted"), (2, "declined")):
+                c.execute(
+                    text(
+                        "INSERT INTO offers (gig_id, expert_id, status, created_at, "
+                        "awaiting_companion, rank, pool, override_reason, reconfirm) "
+                        "VALUES (:gid, :uid, :status, '2026-01-01', 0, 1, 1, '', 0)"
+                    ),
+                    {"gid": gid, "uid": uid, "status": status_},
+                )
+    with engine.begin() as c:
+        command.upgrade(alembic_config(c), "head")
+        rows = c.execute(
+            text(
+                "SELECT expert_id, gigs_90d, minutes_90d, last_gig, fresh_until "
+                "FROM expert_rotation"
+            )
+        ).all()
+    engine.dispose()
+    # Only the expert with confirmed gigs; declines never count. The held gig of 10 days ago
+    # counts, the one 200 days ago is the last gig only if nothing later; the figures are
+    # due at once, so the first ranking checks them by the bot's own rule.
+    assert [(r[0], r[1], r[2]) for r in rows] == [(1, 1, 90)]
+    assert datetime.fromisoformat(str(rows[0][3])) == held
+    assert now <= datetime.fromisoformat(str(rows[0][4])) <= datetime.now(UTC).replace(tzinfo=None)

@@ -450,6 +450,7 @@ class Experts:
                 select(Interest).where(Interest.expert_id == user.id).order_by(Interest.id)
             )
         ).all()
+        rotation = (await self.dispatch.rotation(s, [user.id]))[user.id]
         return {
             "exported_at": self.clock.now().isoformat(),
             "account": _account_data(user),
@@ -473,6 +474,11 @@ class Experts:
             ),
             "relay_messages": [_relay_data(m) for m in await self.erasure.relay.mine(s, user.id)],
             "prep_answers": [_prep_data(a) for a in await _prep_answers(s, user.id)],
+            "rotation": {
+                "gigs_in_90_days": rotation.gigs,
+                "minutes_in_90_days": rotation.minutes,
+                "last_gig": _iso(rotation.last),
+            },
         }
 
     async def _audit_about(
@@ -521,6 +527,7 @@ class Experts:
         )
         result = Forgotten()
         await self._hand_back_future_gigs(s, user, now, result)
+        await self.dispatch.ranking.forget(s, user.id)
         await _drop_what_they_wrote(s, user.id, user.telegram_id)
         await forget_answers(s, user.id)  # their interest in calls, and their lines
         await forget_seats(s, self.sessions, user.id)  # a freed place goes to the waiting list

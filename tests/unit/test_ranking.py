@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bot.services.dispatch.ranking import (
     Ranked,
     Rotation,
+    figures,
     next_wave,
     pickable,
     rotation_key,
@@ -108,3 +109,22 @@ def test_a_hand_pick_reaches_only_the_eligible_once_each() -> None:
     states = {2: OfferStatus.DECLINED, 3: OfferStatus.CLOSED, 4: OfferStatus.OPEN}
     # 9 is not eligible, 2 said no, 4 is already asked; 3's offer closed when the gig filled.
     assert ids(pickable(people, states, [3, 9, 1, 2, 3, 4])) == [3, 1]
+
+
+def test_the_kept_figures_count_a_gig_from_its_start_for_90_days_and_say_until_when() -> None:
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    day = timedelta(days=1)
+    held, old, ahead = now - 10 * day, now - 200 * day, now + 3 * day
+    assert figures([], now) == (Rotation(0, 0, None), None)
+    # Held 10 days ago: counts, and leaves the window in 80 days; one ahead counts from its
+    # start, which comes first; one 200 days old is only the last gig if nothing is later.
+    assert figures([(held, 90), (old, 60), (ahead, 120)], now) == (
+        Rotation(1, 90, held),
+        ahead,
+    )
+    assert figures([(old, 60)], now) == (Rotation(0, 0, old), None)
+    assert figures([(held, 90)], now) == (Rotation(1, 90, held), held + 90 * day)
+    # At its very start a gig has not been held yet; exactly 90 days on it still counts.
+    assert figures([(now, 60)], now) == (Rotation(0, 0, None), now)
+    assert figures([(now - 90 * day, 60)], now)[0] == Rotation(1, 60, now - 90 * day)
+    assert figures([(now - 90 * day - timedelta(seconds=1), 60)], now)[0].gigs == 0

@@ -107,7 +107,7 @@ class Dispatch:
         self.step_back = self.seats.step_back
         self.reconfirm = self.seats.reconfirm
         self.release_seat = self.seats.release_seat
-        self.confirmed_gigs = self.seats.confirmed_gigs
+        self.my_gigs = self.seats.my_gigs
         self.cancel_gig = self.changes.cancel_gig
         self.cancel_series = self.changes.cancel_series
         self.change_series = self.changes.change_series

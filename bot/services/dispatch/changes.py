@@ -14,6 +14,7 @@ from bot.present import gig_values
 from bot.services.access import Actor
 from bot.services.dispatch.common import Deps, NoShow, Release, offer_tag
 from bot.services.dispatch.offering import Offering
+from bot.services.dispatch.ranking import touch
 from bot.services.dispatch.seats import TAKING, Seats
 from bot.services.dispatch.status import Status
 from bot.services.series import shifted
@@ -58,6 +59,8 @@ class Changes:
         confirmed = []
         for offer in await OfferRepo(s).live(gig.id):
             was_open = offer.status == OfferStatus.OPEN
+            if not was_open:
+                touch(s, offer.expert_id)  # a confirmed gig no longer counts
             offer.status, offer.answered_at = OfferStatus.CANCELLED, now
             await self.d.fees.drop(s, gig.id, offer.expert_id)
             expert = await UserRepo(s).get(offer.expert_id)
@@ -273,6 +276,8 @@ class Changes:
         await s.flush()
         await self.d.checkins.sync_gig(s, gig)
         for offer in await OfferRepo(s).live(gig.id):
+            if starts_at is not None and offer.status == OfferStatus.ACCEPTED:
+                touch(s, offer.expert_id)  # the gig counts from its new start
             if placed is not None and starts_at is None and offer.status != OfferStatus.OPEN:
                 expert = await UserRepo(s).get(offer.expert_id)
                 if expert is not None:
@@ -381,6 +386,7 @@ class Changes:
         if gig.starts_at > self.d.clock.now():
             raise Refuse("desk.not_yet")
         offer.status = OfferStatus.NO_SHOW
+        touch(s, offer.expert_id)  # a gig not done does not count in the rotation
         fee = await self.d.fees.of_gig(s, gig.id, offer.expert_id)
         dropped = await self.d.fees.drop(s, gig.id, offer.expert_id)
         audit = self.d.audit

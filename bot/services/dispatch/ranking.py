@@ -10,16 +10,25 @@ ORM object or decodes JSON per expert: one SELECT over narrow columns does the p
 list-valued fields are filtered through bit masks (`storage.vocab`, kept in step by the
 model): one integer AND per rule and no join, where a tags table would need five indexed
 look-ups per expert. The month caps and overlaps need only the few experts with confirmed
-gigs near this one, and the rotation figures are two aggregates over the accepted offers
-(index `ix_offers_status_gig_expert`); measured in bench.dispatch (docs/benchmarks.md), so
-nothing has to keep running totals in step. No list of expert ids goes into SQL, so nothing
-breaks past asyncpg's 32,767 parameters. tests/test_ranking_sql.py checks the result against
-the Python rules on random data.
+gigs near this one.
+
+The rotation figures are kept per expert (`ExpertRotation`), not aggregated over a year of
+offers at every ranking: whatever changes an expert's seats (`Seats.accept`, `release_seat`,
+`Changes.cancel_gig`, `change_gig`, `no_show`) calls `touch`, and the figures of the touched
+experts are recomputed by `figures` once, before the ranking reads them or before the unit of
+work commits (`refresh_touched`, a before-commit hook). Time moves them too: a gig that starts
+counts from then on, and one 90 days old drops out; each row says until when its figures hold
+(`fresh_until`), and a ranking first recomputes the rows past it (`refresh`). So the figures a
+ranking reads are always exactly what `OfferRepo.work_done` would aggregate
+(tests/test_ranking_sql.py checks this after fills, step-backs, cancellations, moves,
+no-shows and time passing). No list of expert ids goes into SQL unsliced, so nothing breaks
+past asyncpg's 32,767 parameters. tests/test_ranking_sql.py checks the result against the
+Python rules on random data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -31,8 +40,8 @@ from bot.services import matching
 from bot.services.dispatch.common import Deps
 from bot.services.matching import Candidate, Load, over_load
 from bot.services.sessions import trained
-from storage.models import Gig, OfferStatus, TrainingRequirement, User
-from storage.repo import InterestRepo, OfferRepo, UserRepo
+from storage.models import ExpertRotation, Gig, OfferStatus, TrainingRequirement, User
+from storage.repo import InterestRepo, RotationRepo, UserRepo
 
 ROTATION_DAYS = 90
 # Offers that count as answered "no" for this gig: the expert is not asked again.
@@ -44,6 +53,7 @@ NOT_AGAIN = (
 )
 # A wave skips these as well: they are waiting to answer, or already on the gig.
 ASKED = (*NOT_AGAIN, OfferStatus.OPEN, OfferStatus.ACCEPTED)
+TOUCHED = "rotation:touched"  # session.info key: experts whose figures this unit of work changed
 
 
 class Rotation(NamedTuple):
@@ -142,6 +152,34 @@ def rotation_stats(
     return {i: Rotation(*recent.get(i, (0, 0)), last.get(i)) for i in ids}
 
 
+def figures(
+    gigs: Iterable[tuple[datetime, int]], now: datetime
+) -> tuple[Rotation, datetime | None]:
+    """One expert's rotation at `now` from their confirmed gigs (start, minutes), held or to
+    come, and until when it holds: the next of those gigs to start, or the first of the last
+    90 days' to fall out of the window (None: time alone never changes it)."""
+    since = now - timedelta(days=ROTATION_DAYS)
+    count = minutes = 0
+    last: datetime | None = None
+    changes: list[datetime] = []
+    for starts_at, duration in gigs:
+        if starts_at >= now:
+            changes.append(starts_at)  # counts once it has started
+            continue
+        last = starts_at if last is None else max(last, starts_at)
+        if starts_at >= since:
+            count, minutes = count + 1, minutes + duration
+            changes.append(starts_at + timedelta(days=ROTATION_DAYS))
+    return Rotation(count, minutes, last), min(changes, default=None)
+
+
+def touch(s: AsyncSession, *expert_ids: int) -> None:
+    """These experts' seats changed in this unit of work: their rotation figures are
+    recomputed before anything reads them, at the latest just before the commit."""
+    touched: set[int] = s.info.setdefault(TOUCHED, set())
+    touched.update(expert_ids)
+
+
 def next_wave(
     ranked: Sequence[Ranked], states: Mapping[int, str], mode: str, cascade_k: int
 ) -> list[Ranked]:
@@ -179,18 +217,16 @@ def within_load(people: Iterable[Sequence[Any]], load_of: Mapping[int, Load], gi
 
 
 def ranked_query(
-    fits: Select[int, str, int | None, int | None], now: datetime
+    fits: Select[int, str, int | None, int | None],
 ) -> Select[int, str, int | None, int | None, int, int, datetime]:
-    """The fitting experts with their rotation figures, in `rotation_key` order, in SQL."""
-    recent, last = OfferRepo.work_done_queries(now, now - timedelta(days=ROTATION_DAYS))
-    r, ever, f = recent.subquery(), last.subquery(), fits.subquery()
-    gigs, minutes = func.coalesce(r.c.gigs, 0), func.coalesce(r.c.minutes, 0)
+    """The fitting experts with their kept rotation figures, in `rotation_key` order, in SQL."""
+    f, r = fits.subquery(), ExpertRotation
+    gigs, minutes = func.coalesce(r.gigs_90d, 0), func.coalesce(r.minutes_90d, 0)
     return (
         select(f.c.id, f.c.display_name, f.c.max_gigs_month, f.c.max_earnings_cents)
-        .add_columns(gigs, minutes, ever.c.last)
-        .outerjoin(r, r.c.expert_id == f.c.id)
-        .outerjoin(ever, ever.c.expert_id == f.c.id)
-        .order_by(gigs, minutes, ever.c.last.nulls_first(), f.c.id)
+        .add_columns(gigs, minutes, r.last_gig)
+        .outerjoin(r, r.expert_id == f.c.id)
+        .order_by(gigs, minutes, r.last_gig.nulls_first(), f.c.id)
     )
 
 
@@ -207,13 +243,48 @@ class Ranking:
     def _today(self) -> date:
         return self.d.clock.now().astimezone(self.d.tz).date()
 
+    async def refresh_touched(self, s: AsyncSession) -> None:
+        """The before-commit hook: the touched experts' figures, once (no SQL when none)."""
+        touched: set[int] = s.info.pop(TOUCHED, set())
+        if touched:
+            await self._recompute(s, touched)
+
+    async def refresh(self, s: AsyncSession) -> None:
+        """Bring every figure up to date: the touched experts', and those time has moved."""
+        touched: set[int] = s.info.pop(TOUCHED, set())
+        await self._recompute(s, touched | set(await RotationRepo(s).due(self.d.clock.now())))
+
+    async def _recompute(self, s: AsyncSession, ids: Collection[int]) -> None:
+        if not ids:
+            return
+        now, repo = self.d.clock.now(), RotationRepo(s)
+        gigs = await repo.facts(sorted(ids))
+        rows = []
+        for uid in ids:
+            (count, minutes, last), fresh_until = figures(gigs.get(uid, ()), now)
+            rows.append(
+                {
+                    "expert_id": uid,
+                    "gigs_90d": count,
+                    "minutes_90d": minutes,
+                    "last_gig": last,
+                    "fresh_until": fresh_until,
+                }
+            )
+        await repo.put(rows)
+
+    async def forget(self, s: AsyncSession, expert_id: int) -> None:
+        """An erased expert's figures go with the rest (their offers stay, anonymous)."""
+        s.info.get(TOUCHED, set()).discard(expert_id)
+        await RotationRepo(s).drop(expert_id)
+
     async def rotation(self, s: AsyncSession, ids: list[int]) -> dict[int, Rotation]:
         """Per expert: gigs and minutes done in the last 90 days, and the last gig ever."""
         if not ids:
             return {}
-        now = self.d.clock.now()
-        recent, last = await OfferRepo(s).work_done(now, now - timedelta(days=ROTATION_DAYS))
-        return rotation_stats(ids, recent, last)
+        await self.refresh(s)
+        kept = await RotationRepo(s).of(ids)
+        return {i: Rotation(*kept[i]) if i in kept else Rotation() for i in ids}
 
     async def ranked(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
         """Eligible experts in fair rotation order, those interested first among the level
@@ -239,10 +310,11 @@ class Ranking:
         the order; Python only drops the few whose confirmed work leaves no room."""
         if not matching.fits_in_sql(gig):
             return await self._ranked_in_python(s, gig)
+        await self.refresh(s)
         fits = matching.fitting_query(gig, self._today(), self.d.tz).where(trained(gig))
         # Core, not the ORM's execute: plain rows, no per-row ORM loading machinery.
         conn = await s.connection()
-        rows = (await conn.execute(ranked_query(fits, self.d.clock.now()))).all()
+        rows = (await conn.execute(ranked_query(fits))).all()
         out = within_load(rows, await matching.loads(s, gig, None, self.d.tz), gig)
         kept = (row for row in rows if row[0] not in out)
         return [

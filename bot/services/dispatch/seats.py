@@ -17,6 +17,7 @@ from bot.services.dispatch.common import (
     own_offer,
 )
 from bot.services.dispatch.offering import Offering
+from bot.services.dispatch.ranking import touch
 from bot.services.dispatch.status import Status
 from storage.models import ExpertProfile, Gig, GigStatus, Offer, OfferStatus
 from storage.repo import GigRepo, OfferRepo, UserRepo
@@ -70,6 +71,7 @@ class Seats:
             await s.flush()
             await GigRepo(s).refresh(gig)
             return AnswerResult(Answer.FILLED, offer, gig)
+        touch(s, offer.expert_id)  # the gig will count in the rotation once it starts
         await s.refresh(offer)
         await GigRepo(s).refresh(gig)
         await self._seated(s, actor, offer, gig, profile, handed)
@@ -285,8 +287,11 @@ class Seats:
         self.status.mark(s, gig)
         return AnswerResult(Answer.DECLINED, offer, gig)
 
-    async def confirmed_gigs(self, s: AsyncSession, actor: Actor) -> list[tuple[Offer, Gig]]:
-        return await OfferRepo(s).confirmed_upcoming(actor.id, self.d.clock.now())
+    async def my_gigs(
+        self, s: AsyncSession, actor: Actor
+    ) -> tuple[list[tuple[Offer, Gig]], list[tuple[Offer, Gig]]]:
+        """The expert's confirmed gigs still to come, and offers still open (one statement)."""
+        return await OfferRepo(s).of_expert(actor.id, self.d.clock.now())
 
     # ----- giving a seat back ---------------------------------------------------------------
 
@@ -329,6 +334,7 @@ class Seats:
         stop, the calendar entry is withdrawn, coordinators hear, and the seat is offered on.
         The caller holds the gig's lock."""
         offer.status = OfferStatus.WITHDRAWN
+        touch(s, offer.expert_id)
         offer.answered_at = self.d.clock.now()
         offer.reconfirm = False
         offer.awaiting_companion = False

@@ -1,0 +1,109 @@
+"""Benchmark for issue 15: the cost of the commonest update, in CPU time and statements.
+
+Run from the project root:  .venv/bin/python -m bench.hotpath [--quick]
+
+`/mygigs` from registered experts, each update stored in the inbox first (as long polling
+hands it over), then handled by the real Application (`process_update`) against the sandbox's
+fake Bot API, in one process on a fresh SQLite file. Prints, over 3 runs (min / median /
+max), the CPU time per update (user + system of the whole process, less sensitive to a loaded
+machine than the wall clock), the wall time per update, and the SQL statements per update.
+The first updates of each run warm up and are not timed. Prints only (docs/benchmarks.md
+holds the figures with their machine and load).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from telegram import Update
+
+from bench import load, machine, options, progress, quick
+from bench.seed import TOKEN, seed_people
+from bot.app import build_application, post_init
+from bot.sandbox.fakebot import FakeTelegram
+from bot.settings import load_settings
+from storage.db import Database
+from storage.repo import InboxRepo
+
+UPDATES = 300
+WARM_UP = 20
+RUNS = 3
+
+
+def mygigs(i: int) -> dict[str, Any]:
+    """bench.load's update, stored under its own id."""
+    data = load.mygigs(1_000 + i, i)
+    data["message"]["date"] = 0
+    return data
+
+
+async def one_run(workdir: Path, run: int, updates: int) -> tuple[float, float, float]:
+    """(CPU ms, wall ms, statements) per timed update."""
+    url = f"sqlite+aiosqlite:///{workdir / f'hot-{run}.sqlite3'}"
+    db = Database(url)
+    await db.migrate()
+    await seed_people(db, updates)
+    await db.dispose()
+    settings = load_settings(
+        bot_token=TOKEN, database_url=url, coordinator_ids="100", _env_file=None
+    )
+    app = build_application(settings, request=FakeTelegram(strict=False).request())
+    async with app:
+        await post_init(app)
+        core = app.bot_data["core"]
+        data = [mygigs(i) for i in range(updates)]
+        async with core.db.unit_of_work() as s:
+            await InboxRepo(s).store([(d["update_id"], d) for d in data])
+        parsed = [Update.de_json(d, app.bot) for d in data]
+        for update in parsed[:WARM_UP]:
+            await app.process_update(update)
+        statements = 0
+
+        def count(*_: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(core.db.engine.sync_engine, "before_cursor_execute", count)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for update in parsed[WARM_UP:]:
+            await app.process_update(update)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        event.remove(core.db.engine.sync_engine, "before_cursor_execute", count)
+        await core.outbox.idle()
+        await core.db.dispose()
+    timed = updates - WARM_UP
+    return cpu * 1000 / timed, wall * 1000 / timed, statements / timed
+
+
+def _mmm(values: list[float], fmt: str) -> str:
+    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
+
+
+async def main() -> None:
+    updates = 100 if quick() else UPDATES
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-hotpath-") as tmp:
+        for run in range(RUNS):
+            progress(f"run {run + 1}/{RUNS} (load {os.getloadavg()[0]:.2f})")
+            results.append(await one_run(Path(tmp), run, updates))
+    cpu, wall, statements = (list(x) for x in zip(*results, strict=True))
+    print(f"\n{machine()}\n")
+    print(
+        f"`/mygigs` from {updates - WARM_UP} registered experts, {RUNS} runs (min / median / max)"
+    )
+    print(f"- CPU per update: {_mmm(cpu, '{:.2f} ms')}")
+    print(f"- wall per update: {_mmm(wall, '{:.2f} ms')}")
+    print(f"- SQL statements per update (COMMIT not counted): {_mmm(statements, '{:.1f}')}")
+    print(f"- load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    options("bench.hotpath", __doc__)
+    asyncio.run(main())
