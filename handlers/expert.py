@@ -169,8 +169,7 @@ async def my_gigs(req: Req) -> None:
     for o, g in confirmed:
         rows.append([(req.t("btn.step_back", id=g.id), pack(StepBackAsk(o.id)))])
         rows.append([(req.t("btn.lifecycle.swap", id=g.id), pack(SwapAsk(o.id, 0)))])
-
-        if await req.core.relay.is_open(req.s, g):
+        if req.core.relay.open_while_confirmed(g):
             rows.append([(req.t("btn.relay.to_orderer", id=g.id), pack(RelayWrite(g.id)))])
     req.reply("\n".join(lines), req.keyboard(rows) if rows else None)
 

@@ -89,10 +89,15 @@ async def test_mygigs_from_a_registered_expert_is_a_few_statements_in_one_transa
     update = await stored(h, aino, "/mygigs", 7_000_001)
     with statements(h) as seen:
         await handle(h, update)
-    # She sees both lists: the confirmed gig (with its step-back button) and the open offer.
+    # She sees both lists: the confirmed gig (with its buttons: step back, hand the place to a
+    # colleague, write to the orderer) and the open offer.
     assert aino.t("expert.gigs_header") in aino.last.text
     assert aino.t("expert.offers_header") in aino.last.text
-    assert [b.text for b in aino.last.flat_buttons] == [aino.t("btn.step_back", id=1)]
+    assert [b.text for b in aino.last.flat_buttons] == [
+        aino.t("btn.step_back", id=1),
+        aino.t("btn.lifecycle.swap", id=1),
+        aino.t("btn.relay.to_orderer", id=1),
+    ]
     assert seen.count("begin") == 1 and seen.count("commit") == 1, seen
     assert sum(s in ("INSERT", "UPDATE", "DELETE") for s in seen) == 1, seen  # the claim
     assert len(seen) - 2 <= MYGIGS_STATEMENTS, seen

@@ -72,11 +72,12 @@ class Relay:
 
     async def is_open(self, s: AsyncSession, gig: Gig) -> bool:
         """Open from the first confirmation until a week after the gig."""
-        return (
-            gig.status in GigStatus.HAPPENING
-            and self.clock.now() < self.closes_at(gig)
-            and bool(await self.experts(s, gig.id))
-        )
+        return self.open_while_confirmed(gig) and bool(await self.experts(s, gig.id))
+
+    def open_while_confirmed(self, gig: Gig) -> bool:
+        """Open, for a gig someone is known to be confirmed on (no query: /mygigs asks it
+        for the asker's own confirmed gigs)."""
+        return gig.status in GigStatus.HAPPENING and self.clock.now() < self.closes_at(gig)
 
     async def check(self, s: AsyncSession, actor: Actor, gig_id: int) -> tuple[Gig, str]:
         """The gig and the person's role if they may write in its relay now."""
