@@ -330,7 +330,7 @@ class FeedAction(Button):
     """A calendar feed: n = a new link (the old one stops), x = stop the feed."""
 
     TEMPLATE = "fd:{action}"
-    action: Annotated[str, one_of("nx")]
+    action: Literal["n", "x"]
 
 
 # ----- the register (coordinators) -----------------------------------------------------

@@ -99,10 +99,13 @@ async def order_done(req: Req, values: dict[str, Any]) -> None:
 
 
 def again_values(gig: Gig) -> dict[str, Any]:
-    """An earlier order's answers for a new one: everything but the date and time."""
+    """An earlier order's answers for a new one: everything but the date and time. The
+    checklist comes ticked as it was (shown on the summary, where it can be unticked)."""
     values = gig_values(gig)
     for name in ("starts_at", "companion"):
         values.pop(name, None)
+    values["checklist"] = gig.checklist
+    values["talk_first"] = gig.talk_first
     return values
 
 

@@ -444,13 +444,6 @@ class Experts:
         alerts = (
             await s.scalars(select(Alert).where(Alert.subject_id == user.id).order_by(Alert.id))
         ).all()
-        blocks = await AvailabilityRepo(s).blocks(user.id)
-        interests = (
-            await s.scalars(
-                select(Interest).where(Interest.expert_id == user.id).order_by(Interest.id)
-            )
-        ).all()
-        rotation = (await self.dispatch.rotation(s, [user.id]))[user.id]
         return {
             "exported_at": self.clock.now().isoformat(),
             "account": _account_data(user),
@@ -463,17 +456,31 @@ class Experts:
             "invite": _invite_data(invite) if invite is not None else None,
             "audit_log": [_audit_data(a, user.id) for a in audit],
             "alerts_to_coordinators": [_alert_data(a, user.language) for a in alerts],
-            "availability_periods": [_block_data(b) for b in blocks],
+            **await self._between_gigs(s, user.id),
+        }
+
+    async def _between_gigs(self, s: AsyncSession, user_id: int) -> dict[str, Any]:
+        """The rest of /mydata: availability and interest, calls and sessions, the calendar
+        link, the relay and preparation calls, and the rotation's figures."""
+        interests = (
+            await s.scalars(
+                select(Interest).where(Interest.expert_id == user_id).order_by(Interest.id)
+            )
+        ).all()
+        feed_since = await s.scalar(
+            select(CalendarFeed.created_at).where(CalendarFeed.user_id == user_id)
+        )
+        rotation = (await self.dispatch.rotation(s, [user_id]))[user_id]
+        return {
+            "availability_periods": [
+                _block_data(b) for b in await AvailabilityRepo(s).blocks(user_id)
+            ],
             "interest_in_open_gigs": [_interest_data(i) for i in interests],
-            "calls_for_interest": await export_answers(s, user.id),
-            "support_sessions": await export_seats(s, user.id),
-            "calendar_feed": _feed_data(
-                await s.scalar(
-                    select(CalendarFeed.created_at).where(CalendarFeed.user_id == user.id)
-                )
-            ),
-            "relay_messages": [_relay_data(m) for m in await self.erasure.relay.mine(s, user.id)],
-            "prep_answers": [_prep_data(a) for a in await _prep_answers(s, user.id)],
+            "calls_for_interest": await export_answers(s, user_id),
+            "support_sessions": await export_seats(s, user_id),
+            "calendar_feed": _feed_data(feed_since),
+            "relay_messages": [_relay_data(m) for m in await self.erasure.relay.mine(s, user_id)],
+            "prep_answers": [_prep_data(a) for a in await _prep_answers(s, user_id)],
             "rotation": {
                 "gigs_in_90_days": rotation.gigs,
                 "minutes_in_90_days": rotation.minutes,

@@ -1,6 +1,8 @@
-"""calendar_feeds: a person's private calendar subscription (a hash of its secret);
+"""several instances: calendar_feeds, inbox.chat_key, outbox.owner
+
+calendar_feeds: a person's private calendar subscription (a hash of its secret);
 inbox.chat_key: whose updates must be handled in order across instances;
-outbox.owner: the instance sending a row, so only a gone instance's rows are resent
+outbox.owner: the instance sending a row, so only a gone instance's rows are resent.
 
 Revision ID: 0007_multi
 Revises: 0007_reorder
