@@ -145,6 +145,7 @@ async def test_chats_are_handled_side_by_side_and_one_chat_in_order(db_url: str)
         assert len(coordinator) >= 2  # then /pending's answer
         async with app.bot_data["core"].db.unit_of_work() as s:
             assert list(await InboxRepo(s).pending()) == []
+        await app.bot_data["core"].db.dispose()
 
 
 async def test_a_conflict_is_retried_and_reported_once(db_url: str, records: Records) -> None:
