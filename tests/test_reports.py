@@ -172,3 +172,23 @@ def test_chart_library_info_stays_out_of_the_log() -> None:
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+async def test_a_name_that_looks_like_a_formula_stays_text(h: Harness) -> None:
+    """An organisation typed as a formula is shown as text in the workbook and the CSV."""
+    nurse = await flows.register_orderer(h, 201)
+    aino = await flows.register_expert(h, 301, "Aino")
+    evil = '=HYPERLINK("http://example.invalid","x")'
+    await flows.order_and_approve(h, nurse, organisation=evil, starts_at="7.12.2026 klo 10.00")
+    await aino.press(aino.t("btn.accept"))
+    h.clock.set(at("20.12.2026 10.00"))
+    coord = flows.coordinator(h)
+    await coord.send("/report 12.2026")
+    files = {m.document[0]: m.document[1] for m in coord.inbox[-4:] if m.document}
+    xlsx = next(v for k, v in files.items() if k.endswith(".xlsx"))
+    book = load_workbook(io.BytesIO(xlsx))
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value == evil]
+    assert cells and all(c.data_type == "s" for c in cells)
+    csv_text = next(v for k, v in files.items() if k.endswith(".csv")).decode("utf-8-sig")
+    assert "'" + evil.replace('"', '""') in csv_text
+    assert ";=" not in csv_text

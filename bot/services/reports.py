@@ -338,7 +338,7 @@ class Reports:
                 self.p.t(lang, "report.h_value"),
             ]
         )
-        writer.writerows(self.text_rows(f, lang))
+        writer.writerows([inert(c) for c in row] for row in self.text_rows(f, lang))
         return buf.getvalue().encode("utf-8-sig")
 
     def xlsx_bytes(self, f: Figures, lang: str) -> bytes:
@@ -368,6 +368,8 @@ class Reports:
                 sheets[row.section[:31]] = sheet
             value: object = "–" if row.value is None else row.value
             sheet.append([row.item, value])
+            # An item can be a name people typed (an organisation): text, never a formula.
+            sheet.cell(sheet.max_row, 1).data_type = "s"
             if row.value is not None and row.kind in XLSX_FORMATS:
                 sheet.cell(sheet.max_row, 2).number_format = XLSX_FORMATS[row.kind]
         for sheet in sheets.values():
@@ -478,3 +480,14 @@ def figure(lang: str, kind: str, value: object) -> str:
     if kind == "eur":
         return "€" + text if en else text + "\u00a0€"
     return text
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: object) -> object:
+    """A CSV cell a spreadsheet will not run: text that would start a formula gets a leading
+    apostrophe (what Excel itself shows for text typed that way); numbers stay numbers."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell
+    return cell
