@@ -198,7 +198,7 @@ class OutboxSender:
         async with self.db.unit_of_work() as s:
             repo = OutboxRepo(s)
             recorded = await self._record_in(repo)
-            taken = await repo.mark_sending(row.id, self.owner)
+            taken = await repo.mark_sending(row.id, self.owner, self.clock.now())
         if recorded is not None:
             self._at("marked", recorded)
         if not taken:

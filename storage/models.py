@@ -728,6 +728,7 @@ class Outbox(Base):
 
     __table_args__ = (
         Index("ix_outbox_status_due", "status", "not_before"),
+        Index("ix_outbox_chat", "chat_id", "id"),
         Index("ix_outbox_tag_chat", "tag", "chat_id"),
     )
 

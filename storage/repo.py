@@ -16,6 +16,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -28,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.db import INSTANCE_CLASS
 from storage.models import (
@@ -839,9 +841,15 @@ class OutboxRepo:
         self, now: datetime, limit: int, skip_chats: Sequence[int] = ()
     ) -> Sequence[Outbox]:
         """Due rows in id order, leaving out the chats in `skip_chats` (keep it short: it is
-        one bound parameter per chat)."""
+        one bound parameter per chat) and chats with a message in flight (another instance
+        is sending to them: their next message waits until that one is out)."""
+        flying = aliased(Outbox)
         query = select(Outbox).where(
-            Outbox.status == OutboxStatus.PENDING, Outbox.not_before <= now
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.not_before <= now,
+            ~exists().where(
+                flying.chat_id == Outbox.chat_id, flying.status == OutboxStatus.SENDING
+            ),
         )
         if skip_chats:
             query = query.where(Outbox.chat_id.not_in(skip_chats))
@@ -851,14 +859,27 @@ class OutboxRepo:
     async def get(self, row_id: int) -> Outbox | None:
         return await self.s.get(Outbox, row_id)
 
-    async def mark_sending(self, row_id: int, owner: int | None = None) -> bool:
+    async def mark_sending(
+        self, row_id: int, owner: int | None = None, now: datetime | None = None
+    ) -> bool:
         """Take a due row for sending (atomically: of two instances trying, one gets it);
-        false if it is no longer pending. `owner` is the instance sending it."""
-        result = await self.s.execute(
-            update(Outbox)
-            .where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.SENDING, owner=owner)
-        )
+        false if it is no longer pending, or (given `now`) while an earlier row of the same
+        chat is due or in flight, so a chat's messages go out in order whichever instance
+        sends them. `owner` is the instance sending it."""
+        query = update(Outbox).where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
+        if now is not None:
+            earlier = aliased(Outbox)
+            query = query.where(
+                ~exists().where(
+                    earlier.chat_id == Outbox.chat_id,
+                    earlier.id < Outbox.id,
+                    or_(
+                        earlier.status == OutboxStatus.SENDING,
+                        (earlier.status == OutboxStatus.PENDING) & (earlier.not_before <= now),
+                    ),
+                )
+            )
+        result = await self.s.execute(query.values(status=OutboxStatus.SENDING, owner=owner))
         return _rows(result) == 1
 
     async def resume_in_flight(self, me: int | None = None) -> int:

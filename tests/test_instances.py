@@ -250,3 +250,36 @@ async def test_an_outbox_row_in_flight_is_resent_only_when_its_instance_is_gone(
         async with h.core.db.unit_of_work() as s:
             status = await s.scalar(select(Outbox.status).where(Outbox.id == row_id))
         assert status == OutboxStatus.SENT
+
+
+async def test_a_chats_messages_keep_their_order_whichever_instance_sends(
+    h: Harness, db_url: str
+) -> None:
+    from datetime import timedelta
+
+    from storage.models import Outbox, OutboxStatus
+    from storage.repo import OutboxRepo
+
+    due = h.clock.now() - timedelta(minutes=1)
+    async with h.core.db.unit_of_work() as s:
+        rows = [
+            Outbox(chat_id=906, kind="send", text=text, not_before=due, created_at=due)
+            for text in ("first", "second")
+        ]
+        s.add_all(rows)
+        await s.flush()
+        first, second = (r.id for r in rows)
+    # The first instance has the chat's first message in flight ...
+    async with h.core.db.unit_of_work() as s:
+        assert await OutboxRepo(s).mark_sending(first, h.core.outbox.owner, h.clock.now())
+    async with another_instance(h, db_url) as other:
+        # ... so the second instance leaves the chat's next message alone,
+        await other.bot_data["core"].outbox.flush()
+        assert h.tg.chat(906) == []
+        # and sends it once the first one is out.
+        async with h.core.db.unit_of_work() as s:
+            await OutboxRepo(s).finish(first, OutboxStatus.SENT, h.clock.now(), message_id=1)
+        await other.bot_data["core"].outbox.flush()
+        assert [m.text for m in h.tg.chat(906)] == ["second"]
+        async with h.core.db.unit_of_work() as s:
+            assert await s.get(Outbox, second) is not None

@@ -38,10 +38,12 @@ def upgrade() -> None:
         batch.create_index("ix_inbox_chat", ["chat_key", "update_id"])
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("owner", sa.Integer(), nullable=True))
+        batch.create_index("ix_outbox_chat", ["chat_id", "id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_chat")
         batch.drop_column("owner")
     with op.batch_alter_table("inbox") as batch:
         batch.drop_index("ix_inbox_chat")
