@@ -63,7 +63,11 @@ async def test_an_expert_in_plain_finnish_from_invite_to_preparation(h: Harness)
     await aino.send("/help")
     assert aino.last.text == s("help.expert", quiet_start=21, quiet_end=8)
     assert words(aino.last.text) <= 60 and words(s("expert.consent")) <= 60
-    assert aino.last.reply_keyboard == [[s("menu.my_gigs"), s("menu.profile")], [s("menu.help")]]
+    assert aino.last.reply_keyboard == [
+        [s("menu.my_gigs"), s("menu.profile")],
+        [s("menu.open_gigs"), s("menu.availability")],
+        [s("menu.help")],
+    ]
 
     nurse = await flows.register_orderer(h, 201)
     await flows.order_and_approve(h, nurse, seats="1")  # 10.12.2026 klo 13.00, 1,5 h, 150 €
