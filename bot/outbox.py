@@ -82,7 +82,8 @@ class OutboxSender:
         # This instance's number (storage/leader.py `Presence`), written on rows in flight.
         self.owner: int | None = None
         # Several instances share PostgreSQL: one that dies leaves rows `sending` at any time,
-        # so every flush looks for them; one SQLite process looks once, at its start.
+        # so the periodic flush looks for them (`sweep`); one SQLite process looks once, at
+        # its start.
         self.shared = db.engine.dialect.name == "postgresql"
         self._recovered = False
         self._lock = asyncio.Lock()
@@ -116,14 +117,16 @@ class OutboxSender:
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
-    async def flush(self) -> int:
+    async def flush(self, *, sweep: bool = False) -> int:
         """Send everything due now; returns how many rows were delivered.
 
         Per-chat fairness: a row whose chat is not ready yet (it had its burst, or Telegram
         asked to wait) is skipped, not waited on, together with every later row of that chat,
-        so a burst to one chat never holds up the others; the order within a chat is kept."""
+        so a burst to one chat never holds up the others; the order within a chat is kept.
+        `sweep`: also resend what an instance that is gone left in flight (the periodic flush
+        on a shared database; not every flush a handler starts)."""
         async with self._lock:
-            if not self._recovered or self.shared:
+            if not self._recovered or sweep:
                 await self._recover()
             delivered = 0
             held: dict[int, float] = {}  # chat -> when it is ready again (timestamp)

@@ -35,8 +35,10 @@ def _core(context: Context) -> Core:
 
 
 async def flush_outbox(context: Context) -> None:
-    """Send what has become due: messages held over quiet hours, retries after errors."""
-    await _core(context).outbox.flush()
+    """Send what has become due: messages held over quiet hours, retries after errors, and
+    (several instances on PostgreSQL) what a gone instance left in flight."""
+    outbox = _core(context).outbox
+    await outbox.flush(sweep=outbox.shared)
 
 
 async def poll_leader(context: Context) -> None:

@@ -25,6 +25,7 @@ from storage.leader import Leader
 from tests.conftest import COORDINATOR_ID
 from tests.harness import TOKEN, Harness
 from tests.test_checkin_batches import EXPERTS, backlog, received, statuses
+from tests.test_web import message
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -174,20 +175,6 @@ async def test_a_killed_leader_is_replaced_at_the_next_poll(h: Harness, db_url: 
         proc.communicate()
 
 
-def _message(update_id: int, chat: int, text: str) -> dict[str, object]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": 1_790_000_000,
-            "chat": {"id": chat, "type": "private", "first_name": "Tuuli"},
-            "from": {"id": chat, "is_bot": False, "first_name": "Tuuli", "language_code": "en"},
-            "text": text,
-            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
-        },
-    }
-
-
 async def test_one_chats_updates_keep_their_order_across_instances(h: Harness, db_url: str) -> None:
     from telegram import Update
 
@@ -195,7 +182,7 @@ async def test_one_chats_updates_keep_their_order_across_instances(h: Harness, d
     from storage.repo import InboxRepo
 
     chat = 901
-    first, second = _message(9001, chat, "/start"), _message(9002, chat, "/language")
+    first, second = message(9001, chat, "/start"), message(9002, chat, "/language")
     # The first instance stored the chat's first update and has not handled it yet ...
     async with h.core.db.unit_of_work() as s:
         await InboxRepo(s).store([(9001, first)])
@@ -241,11 +228,11 @@ async def test_an_outbox_row_in_flight_is_resent_only_when_its_instance_is_gone(
 
         assert await OutboxRepo(s).mark_sending(row_id, h.core.outbox.owner)
     async with another_instance(h, db_url) as other:
-        second = other.bot_data["core"].outbox
-        await second.flush()  # the first instance lives: its row in flight is its own
+        # The periodic flush: the first instance lives, so its row in flight is its own.
+        await run_job(other, "outbox:flush")
         assert h.tg.chat(905) == []
         await presence_of(h.app).end()  # the first instance dies
-        await second.flush()
+        await run_job(other, "outbox:flush")
         assert [m.text for m in h.tg.chat(905)] == ["hello"]
         async with h.core.db.unit_of_work() as s:
             status = await s.scalar(select(Outbox.status).where(Outbox.id == row_id))
