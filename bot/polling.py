@@ -162,14 +162,18 @@ class DurablePoller:
         app: Application[Any, Any, Any, Any, Any, Any],
         timeout: int = 30,
         width: int = CHATS_IN_FLIGHT,
+        *,
+        shared: bool = False,
     ) -> None:
         self.app = app
         self.core: Core = app.bot_data["core"]
         self.timeout = timeout
         self.lanes = ChatLanes(self.handle, width)
         self._retry_stored = False
-        # One process on SQLite: the lanes alone keep each chat's order.
-        self.ordered = self.core.db.engine.dialect.name == "postgresql"
+        # Updates may reach several instances (webhooks on PostgreSQL, `shared`): a chat's
+        # older stored updates go first. Polling is one instance (Telegram refuses a second),
+        # whose lanes alone keep each chat's order.
+        self.ordered = shared and self.core.db.engine.dialect.name == "postgresql"
 
     async def handle(self, update: Update) -> None:
         """Handle one update, after any older update of the same chat that another instance

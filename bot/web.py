@@ -124,7 +124,7 @@ class WebServer:
         self.app = app
         self.core: Core = app.bot_data["core"]
         self.metrics: Metrics = app.bot_data["metrics"]
-        self.poller = DurablePoller(app)
+        self.poller = DurablePoller(app, shared=webhook_path is not None)
         settings = self.core.settings
         self.secret = (
             settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

@@ -190,12 +190,12 @@ async def test_one_chats_updates_keep_their_order_across_instances(h: Harness, d
         # ... when the chat's next update reaches the second instance.
         async with other.bot_data["core"].db.unit_of_work() as s:
             await InboxRepo(s).store([(9002, second)])
-        await DurablePoller(other).handle(Update.de_json(second, other.bot))
+        await DurablePoller(other, shared=True).handle(Update.de_json(second, other.bot))
         await other.bot_data["core"].outbox.idle()
         answers = [m.text for m in h.tg.chat(chat)]
         assert answers == [h.t("en", "start.stranger"), h.t("en", "language.choose")]
         # The first instance gets to its update: it was handled already, nothing repeats.
-        await DurablePoller(h.app).handle(Update.de_json(first, h.app.bot))
+        await DurablePoller(h.app, shared=True).handle(Update.de_json(first, h.app.bot))
         await h.core.outbox.idle()
         assert [m.text for m in h.tg.chat(chat)] == answers
         async with h.core.db.unit_of_work() as s:
