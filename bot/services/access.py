@@ -99,7 +99,9 @@ class Access:
     async def create_invite(self, s: AsyncSession, actor: Actor, role: str) -> Invite:
         now = self.clock.now()
         invite = Invite(
-            code=secrets.token_urlsafe(12),
+            # Hex (96 bits): never "_", so never the feedback links' "fb_" prefix that /start
+            # tells apart first (a url-safe code could start with it, about 1 in 262,144).
+            code=secrets.token_hex(12),
             role=role,
             created_by=actor.id,
             created_at=now,
