@@ -255,6 +255,28 @@ async def test_still_coming_unanswered_alerts_the_coordinator_with_replace(
     assert aino.last.text == aino.t("desk.replaced", title=await title(h, aino))
 
 
+@pytest.mark.parametrize(("lang", "answer"), [("fi", "yes"), ("en", "yes"), ("en", "no")])
+async def test_a_late_answer_settles_the_coordinators_alert(
+    h: Harness, lang: str, answer: str
+) -> None:
+    """Answered after the coordinators were alerted: their alert says so and loses "Find
+    someone else" (nobody replaces a person who is coming, or a seat already offered on)."""
+    aino, _, coord = await confirmed(h, lang)
+    await h.advance(at("9.12.2026 13.01") - h.clock.now())
+    await h.advance(at("10.12.2026 07.01") - h.clock.now())
+    alert, _ = coord.find_button(coord.t("btn.lifecycle.replace"))
+    before = alert.text
+    await aino.press(aino.t(f"btn.lifecycle.coming_{answer}"))
+    key = "lifecycle.coming_alert_yes" if answer == "yes" else "lifecycle.coming_alert_cant"
+    assert alert.text.startswith(before)
+    assert alert.text.endswith(coord.t(key))
+    assert coord.t("btn.lifecycle.replace") not in [b.text for b in alert.flat_buttons]
+    expected = OfferStatus.ACCEPTED if answer == "yes" else OfferStatus.WITHDRAWN
+    assert (await offer_of(h, 301)).status == expected
+    if answer == "no":
+        assert (await offer_of(h, 302)).status == OfferStatus.OPEN
+
+
 async def test_no_still_coming_for_a_gig_confirmed_later_than_a_day_before(h: Harness) -> None:
     nurse = await flows.register_orderer(h, 201)
     aino = await flows.register_expert(h, 301, "Aino")

@@ -20,13 +20,23 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import calendar, vevent
-from bot.callbacks import Coming, DebriefScore, DebriefWith, KeepInTouch, PersonAction, Prep, pack
+from bot.callbacks import (
+    AlertTag,
+    Coming,
+    DebriefScore,
+    DebriefWith,
+    KeepInTouch,
+    PersonAction,
+    Prep,
+    pack,
+)
 from bot.clock import Clock
-from bot.notify import Notifier
+from bot.notify import HTML, Notifier
 from bot.present import Presenter, gig_values
 from bot.services.access import Actor
 from bot.settings import Settings
 from storage.models import (
+    Alert,
     CheckIn,
     CheckInKind,
     CheckInStatus,
@@ -653,6 +663,8 @@ class CheckIns:
             )
         elif answer == "keep_talk":
             await self._alert(s, "checkin.alert_keep_talk", gig=None, expert=actor.user)
+        elif answer in ("coming_yes", "coming_cant"):
+            await self._settle_coming_alert(s, row)
         elif answer == "content_talk" and gig is not None:
             await self._alert(
                 s,
@@ -662,6 +674,31 @@ class CheckIns:
                 content=True,
             )
         return gig
+
+    async def _settle_coming_alert(self, s: AsyncSession, row: CheckIn) -> None:
+        """A "still coming?" answered after the coordinators were alerted: their copies of the
+        alert say what the person answered and lose "Find someone else", so nobody replaces
+        someone who is coming (or a seat already offered onward)."""
+        if not row.coordinator_noted or row.offer_id is None:
+            return
+        replace = pack(PersonAction("rp", row.offer_id))
+        alerts = (
+            await s.scalars(
+                select(Alert).where(Alert.subject_id == row.expert_id, Alert.category == "checkins")
+            )
+        ).all()
+        key = f"lifecycle.coming_alert_{'yes' if row.answer == 'coming_yes' else 'cant'}"
+        for alert in alerts:
+            if not any(data == replace for line in alert.buttons for _, data in line):
+                continue
+            alert.buttons = []
+            for coord in await UserRepo(s).coordinators():
+                lang = coord.language
+                base = alert.texts.get(lang) or next(iter(alert.texts.values()), "")
+                text = f"{base}\n\n{self.p.html(lang, key)}"
+                await self.notify.edit_text(
+                    s, coord, pack(AlertTag(alert.id)), text, parse_mode=HTML
+                )
 
     async def gig_of(self, s: AsyncSession, row: CheckIn) -> Gig | None:
         return await s.get(Gig, row.gig_id) if row.gig_id else None
