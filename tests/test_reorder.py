@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.callbacks import OrderAgain, pack
-from storage.models import CheckIn, Fee, Gig, GigStatus, Offer, OfferStatus
+from storage.models import CheckIn, ExpertProfile, Fee, Gig, GigStatus, Offer, OfferStatus
 from tests import flows
 from tests.harness import Harness, Person
 
@@ -357,3 +357,25 @@ async def test_a_later_date_that_clashes_is_left_to_the_coordinator(h: Harness) 
     assert any(aino.t("series.clashed", count=1, dates=when) in m.text for m in aino.inbox)
     gap = [m for m in coord.inbox if m.text.startswith("🔁 Aino") and "#3" in m.text]
     assert len(gap) == 1 and any(b.text == coord.t("btn.ranking") for b in gap[0].flat_buttons)
+
+
+async def test_a_whole_series_keeps_to_the_experts_own_monthly_limit_in_every_month(
+    h: Harness,
+) -> None:
+    """Her own limit of two gigs a month holds for every date of a series that runs into
+    January: two December dates and the January one are hers, the rest go to the
+    coordinator, and she is told which and why."""
+    nurse = await flows.register_orderer(h, 201, "Nea", "en")
+    aino = await flows.register_expert(h, 301, "Aino", lang="en")
+    aino_id = await h.user_id(301)
+    async with h.core.db.unit_of_work() as s:
+        profile = await s.scalar(select(ExpertProfile).where(ExpertProfile.user_id == aino_id))
+        assert profile is not None
+        profile.max_gigs_month = 2
+    await order_series(h, nurse, take="whole", times="6")  # 1.12. ... 5.1.2027
+    await aino.press(aino.t("btn.accept"))
+    gigs = await all_gigs(h)
+    accepted = [o.gig_id for o in await all_offers(h) if o.status == OfferStatus.ACCEPTED]
+    assert sorted(accepted) == [1, 2, 6]
+    when = ", ".join(h.core.presenter.when("en", g.starts_at) for g in gigs[2:5])
+    assert any(aino.t("series.clashed", count=3, dates=when) in m.text for m in aino.inbox)

@@ -127,13 +127,18 @@ class Seats:
         self, s: AsyncSession, gig: Gig, expert_id: int, profile: ExpertProfile | None
     ) -> bool:
         """A later date of a whole series that this expert cannot take after all: it clashes
-        with another confirmed gig, or falls in their break or after their contract."""
+        with another confirmed gig, would go past their own monthly limits (gigs, or
+        earnings with this date's fee) in its own month, or falls in their break or after
+        their contract."""
         load = (await matching.loads(s, gig, [expert_id], self.d.tz))[expert_id]
-        if matching.over_load(gig, None, None, load):
+        if profile is None:
+            return bool(matching.over_load(gig, None, None, load))
+        if matching.over_load(gig, profile.max_gigs_month, None, load):
+            return True
+        limit = profile.max_earnings_cents
+        if limit is not None and load.earnings_in_month + (gig.fee_cents or 0) > limit:
             return True
         day = gig.starts_at.astimezone(self.d.tz).date()
-        if profile is None:
-            return False
         paused = profile.paused_until is not None and profile.paused_until >= day
         return paused or (profile.contract_until is not None and profile.contract_until < day)
 
