@@ -100,7 +100,7 @@ async def feedback_tick(context: Context) -> None:
 
 
 async def relay_tick(context: Context) -> None:
-    """Withdraw the calendar entries of preparation calls whose gig was cancelled."""
+    """Withdraw the preparation calls whose gig was cancelled, or moved to before the call."""
     core = _core(context)
     async with core.db.unit_of_work() as s:
         await core.prep.withdraw_cancelled(s)

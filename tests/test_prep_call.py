@@ -14,6 +14,13 @@ from tests import flows
 from tests.harness import Harness, Person, at
 
 
+def prep_ics(p: Person) -> str:
+    """The newest preparation-call calendar file (other files may have come after it)."""
+    docs = [m.document for m in p.inbox if m.document]
+    files = [c for n, c in docs if n == p.t("relay.prep.ics_file", id=1)]
+    return files[-1].decode() if files else ""
+
+
 def ics(p: Person) -> str:
     name, content = p.last_file.document  # type: ignore[misc]
     assert name == p.t("relay.prep.ics_file", id=1)
@@ -139,3 +146,46 @@ async def test_a_cancelled_gig_withdraws_the_preparation_call_from_calendars(h: 
     files = len([m for m in aino.inbox if m.document])
     await h.run_job("relay:tick")  # once only
     assert len([m for m in aino.inbox if m.document]) == files
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+async def test_a_gig_moved_before_its_preparation_call_withdraws_the_call(
+    h: Harness, lang: str
+) -> None:
+    """The gig moves to a time before the agreed call: the call is cancelled in both
+    calendars, the orderer may propose a new time, the expert is told; a gig moved later
+    keeps its call."""
+    h.coord_lang = lang
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    aino = await flows.register_expert(h, 301, "Aino", lang=lang)
+    coord = await flows.order_and_approve(h, nurse, seats="1")  # 10.12.2026 13.00
+    await aino.press(aino.t("btn.accept"))
+    await nurse.send("/myorders")
+    await nurse.press(nurse.t("btn.relay.prep_propose", id=1))
+    await nurse.send("Osasto 3")
+    await nurse.send("8.12.2026 klo 15.00")
+    await aino.press(aino.t("btn.relay.prep_yes"))
+    await coord.send("/gig 1")
+    await coord.press(coord.t("btn.change_time"))
+    await coord.send("11.12.2026 klo 10.00")  # later: the call still comes first
+    await h.run_job("relay:tick")
+    assert "METHOD:CANCEL" not in prep_ics(nurse)
+    await coord.send("/gig 1")
+    await coord.press(coord.t("btn.change_time"))
+    await coord.send("8.12.2026 klo 9.00")  # now before the call
+    await h.run_job("relay:tick")
+    p = h.core.presenter
+    title, was = await h.title(lang, 1), p.when(lang, at("8.12.2026 15.00"))
+    for person in (nurse, aino):
+        entry = prep_ics(person)
+        assert "METHOD:CANCEL" in entry and "UID:prep-1@kokemusvalitys" in entry
+    told = nurse.find_button(nurse.t("btn.relay.prep_propose", id=1))[0]
+    assert told.text == nurse.t("relay.prep.withdrawn_moved", title=title, when=was)
+    assert aino.t("relay.prep.withdrawn_moved_expert", title=title, when=was) in aino.texts()
+    async with h.core.db.unit_of_work() as s:
+        assert await h.core.prep.for_gig(s, 1) is None
+    # The orderer proposes a new time from the same message; it must be before the gig.
+    await nurse.press(nurse.t("btn.relay.prep_propose", id=1), told)
+    await nurse.send("Osasto 3")
+    await nurse.send("7.12.2026 klo 15.00")
+    assert nurse.t("relay.prep.proposed_done", count=1) in nurse.texts()

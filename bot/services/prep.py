@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import calendar, vevent
-from bot.callbacks import PrepAnswerButton, PrepConfirm, pack
+from bot.callbacks import PrepAnswerButton, PrepConfirm, PrepPropose, pack
 from bot.clock import Clock
 from bot.errors import Refuse
 from bot.notify import Notifier
@@ -238,31 +238,70 @@ class PrepCalls:
         await self.notify.push_document(s, user, filename, ics)
 
     async def withdraw_cancelled(self, s: AsyncSession) -> int:
-        """The preparation calls of cancelled gigs: a cancelling calendar entry to the orderer
-        and to each expert who had the entry, then the call goes. Returns how many."""
+        """The preparation calls that can no longer happen: their gig was cancelled, or moved
+        so that the call is no longer before it. A cancelling calendar entry goes to the
+        orderer and to each expert who had the entry, then the call goes; for a moved gig the
+        orderer is offered a new time and the experts asked about it are told. Returns how
+        many."""
         calls = (
-            await s.scalars(
-                select(PrepCall)
+            await s.execute(
+                select(PrepCall, Gig)
                 .join(Gig, Gig.id == PrepCall.gig_id)
-                .where(Gig.status == GigStatus.CANCELLED)
-            )
-        ).all()
-        for call in calls:
-            gig = await s.get(Gig, call.gig_id)
-            assert gig is not None
-            had = await s.scalars(
-                select(PrepAnswer.expert_id).where(
-                    PrepAnswer.call_id == call.id, PrepAnswer.accepted.is_(True)
+                .where(
+                    or_(
+                        Gig.status == GigStatus.CANCELLED,
+                        and_(
+                            Gig.status.in_(GigStatus.UPCOMING),
+                            PrepCall.starts_at >= Gig.starts_at,
+                        ),
+                    )
                 )
             )
-            for user_id in [gig.orderer_id, *had.all()]:
+        ).all()
+        for call, gig in calls:
+            had = (
+                await s.scalars(
+                    select(PrepAnswer.expert_id).where(
+                        PrepAnswer.call_id == call.id, PrepAnswer.accepted.is_(True)
+                    )
+                )
+            ).all()
+            for user_id in [gig.orderer_id, *had]:
                 user = await UserRepo(s).get(user_id)
                 if user is not None:
                     name, ics = self.calendar_file(gig, call, user.language, cancelled=True)
                     await self.notify.push_document(s, user, name, ics)
+            if gig.status != GigStatus.CANCELLED:
+                await self._tell_moved(s, gig, call)
             await s.delete(call)
         await s.flush()
         return len(calls)
+
+    async def _tell_moved(self, s: AsyncSession, gig: Gig, call: PrepCall) -> None:
+        """The gig moved to before its preparation call: the orderer may propose a new time,
+        and the confirmed experts (who were asked about the old one) hear it is off."""
+        orderer = await UserRepo(s).get(gig.orderer_id)
+        if orderer is not None:
+            lang = orderer.language
+            label = self.p.t(lang, "btn.relay.prep_propose", id=gig.id)
+            await self.notify.push(
+                s,
+                orderer,
+                "relay.prep.withdrawn_moved",
+                buttons=[[(f"={label}", pack(PrepPropose(gig.id)))]],
+                title=self.p.gig_title(lang, gig),
+                when=self.p.when(lang, call.starts_at),
+            )
+        for expert in await self._experts(s, gig.id):
+            lang = expert.language
+            await self.notify.push(
+                s,
+                expert,
+                "relay.prep.withdrawn_moved_expert",
+                quiet=True,
+                title=self.p.gig_title(lang, gig),
+                when=self.p.when(lang, call.starts_at),
+            )
 
     def calendar_file(
         self, gig: Gig, call: PrepCall, lang: str, cancelled: bool = False
