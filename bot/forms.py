@@ -251,7 +251,8 @@ FEE_EDIT = Form(
     ),
     COORDINATORS,
     confirm=False,
-    hidden=frozenset({"fee_id"}),
+    # The expenses when the form began: an expense claim approved meanwhile is not overwritten.
+    hidden=frozenset({"fee_id", "was_travel", "was_other"}),
 )
 CLAIM = Form(
     "claim",

@@ -234,7 +234,9 @@ async def fee_action(req: Req) -> None:
     button = req.pressed(FeeAction)
     if button.action == "e":
         req.edit_markup(None)
-        await forms.begin(req, FEE_EDIT, {"fee_id": button.fee_id})
+        fee = await req.core.fees.get(req.s, button.fee_id)
+        was = {"was_travel": fee.travel_cents, "was_other": fee.other_cents}
+        await forms.begin(req, FEE_EDIT, {"fee_id": button.fee_id, **was})
         return
     status = FeeStatus.FORM_SENT if button.action == "s" else FeeStatus.PAID
     fee = await req.core.fees.set_status(req.s, req.actor, button.fee_id, status)
@@ -242,15 +244,31 @@ async def fee_action(req: Req) -> None:
 
 
 async def fee_edit_done(req: Req, values: dict[str, Any]) -> None:
-    """The fee's type and amounts as corrected; a skipped or unasked amount is zero."""
+    """The fee's type and amounts as corrected; a skipped or unasked amount is zero. If the
+    expenses changed while the form was open (an expense claim approved), nothing is written
+    and the coordinator sees both the new figures and their own."""
+    travel, other = values.get("travel") or 0, values.get("other") or 0
+    was = (values.get("was_travel"), values.get("was_other"))
+    fee = await req.core.fees.get(req.s, int(values["fee_id"]))
+    if None not in was and was != (fee.travel_cents, fee.other_cents):
+        money = req.core.presenter.money
+        req.say(
+            "fees.changed_meanwhile",
+            id=fee.id,
+            travel=money(req.lang, fee.travel_cents),
+            other=money(req.lang, fee.other_cents),
+            typed_travel=money(req.lang, travel),
+            typed_other=money(req.lang, other),
+        )
+        return
     fee = await req.core.fees.edit(
         req.s,
         req.actor,
-        int(values["fee_id"]),
+        fee.id,
         values["fee_type"],
         values.get("amount") or 0,
-        values.get("travel") or 0,
-        values.get("other") or 0,
+        travel,
+        other,
     )
     req.say("fees.edited", id=fee.id)
 

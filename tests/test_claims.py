@@ -160,3 +160,46 @@ async def test_money_records_are_kept_six_years_after_the_year_and_then_deleted(
     h.clock.set(at("1.1.2033 09.00"))
     await h.run_job("register:daily")
     assert await counts() == (0, 0)
+
+
+async def test_a_fee_edit_never_overwrites_a_claim_approved_while_it_was_open(
+    h: Harness,
+) -> None:
+    nurse = await flows.register_orderer(h, 201)
+    aino = await flows.register_expert(h, 301, "Aino", lang="en")
+    await flows.order_and_approve(h, nurse, seats="1")
+    await aino.press(aino.t("btn.accept"))
+    h.clock.set(at("10.12.2026 16.00"))
+    await aino.send("/myfees")
+    await aino.press(aino.t("btn.money.claim", id=1))
+    await aino.press(aino.t("claim_kind.car"))
+    await aino.send("84")  # 46.20 €
+    coord = flows.coordinator(h)
+    await coord.send("/fees")
+    claim = card(coord, 1)
+    await coord.press(coord.t("btn.fee_edit"))
+    await coord.press(coord.t("fee_type.palkkio"))
+    await coord.send("180")
+    await coord.press(coord.t("btn.money.approve"), claim)  # meanwhile
+    await coord.send("10")  # travel, as read before the claim
+    await coord.press(coord.t("btn.none"))
+    assert coord.last.text == coord.t(
+        "fees.changed_meanwhile",
+        id=1,
+        travel="46,20 €",
+        other="0 €",
+        typed_travel="10 €",
+        typed_other="0 €",
+    )
+    async with h.core.db.unit_of_work() as s:
+        fee = await s.get(Fee, 1)
+        assert fee is not None
+        assert (fee.amount_cents, fee.travel_cents, fee.other_cents) == (15000, 4620, 0)
+    # Edited again with the figures in view, it is written.
+    await coord.send("/fees")
+    await coord.press(coord.t("btn.fee_edit"))
+    await coord.press(coord.t("fee_type.palkkio"))
+    await coord.send("180")
+    await coord.send("46,20")
+    await coord.press(coord.t("btn.none"))
+    assert coord.last.text == coord.t("fees.edited", id=1)
