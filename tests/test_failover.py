@@ -384,9 +384,15 @@ async def test_two_processes_lose_nothing_when_one_is_killed(cluster: Cluster, d
         return len(checkins()) >= 5
 
     await until("the check-ins to start", checking_in)
-    leader = await cluster.leader()
-    assert leader is not None
-    cluster.kill(leader)
+    leaders: list[Instance] = []
+
+    async def found_leader() -> bool:
+        leader = await cluster.leader()
+        leaders[:] = [leader] if leader is not None else []
+        return bool(leaders)
+
+    await until("the leader", found_leader)
+    cluster.kill(leaders[0])
     checked_in_at_kill = len(set(checkins()))
 
     async def all_checked_in() -> bool:

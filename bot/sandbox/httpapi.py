@@ -215,7 +215,8 @@ class HttpBotApi:
         chat = _chat(params)
         counted = method in MESSAGE_ENDPOINTS or method in EDIT_ENDPOINTS
         new_message = method in MESSAGE_ENDPOINTS
-        status, body = 200, {"ok": True, "result": True}
+        status: int = 200
+        body: dict[str, Any] = {"ok": True, "result": True}
         if counted and not self._admit(chat, new_message):
             status, body = _error(
                 429,
