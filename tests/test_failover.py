@@ -73,6 +73,9 @@ BACKLOG_TG = 2_000_000
 CHATS = 12  # people writing to the bot meanwhile, each ...
 TURNS = ("/start", "/language", "/start", "/language")  # ... these, one after the other
 CHAT_TG = 3_000_000
+# Outbox rows one instance may have in flight at once (bot/outbox.py sends them one at a time;
+# room for a few if it sends several concurrently).
+IN_FLIGHT = 4
 PATIENCE = 15.0  # seconds a person waits, once the bot is back, before asking again
 DEADLINE = 120.0  # seconds any one outcome may take on a loaded machine before the test fails
 
@@ -453,7 +456,10 @@ async def test_two_processes_lose_nothing_when_one_is_killed(cluster: Cluster, d
     # answer being sent when its instance was killed is lost with it (the person's update
     # is handled and saved; they ask again): at most the few replies in flight at the kill.
     assert all(inbox.get(u) for u in cluster.posted)
-    assert len(cluster.asked_again) <= 4, cluster.asked_again
+    # (`answered` lets a person ask again only when the instance that took their update was
+    # killed after taking it): each person had one turn in flight at most.
+    asked_again = [chat for chat, _turn in cluster.asked_again]
+    assert len(asked_again) == len(set(asked_again)), cluster.asked_again
     texts = Texts()
     expected = [
         texts.get("en", "start.stranger" if c == "/start" else "language.choose") for c in TURNS
@@ -476,7 +482,7 @@ async def test_two_processes_lose_nothing_when_one_is_killed(cluster: Cluster, d
         if n > 1 and chat is not None and chat < CHAT_TG and chat != COORDINATOR_TG
     }  # (a person's chat is checked turn by turn above)
     assert repeated <= set(resent), repeated - set(resent)
-    assert sum(resent.values()) <= 2 * 4, resent  # a few per kill (the sends in flight)
+    assert sum(resent.values()) <= 2 * IN_FLIGHT, resent  # two kills
 
     # No check-in job ran twice: one message row and one `sent` per overdue check-in.
     assert statuses[CheckInStatus.SENT] == BACKLOG
