@@ -14,6 +14,7 @@ from bot.clock import Clock, SystemClock
 from bot.core import Core
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.share import BudgetShare
 from bot.transport import Transport
 from handlers.base import AnyApplication, Ctx
 from handlers.menus import set_chat_commands, set_default_commands
@@ -59,6 +60,7 @@ def build_application(
     presence = Presence(core.db.engine)
     core.outbox.owner = presence.number
     app.bot_data["presence"] = presence
+    app.bot_data["share"] = BudgetShare(budget, presence, clock)
     core.db.before_dispose += [scheduler.leader_of(app).resign, presence.end]
     return app
 
@@ -68,6 +70,7 @@ async def post_init(app: AnyApplication) -> None:
     core: Core = app.bot_data["core"]
     await core.db.migrate()
     await presence_of(app).start()
+    await app.bot_data["share"].start()  # several instances: wait for the others to make room
     async with core.db.unit_of_work() as s:
         coordinators = await core.access.ensure_coordinators(s)
         if not core.settings.coordinator_ids:

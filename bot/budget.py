@@ -19,6 +19,10 @@ alerts, reminders) share this budget, so together they stay under the limits:
 - a 429 blocks that chat for the time Telegram asks; a reply waits it out and is sent again
   (up to `max_retries` times), a bulk call raises it to the outbox, which reschedules the row.
 
+Several instances on one PostgreSQL database share Telegram's limit: `share(n)` gives this
+instance its part of the overall second (bot/share.py counts the instances), and `pause(s)`
+keeps a newcomer silent until the others have lowered their parts.
+
 Calls that are not messages (answering a button, commands menus, getMe) pass straight through.
 Time comes from the injected clock, so tests run on a FakeClock without sleeping.
 """
@@ -91,9 +95,12 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
         max_retries: int = 5,
     ) -> None:
         self.clock = clock
-        # A sliding window of `capacity` calls per `window` seconds (25/s: 25 in any second).
-        self.capacity = max(1, int(per_second))
-        self.window = self.capacity / per_second
+        self.rate = per_second  # the whole bot's, over every instance
+        self.instances = 1
+        self.capacity = 1
+        self.window = 1.0
+        self.share(1)
+        self._paused_until = 0.0
         self.per_chat = per_chat_seconds
         self.burst = float(chat_burst)
         self.max_retries = max_retries
@@ -113,12 +120,37 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
     async def shutdown(self) -> None:
         return None
 
+    # --- several instances -------------------------------------------------------------
+    def share(self, instances: int) -> None:
+        """Send at most this instance's part when `instances` share the bot's token: a sliding
+        window of `capacity` calls per `window` seconds. Alone, all of `rate` (25/s: 25 in any
+        second). Shared, `rate // instances` in any whole second, rounded down, so the parts
+        never add up to more than `rate` in any second; calls already in the window count, so
+        a lowered part takes effect at once."""
+        self.instances = max(1, instances)
+        if self.instances == 1:
+            self.capacity = max(1, int(self.rate))
+            self.window = self.capacity / self.rate
+        else:
+            self.capacity = max(1, int(self.rate // self.instances))
+            self.window = 1.0
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing counted for `seconds` from now (calls wait, none is refused)."""
+        self._paused_until = max(self._paused_until, self._now() + seconds)
+
+    @property
+    def paused(self) -> bool:
+        return self._now() < self._paused_until
+
     # --- the budget --------------------------------------------------------------------
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
     def _overall_ready(self, now: float) -> float | None:
         """When the overall second has room; None: only an answer can make room."""
+        if now < self._paused_until:
+            return self._paused_until
         while self._recent and self._recent[0] <= now - self.window:
             self._recent.popleft()
         if len(self._recent) + self._in_flight < self.capacity:

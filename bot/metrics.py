@@ -52,6 +52,16 @@ class _Snapshot(Collector):
         yield GaugeMetricFamily(
             "kv_leader", "1 when this instance runs the periodic jobs", value=f.get("leader", 0)
         )
+        yield GaugeMetricFamily(
+            "kv_instances",
+            "Instances sharing the send budget, as this one last counted them",
+            value=f.get("instances", 1),
+        )
+        yield GaugeMetricFamily(
+            "kv_send_budget_per_second",
+            "Messages a second this instance may send (its part of the bot's rate)",
+            value=f.get("share", 0),
+        )
         yield CounterMetricFamily(
             "kv_telegram_429",
             "429 answers from Telegram (flood control), this process",
@@ -101,5 +111,7 @@ class Metrics:
             "offers": float(offers or 0),
             "leader": 1.0 if self.leader.leading else 0.0,
             "refusals": float(self.budget.refusals),
+            "instances": float(self.budget.instances),
+            "share": self.budget.capacity / self.budget.window,
         }
         return generate_latest(self.registry)

@@ -6,7 +6,8 @@
   instance) handles what is stored and not done. A retry of an update already stored is
   recognised by its `update_id` and only answered 200. The secret Telegram sends in
   `X-Telegram-Bot-Api-Secret-Token` is required (403 without it).
-- `GET /healthz`: 200 when the database answers, 503 when it does not (for a load balancer).
+- `GET /healthz`: 200 when the database answers, 503 when it does not (for a load balancer);
+  says whether this instance leads, how many share the send budget, and whether it sends yet.
 - `GET /metrics`: Prometheus figures (bot/metrics.py).
 - `GET /calendar/<secret>.ics`: a person's calendar feed (bot/services/feeds.py); 404 for an
   unknown or replaced secret, the same answer whether it never existed or was revoked.
@@ -57,7 +58,16 @@ class Health(_Base):
             self.set_status(503)
             self.finish({"status": "database unavailable"})
             return
-        self.finish({"status": "ok", "leader": self.web.metrics.leader.leading})
+        budget = self.web.metrics.budget
+        self.finish(
+            {
+                "status": "ok",
+                "leader": self.web.metrics.leader.leading,
+                "instances": budget.instances,
+                # A newcomer waits for the others to lower their parts (bot/share.py).
+                "sending": not budget.paused,
+            }
+        )
 
 
 class MetricsPage(_Base):

@@ -19,6 +19,7 @@ from telegram.ext import Application, ContextTypes
 from bot.core import Core
 from bot.services.retention import purge_expired
 from bot.settings import Settings
+from bot.share import PERIOD, BudgetShare
 from storage.leader import Leader
 from storage.repo import InviteRepo
 
@@ -39,6 +40,12 @@ async def flush_outbox(context: Context) -> None:
     (several instances on PostgreSQL) what a gone instance left in flight."""
     outbox = _core(context).outbox
     await outbox.flush(sweep=outbox.shared)
+
+
+async def share_budget(context: Context) -> None:
+    """Count the live instances and keep this one's part of the send budget (bot/share.py)."""
+    share: BudgetShare = context.application.bot_data["share"]
+    await share.step()
 
 
 async def poll_leader(context: Context) -> None:
@@ -214,6 +221,7 @@ JOBS: tuple[JobSpec, ...] = (
         lambda st: Every(st.outbox_interval_seconds, first=5),
         everywhere=True,
     ),
+    JobSpec("budget:share", share_budget, Every(int(PERIOD), first=1), everywhere=True),
     JobSpec("leader:poll", poll_leader, lambda st: Every(st.leader_poll_seconds, first=1)),
     JobSpec("dispatch:tick", dispatch_tick, Every(60, first=10)),
     JobSpec("checkins:tick", checkins_tick, Every(60, first=15)),

@@ -87,6 +87,21 @@ class Presence:
         )
         self._conn = conn
 
+    async def count(self) -> int:
+        """How many instances live on this database now (their presence locks are held),
+        this one included; 1 on SQLite. Read on this instance's own connection."""
+        if self._conn is None:
+            return 1
+        live = await self._conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objsubid = 2 AND classid::bigint = :cls AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"cls": INSTANCE_CLASS},
+        )
+        return max(1, int(live or 0))
+
     async def end(self) -> None:
         """Let go (at shutdown): this instance's rows in flight become recoverable."""
         conn, self._conn = self._conn, None

@@ -270,3 +270,29 @@ async def test_a_chats_messages_keep_their_order_whichever_instance_sends(
         assert [m.text for m in h.tg.chat(906)] == ["second"]
         async with h.core.db.unit_of_work() as s:
             assert await s.get(Outbox, second) is not None
+
+
+async def test_instances_on_one_database_share_the_send_budget(h: Harness, db_url: str) -> None:
+    from datetime import timedelta
+
+    from bot.budget import SendBudget
+
+    def budget_of(app: AnyApplication) -> SendBudget:
+        limiter: SendBudget = app.bot_data["core"].outbox.limiter
+        return limiter
+
+    first = budget_of(h.app)
+    assert (first.capacity, first.paused) == (30, False)  # alone: all of it, at once
+    async with another_instance(h, db_url) as other:
+        second = budget_of(other)
+        # The newcomer counted two live instances: half the rate, after a pause in which
+        # the first instance sees it too.
+        assert (second.capacity, second.paused) == (15, True)
+        await run_job(h.app, "budget:share")
+        assert first.capacity == 15
+        await presence_of(other).end()  # the second instance is gone
+        await run_job(h.app, "budget:share")
+        assert first.capacity == 15  # its last second may still count at Telegram
+        h.clock.advance(timedelta(seconds=1))
+        await run_job(h.app, "budget:share")
+        assert first.capacity == 30
