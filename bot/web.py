@@ -149,6 +149,10 @@ class WebServer:
         self._tornado = TornadoApp(routes, log_function=_quiet)
         self._server: HTTPServer | None = None
         self.port = 0
+        # Updates still waiting at the last sweep (see `sweep`); the job finds the server here.
+        self._waiting: set[int] = set()
+        if webhook_path is not None:
+            app.bot_data["webhook"] = self
 
     async def start(self, listen: str, port: int) -> int:
         """Listen (port 0: any free port); the port listened on. Updates stored but not
@@ -161,6 +165,24 @@ class WebServer:
     async def recover(self) -> int:
         """Handle what was stored and not handled (after a crash); how many."""
         return await self.poller.handle_stored()
+
+    async def sweep(self, limit: int = 500) -> int:
+        """Handle the updates another instance stored and did not handle (it died between its
+        200 and the handling): those waiting at the previous sweep and still waiting now, in
+        each chat's order. A live instance's update that is merely queued may be picked too;
+        it is handled once whoever gets there first (its handler claims its inbox row).
+        Returns how many were handed to the lanes."""
+        async with self.core.db.unit_of_work() as s:
+            waiting = {r.update_id: r.payload for r in await InboxRepo(s).pending(limit)}
+        stale = sorted(uid for uid in waiting if uid in self._waiting)
+        self._waiting = set(waiting) - set(stale)
+        for update_id in stale:
+            payload = waiting[update_id]
+            if payload is not None:
+                self.poller.lanes.submit(Update.de_json(payload, self.app.bot))
+        if stale:
+            log.warning("%d stored update(s) left by another instance; handling them", len(stale))
+        return len(stale)
 
     async def idle(self) -> None:
         """Wait until every update taken so far has been handled."""

@@ -25,6 +25,10 @@ from storage.repo import InviteRepo
 
 log = logging.getLogger(__name__)
 
+# How often the leader looks for updates a gone instance stored and did not handle: they are
+# handled between one and two periods after it died.
+SWEEP_SECONDS = 30
+
 JOB_DEFAULTS = {"replace_existing": True, "coalesce": True, "misfire_grace_time": 3600}
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -46,6 +50,14 @@ async def share_budget(context: Context) -> None:
     """Count the live instances and keep this one's part of the send budget (bot/share.py)."""
     share: BudgetShare = context.application.bot_data["share"]
     await share.step()
+
+
+async def sweep_inbox(context: Context) -> None:
+    """Webhook mode: handle updates an instance stored and did not live to handle (the
+    leader's job; bot/web.py `WebServer.sweep`). Polling has no such rows: one instance."""
+    web = context.application.bot_data.get("webhook")
+    if web is not None:
+        await web.sweep()
 
 
 async def poll_leader(context: Context) -> None:
@@ -223,6 +235,7 @@ JOBS: tuple[JobSpec, ...] = (
     ),
     JobSpec("budget:share", share_budget, Every(int(PERIOD), first=1), everywhere=True),
     JobSpec("leader:poll", poll_leader, lambda st: Every(st.leader_poll_seconds, first=1)),
+    JobSpec("inbox:sweep", sweep_inbox, Every(SWEEP_SECONDS, first=SWEEP_SECONDS)),
     JobSpec("dispatch:tick", dispatch_tick, Every(60, first=10)),
     JobSpec("checkins:tick", checkins_tick, Every(60, first=15)),
     JobSpec("calls:tick", calls_tick, Every(60, first=25)),

@@ -119,6 +119,23 @@ async def test_an_update_stored_before_a_crash_is_handled_at_the_next_start(
         assert await inbox_rows(h) == [(6001, True, None)]
 
 
+async def test_an_update_another_instance_stored_and_left_is_swept_up(
+    db_url: str, clock: FakeClock
+) -> None:
+    async with served(db_url, clock) as (h, _base, web):
+        # Stored and answered 200 by an instance that then died; this one keeps running.
+        async with h.core.db.unit_of_work() as s:
+            await InboxRepo(s).store([(6101, message(6101, 781, "/start"))])
+        assert await web.sweep() == 0  # first seen: it may just be queued somewhere
+        await h.run_job("inbox:sweep")  # the leader's job: still waiting, so handled
+        await web.idle()
+        await h.core.outbox.idle()
+        assert len(h.tg.chat(781)) == 1
+        assert await inbox_rows(h) == [(6101, True, None)]
+        assert await web.sweep() == 0 and await web.sweep() == 0  # once only
+        assert len(h.tg.chat(781)) == 1
+
+
 async def test_health_and_metrics(db_url: str, clock: FakeClock) -> None:
     async with served(db_url, clock) as (h, base, web), httpx.AsyncClient(base_url=base) as http:
         health = await http.get("/healthz")
