@@ -30,6 +30,9 @@ LEADER_LOCK = 0x4B56_0002  # "KV" 2: the periodic jobs' leader (storage/leader.p
 # instance number) for as long as it lives (storage/leader.py `Presence`).
 INSTANCE_CLASS = 0x4B56
 
+# How long a statement waits for a lock another process holds (a backup, a second copy).
+BUSY_TIMEOUT_MS = 30_000
+
 # The session of one unit of work, as handlers hold it (they import nothing from sqlalchemy).
 Session = AsyncSession
 
@@ -52,7 +55,7 @@ def make_engine(url: str) -> AsyncEngine:
             # In WAL mode NORMAL never corrupts the database; it only risks the very last
             # commits on power loss, and saves an fsync per transaction.
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # Deleted or overwritten content (an update's payload, a forgotten profile) is
             # zeroed in the file instead of lingering in free pages (docs/operations.md).
             cursor.execute("PRAGMA secure_delete=ON")
@@ -64,7 +67,13 @@ def make_engine(url: str) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Connection) -> None:
             # IMMEDIATE takes the write lock up front, so two updates racing for the last
-            # seat queue up instead of failing with "database is locked" on upgrade.
+            # seat queue up instead of failing with "database is locked" on upgrade. First
+            # without waiting, in the loop's thread (no hop to the driver's thread while the
+            # writer lane is held); only if another process holds the lock, in the driver's
+            # thread, where SQLite's busy handler may wait without stalling the loop.
+            driver = conn.connection.driver_connection
+            if isinstance(driver, LaneConnection) and driver.begin_now():
+                return
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -76,11 +85,35 @@ class LaneConnection(aiosqlite.Connection):
     event loop's thread, instead of a hop to the connection's own thread and back for every
     cursor call (most of the bot's CPU per update was spent in that hand-off:
     docs/benchmarks.md). `Database.unit_of_work` sets it only inside the writer lane and only
-    after BEGIN IMMEDIATE has taken SQLite's write lock (in the connection's thread, where
-    waiting for another process cannot stall the loop): from there on no statement of the
-    transaction waits for a lock (WAL: readers never block the writer), so nothing blocks."""
+    after BEGIN IMMEDIATE has taken SQLite's write lock: from there on no statement of the
+    transaction waits for a lock (WAL: readers never block the writer), so nothing blocks.
+    BEGIN IMMEDIATE itself runs in the loop's thread too when the lock is free (`begin_now`,
+    which never waits); only when another process holds it does the wait happen in the
+    connection's thread, where it cannot stall the loop. So a unit of work in the lane makes
+    no thread hop at all: a hop while the lane is held made every other writer wait for the
+    two threads to pass the interpreter between them, and made 16 chats at a time slower
+    than one (docs/benchmarks.md)."""
 
     inline = False
+
+    def begin_now(self) -> bool:
+        """BEGIN IMMEDIATE at once in the caller's thread if SQLite's write lock is free;
+        false, with nothing begun, if another connection (another process) holds it. Never
+        waits: the busy handler is off for this one statement. Safe in the loop's thread:
+        the connection was just checked out, so its own thread has no call in hand."""
+        raw = self._connection
+        if not self._running or raw is None:
+            return False
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # extended codes too
+                raise
+            return False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return True
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.inline and self._running and self._connection is not None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -67,12 +68,18 @@ def _rows(result: Result[Any]) -> int:
 ID_SLICE = 10_000
 
 
+# The hot path's statements (every update asks who is asking and claims its inbox row;
+# /mygigs is the commonest command) are built once: building a select() costs more CPU than
+# SQLite takes to run it, and a built statement also keeps its cache key.
+_USER_BY_TELEGRAM_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
+
+
 class UserRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
     async def by_telegram_id(self, telegram_id: int) -> User | None:
-        return await self.s.scalar(select(User).where(User.telegram_id == telegram_id))
+        return await self.s.scalar(_USER_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
 
     async def get(self, user_id: int) -> User | None:
         return await self.s.get(User, user_id)
@@ -354,6 +361,24 @@ class SeriesRepo:
         return rows.all()
 
 
+_OF_EXPERT = (
+    select(Offer, Gig)
+    .join(Gig, Gig.id == Offer.gig_id)
+    .where(
+        Offer.expert_id == bindparam("expert_id"),
+        or_(
+            and_(
+                Offer.status == OfferStatus.ACCEPTED,
+                Gig.starts_at >= bindparam("since"),
+                Gig.status.in_(GigStatus.UPCOMING),
+            ),
+            Offer.status == OfferStatus.OPEN,
+        ),
+    )
+    .order_by(Gig.starts_at, Gig.id)
+)
+
+
 class OfferRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -419,22 +444,7 @@ class OfferRepo:
     ) -> tuple[list[tuple[Offer, Gig]], list[tuple[Offer, Gig]]]:
         """An expert's confirmed gigs still to come (from `since`) and offers still open, each
         soonest first: one statement, as /mygigs is the commonest thing experts do."""
-        rows = await self.s.execute(
-            select(Offer, Gig)
-            .join(Gig, Gig.id == Offer.gig_id)
-            .where(
-                Offer.expert_id == expert_id,
-                or_(
-                    and_(
-                        Offer.status == OfferStatus.ACCEPTED,
-                        Gig.starts_at >= since,
-                        Gig.status.in_(GigStatus.UPCOMING),
-                    ),
-                    Offer.status == OfferStatus.OPEN,
-                ),
-            )
-            .order_by(Gig.starts_at, Gig.id)
-        )
+        rows = await self.s.execute(_OF_EXPERT, {"expert_id": expert_id, "since": since})
         pairs = [(o, g) for o, g in rows]
         return (
             [(o, g) for o, g in pairs if o.status == OfferStatus.ACCEPTED],
@@ -722,6 +732,16 @@ def payload_chat(payload: dict[str, Any] | None) -> int | None:
     return None
 
 
+# On the table, not the mapped class: a Core UPDATE skips the ORM's bulk-update machinery
+# (matching the identity map), and no Inbox object lives in a handler's session.
+_INBOX = cast(Table, Inbox.__table__)
+_CLAIM = (
+    update(_INBOX)
+    .where(_INBOX.c.update_id == bindparam("claimed"), _INBOX.c.done.is_(False))
+    .values(done=True, payload=null(), chat_key=None)
+)
+
+
 class InboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -764,11 +784,7 @@ class InboxRepo:
         """Mark an update handled and drop its payload, in the caller's transaction; false if
         it was handled before (a replay). Updates that never went through the inbox (webhooks,
         tests) are always new."""
-        result = await self.s.execute(
-            update(Inbox)
-            .where(Inbox.update_id == update_id, Inbox.done.is_(False))
-            .values(done=True, payload=null(), chat_key=None)
-        )
+        result = await self.s.execute(_CLAIM, {"claimed": update_id})
         if _rows(result) == 1:
             return True
         return await self.s.get(Inbox, update_id) is None

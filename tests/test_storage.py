@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
@@ -93,4 +97,36 @@ async def test_an_offer_is_answered_once(db_url: str) -> None:
             return await OfferRepo(s).answer(offer.id, "accepted", NOW)
 
     assert (await asyncio.gather(answer(), answer(), answer())).count(True) == 1
+    await db.dispose()
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")), reason="SQLite's write lock between processes"
+)
+async def test_a_unit_of_work_waits_for_another_process_without_stalling_the_loop(
+    db_url: str,
+) -> None:
+    """Units of work begin in the event loop's thread when SQLite's write lock is free; when
+    another process holds it (a backup, a second copy), the wait is in the driver's thread,
+    so the bot's other work goes on, and the unit of work runs once the lock is free."""
+    db = await fresh(db_url)
+    other = sqlite3.connect(db_url.partition(":///")[2], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def add_user() -> None:
+        async with db.unit_of_work() as s:
+            await UserRepo(s).add(7, Role.EXPERT, "fi", "Aino", NOW)
+
+    started = time.monotonic()
+    waiting = asyncio.create_task(add_user())
+    for _ in range(200):  # the loop keeps turning while the unit of work waits
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    # Not stalled in SQLite's busy handler (30 s) in the loop's thread meanwhile.
+    assert time.monotonic() - started < 5
+    other.execute("COMMIT")
+    other.close()
+    await waiting
+    async with db.unit_of_work() as s:
+        assert (await UserRepo(s).by_telegram_id(7)) is not None
     await db.dispose()
