@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from bot.budget import SendBudget
@@ -53,6 +53,9 @@ IN_FLUSH_RETRIES = 3
 # Chats left out of the next look at the outbox while they wait for their own second; well
 # under the 32,767 parameters asyncpg takes.
 MAX_SKIPPED = 1_000
+# Seconds an answered call waits for the rest of the window before a commit writes it and
+# fills its place anyway (real time: how long the event loop lets a slow call hold the rest).
+LINGER = 0.25
 
 # The delivery event: (chat id, the row's tag, why) once a message cannot be delivered.
 OnUndelivered = Callable[[int, str | None, Undelivered], Awaitable[None]]
@@ -206,6 +209,8 @@ class OutboxSender:
     async def _write(self, repo: OutboxRepo, done: _Outcome) -> Undelivered | None:
         """Write one call's outcome; returns what to report once it is committed."""
         row = done.row
+        if done.status == OutboxStatus.SENT:
+            return None  # written with the others (`finish_sent`)
         if done.status != OutboxStatus.PENDING:
             await repo.finish(
                 row.id, done.status, self.clock.now(), message_id=done.message_id, error=done.error
@@ -244,10 +249,8 @@ class _Flight:
 
     def __init__(self, sender: OutboxSender) -> None:
         self.sender = sender
-        # As many rows in flight as the budget has places in a second; a commit when a third
-        # of them has its answer.
+        # As many rows in flight as the budget has places in a second.
         self.window = max(1, sender.limiter.capacity)
-        self.refill = max(1, self.window // 3)
         self.flying: dict[asyncio.Task[_Outcome], Outbox] = {}
         self.done: list[_Outcome] = []
         self.held: dict[int, float] = {}  # chat -> when it is ready again (timestamp)
@@ -280,6 +283,10 @@ class _Flight:
         room = 0 if self.stopped else self.window - len(self.flying)
         async with sender.db.unit_of_work() as s:
             repo = OutboxRepo(s)
+            await repo.finish_sent(
+                [(d.row.id, d.message_id or 0) for d in done if d.status == OutboxStatus.SENT],
+                sender.clock.now(),
+            )
             report = [(d.row, await sender._write(repo, d)) for d in done]
             taken = await self._take(repo, room) if room > 0 else []
         sender._at("recorded", [d.row for d in done])
@@ -293,9 +300,9 @@ class _Flight:
         return len(taken)
 
     async def _take(self, repo: OutboxRepo, room: int) -> list[tuple[Outbox, int | None, bool]]:
-        """Mark up to `room` rows `sending`: each ready chat's oldest due row. Each is
-        (row, the message an edit replaces, whether it is to be sent: a moot edit is
-        cancelled here instead)."""
+        """Mark up to `room` rows `sending` (one statement per look at the outbox): each ready
+        chat's oldest due row. Each is (row, the message an edit replaces, whether it is to be
+        sent: a moot edit is cancelled here instead)."""
         taken: list[tuple[Outbox, int | None, bool]] = []
         seen: set[int] = set()
         limit = 2 * room
@@ -303,40 +310,54 @@ class _Flight:
             now = self.sender.clock.now()
             skip = list(self.held)[:MAX_SKIPPED]
             found = await repo.due(now, limit, skip_chats=skip)
-            rows = [r for r in found if r.chat_id not in seen]
-            for row in rows:
-                if len(taken) >= room:
-                    break
+            heads = []
+            for row in found:
                 if row.chat_id not in seen:
                     seen.add(row.chat_id)
-                    if (picked := await self._pick(repo, row)) is not None:
-                        taken.append(picked)
-            if len(found) < limit or not rows:
+                    heads.append(row)
+            ready = [r for r in heads if self._ready(r)][: room - len(taken)]
+            marked = await repo.mark_many([r.id for r in ready], self.sender.owner, now)
+            for row in ready:
+                if row.id in marked:  # else another instance took it, or it was cancelled
+                    taken.append(await self._edit(repo, row, now))
+            if len(found) < limit or not heads:
                 break  # nothing more is due (a chat taken now is left out of the next look)
         return taken
 
-    async def _pick(self, repo: OutboxRepo, row: Outbox) -> tuple[Outbox, int | None, bool] | None:
-        """Mark one chat's oldest due row `sending` if the chat is ready; None if it is not
-        (noted in `held`) or another flush took the row."""
-        sender = self.sender
-        wait = sender.limiter.chat_ready_in(row.chat_id, row.kind != Kind.EDIT)
+    def _ready(self, row: Outbox) -> bool:
+        """Whether the row's chat can take it now; if not, the chat waits in `held`."""
+        wait = self.sender.limiter.chat_ready_in(row.chat_id, row.kind != Kind.EDIT)
         if wait > 0:
             self.held[row.chat_id] = self._now() + wait
-            return None
-        now = sender.clock.now()
-        if not await repo.mark_sending(row.id, sender.owner, now):
-            return None  # someone else took it (another instance, or it was cancelled)
+        return wait <= 0
+
+    async def _edit(
+        self, repo: OutboxRepo, row: Outbox, now: datetime
+    ) -> tuple[Outbox, int | None, bool]:
+        """A marked row, with the message it replaces if it is an edit; a moot edit is
+        cancelled instead of sent."""
         if row.kind != Kind.EDIT:
             return row, None, True
-        target = await sender._edit_target(repo, row)
+        target = await self.sender._edit_target(repo, row)
         if target is None:
             await repo.finish(row.id, OutboxStatus.CANCELLED, now)
         return row, target, target is not None
 
     async def _collect(self) -> None:
-        """Wait for answers: until a third of the window has one, or every call has."""
-        while self.flying and len(self.done) < self.refill:
-            finished, _ = await asyncio.wait(self.flying, return_when=asyncio.FIRST_COMPLETED)
+        """Wait for answers: until every call in flight has one, or the first answer not yet
+        written has waited `LINGER` (a slow call must not keep the free places empty). The
+        calls of one window go out together when the budget frees their places, so waiting
+        for all of them puts the commit in the quiet part of the second, not among them."""
+        loop = asyncio.get_running_loop()
+        first: float | None = None
+        while self.flying:
+            timeout = None if first is None else max(0.0, first + LINGER - loop.time())
+            finished, _ = await asyncio.wait(
+                self.flying, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not finished:
+                return
+            first = loop.time() if first is None else first
             for task in finished:
                 del self.flying[task]
                 outcome = task.result()
