@@ -5,13 +5,14 @@ One flush at a time, through the transport (bot/transport.py) and so the one sen
 flight, as many as the budget has places in a second (30): each commit writes the outcomes of
 the calls answered since the one before and marks the next rows `sending` (at most one row per
 chat, each chat's oldest due row, from chats that are ready), and their calls then run
-concurrently, paced by the budget. A commit comes when a third of the window has its answers
-(or every call has), so a broadcast costs about three commits a second and the budget always
-has the next rows waiting when a place frees. A 429 is waited out and retried, a network error
-retried with backoff. What could not be delivered is reported through the one delivery event
-the sender is built with (`on_undelivered`, with a reason): a person who has blocked the bot,
-or a message Telegram kept failing (the dispatch engine then moves an offer on and tells the
-coordinators).
+concurrently, paced by the budget. The next commit comes when every call in flight has its
+answer (or one answer has waited `LINGER`): under a broadcast the window's calls go out together
+as the budget frees their places, once a second, so a broadcast costs about one commit a second
+and the next rows wait in the budget before their places free. A 429 is waited out and
+retried, a network error retried with backoff. What could not be delivered is reported through
+the one delivery event the sender is built with (`on_undelivered`, with a reason): a person who
+has blocked the bot, or a message Telegram kept failing (the dispatch engine then moves an
+offer on and tells the coordinators).
 
 What a kill can do (exactly-once is impossible with Telegram: a message can arrive and the
 process die before it learns so). Each row goes pending -> sending (committed before its call)
