@@ -284,10 +284,8 @@ class _Flight:
         room = 0 if self.stopped else self.window - len(self.flying)
         async with sender.db.unit_of_work() as s:
             repo = OutboxRepo(s)
-            await repo.finish_sent(
-                [(d.row.id, d.message_id or 0) for d in done if d.status == OutboxStatus.SENT],
-                sender.clock.now(),
-            )
+            sent = [(d.row.id, d.message_id) for d in done if d.status == OutboxStatus.SENT]
+            await repo.finish_sent([(r, m) for r, m in sent if m is not None], sender.clock.now())
             report = [(d.row, await sender._write(repo, d)) for d in done]
             taken = await self._take(repo, room) if room > 0 else []
         sender._at("recorded", [d.row for d in done])
