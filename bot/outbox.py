@@ -1,20 +1,30 @@
 """Sends what the outbox holds, after the transaction that wrote it has committed.
 
-One flush at a time, in order, through the transport (bot/transport.py) and so the one send
-budget (bot/budget.py), where replies to the person acting go first. A 429 is waited out and
+One flush at a time, through the transport (bot/transport.py) and so the one send budget
+(bot/budget.py), where replies to the person acting go first. A flush keeps a window of rows in
+flight, as many as the budget has places in a second (30): each commit writes the outcomes of
+the calls answered since the one before and marks the next rows `sending` (at most one row per
+chat, each chat's oldest due row, from chats that are ready), and their calls then run
+concurrently, paced by the budget. The next commit comes when every call in flight has its
+answer (or one answer has waited `LINGER`): under a broadcast the window's calls go out together
+as the budget frees their places, once a second, so a broadcast costs about one commit a second
+and the next rows wait in the budget before their places free. A 429 is waited out and
 retried, a network error retried with backoff. What could not be delivered is reported through
 the one delivery event the sender is built with (`on_undelivered`, with a reason): a person who
-has blocked the bot, or a message Telegram kept failing (the dispatch engine then moves an offer
-on and tells the coordinators).
+has blocked the bot, or a message Telegram kept failing (the dispatch engine then moves an
+offer on and tells the coordinators).
 
 What a kill can do (exactly-once is impossible with Telegram: a message can arrive and the
-process die before it learns so). Each row goes pending -> sending (committed before the call)
--> sent, failed or cancelled (committed after it; `sent` in the same commit that marks the
-next row `sending`, so one commit per message and still one row in flight). So after a restart:
+process die before it learns so). Each row goes pending -> sending (committed before its call)
+-> sent, failed or cancelled (committed after it, in the commit that marks the next rows
+`sending`). So after a restart:
 - nothing is lost: a pending row is sent; a row left `sending` was in flight at the kill and is
   sent again, because nobody can know whether Telegram got it;
-- nothing else is repeated: only the rows in flight (one at a time: flushes are serialised) can
-  arrive twice;
+- nothing else is repeated: only the rows in flight at the kill (at most one window, 30 rows,
+  each to a different chat: flushes are serialised) can arrive twice;
+- each chat's order is kept: a chat has at most one row in flight, and its next row is marked
+  only in the commit that records the one before (an edit so finds the id of the message it
+  replaces already written);
 - a repeated copy is harmless: both copies carry the same buttons (an offer's buttons name the
   offer, and the database decides each answer once), the later edits of the row reach the copy
   whose id Telegram returned, and the other copy is retired the moment it is pressed (the
@@ -25,9 +35,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from bot.budget import SendBudget
@@ -42,26 +51,40 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 IN_FLUSH_RETRIES = 3
-BATCH = 200
 # Chats left out of the next look at the outbox while they wait for their own second; well
 # under the 32,767 parameters asyncpg takes.
 MAX_SKIPPED = 1_000
+# Seconds an answered call waits for the rest of the window before a commit writes it and
+# fills its place anyway (real time), so a slow call (backing off, or waiting out a 429) does not
+# keep the other places empty. About a second: a window's calls normally all have their places
+# within one, and rows added while some still wait for a place compete with them for it (the
+# budget does not serve its waiters in order). With 0.25 s, under load, a coordinator's alerts
+# fell to 7-8 by the last of 1,000 offers in 2 of 3 runs (34 when quiet): likely so.
+LINGER = 1.0
 
 # The delivery event: (chat id, the row's tag, why) once a message cannot be delivered.
 OnUndelivered = Callable[[int, str | None, Undelivered], Awaitable[None]]
-# Where a kill can fall, for the kill tests: a row marked in flight, its call answered, its
-# outcome committed.
-Checkpoint = Callable[[str, "Outbox"], None]
+# Where a kill can fall, for the kill tests: rows marked in flight (one commit), a row's call
+# answered, rows' outcomes committed.
+Checkpoint = Callable[[str, Sequence[Outbox]], None]
 
 
-class _Stop(Exception):
-    """Telegram keeps refusing: leave the rest for the next flush."""
+class _GiveUp(Exception):
+    """Telegram kept refusing within this flush: try the row again later."""
+
+    def __init__(self, delay: float, error: str) -> None:
+        super().__init__(error)
+        self.delay = delay
+        self.error = error
 
 
-class _Pass(NamedTuple):
-    sent: int  # rows delivered
-    tried: int  # rows whose chat was ready (delivered, failed, cancelled or rescheduled)
-    stopped: bool  # Telegram kept refusing: the flush ends here
+class _Outcome(NamedTuple):
+    row: Outbox
+    status: OutboxStatus  # PENDING: rescheduled, `delay` seconds from when it is written
+    message_id: int | None = None
+    error: str = ""
+    delay: float = 0.0
+    why: Undelivered | None = None  # reported once written
 
 
 class OutboxSender:
@@ -89,9 +112,6 @@ class OutboxSender:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._again = False
-        # The row sent last and its message id: its outcome is written in the same commit
-        # that marks the next row in flight, or at the end of the pass.
-        self._delivered: tuple[Outbox, int] | None = None
 
     def kick(self) -> None:
         """Deliver in the background what a handler just queued: the person who tapped gets
@@ -120,65 +140,23 @@ class OutboxSender:
     async def flush(self, *, sweep: bool = False) -> int:
         """Send everything due now; returns how many rows were delivered.
 
-        Per-chat fairness: a row whose chat is not ready yet (it had its burst, or Telegram
-        asked to wait) is skipped, not waited on, together with every later row of that chat,
-        so a burst to one chat never holds up the others; the order within a chat is kept.
+        Per-chat fairness: a chat that is not ready yet (it had its burst, or Telegram asked
+        to wait) is skipped, not waited on, so a burst to one chat never holds up the others;
+        the order within a chat is kept (one row per chat in flight).
         `sweep`: also resend what an instance that is gone left in flight (the periodic flush
         on a shared database; not every flush a handler starts)."""
         async with self._lock:
             if not self._recovered or sweep:
                 await self._recover()
-            delivered = 0
-            held: dict[int, float] = {}  # chat -> when it is ready again (timestamp)
-            while True:
-                now = self.clock.now().timestamp()
-                held = {chat: at for chat, at in held.items() if at > now}
-                async with self.db.unit_of_work() as s:
-                    rows = list(
-                        await OutboxRepo(s).due(
-                            self.clock.now(), BATCH, skip_chats=list(held)[:MAX_SKIPPED]
-                        )
-                    )
-                if not rows and not held:
-                    return delivered
-                done = await self._pass(rows, held)
-                delivered += done.sent
-                if done.stopped:
-                    return delivered
-                if not done.tried:  # everything due waits for its chat: wait for the first
-                    await self.clock.sleep(max(0.0, min(held.values()) - now))
-                # Sending may have queued more (an unreachable expert's seat offered onward),
-                # so look again until nothing is due.
-
-    async def _pass(self, rows: list[Outbox], held: dict[int, float]) -> _Pass:
-        """Deliver the rows whose chat is ready, in order, and note in `held` the chats that
-        are not."""
-        sent = tried = 0
-        soonest = min(held.values(), default=math.inf)
-        try:
-            for row in rows:
-                if self.clock.now().timestamp() >= soonest:
-                    break  # a waiting chat is ready again: look again, so its turn comes
-                if row.chat_id in held:
-                    continue  # an earlier row of this chat waits: keep the chat's order
-                wait = self.limiter.chat_ready_in(row.chat_id, row.kind != Kind.EDIT)
-                if wait > 0:
-                    held[row.chat_id] = self.clock.now().timestamp() + wait
-                    soonest = min(soonest, held[row.chat_id])
-                    continue
-                tried += 1
-                sent += await self._deliver(row)
-        except _Stop:
-            await self._record()
-            return _Pass(sent, tried, stopped=True)
-        except Exception:
-            # A row may be left `sending` (the database failed after the call): the next
-            # flush sends it again, as after a restart.
-            self._delivered = None
-            self._recovered = False
-            raise
-        await self._record()
-        return _Pass(sent, tried, stopped=False)
+            flight = _Flight(self)
+            try:
+                return await flight.run()
+            except BaseException:
+                # Rows may be left `sending` (the database failed, or the flush was
+                # cancelled): the next flush sends them again, as after a restart.
+                await flight.abandon()
+                self._recovered = False
+                raise
 
     async def _recover(self) -> None:
         """Rows a previous process left `sending` were in flight when it died: send them again
@@ -189,50 +167,33 @@ class OutboxSender:
             log.warning("%d outbox message(s) were in flight at a restart; sending again", again)
         self._recovered = True
 
-    def _at(self, boundary: str, row: Outbox) -> None:
-        if self.checkpoint is not None:
-            self.checkpoint(boundary, row)
+    def _at(self, boundary: str, rows: Sequence[Outbox]) -> None:
+        if self.checkpoint is not None and rows:
+            self.checkpoint(boundary, rows)
 
-    async def _deliver(self, row: Outbox) -> int:
-        """Mark the row in flight, in the same commit as the previous row's outcome (one
-        commit per message), and send it."""
-        if row.kind == Kind.EDIT:
-            await self._record()  # the edit may replace the message just sent: its id first
-        async with self.db.unit_of_work() as s:
-            repo = OutboxRepo(s)
-            recorded = await self._record_in(repo)
-            taken = await repo.mark_sending(row.id, self.owner, self.clock.now())
-        if recorded is not None:
-            self._at("marked", recorded)
-        if not taken:
-            return 0  # someone else took it (another flush, or it was cancelled)
-        self._at("sending", row)
-        return await self._send(row)
-
-    async def _record_in(self, repo: OutboxRepo) -> Outbox | None:
-        """Write the outcome of the row sent last, if it is not written yet."""
-        if self._delivered is None:
-            return None
-        row, message_id = self._delivered
-        self._delivered = None
-        await repo.finish(row.id, OutboxStatus.SENT, self.clock.now(), message_id=message_id)
-        return row
-
-    async def _record(self) -> None:
-        if self._delivered is not None:
-            async with self.db.unit_of_work() as s:
-                recorded = await self._record_in(OutboxRepo(s))
-            if recorded is not None:
-                self._at("marked", recorded)
+    async def _send(self, row: Outbox, message_id: int | None) -> _Outcome:
+        """One row's call, in its own task; what happened is written by the next commit."""
+        try:
+            sent = await self._call(row, message_id)
+        except Blocked:
+            log.info("outbox row %s: the recipient has blocked the bot", row.id)
+            why = None if row.kind == Kind.EDIT else Undelivered.BLOCKED
+            return _Outcome(row, OutboxStatus.FAILED, error="forbidden", why=why)
+        except Rejected as exc:
+            # Too long, deleted, too old to edit: retrying cannot fix it.
+            return _Outcome(row, OutboxStatus.FAILED, error=exc.detail)
+        except _GiveUp as exc:
+            return _Outcome(row, OutboxStatus.PENDING, error=exc.error, delay=exc.delay)
+        return _Outcome(row, OutboxStatus.SENT, message_id=sent)
 
     async def _call(self, row: Outbox, message_id: int | None) -> int:
         """Deliver one row, waiting on 429 and backing off on network errors; returns the
-        message id. Blocked and Rejected are raised at once; after the last retry the row is
-        rescheduled and the flush stops."""
+        message id. Blocked and Rejected are raised at once; after the last retry `_GiveUp`
+        (the row is rescheduled and the flush stops)."""
         for attempt in range(IN_FLUSH_RETRIES + 1):
             try:
                 sent = await self.transport.deliver(from_row(row, message_id))
-                self._at("sent", row)
+                self._at("sent", [row])
                 return sent
             except (Blocked, Rejected):
                 raise
@@ -243,75 +204,173 @@ class OutboxSender:
                     "Telegram asked to wait %.0f s (outbox row %s)", exc.retry_after, row.id
                 )
                 if attempt == IN_FLUSH_RETRIES:
-                    await self._retry(row, exc.retry_after, "retry after")
-                    raise _Stop from exc
+                    raise _GiveUp(exc.retry_after, "retry after") from exc
             except SendFailed as exc:
                 if attempt == IN_FLUSH_RETRIES:
-                    await self._retry(row, 2.0 ** min(row.attempts + 4, 10), exc.detail)
-                    raise _Stop from exc
+                    raise _GiveUp(2.0 ** min(row.attempts + 4, 10), exc.detail) from exc
                 await self.clock.sleep(2.0**attempt)
         raise AssertionError("unreachable")
 
-    async def _send(self, row: Outbox) -> int:
-        message_id = None
-        if row.kind == Kind.EDIT:
-            message_id = await self._edit_target(row)
-            if message_id is None:
-                await self._finish(row, OutboxStatus.CANCELLED)
-                return 0
-        try:
-            sent = await self._call(row, message_id)
-        except Blocked:
-            log.info("outbox row %s: the recipient has blocked the bot", row.id)
-            await self._finish(row, OutboxStatus.FAILED, error="forbidden")
-            if row.kind != Kind.EDIT:
-                await self._undelivered(row, Undelivered.BLOCKED)
-            return 0
-        except Rejected as exc:
-            # Too long, deleted, too old to edit: retrying cannot fix it.
-            await self._finish(row, OutboxStatus.FAILED, error=exc.detail)
-            return 0
-        self._delivered = (row, sent)  # written with the next commit (see _deliver)
-        return 1
+    async def _write(self, repo: OutboxRepo, done: _Outcome) -> Undelivered | None:
+        """Write one call's outcome; returns what to report once it is committed."""
+        row = done.row
+        if done.status == OutboxStatus.SENT:
+            return None  # written with the others (`finish_sent`)
+        if done.status != OutboxStatus.PENDING:
+            await repo.finish(
+                row.id, done.status, self.clock.now(), message_id=done.message_id, error=done.error
+            )
+            return done.why
+        fresh = await repo.get(row.id)
+        if fresh is None:
+            return None
+        fresh.attempts += 1
+        fresh.error = done.error[:200]
+        if fresh.attempts < MAX_ATTEMPTS:
+            fresh.status = OutboxStatus.PENDING
+            fresh.not_before = self.clock.now() + timedelta(seconds=done.delay)
+            return None
+        fresh.status = OutboxStatus.FAILED
+        log.warning("outbox row %s failed after %s attempts", row.id, fresh.attempts)
+        return Undelivered.GAVE_UP if row.kind == Kind.SEND else None
 
-    async def _edit_target(self, row: Outbox) -> int | None:
+    async def _edit_target(self, repo: OutboxRepo, row: Outbox) -> int | None:
         """The id of the message an edit row replaces, or None when the edit is moot."""
-        async with self.db.unit_of_work() as s:
-            repo = OutboxRepo(s)
-            if await repo.newer_edit_pending(row):
-                return None  # a later edit of the same message is waiting: only it matters
-            target = await repo.tagged_send(row.tag or "", row.chat_id)
-            if target is not None and target.status == OutboxStatus.PENDING:
-                # Not delivered yet (quiet hours): it is out of date, so it never goes out.
-                target.status = OutboxStatus.CANCELLED
-            return target.message_id if target is not None else None
+        if await repo.newer_edit_pending(row):
+            return None  # a later edit of the same message is waiting: only it matters
+        target = await repo.tagged_send(row.tag or "", row.chat_id)
+        if target is not None and target.status == OutboxStatus.PENDING:
+            # Not delivered yet (quiet hours): it is out of date, so it never goes out.
+            target.status = OutboxStatus.CANCELLED
+        return target.message_id if target is not None else None
 
     async def _undelivered(self, row: Outbox, why: Undelivered) -> None:
         if self.on_undelivered is not None:
             await self.on_undelivered(row.chat_id, row.tag, why)
 
-    async def _finish(
-        self, row: Outbox, status: OutboxStatus, *, message_id: int | None = None, error: str = ""
-    ) -> None:
-        async with self.db.unit_of_work() as s:
-            await OutboxRepo(s).finish(
-                row.id, status, self.clock.now(), message_id=message_id, error=error
-            )
 
-    async def _retry(self, row: Outbox, delay: float, error: str) -> None:
-        gave_up = False
-        async with self.db.unit_of_work() as s:
-            fresh = await OutboxRepo(s).get(row.id)
-            if fresh is None:
+class _Flight:
+    """One flush: the rows in flight, the outcomes not written yet, the chats that wait."""
+
+    def __init__(self, sender: OutboxSender) -> None:
+        self.sender = sender
+        # As many rows in flight as the budget has places in a second.
+        self.window = max(1, sender.limiter.capacity)
+        self.flying: dict[asyncio.Task[_Outcome], Outbox] = {}
+        self.done: list[_Outcome] = []
+        self.held: dict[int, float] = {}  # chat -> when it is ready again (timestamp)
+        self.delivered = 0
+        self.stopped = False  # Telegram kept refusing: take no more rows in this flush
+
+    def _now(self) -> float:
+        return self.sender.clock.now().timestamp()
+
+    async def run(self) -> int:
+        while True:
+            taken = await self._turn()
+            if self.flying:
+                await self._collect()
+                continue
+            if self.stopped or (not taken and not self.held):
+                return self.delivered
+            if not taken:  # everything due waits for its chat: wait for the first
+                await self.sender.clock.sleep(max(0.0, min(self.held.values()) - self._now()))
+            # Sending may have queued more (an unreachable expert's seat offered onward),
+            # so look again until nothing is due.
+
+    async def _turn(self) -> int:
+        """One commit: write the outcomes answered since the last one and mark the next rows
+        `sending` for the free places of the window; then start their calls. Returns how many
+        rows were taken."""
+        sender, done, self.done = self.sender, self.done, []
+        now = self._now()
+        self.held = {chat: at for chat, at in self.held.items() if at > now}
+        room = 0 if self.stopped else self.window - len(self.flying)
+        async with sender.db.unit_of_work() as s:
+            repo = OutboxRepo(s)
+            sent = [(d.row.id, d.message_id) for d in done if d.status == OutboxStatus.SENT]
+            await repo.finish_sent([(r, m) for r, m in sent if m is not None], sender.clock.now())
+            report = [(d.row, await sender._write(repo, d)) for d in done]
+            taken = await self._take(repo, room) if room > 0 else []
+        sender._at("recorded", [d.row for d in done])
+        for row, why in report:
+            if why is not None:
+                await sender._undelivered(row, why)
+        calls = [(row, message_id) for row, message_id, go in taken if go]
+        sender._at("marked", [row for row, _ in calls])
+        for row, message_id in calls:
+            self.flying[asyncio.create_task(sender._send(row, message_id))] = row
+        return len(taken)
+
+    async def _take(self, repo: OutboxRepo, room: int) -> list[tuple[Outbox, int | None, bool]]:
+        """Mark up to `room` rows `sending` (one statement per look at the outbox): each ready
+        chat's oldest due row. Each is (row, the message an edit replaces, whether it is to be
+        sent: a moot edit is cancelled here instead)."""
+        taken: list[tuple[Outbox, int | None, bool]] = []
+        seen: set[int] = set()
+        limit = 2 * room
+        while len(taken) < room:
+            now = self.sender.clock.now()
+            skip = list(self.held)[:MAX_SKIPPED]
+            found = await repo.due(now, limit, skip_chats=skip)
+            heads = []
+            for row in found:
+                if row.chat_id not in seen:
+                    seen.add(row.chat_id)
+                    heads.append(row)
+            ready = [r for r in heads if self._ready(r)][: room - len(taken)]
+            marked = await repo.mark_many([r.id for r in ready], self.sender.owner, now)
+            for row in ready:
+                if row.id in marked:  # else another instance took it, or it was cancelled
+                    taken.append(await self._edit(repo, row, now))
+            if len(found) < limit or not heads:
+                break  # nothing more is due (a chat taken now is left out of the next look)
+        return taken
+
+    def _ready(self, row: Outbox) -> bool:
+        """Whether the row's chat can take it now; if not, the chat waits in `held`."""
+        wait = self.sender.limiter.chat_ready_in(row.chat_id, row.kind != Kind.EDIT)
+        if wait > 0:
+            self.held[row.chat_id] = self._now() + wait
+        return wait <= 0
+
+    async def _edit(
+        self, repo: OutboxRepo, row: Outbox, now: datetime
+    ) -> tuple[Outbox, int | None, bool]:
+        """A marked row, with the message it replaces if it is an edit; a moot edit is
+        cancelled instead of sent."""
+        if row.kind != Kind.EDIT:
+            return row, None, True
+        target = await self.sender._edit_target(repo, row)
+        if target is None:
+            await repo.finish(row.id, OutboxStatus.CANCELLED, now)
+        return row, target, target is not None
+
+    async def _collect(self) -> None:
+        """Wait for answers: until every call in flight has one, or the first answer not yet
+        written has waited `LINGER` (a slow call must not keep the free places empty). The
+        calls of one window go out together when the budget frees their places, so waiting
+        for all of them puts the commit in the quiet part of the second, not among them."""
+        loop = asyncio.get_running_loop()
+        first: float | None = None
+        while self.flying:
+            timeout = None if first is None else max(0.0, first + LINGER - loop.time())
+            finished, _ = await asyncio.wait(
+                self.flying, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not finished:
                 return
-            fresh.attempts += 1
-            fresh.error = error[:200]
-            if fresh.attempts >= MAX_ATTEMPTS:
-                fresh.status = OutboxStatus.FAILED
-                log.warning("outbox row %s failed after %s attempts", row.id, fresh.attempts)
-                gave_up = True
-            else:
-                fresh.status = OutboxStatus.PENDING
-                fresh.not_before = self.clock.now() + timedelta(seconds=delay)
-        if gave_up and row.kind == Kind.SEND:
-            await self._undelivered(row, Undelivered.GAVE_UP)
+            first = loop.time() if first is None else first
+            for task in finished:
+                del self.flying[task]
+                outcome = task.result()
+                self.done.append(outcome)
+                self.delivered += outcome.status == OutboxStatus.SENT
+                self.stopped |= outcome.status == OutboxStatus.PENDING
+
+    async def abandon(self) -> None:
+        """The flush failed or was cancelled: stop the calls still in flight."""
+        for task in self.flying:
+            task.cancel()
+        await asyncio.gather(*self.flying, return_exceptions=True)
+        self.flying.clear()

@@ -898,6 +898,56 @@ class OutboxRepo:
         result = await self.s.execute(query.values(status=OutboxStatus.SENDING, owner=owner))
         return _rows(result) == 1
 
+    async def mark_many(self, row_ids: Sequence[int], owner: int | None, now: datetime) -> set[int]:
+        """`mark_sending(row_id, owner, now)` for several rows in one statement, each row on
+        its own conditions; returns the ids taken. For one row per chat (each chat's oldest
+        due row) and a few dozen ids (an outbox batch)."""
+        if not row_ids:
+            return set()
+        earlier = aliased(Outbox)
+        query = (
+            update(Outbox)
+            .where(
+                Outbox.id.in_(row_ids),
+                Outbox.status == OutboxStatus.PENDING,
+                ~exists().where(
+                    earlier.chat_id == Outbox.chat_id,
+                    earlier.id < Outbox.id,
+                    or_(
+                        earlier.status == OutboxStatus.SENDING,
+                        (earlier.status == OutboxStatus.PENDING) & (earlier.not_before <= now),
+                    ),
+                ),
+            )
+            .values(status=OutboxStatus.SENDING, owner=owner)
+            .returning(Outbox.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set((await self.s.scalars(query)).all())
+
+    async def finish_sent(self, sent: Sequence[tuple[int, int]], now: datetime) -> None:
+        """`finish(row_id, SENT, now, message_id=...)` for several (row id, message id) pairs
+        in one executemany: an outbox batch's deliveries."""
+        if not sent:
+            return
+        table = cast(Table, Outbox.__table__)
+        query = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(
+                status=OutboxStatus.SENT,
+                attempts=table.c.attempts + 1,
+                text="",
+                caption=None,
+                buttons=None,
+                error=case((table.c.error == IN_FLIGHT_NOTE, IN_FLIGHT_NOTE), else_=""),
+                owner=None,
+                message_id=bindparam("sent_id"),
+                sent_at=now,
+            )
+        )
+        await self.s.execute(query, [{"row_id": r, "sent_id": m} for r, m in sent])
+
     async def resume_in_flight(self, me: int | None = None) -> int:
         """Rows left `sending` by a process that died: pending again, noted as resent.
 
