@@ -254,8 +254,6 @@ class _Flight:
 
     def __init__(self, sender: OutboxSender) -> None:
         self.sender = sender
-        # As many rows in flight as the budget has places in a second.
-        self.window = max(1, sender.limiter.capacity)
         self.flying: dict[asyncio.Task[_Outcome], Outbox] = {}
         self.done: list[_Outcome] = []
         self.held: dict[int, float] = {}  # chat -> when it is ready again (timestamp)
@@ -285,7 +283,9 @@ class _Flight:
         sender, done, self.done = self.sender, self.done, []
         now = self._now()
         self.held = {chat: at for chat, at in self.held.items() if at > now}
-        room = 0 if self.stopped else self.window - len(self.flying)
+        # As many rows in flight as the budget has places in a second, read at every turn:
+        # this instance's part shrinks when another instance joins (bot/share.py).
+        room = 0 if self.stopped else max(1, sender.limiter.capacity) - len(self.flying)
         async with sender.db.unit_of_work() as s:
             repo = OutboxRepo(s)
             sent = [(d.row.id, d.message_id) for d in done if d.status == OutboxStatus.SENT]

@@ -121,7 +121,10 @@ async def test_a_kill_in_a_batch_loses_nothing_repeats_only_rows_in_flight_and_k
     assert len(flying) <= 30 and len({r.chat_id for r in flying}) == len(flying)
     repeated = Counter(r.text for r in repeats_expected(killer, flying))
 
-    # A new process over the same database and the same Telegram.
+    # The process is gone, and with it its database sessions (its presence lock, on
+    # PostgreSQL: its rows in flight may be taken over). A new process over the same
+    # database and the same Telegram.
+    await presence_of(h.app).end()
     killer.dead = False
     h.core.outbox.checkpoint = None
     again = OutboxSender(h.core.db, h.core.transport, h.clock, h.core.outbox.limiter)
