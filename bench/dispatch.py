@@ -17,7 +17,6 @@ inside the bot. Results are printed as Markdown and written to docs/benchmarks.m
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import random
@@ -26,7 +25,7 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -34,7 +33,6 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +51,7 @@ from bench.seed import (
 from bot.app import build_application, post_init
 from bot.core import Core
 from bot.notify import next_allowed
+from bot.sandbox.httpapi import HttpBotApi
 from bot.settings import Settings, load_settings
 from storage.db import Database
 from storage.models import (
@@ -99,192 +98,35 @@ DOC_HEADER = (
     "- Dispatch and ranking (issue 4): `.venv/bin/python -m bench.dispatch`\n"
 )
 
-BOT_USER = {
-    "id": 123456789,
-    "is_bot": True,
-    "first_name": "Kokemusbotti",
-    "username": "kokemus_bench_bot",
-    "can_join_groups": False,
-    "can_read_all_group_messages": False,
-    "supports_inline_queries": False,
-}
-
-
 # ----- the fake Bot API ---------------------------------------------------------------------
 
 
-def _error(status: int, description: str, **parameters: int) -> tuple[int, dict[str, Any]]:
-    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        body["parameters"] = parameters
-    return status, body
-
-
-def _decoded(value: Any) -> Any:
-    """Form-encoded requests carry complex parameters as JSON strings; JSON ones as objects."""
-    if isinstance(value, str):
-        with suppress(ValueError):
-            return json.loads(value)
-    return value
-
-
 @dataclass
-class FakeBotApi:
-    """A tiny HTTP/1.1 Bot API with Telegram's flood control, on the real clock, counted when
-    a call arrives: at most `limit` messages and edits in any sliding `window` seconds over
-    all chats, and new messages to one chat from a bucket of `CHAT_BURST` that refills one a
-    second; beyond either, 429 with retry_after (the same rules as bot/sandbox/fakebot.py)."""
+class FakeBotApi(HttpBotApi):
+    """The sandbox's Bot API over HTTP with Telegram's flood control (bot/sandbox/httpapi.py:
+    counted when a call arrives, 30 in any sliding second, a chat's bucket of `CHAT_BURST`
+    refilling one a second, 429 beyond either), noting when each offer and each message to
+    the coordinator was accepted (`time.perf_counter()`, the benchmark's clock)."""
 
-    token: str
-    limit: int = TELEGRAM_LIMIT
-    window: float = 1.0
-    retry_after: int = 1
-    too_many: int = 0  # 429 answers, for either reason
     offers_per_chat: Counter[int] = field(default_factory=Counter)
-    accepted_at: list[float] = field(default_factory=list)
+    accepted_at: list[float] = field(default_factory=list)  # every message and edit accepted
     offer_at: list[float] = field(default_factory=list)  # when each offer was accepted
     alert_at: list[float] = field(default_factory=list)  # ... and each message to the coordinator
-    _recent: deque[float] = field(default_factory=deque)
-    _buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
-    _texts: dict[tuple[int, int], str] = field(default_factory=dict)
-    _next_id: int = 1
-    _server: asyncio.Server | None = None
-    _connections: dict[asyncio.Task[None], asyncio.StreamWriter] = field(default_factory=dict)
-
-    async def start(self) -> int:
-        """Listen on a free port of 127.0.0.1; returns the port."""
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def close(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        # Python 3.11's wait_closed does not wait for open keep-alive connections. Closing
-        # them ends their handlers at the next read; cancelling would log a traceback.
-        for writer in self._connections.values():
-            writer.close()
-        await asyncio.gather(*self._connections, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # httpx keeps one connection open and sends request after request over it.
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections[task] = writer
-        try:
-            while True:
-                request_line = await reader.readline()
-                if not request_line.strip():
-                    break
-                _verb, target, version = request_line.decode("latin-1").split()
-                headers: dict[str, str] = {}
-                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                if "chunked" in headers.get("transfer-encoding", "").lower():
-                    status, body = _error(411, "Length Required")
-                    keep_alive = False
-                else:
-                    length = int(headers.get("content-length") or 0)
-                    payload = await reader.readexactly(length) if length else b""
-                    status, body = self._route(target, headers.get("content-type", ""), payload)
-                    connection = headers.get("connection", "").lower()
-                    keep_alive = connection == "keep-alive" or (
-                        version == "HTTP/1.1" and connection != "close"
-                    )
-                data = json.dumps(body).encode()
-                head = (
-                    f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
-                    "Content-Type: application/json\r\n"
-                    f"Content-Length: {len(data)}\r\n"
-                    f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-                )
-                writer.write(head.encode("latin-1") + data)
-                await writer.drain()
-                if not keep_alive:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass
-        finally:
-            self._connections.pop(task, None)
-            writer.close()
-            with suppress(ConnectionError):
-                await writer.wait_closed()
-
-    def _route(self, target: str, content_type: str, payload: bytes) -> tuple[int, dict[str, Any]]:
-        prefix, _, method = urlsplit(target).path.rpartition("/")
-        if prefix != f"/bot{self.token}":
-            return _error(401, "Unauthorized")
-        kind = content_type.split(";")[0].strip().lower()
-        params: dict[str, Any]
-        if not payload:
-            params = {}
-        elif kind == "application/json":
-            params = json.loads(payload)
-        elif kind == "application/x-www-form-urlencoded":
-            params = dict(parse_qsl(payload.decode(), keep_blank_values=True))
-        else:
-            return _error(400, f"Bad Request: the fake does not take {kind or 'this body'}")
-        return self.handle(method, params)
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        chat = int(params["chat_id"]) if method in ("sendMessage", "editMessageText") else None
-        if chat is not None and not self._admit(chat, new_message=method == "sendMessage"):
-            self.too_many += 1
-            return _error(
-                429,
-                f"Too Many Requests: retry after {self.retry_after}",
-                retry_after=self.retry_after,
-            )
-        if method == "getMe":
-            return 200, {"ok": True, "result": BOT_USER}
-        if method in ("setMyCommands", "deleteWebhook", "answerCallbackQuery"):
-            return 200, {"ok": True, "result": True}
-        if method == "sendMessage":
-            chat_id, text = int(params["chat_id"]), str(params["text"])
-            message_id, self._next_id = self._next_id, self._next_id + 1
-            self._texts[chat_id, message_id] = text
-            if _is_offer(_decoded(params.get("reply_markup"))):
-                self.offers_per_chat[chat_id] += 1
-                self.offer_at.append(time.perf_counter())
-            elif chat_id == COORDINATOR_TG:
-                self.alert_at.append(time.perf_counter())
-            return 200, {"ok": True, "result": _message(chat_id, message_id, text)}
-        if method == "editMessageText":
-            chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
-            if (chat_id, message_id) not in self._texts:
-                return _error(400, "Bad Request: message to edit not found")
-            self._texts[chat_id, message_id] = text = str(params["text"])
-            return 200, {"ok": True, "result": _message(chat_id, message_id, text)}
-        return _error(404, "Not Found")
-
-    def _admit(self, chat: int, new_message: bool) -> bool:
-        """Count a call against the sliding window and the chat's bucket; False (and nothing
-        counted) when either is already used up."""
+        status, body = super().handle(method, params)
+        if status != 200 or method not in ("sendMessage", "editMessageText"):
+            return status, body
         now = time.perf_counter()
-        while self._recent and self._recent[0] <= now - self.window:
-            self._recent.popleft()
-        tokens, at = self._buckets.get(chat, (float(CHAT_BURST), now))
-        tokens = min(float(CHAT_BURST), tokens + (now - at))
-        if len(self._recent) >= self.limit or (new_message and tokens < 1.0):
-            return False
-        self._recent.append(now)
         self.accepted_at.append(now)
-        if new_message:
-            self._buckets[chat] = (tokens - 1.0, now)
-        return True
-
-
-def _message(chat_id: int, message_id: int, text: str) -> dict[str, Any]:
-    return {
-        "message_id": message_id,
-        "date": int(time.time()),
-        "from": BOT_USER,
-        "chat": {"id": chat_id, "type": "private", "first_name": "x"},
-        "text": text,
-    }
+        if method == "sendMessage":
+            chat_id = int(params["chat_id"])
+            if _is_offer(self.calls[-1].markup):
+                self.offers_per_chat[chat_id] += 1
+                self.offer_at.append(now)
+            elif chat_id == COORDINATOR_TG:
+                self.alert_at.append(now)
+        return status, body
 
 
 def _is_offer(markup: Any) -> bool:
@@ -476,7 +318,7 @@ async def bench_dispatch(rate: float, workdir: Path, run: int, alerts: int = 0) 
     gig_id = await seed_open_gig(seed_db)
     await seed_db.dispose()
 
-    api = FakeBotApi(TOKEN)
+    api = FakeBotApi(TOKEN, limit=TELEGRAM_LIMIT, chat_burst=CHAT_BURST)
     port = await api.start()
     app = build_application(make_settings(db_url, rate, port))
     core: Core = app.bot_data["core"]
