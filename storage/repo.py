@@ -875,33 +875,12 @@ class OutboxRepo:
     async def get(self, row_id: int) -> Outbox | None:
         return await self.s.get(Outbox, row_id)
 
-    async def mark_sending(
-        self, row_id: int, owner: int | None = None, now: datetime | None = None
-    ) -> bool:
-        """Take a due row for sending (atomically: of two instances trying, one gets it);
-        false if it is no longer pending, or (given `now`) while an earlier row of the same
-        chat is due or in flight, so a chat's messages go out in order whichever instance
-        sends them. `owner` is the instance sending it."""
-        query = update(Outbox).where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
-        if now is not None:
-            earlier = aliased(Outbox)
-            query = query.where(
-                ~exists().where(
-                    earlier.chat_id == Outbox.chat_id,
-                    earlier.id < Outbox.id,
-                    or_(
-                        earlier.status == OutboxStatus.SENDING,
-                        (earlier.status == OutboxStatus.PENDING) & (earlier.not_before <= now),
-                    ),
-                )
-            )
-        result = await self.s.execute(query.values(status=OutboxStatus.SENDING, owner=owner))
-        return _rows(result) == 1
-
     async def mark_many(self, row_ids: Sequence[int], owner: int | None, now: datetime) -> set[int]:
-        """`mark_sending(row_id, owner, now)` for several rows in one statement, each row on
-        its own conditions; returns the ids taken. For one row per chat (each chat's oldest
-        due row) and a few dozen ids (an outbox batch)."""
+        """Take due rows for sending, in one statement (atomically: of two instances trying,
+        one gets each row); returns the ids taken. A row is taken only while it is pending
+        and no earlier row of its chat is due or in flight, so a chat's messages go out in
+        order whichever instance sends them. `owner` is the instance sending them. For one
+        row per chat (each chat's oldest due row) and a few dozen ids (an outbox batch)."""
         if not row_ids:
             return set()
         earlier = aliased(Outbox)

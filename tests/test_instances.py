@@ -226,7 +226,7 @@ async def test_an_outbox_row_in_flight_is_resent_only_when_its_instance_is_gone(
     async with h.core.db.unit_of_work() as s:
         from storage.repo import OutboxRepo
 
-        assert await OutboxRepo(s).mark_sending(row_id, h.core.outbox.owner)
+        assert await OutboxRepo(s).mark_many([row_id], h.core.outbox.owner, h.clock.now())
     async with another_instance(h, db_url) as other:
         # The periodic flush: the first instance lives, so its row in flight is its own.
         await run_job(other, "outbox:flush")
@@ -258,7 +258,7 @@ async def test_a_chats_messages_keep_their_order_whichever_instance_sends(
         first, second = (r.id for r in rows)
     # The first instance has the chat's first message in flight ...
     async with h.core.db.unit_of_work() as s:
-        assert await OutboxRepo(s).mark_sending(first, h.core.outbox.owner, h.clock.now())
+        assert await OutboxRepo(s).mark_many([first], h.core.outbox.owner, h.clock.now())
     async with another_instance(h, db_url) as other:
         # ... so the second instance leaves the chat's next message alone,
         await other.bot_data["core"].outbox.flush()
