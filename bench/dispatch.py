@@ -48,6 +48,7 @@ from bench.seed import (
     offer_row,
     seed_people,
 )
+from bot.__main__ import settled
 from bot.app import build_application, post_init
 from bot.core import Core
 from bot.notify import next_allowed
@@ -452,6 +453,7 @@ async def bench_ranking(name: str, db_url: str) -> RankResult:
     # No network is needed for ranking: the Bot is never initialised.
     app = build_application(make_settings(db_url), db=db)
     core: Core = app.bot_data["core"]
+    settled()  # as `python -m bot` does once it has started (bot/__main__.py)
     try:
         async with db.unit_of_work() as s:
             gig = await s.get(Gig, gig_id)

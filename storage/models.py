@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from enum import StrEnum, nonmember
 from typing import Any, ClassVar, TypeVar
@@ -43,7 +43,35 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            return value.astimezone(UTC)
+        # Naive UTC made aware; `combine` costs a sixth of `value.replace(tzinfo=UTC)`, which
+        # shows when a ranking reads 10,000 of them.
+        return datetime.combine(value.date(), value.time(), UTC)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[object], datetime | None] | None:
+        """On SQLite a datetime is stored as text ("2026-11-29 13:22:54.123456"): one C call
+        reads it (rankings read 10,000 at a time), instead of SQLAlchemy's regular expression
+        and then `process_result_value`. Elsewhere (asyncpg gives datetimes) as usual."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse, utc = datetime.fromisoformat, UTC
+
+        def process(value: object) -> datetime | None:
+            if value is None:
+                return None
+            if isinstance(value, datetime):
+                return self.process_result_value(value, dialect)
+            try:
+                return parse(f"{value}+00:00")  # stored as naive UTC: aware in one call
+            except ValueError:  # written with an offset of its own (not by this type)
+                return parse(str(value)).astimezone(utc)
+
+        return process
 
 
 E = TypeVar("E", bound=StrEnum)

@@ -120,9 +120,11 @@ def prefer_interested(ranked: Sequence[Ranked], interested: Iterable[int]) -> li
     """Among experts the rotation puts level, those who said "I'm interested" come first;
     interest never moves anyone past a better-rotated expert. Places are numbered again."""
     keen = set(interested)
-    for r in ranked:
+    ordered = list(ranked)
+    for r in ordered:
         r.interested = r.expert_id in keen
-    ordered = sorted(ranked, key=lambda r: (*level_key(r), not r.interested))
+    if any(r.interested for r in ordered):  # nobody interested: the rotation's order stands
+        ordered.sort(key=lambda r: (*level_key(r), not r.interested))
     for place, r in enumerate(ordered, start=1):
         r.place = place
     return ordered
