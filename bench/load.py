@@ -14,8 +14,9 @@ same burst in the same run. Per run and scenario, on a freshly seeded database:
   an update is offered to the moment its chat's answer arrives (p50/p99).
 
 Scenarios: `echo`; `ours-1` (one chat at a time: sequential), `ours-8` (8 chats at a time),
-`ours` (the default, `CHATS_IN_FLIGHT`); on SQLite also `ours-nolane` (the default without the
-in-process writer lane: writers meet at SQLite's busy handler). The bot's send budget is
+`ours` (the default, `bot.polling.default_width`: 16 on SQLite, 8 on PostgreSQL); on SQLite
+also `ours-nolane` (the default without the in-process writer lane: writers meet at SQLite's
+busy handler). The bot's send budget is
 lifted for the run (`SEND_RATE_PER_SECOND` caps all sends at 28/s, Telegram's limit, which
 bench.dispatch measures); here the question is how fast updates are handled.
 """
@@ -208,7 +209,7 @@ def mygigs(update_id: int, expert: int) -> dict[str, Any]:
 # ----- the bots (child processes) -----------------------------------------------------------
 
 
-async def run_ours(url: str, port: int, width: int, lane: bool) -> None:
+async def run_ours(url: str, port: int, width: int | None, lane: bool) -> None:
     import bot.app as composition
     from bench.dispatch import make_settings
     from bot.app import build_application, post_init, post_shutdown
@@ -258,9 +259,8 @@ def child_main(argv: list[str]) -> None:
     if scenario == ECHO:
         asyncio.run(run_echo(port))
         return
-    from bot.polling import CHATS_IN_FLIGHT
 
-    width = int(scenario.split("-")[1]) if scenario[-1].isdigit() else CHATS_IN_FLIGHT
+    width = int(scenario.split("-")[1]) if scenario[-1].isdigit() else None  # the default
     run = run_ours(url, port, width, lane=not scenario.endswith("nolane"))
     if profile := os.environ.get("BENCH_PROFILE"):  # where the bot's time goes: a pstats file
         import cProfile

@@ -33,6 +33,11 @@ INSTANCE_CLASS = 0x4B56
 # How long a statement waits for a lock another process holds (a backup, a second copy).
 BUSY_TIMEOUT_MS = 30_000
 
+# PostgreSQL connections each instance keeps open (see `make_engine`), and how many more it
+# may open at a peak (closed again when returned).
+PG_POOL_SIZE = 24
+PG_POOL_OVERFLOW = 16
+
 # The session of one unit of work, as handlers hold it (they import nothing from sqlalchemy).
 Session = AsyncSession
 
@@ -77,7 +82,13 @@ def make_engine(url: str) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # Enough connections kept open for every unit of work that runs at once: the chats
+    # handled concurrently (bot/polling.py `default_width`), the outbox, the jobs and the
+    # HTTP side. With SQLAlchemy's default of 5 kept, the rest would be opened and closed for
+    # each unit of work (an overflow connection is not kept).
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW
+    )
 
 
 class LaneConnection(aiosqlite.Connection):
