@@ -2,7 +2,8 @@
 
 One flush at a time, through the transport (bot/transport.py) and so the one send budget
 (bot/budget.py), where replies to the person acting go first. A flush keeps a window of rows in
-flight, as many as the budget has places in a second (30): each commit writes the outcomes of
+flight, as many as the budget has places in a second (30; this instance's part when several
+share the bot, bot/share.py): each commit writes the outcomes of
 the calls answered since the one before and marks the next rows `sending` (at most one row per
 chat, each chat's oldest due row, from chats that are ready), and their calls then run
 concurrently, paced by the budget. The next commit comes when every call in flight has its
@@ -20,8 +21,8 @@ process die before it learns so). Each row goes pending -> sending (committed be
 `sending`). So after a restart:
 - nothing is lost: a pending row is sent; a row left `sending` was in flight at the kill and is
   sent again, because nobody can know whether Telegram got it;
-- nothing else is repeated: only the rows in flight at the kill (at most one window, 30 rows,
-  each to a different chat: flushes are serialised) can arrive twice;
+- nothing else is repeated: only the rows in flight at the kill (at most one window, 30 rows
+  or this instance's part, each to a different chat: flushes are serialised) can arrive twice;
 - each chat's order is kept: a chat has at most one row in flight, and its next row is marked
   only in the commit that records the one before (an edit so finds the id of the message it
   replaces already written);
