@@ -125,9 +125,11 @@ async def test_only_the_gigs_people_may_answer_or_confirm(h: Harness) -> None:
     assert "T150000" in ics(nurse)
 
 
-async def test_a_cancelled_gig_withdraws_the_preparation_call_from_calendars(h: Harness) -> None:
-    nurse = await flows.register_orderer(h, 201)
-    aino = await flows.register_expert(h, 301, "Aino")
+async def agreed_call(h: Harness, lang: str = "fi") -> tuple[Person, Person, Person]:
+    """Gig 1 (10.12.2026 13.00) with Aino confirmed and a preparation call on 8.12. at 15.00
+    that suits her: the orderer, Aino and the coordinator."""
+    nurse = await flows.register_orderer(h, 201, lang=lang)
+    aino = await flows.register_expert(h, 301, "Aino", lang=lang)
     coord = await flows.order_and_approve(h, nurse, seats="1")
     await aino.press(aino.t("btn.accept"))
     await nurse.send("/myorders")
@@ -135,6 +137,11 @@ async def test_a_cancelled_gig_withdraws_the_preparation_call_from_calendars(h: 
     await nurse.send("Osasto 3")
     await nurse.send("8.12.2026 klo 15.00")
     await aino.press(aino.t("btn.relay.prep_yes"))
+    return nurse, aino, coord
+
+
+async def test_a_cancelled_gig_withdraws_the_preparation_call_from_calendars(h: Harness) -> None:
+    nurse, aino, coord = await agreed_call(h)
     await coord.send("/gig 1")
     await coord.press(coord.t("btn.cancel_gig"))
     await coord.send("Tila ei ole käytettävissä.")
@@ -156,15 +163,7 @@ async def test_a_gig_moved_before_its_preparation_call_withdraws_the_call(
     calendars, the orderer may propose a new time, the expert is told; a gig moved later
     keeps its call."""
     h.coord_lang = lang
-    nurse = await flows.register_orderer(h, 201, lang=lang)
-    aino = await flows.register_expert(h, 301, "Aino", lang=lang)
-    coord = await flows.order_and_approve(h, nurse, seats="1")  # 10.12.2026 13.00
-    await aino.press(aino.t("btn.accept"))
-    await nurse.send("/myorders")
-    await nurse.press(nurse.t("btn.relay.prep_propose", id=1))
-    await nurse.send("Osasto 3")
-    await nurse.send("8.12.2026 klo 15.00")
-    await aino.press(aino.t("btn.relay.prep_yes"))
+    nurse, aino, coord = await agreed_call(h, lang)
     await coord.send("/gig 1")
     await coord.press(coord.t("btn.change_time"))
     await coord.send("11.12.2026 klo 10.00")  # later: the call still comes first
