@@ -7,23 +7,17 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import AlertTag, Claim, pack, parse
-from bot.clock import Clock
 from bot.errors import Refuse
-from bot.notify import HTML, Notifier
-from bot.present import Presenter
+from bot.notify import HTML
 from bot.services.access import Actor
+from bot.services.base import Messaging
 from storage.models import Alert
 from storage.repo import UserRepo
 
 CATEGORIES = ("orders", "register", "short", "checkins", "fees", "feedback")
 
 
-class Alerts:
-    def __init__(self, presenter: Presenter, notifier: Notifier, clock: Clock) -> None:
-        self.p = presenter
-        self.notify = notifier
-        self.clock = clock
-
+class Alerts(Messaging):
     async def toggle(self, s: AsyncSession, actor: Actor, category: str) -> list[str]:
         """Switch one category on or off for this coordinator; returns the muted ones."""
         if category not in CATEGORIES or actor.user is None:

@@ -17,15 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CertApprove, pack
-from bot.clock import Clock
 from bot.errors import Refuse
 from bot.i18n import fmt_date, fmt_day
-from bot.notify import Notifier
 from bot.pdf import Column, Paper
-from bot.present import Presenter
 from bot.services.access import Actor
-from bot.services.audit import Audit
-from bot.settings import Settings
+from bot.services.base import Recording
 from storage.models import AuditLog, ExpertProfile, Gig, GigStatus, Offer, OfferStatus
 from storage.repo import UserRepo
 
@@ -69,21 +65,7 @@ def from_number(number: int) -> date:
         raise Refuse("err.stale") from None
 
 
-class Certificates:
-    def __init__(
-        self,
-        presenter: Presenter,
-        notifier: Notifier,
-        clock: Clock,
-        settings: Settings,
-        audit: Audit,
-    ) -> None:
-        self.p = presenter
-        self.notify = notifier
-        self.clock = clock
-        self.settings = settings
-        self.audit = audit
-
+class Certificates(Recording):
     async def held(self, s: AsyncSession, expert_id: int, since: date, until: date) -> list[Gig]:
         """The gigs held in the period that the expert did (not a no-show, not stepped back)."""
         tz = self.settings.tz

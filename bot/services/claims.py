@@ -16,13 +16,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ClaimAction, pack
-from bot.clock import Clock
 from bot.errors import Refuse
-from bot.notify import Notifier
-from bot.present import Presenter
 from bot.services.access import Actor
-from bot.services.audit import Audit
-from bot.settings import Settings
+from bot.services.base import Recording
 from storage.models import (
     ClaimKind,
     ClaimStatus,
@@ -58,21 +54,7 @@ class ClaimView:
     name: str  # the expert's chosen name
 
 
-class Claims:
-    def __init__(
-        self,
-        presenter: Presenter,
-        notifier: Notifier,
-        clock: Clock,
-        settings: Settings,
-        audit: Audit,
-    ) -> None:
-        self.p = presenter
-        self.notify = notifier
-        self.clock = clock
-        self.settings = settings
-        self.audit = audit
-
+class Claims(Recording):
     async def claimable(self, s: AsyncSession, actor: Actor, fee_id: int) -> tuple[Fee, Gig]:
         """The expert's own fee for a gig that has begun and is not cancelled or paid yet."""
         fee = await s.get(Fee, fee_id)

@@ -19,6 +19,7 @@ from bot.callbacks import AlertTag, RegistrationTag, pack
 from bot.clock import Clock
 from bot.notify import Notifier
 from bot.present import Presenter
+from bot.services.base import Messaging
 from bot.services.relay import Relay
 from storage.models import (
     Alert,
@@ -110,11 +111,9 @@ class Marks:
         return False
 
 
-class Erasure:
+class Erasure(Messaging):
     def __init__(self, presenter: Presenter, notifier: Notifier, clock: Clock) -> None:
-        self.p = presenter
-        self.notify = notifier
-        self.clock = clock
+        super().__init__(presenter, notifier, clock)
         self.relay = Relay(presenter, notifier, clock)
 
     async def scrub(

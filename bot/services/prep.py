@@ -12,11 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import calendar, vevent
 from bot.callbacks import PrepAnswerButton, PrepConfirm, PrepPropose, pack
-from bot.clock import Clock
 from bot.errors import Refuse
-from bot.notify import Notifier
-from bot.present import Presenter
 from bot.services.access import Actor
+from bot.services.base import Messaging
 from storage.models import ExpertProfile, Gig, GigStatus, PrepAnswer, PrepCall, User
 from storage.repo import OfferRepo, UserRepo
 
@@ -27,12 +25,7 @@ def prep_uid(gig_id: int) -> str:
     return f"prep-{gig_id}@kokemusvalitys"
 
 
-class PrepCalls:
-    def __init__(self, presenter: Presenter, notifier: Notifier, clock: Clock) -> None:
-        self.p = presenter
-        self.notify = notifier
-        self.clock = clock
-
+class PrepCalls(Messaging):
     # ----- who may do what ----------------------------------------------------------------
 
     async def own_gig(self, s: AsyncSession, actor: Actor, gig_id: int) -> Gig:

@@ -18,13 +18,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import RelayTag, RelayWrite, pack
-from bot.clock import Clock
 from bot.errors import Refuse
 from bot.messages import Keyboard, Kind, OutMessage, to_row
-from bot.notify import Notifier
 from bot.parsing import split_text
-from bot.present import Presenter
 from bot.services.access import Actor
+from bot.services.base import Messaging
 from storage.models import (
     ExpertProfile,
     Gig,
@@ -42,12 +40,7 @@ RETENTION = timedelta(days=30)
 MAX_PARTS = 3  # a typed message (4,096 characters at most) with its heading
 
 
-class Relay:
-    def __init__(self, presenter: Presenter, notifier: Notifier, clock: Clock) -> None:
-        self.p = presenter
-        self.notify = notifier
-        self.clock = clock
-
+class Relay(Messaging):
     # ----- who may write, and until when --------------------------------------------------
 
     @staticmethod

@@ -19,13 +19,10 @@ from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import SessionAnswer, SessionManage, pack
-from bot.clock import Clock
 from bot.errors import Refuse
-from bot.notify import ButtonSpec, Notifier
-from bot.present import Presenter
+from bot.notify import ButtonSpec
 from bot.services.access import Actor
-from bot.services.audit import Audit
-from bot.settings import Settings
+from bot.services.base import Recording
 from storage.models import (
     ExpertProfile,
     ExpertStatus,
@@ -96,21 +93,7 @@ class Participant:
     status: SeatStatus
 
 
-class Sessions:
-    def __init__(
-        self,
-        presenter: Presenter,
-        notifier: Notifier,
-        clock: Clock,
-        settings: Settings,
-        audit: Audit,
-    ) -> None:
-        self.p = presenter
-        self.notify = notifier
-        self.clock = clock
-        self.settings = settings
-        self.audit = audit
-
+class Sessions(Recording):
     # ----- what people read ---------------------------------------------------------------
 
     def name(self, lang: str, sess: SupportSession) -> str:
