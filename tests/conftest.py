@@ -72,6 +72,7 @@ async def h(db_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
         async with app:
             await post_init(app)
             yield Harness(app, tg, clock)
+            clock.release()  # a test that held the clock and failed must not hang the rest
             await app.bot_data["core"].outbox.idle()
             await leader_of(app).resign()
             await presence_of(app).end()

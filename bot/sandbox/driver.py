@@ -51,7 +51,7 @@ class Harness:
 
     async def feed(self, data: dict[str, Any]) -> None:
         data["update_id"] = next(self._ids)
-        await self.app.process_update(Update.de_json(data, self.app.bot))
+        await self.clock.drive(self.app.process_update(Update.de_json(data, self.app.bot)))
         if self.settle:
             await self.core.outbox.idle()  # what the update queued has been delivered
 
