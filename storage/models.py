@@ -29,6 +29,23 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from storage import vocab
 
 
+def aware_utc(value: object) -> datetime | None:
+    """A stored moment as an aware UTC datetime, in one plain function per value (rankings
+    read 10,000 at a time). On SQLite it is text ("2026-11-29 13:22:54.123456"): one C call
+    reads it, instead of SQLAlchemy's regular expression; asyncpg gives naive datetimes (the
+    column is `timestamp`): `combine` costs a sixth of `value.replace(tzinfo=UTC)`."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return datetime.combine(value.date(), value.time(), UTC)
+    try:
+        return datetime.fromisoformat(f"{value}+00:00")  # stored as naive UTC
+    except ValueError:  # written with an offset of its own (not by this type)
+        return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
 
@@ -42,36 +59,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given to the database")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is not None:
-            return value.astimezone(UTC)
-        # Naive UTC made aware; `combine` costs a sixth of `value.replace(tzinfo=UTC)`, which
-        # shows when a ranking reads 10,000 of them.
-        return datetime.combine(value.date(), value.time(), UTC)
+    def process_result_value(self, value: object, dialect: Dialect) -> datetime | None:
+        return aware_utc(value)
 
     def result_processor(
         self, dialect: Dialect, coltype: object
     ) -> Callable[[object], datetime | None] | None:
-        """On SQLite a datetime is stored as text ("2026-11-29 13:22:54.123456"): one C call
-        reads it (rankings read 10,000 at a time), instead of SQLAlchemy's regular expression
-        and then `process_result_value`. Elsewhere (asyncpg gives datetimes) as usual."""
-        if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
-        parse, utc = datetime.fromisoformat, UTC
-
-        def process(value: object) -> datetime | None:
-            if value is None:
-                return None
-            if isinstance(value, datetime):
-                return self.process_result_value(value, dialect)
-            try:
-                return parse(f"{value}+00:00")  # stored as naive UTC: aware in one call
-            except ValueError:  # written with an offset of its own (not by this type)
-                return parse(str(value)).astimezone(utc)
-
-        return process
+        """`aware_utc` itself, not SQLAlchemy's chain of calls around it."""
+        return aware_utc
 
 
 E = TypeVar("E", bound=StrEnum)

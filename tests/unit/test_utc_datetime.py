@@ -31,5 +31,7 @@ def test_postgresql_datetimes_are_made_aware_utc() -> None:
     helsinki = AT.astimezone(timezone(timedelta(hours=2)))
     assert column.process_result_value(helsinki, dialect) == AT
     assert column.process_result_value(None, dialect) is None
+    process = column.result_processor(dialect, None)  # what reading rows calls
+    assert process is not None and process(naive) == AT and process(helsinki) == AT
     # And what goes in is naive UTC, whatever zone it came in.
     assert column.process_bind_param(helsinki, dialect) == naive

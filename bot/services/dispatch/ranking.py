@@ -123,7 +123,7 @@ def prefer_interested(ranked: Sequence[Ranked], interested: Iterable[int]) -> li
     ordered = list(ranked)
     for r in ordered:
         r.interested = r.expert_id in keen
-    if any(r.interested for r in ordered):  # nobody interested: the rotation's order stands
+    if keen:  # nobody interested: the rotation's order stands
         ordered.sort(key=lambda r: (*level_key(r), not r.interested))
     for place, r in enumerate(ordered, start=1):
         r.place = place
@@ -292,7 +292,8 @@ class Ranking:
         """Eligible experts in fair rotation order, those interested first among the level
         (`prefer_interested`)."""
         ranked = await self._rotation_ranked(s, gig)
-        return prefer_interested(ranked, await InterestRepo(s).of_gig(gig.id))
+        keen = await InterestRepo(s).of_gig(gig.id)
+        return prefer_interested(ranked, keen) if keen else ranked  # none: already in order
 
     async def unavailable(self, s: AsyncSession, gig: Gig) -> list[tuple[int, str]]:
         """Experts who would fit the gig but for their weekly pattern or an away period."""
