@@ -249,7 +249,7 @@ class DurablePoller:
         async with self.core.db.unit_of_work() as s:
             inbox = InboxRepo(s)
             await inbox.store([(u.update_id, u.to_dict()) for u in updates])
-            await inbox.prune()
+            await inbox.prune_now_and_then(u.update_id for u in updates)
         for update in updates:
             self.lanes.submit(update)
         return int(max(u.update_id for u in updates)) + 1

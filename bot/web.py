@@ -108,7 +108,7 @@ class Webhook(_Base):
         async with self.web.core.db.unit_of_work() as s:
             inbox = InboxRepo(s)
             new = await inbox.store([(update_id, payload)])
-            await inbox.prune(keep=WEBHOOK_REMEMBER)
+            await inbox.prune_now_and_then([update_id], keep=WEBHOOK_REMEMBER)
         self.finish()  # Telegram gets its 200 only now: the update is stored
         if new:
             self.web.poller.lanes.submit(Update.de_json(payload, self.web.app.bot))

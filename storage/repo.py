@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -742,6 +742,9 @@ _CLAIM = (
 )
 
 
+PRUNE_EVERY = 64  # update ids between two prunings of the inbox's handled rows
+
+
 class InboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -791,6 +794,14 @@ class InboxRepo:
 
     async def last_id(self) -> int | None:
         return await self.s.scalar(select(func.max(Inbox.update_id)))
+
+    async def prune_now_and_then(self, update_ids: Iterable[int], keep: int = 0) -> None:
+        """`prune` with a batch that holds an id divisible by PRUNE_EVERY: Telegram numbers
+        updates one after another, so about once every PRUNE_EVERY updates, not at every poll
+        (the DELETE costs as much as storing the batch). The rows it leaves a little longer
+        hold ids only: a handled update's payload is gone when it is handled."""
+        if any(i % PRUNE_EVERY == 0 for i in update_ids):
+            await self.prune(keep)
 
     async def prune(self, keep: int = 0) -> None:
         """Forget handled updates except the newest, whose id is the next offset after a

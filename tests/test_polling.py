@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.__main__ import serve
 from bot.app import build_application, post_init
@@ -19,6 +19,7 @@ from bot.clock import FakeClock
 from bot.polling import DurablePoller
 from bot.sandbox.fakebot import FakeRequest, FakeTelegram, Fault
 from bot.settings import load_settings
+from storage.models import Inbox
 from storage.repo import InboxRepo
 from tests.harness import TOKEN, Harness, at
 
@@ -199,3 +200,34 @@ async def test_an_update_stored_twice_is_skipped(h: Harness) -> None:
     async with h.core.db.unit_of_work() as s:  # Telegram, or a second poller, delivers again
         assert await InboxRepo(s).store([(8, {"update_id": 8}), (9, {"update_id": 9})]) == 1
         assert await InboxRepo(s).last_id() == 9
+
+
+async def test_handled_updates_are_forgotten_about_every_64_and_keep_no_content(
+    db_url: str,
+) -> None:
+    """The inbox forgets handled updates when a batch holds an id divisible by 64, keeping
+    the newest (the offset after a restart); until then a handled row holds its id only."""
+    app, tg, _clock, _stop = setup(db_url, polls=1000)
+    async with app:
+        await post_init(app)
+        poller = DurablePoller(app)
+        core = app.bot_data["core"]
+
+        async def rows() -> list[tuple[int, bool, object]]:
+            async with core.db.unit_of_work() as s:
+                found = await s.scalars(select(Inbox).order_by(Inbox.update_id))
+                return [(r.update_id, r.done, r.payload) for r in found]
+
+        offset = None
+        for first in (60, 62):  # 60-61, then 62-63: no multiple of 64 yet
+            tg.updates = [help_update(first + i, 500 + i) for i in range(2)]
+            offset = await poller.fetch(offset)
+            await poller.lanes.idle()
+        assert await rows() == [(i, True, None) for i in range(60, 64)]
+        tg.updates = [help_update(64, 600), help_update(65, 601)]
+        await poller.fetch(offset)
+        await poller.lanes.idle()
+        # Pruned in the transaction that stored 64 and 65: every handled row below the
+        # newest id went; the batch itself, handled since, stays until the next pruning.
+        assert await rows() == [(64, True, None), (65, True, None)]
+        await core.db.dispose()
