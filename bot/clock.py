@@ -99,7 +99,10 @@ class FakeClock:
 
     async def drive(self, work: Awaitable[T]) -> T:
         """Await `work` on a held clock: whenever it sleeps, the clock moves to the end of that
-        sleep, waking whatever else sleeps until then, as time passes while someone waits."""
+        sleep, waking whatever else sleeps until then, as time passes while someone waits.
+        On a clock that is not held, simply await it."""
+        if not self._held:
+            return await work
         task = asyncio.ensure_future(work)
         while not task.done():
             own = [s.until for s in self._sleepers if s.task is task and not s.woken.done()]
