@@ -15,13 +15,14 @@ from bot.notify import Notifier
 from bot.present import Presenter
 from bot.services.access import Actor
 from bot.services.audit import Audit
+from bot.services.base import Recording
 from bot.services.erasure import Erasure, owed
 from bot.settings import Settings
 from storage.models import Fee, FeeStatus, FeeType, Gig, GigStatus, Role
 from storage.repo import UserRepo
 
 
-class Fees:
+class Fees(Recording):
     def __init__(
         self,
         presenter: Presenter,
@@ -31,12 +32,8 @@ class Fees:
         audit: Audit,
         erasure: Erasure,
     ) -> None:
+        super().__init__(presenter, notifier, clock, settings, audit)
         self.erasure = erasure
-        self.p = presenter
-        self.notify = notifier
-        self.clock = clock
-        self.settings = settings
-        self.audit = audit
 
     async def agree(self, s: AsyncSession, gig: Gig, expert_id: int) -> Fee:
         """The fee offered on the order becomes the agreed fee (unpaid gigs: volunteer)."""
