@@ -219,3 +219,12 @@ async def announce_session(coord: Person, **changes: object) -> list[Sent]:
     for field in ("starts_at", "duration", "place", "capacity"):
         await coord.send(str(o[field]))
     return await coord.press(coord.t("btn.send"))
+
+
+async def fill_fee_form(coord: Person, fee_type: str, amount: str, travel: str) -> list[Sent]:
+    """The rest of a coordinator's fee edit once its button is pressed: the fee type, the
+    amount, the travel costs and no other costs; returns what the last answer brought."""
+    await coord.press(coord.t(f"fee_type.{fee_type}"))
+    await coord.send(amount)
+    await coord.send(travel)
+    return await coord.press(coord.t("btn.none"))

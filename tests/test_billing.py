@@ -41,10 +41,7 @@ async def held_december(h: Harness) -> None:
     await coord.send("/fees")
     card = next(m for m in reversed(coord.inbox) if m.text.endswith("#2)"))
     await coord.press(coord.t("btn.fee_edit"), card)
-    await coord.press(coord.t("fee_type.palkkio"))
-    await coord.send("150")
-    await coord.send("23,40")
-    await coord.press(coord.t("btn.none"))
+    await flows.fill_fee_form(coord, "palkkio", "150", "23,40")
     h.clock.set(at("20.12.2026 12.00"))
     for gig in (1, 2, 3):
         await coord.send(f"/gig {gig}")

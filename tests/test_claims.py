@@ -208,8 +208,5 @@ async def test_a_fee_edit_never_overwrites_a_claim_approved_while_it_was_open(
     # Edited again with the figures in view, it is written.
     await coord.send("/fees")
     await coord.press(coord.t("btn.fee_edit"))
-    await coord.press(coord.t("fee_type.palkkio"))
-    await coord.send("180")
-    await coord.send("46,20")
-    await coord.press(coord.t("btn.none"))
+    await flows.fill_fee_form(coord, "palkkio", "180", "46,20")
     assert coord.last.text == coord.t("fees.edited", id=1)

@@ -153,10 +153,7 @@ async def test_fee_edit_refusal_and_reminder(h: Harness) -> None:
     coord = flows.coordinator(h)
     await coord.send("/fees")
     await coord.press(coord.t("btn.fee_edit"))
-    await coord.press(coord.t("fee_type.tyokorvaus"))
-    await coord.send("200")
-    await coord.send("23,40")
-    await coord.press(coord.t("btn.none"))
+    await flows.fill_fee_form(coord, "tyokorvaus", "200", "23,40")
     assert coord.last.text == coord.t("fees.edited", id=1)
     async with h.core.db.unit_of_work() as s:
         fees = {f.id: f for f in (await s.scalars(select(Fee))).all()}
