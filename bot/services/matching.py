@@ -109,15 +109,15 @@ def available_clause(gig: Gig, tz: ZoneInfo) -> ColumnElement[bool]:
     """`available` in SQL, over the profile's pattern and the expert's blocks."""
     day, bit = start_slot(gig, tz)
     b = AvailabilityBlock
-    away = (
-        select(b.id)
-        .where(b.user_id == User.id, b.away.is_(True), b.starts_on <= day, b.ends_on >= day)
-        .exists()
-    )
+    # `NOT IN`, not `NOT EXISTS`: one look at the few away periods (a hashed subplan), where
+    # PostgreSQL ran `NOT EXISTS` as a scan of them per expert (4 ms for 10,000 experts, with
+    # none away). `user_id` is never NULL, so `NOT IN` means exactly "not away".
+    away = select(b.user_id).where(b.away.is_(True), b.starts_on <= day, b.ends_on >= day)
+    here = User.id.not_in(away)
     taken: ColumnElement[int] = ExpertProfile.unavailable_slots.op("&")(bit)
     # `<> bit`, not the same `= 0`: PostgreSQL guesses an expression's `=` matches 0.5 % of
     # rows, plans nested loops for the "50" experts and takes twice as long for 10,000.
-    return and_(taken != bit, ~away) if bit else ~away
+    return and_(taken != bit, here) if bit else here
 
 
 def over_load(
@@ -226,17 +226,24 @@ async def loads(
         return result
     who = true() if ids is None else Offer.expert_id.in_(ids)
     m_start, m_end = month_bounds(gig.starts_at, tz)
-    confirmed = (
-        Offer.status == OfferStatus.ACCEPTED,
-        Gig.status.in_(GigStatus.HAPPENING),
-        Gig.id != gig.id,
-    )
+
+    def confirmed(since: datetime, until: datetime) -> ColumnElement[bool]:
+        # Accepted offers of the other gigs on (or done) that start in [since, until): the
+        # gigs are found first, by their (status, start) index, then their offers; SQLite
+        # otherwise read every accepted offer of the year (2 ms a query for 12,000).
+        gigs = select(Gig.id).where(
+            Gig.status.in_(GigStatus.HAPPENING),
+            Gig.starts_at >= since,
+            Gig.starts_at < until,
+            Gig.id != gig.id,
+        )
+        return and_(who, Offer.status == OfferStatus.ACCEPTED, Offer.gig_id.in_(gigs))
+
     month = await s.execute(
         # The agreed fee, as /myfees shows it (a refused or edited fee counts as it now is).
         select(Offer.expert_id, func.count(), func.coalesce(func.sum(Fee.amount_cents), 0))
-        .join(Gig, Gig.id == Offer.gig_id)
         .outerjoin(Fee, (Fee.gig_id == Offer.gig_id) & (Fee.expert_id == Offer.expert_id))
-        .where(who, Gig.starts_at >= m_start, Gig.starts_at < m_end, *confirmed)
+        .where(confirmed(m_start, m_end))
         .group_by(Offer.expert_id)
     )
     for expert_id, count, cents in month:
@@ -248,12 +255,7 @@ async def loads(
     near = await s.execute(
         select(Offer.expert_id, Gig.starts_at, Gig.duration_min)
         .join(Gig, Gig.id == Offer.gig_id)
-        .where(
-            who,
-            Gig.starts_at >= window_start,
-            Gig.starts_at < window_end,
-            *confirmed,
-        )
+        .where(confirmed(window_start, window_end))
     )
     for expert_id, starts_at, minutes in near:
         result.setdefault(expert_id, Load()).busy.append(

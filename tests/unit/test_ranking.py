@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from bot.services.dispatch.ranking import (
@@ -13,6 +14,7 @@ from bot.services.dispatch.ranking import (
     rotation_key,
     rotation_order,
     rotation_stats,
+    row_key,
 )
 from storage.models import OfferStatus
 
@@ -61,6 +63,22 @@ def test_the_key_orders_as_the_rotation_does() -> None:
     never = rotation_key(0, 0, None, 5)
     long_ago = rotation_key(0, 0, NOW - timedelta(days=400), 1)
     assert never < long_ago < rotation_key(0, 0, NOW, 1) < rotation_key(0, 1, None, 1)
+
+
+def test_a_ranking_rows_key_orders_as_the_rotation_key_does() -> None:
+    """`row_key` (picked in C from the SELECT's row) and `rotation_key` are one order: many
+    ties on gigs and hours, nobody-yet and the same last gig, as a real register has."""
+    rng = random.Random(7)
+    lasts = [None, NOW, NOW - timedelta(days=1), NOW - timedelta(days=1, microseconds=1)]
+    rows = []
+    for uid in rng.sample(range(1, 5000), 600):
+        gigs, minutes, last = rng.randint(0, 2), rng.choice([0, 60, 90]), rng.choice(lasts)
+        rows.append((uid, f"expert {uid}", None, None, gigs, minutes, last, last is not None))
+    by_rotation = sorted(rows, key=lambda r: rotation_key(r[4], r[5], r[6], r[0]))
+    assert sorted(rows, key=row_key) == by_rotation
+    # SQLite answers "has a last gig" with 0 and 1, PostgreSQL with False and True.
+    as_ints = [(*r[:7], int(r[7])) for r in rows]
+    assert [r[0] for r in sorted(as_ints, key=row_key)] == [r[0] for r in by_rotation]
 
 
 def test_somebody_without_gigs_has_zeros_and_no_last_gig() -> None:

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Select, func, select
@@ -53,6 +54,7 @@ NOT_AGAIN = (
 )
 # A wave skips these as well: they are waiting to answer, or already on the gig.
 ASKED = (*NOT_AGAIN, OfferStatus.OPEN, OfferStatus.ACCEPTED)
+NEVER = datetime.min.replace(tzinfo=UTC)  # the "last gig" of one who never had one: first
 TOUCHED = "rotation:touched"  # session.info key: experts whose figures this unit of work changed
 
 
@@ -110,10 +112,11 @@ def waves_left(still_to_ask: int, size: int | None) -> int:
     return -(-still_to_ask // size)
 
 
-def level_key(r: Ranked) -> tuple[int, int, float]:
+def level_key(r: Ranked) -> tuple[int, int, datetime]:
     """The rotation's own figures: experts with the same key are level (the rotation has no
     reason to put one before the other; only the registration order would)."""
-    return rotation_key(r.gigs_90d, r.minutes_90d, r.last_gig, 0)[:3]
+    gigs, minutes, last, _ = rotation_key(r.gigs_90d, r.minutes_90d, r.last_gig, 0)
+    return gigs, minutes, last
 
 
 def prefer_interested(ranked: Sequence[Ranked], interested: Iterable[int]) -> list[Ranked]:
@@ -132,12 +135,12 @@ def prefer_interested(ranked: Sequence[Ranked], interested: Iterable[int]) -> li
 
 def rotation_key(
     gigs: int, minutes: int, last: datetime | None, user_id: int
-) -> tuple[int, int, float, int]:
+) -> tuple[int, int, datetime, int]:
     """Fewer gigs, then fewer hours in the last 90 days, then longest since the last gig
-    (never had one: first), then the earlier registration. Declines never count."""
+    (never had one: first), then the earlier registration. Declines never count. The one
+    definition of the order: the ranking sorts by it, SQL does not sort."""
     # The earlier the last gig, the longer the wait: earlier sorts first; none at all, first.
-    last_at = last.timestamp() if last is not None else float("-inf")
-    return (gigs, minutes, last_at, user_id)
+    return (gigs, minutes, last or NEVER, user_id)
 
 
 def rotation_order(stats: Mapping[int, Rotation]) -> list[int]:
@@ -220,16 +223,23 @@ def within_load(people: Iterable[Sequence[Any]], load_of: Mapping[int, Load], gi
 
 def ranked_query(
     fits: Select[int, str, int | None, int | None],
-) -> Select[int, str, int | None, int | None, int, int, datetime]:
-    """The fitting experts with their kept rotation figures, in `rotation_key` order, in SQL."""
+) -> Select[int, str, int | None, int | None, int, int, datetime, bool]:
+    """The fitting experts with their kept rotation figures, in no order: `ranked_rows` sorts
+    them (PostgreSQL's sort of these four keys took 10 ms for 10,000 rows, Python's 5)."""
     f, r = fits.subquery(), ExpertRotation
     gigs, minutes = func.coalesce(r.gigs_90d, 0), func.coalesce(r.minutes_90d, 0)
     return (
         select(f.c.id, f.c.display_name, f.c.max_gigs_month, f.c.max_earnings_cents)
-        .add_columns(gigs, minutes, r.last_gig)
+        .add_columns(gigs, minutes, r.last_gig, r.last_gig.is_not(None))
         .outerjoin(r, r.expert_id == f.c.id)
-        .order_by(gigs, minutes, r.last_gig.nulls_first(), f.c.id)
     )
+
+
+# `rotation_key` of a `ranked_query` row (id, name, cap, cap, gigs, minutes, last, has last),
+# picked in C: (gigs, minutes, has a last gig, last, id). Never had one sorts first, and two
+# who never had one compare None with None, equal, then by id. A Python key function per row
+# took twice as long; tests/unit/test_ranking.py checks both orders agree.
+row_key = itemgetter(4, 5, 7, 6, 0)
 
 
 class Ranking:
@@ -309,8 +319,8 @@ class Ranking:
         return [(uid, name) for uid, name in await s.execute(query)]
 
     async def _rotation_ranked(self, s: AsyncSession, gig: Gig) -> list[Ranked]:
-        """Eligible experts in fair rotation order: one SELECT does the rules, the figures and
-        the order; Python only drops the few whose confirmed work leaves no room."""
+        """Eligible experts in fair rotation order: one SELECT does the rules and the figures;
+        Python drops the few whose confirmed work leaves no room, and sorts (`row_key`)."""
         if not matching.fits_in_sql(gig):
             return await self._ranked_in_python(s, gig)
         await self.refresh(s)
@@ -319,10 +329,10 @@ class Ranking:
         conn = await s.connection()
         rows = (await conn.execute(ranked_query(fits))).all()
         out = within_load(rows, await matching.loads(s, gig, None, self.d.tz), gig)
-        kept = (row for row in rows if row[0] not in out)
+        kept = sorted((row for row in rows if row[0] not in out), key=row_key)
         return [
             Ranked(uid, name, place, gigs, minutes, last)
-            for place, (uid, name, _, _, gigs, minutes, last) in enumerate(kept, start=1)
+            for place, (uid, name, _, _, gigs, minutes, last, _) in enumerate(kept, start=1)
         ]
 
     async def untrained(self, s: AsyncSession, gig: Gig) -> tuple[str | None, list[str]]:
