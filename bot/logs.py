@@ -58,6 +58,7 @@ def setup(level: str, token: str) -> None:
 LIBRARY_LEVELS = {
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
+    "aiohttp": logging.WARNING,
     "apscheduler": logging.WARNING,
     "aiosqlite": logging.INFO,
     "asyncpg": logging.INFO,
