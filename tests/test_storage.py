@@ -130,3 +130,74 @@ async def test_a_unit_of_work_waits_for_another_process_without_stalling_the_loo
     async with db.unit_of_work() as s:
         assert (await UserRepo(s).by_telegram_id(7)) is not None
     await db.dispose()
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL's pool")
+async def test_a_connection_the_database_dropped_is_replaced_and_only_an_idle_one_is_pinged(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool hands out no dead connection, after a restart or a silent drop, and a busy
+    pool makes no round trip to find out (SQLAlchemy's pre-ping made three per checkout)."""
+    from sqlalchemy import event, text
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from storage.db import IDLE_SINCE, PING_AFTER_IDLE
+
+    pings = 0
+    real_ping = AsyncAdapt_asyncpg_connection.ping
+
+    silent_drop = False
+
+    def counted(self: AsyncAdapt_asyncpg_connection) -> None:
+        nonlocal pings, silent_drop
+        pings += 1
+        if silent_drop:
+            silent_drop = False
+            raise ConnectionResetError("no answer")
+        real_ping(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted)
+    db = await fresh(db_url)
+    db.engine.pool.dispose()  # start from no connection at all (the migration left one)
+    records: list[object] = []
+    event.listen(db.engine.sync_engine, "checkout", lambda _d, r, _p: records.append(r))
+
+    async def backend() -> int:
+        async with db.unit_of_work() as s:
+            pid = await s.scalar(text("SELECT pg_backend_pid()"))
+        assert isinstance(pid, int)
+        return pid
+
+    async def kill(pid: int) -> None:
+        admin = create_async_engine(db_url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        await admin.dispose()
+
+    try:
+        first = await backend()
+        assert await backend() == first and pings == 0  # busy: reused, never pinged
+
+        # The server ends the connection (a restart): once the loop has seen the socket
+        # close, the next unit of work gets a new connection, without a ping or an error.
+        await kill(first)
+        record = records[-1]
+        for _ in range(500):  # the database's goodbye is a network event: wait for it
+            if record.driver_connection.is_closed():  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.01)
+        second = await backend()
+        assert second != first and pings == 0
+
+        # Idle for longer than PING_AFTER_IDLE: pinged once before use. A connection a
+        # firewall dropped silently looks open to the loop; its ping fails (as here), and the
+        # pool connects again.
+        records[-1].info[IDLE_SINCE] = time.monotonic() - PING_AFTER_IDLE - 1  # type: ignore[attr-defined]
+        assert await backend() == second and pings == 1
+        records[-1].info[IDLE_SINCE] = time.monotonic() - PING_AFTER_IDLE - 1  # type: ignore[attr-defined]
+        silent_drop = True
+        third = await backend()
+        assert third not in (first, second) and pings == 2
+    finally:
+        await db.dispose()
