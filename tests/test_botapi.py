@@ -55,6 +55,29 @@ async def fake_api(**limits: int) -> AsyncIterator[tuple[HttpBotApi, int]]:
         await api.close()
 
 
+def answering_once(seen: dict[str, bytes], result: object) -> Reply:
+    """A server's side of one call: keep the request's head and body in `seen`, answer
+    `{"ok": true, "result": result}` and close."""
+
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        seen["head"], seen["body"] = head, await reader.readexactly(length)
+        body = json.dumps({"ok": True, "result": result}).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    return reply
+
+
 @asynccontextmanager
 async def raw_server(reply: Reply) -> AsyncIterator[int]:
     server = await asyncio.start_server(reply, "127.0.0.1", 0)
@@ -86,23 +109,8 @@ async def test_telegrams_flood_control_reaches_the_bot_as_retry_after() -> None:
 
 async def test_a_file_goes_up_as_multipart_with_its_name_type_and_the_other_fields() -> None:
     seen: dict[str, bytes] = {}
-
-    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        seen["head"], seen["body"] = head, await reader.readexactly(length)
-        message = {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}}
-        body = json.dumps({"ok": True, "result": message}).encode()
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-        )
-        await writer.drain()
-        writer.close()
+    message = {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}}
+    reply = answering_once(seen, message)
 
     async with raw_server(reply) as port, bare_bot(port) as bot:
         await bot.send_document(5, b"%PDF-1.4 tiedot", filename="selvitys.pdf", caption="Kuitti")
@@ -116,22 +124,7 @@ async def test_a_file_goes_up_as_multipart_with_its_name_type_and_the_other_fiel
 
 async def test_a_plain_call_is_a_form_like_python_telegram_bots_own() -> None:
     seen: dict[str, bytes] = {}
-
-    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        seen["head"], seen["body"] = head, await reader.readexactly(length)
-        body = b'{"ok": true, "result": true}'
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-        )
-        await writer.drain()
-        writer.close()
+    reply = answering_once(seen, True)
 
     async with raw_server(reply) as port, bare_bot(port) as bot:
         assert await bot.answer_callback_query("77", text="Kiitos")
