@@ -93,8 +93,7 @@ class FakeClock:
     def release(self) -> None:
         """Back to a clock that moves when slept on: whoever sleeps now wakes at its end."""
         self._held = False
-        for sleeper in sorted(self._sleepers, key=lambda s: s.until):
-            self._now = max(self._now, sleeper.until)
+        self._now = max([self._now, *(s.until for s in self._sleepers)])
         self._wake()
 
     async def drive(self, work: Awaitable[T]) -> T:

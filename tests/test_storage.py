@@ -7,6 +7,7 @@ import os
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -160,7 +161,7 @@ async def test_a_connection_the_database_dropped_is_replaced_and_only_an_idle_on
     monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted)
     db = await fresh(db_url)
     db.engine.pool.dispose()  # start from no connection at all (the migration left one)
-    records: list[object] = []
+    records: list[Any] = []  # the pool's connection records, as checked out
     event.listen(db.engine.sync_engine, "checkout", lambda _d, r, _p: records.append(r))
 
     async def backend() -> int:
@@ -184,7 +185,7 @@ async def test_a_connection_the_database_dropped_is_replaced_and_only_an_idle_on
         await kill(first)
         record = records[-1]
         for _ in range(500):  # the database's goodbye is a network event: wait for it
-            if record.driver_connection.is_closed():  # type: ignore[attr-defined]
+            if record.driver_connection.is_closed():
                 break
             await asyncio.sleep(0.01)
         second = await backend()
@@ -193,9 +194,9 @@ async def test_a_connection_the_database_dropped_is_replaced_and_only_an_idle_on
         # Idle for longer than PING_AFTER_IDLE: pinged once before use. A connection a
         # firewall dropped silently looks open to the loop; its ping fails (as here), and the
         # pool connects again.
-        records[-1].info[IDLE_SINCE] = time.monotonic() - PING_AFTER_IDLE - 1  # type: ignore[attr-defined]
+        records[-1].info[IDLE_SINCE] = time.monotonic() - PING_AFTER_IDLE - 1
         assert await backend() == second and pings == 1
-        records[-1].info[IDLE_SINCE] = time.monotonic() - PING_AFTER_IDLE - 1  # type: ignore[attr-defined]
+        records[-1].info[IDLE_SINCE] = time.monotonic() - PING_AFTER_IDLE - 1
         silent_drop = True
         third = await backend()
         assert third not in (first, second) and pings == 2
