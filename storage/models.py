@@ -402,6 +402,8 @@ class ExpertRotation(Base):
     gigs_90d: Mapped[int] = mapped_column(Integer, default=0)
     minutes_90d: Mapped[int] = mapped_column(Integer, default=0)
     last_gig: Mapped[datetime | None]
+    # The three figures in one integer that sorts as they do (ranking.order_key).
+    order_key: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     fresh_until: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_expert_rotation_fresh_until", "fresh_until"),)

@@ -604,7 +604,7 @@ class RotationRepo:
             return
         upsert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
         stmt = upsert(cast(Table, ExpertRotation.__table__))
-        kept = ("gigs_90d", "minutes_90d", "last_gig", "fresh_until")
+        kept = ("gigs_90d", "minutes_90d", "last_gig", "order_key", "fresh_until")
         # Core on the connection: one executemany, not the ORM's bulk path row by row.
         conn = await self.s.connection()
         await conn.execute(

@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.parsing import InputError, parse_date_range
-from bot.services.dispatch.ranking import Ranked, prefer_interested, wave_plan, waves_left
+from bot.services.dispatch.ranking import (
+    Ranked,
+    order_key,
+    prefer_interested,
+    wave_plan,
+    waves_left,
+)
 from storage import vocab
 
 HEL = ZoneInfo("Europe/Helsinki")
@@ -61,7 +67,7 @@ def test_a_bad_period_names_what_is_wrong(typed: str, key: str) -> None:
 
 
 def ranked(uid: int, gigs: int, minutes: int = 0, last: datetime | None = None) -> Ranked:
-    return Ranked(uid, f"E{uid}", 0, gigs, minutes, last)
+    return Ranked(uid, f"E{uid}", 0, order_key(gigs, minutes, last))
 
 
 def test_interest_moves_an_expert_first_among_the_level_only() -> None:

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from bot.services.dispatch.ranking import (
     Ranked,
     Rotation,
+    by_rotation,
     figures,
     next_wave,
+    order_key,
     pickable,
     rotation_key,
     rotation_order,
     rotation_stats,
-    row_key,
 )
 from storage.models import OfferStatus
 
@@ -22,9 +23,7 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def ranked(*ids: int) -> list[Ranked]:
-    return [
-        Ranked(uid, f"expert {uid}", place, 0, 0, None) for place, uid in enumerate(ids, start=1)
-    ]
+    return [Ranked(uid, f"expert {uid}", place, 0) for place, uid in enumerate(ids, start=1)]
 
 
 def ids(people: list[Ranked]) -> list[int]:
@@ -65,20 +64,43 @@ def test_the_key_orders_as_the_rotation_does() -> None:
     assert never < long_ago < rotation_key(0, 0, NOW, 1) < rotation_key(0, 1, None, 1)
 
 
-def test_a_ranking_rows_key_orders_as_the_rotation_key_does() -> None:
-    """`row_key` (picked in C from the SELECT's row) and `rotation_key` are one order: many
-    ties on gigs and hours, nobody-yet and the same last gig, as a real register has."""
+def test_a_ranking_sorts_its_rows_as_the_rotation_orders_them() -> None:
+    """`by_rotation` (one integer key per row, as the SELECT gives it) and the rotation's
+    rules are one order: many ties on gigs and hours, nobody-yet and the same last gig, as a
+    real register has, and rows in any order."""
     rng = random.Random(7)
-    lasts = [None, NOW, NOW - timedelta(days=1), NOW - timedelta(days=1, microseconds=1)]
-    rows = []
+    lasts = [None, NOW, NOW - timedelta(days=1), NOW - timedelta(days=1, seconds=1)]
+    lasts.append(datetime(1999, 12, 31, tzinfo=UTC))  # before the key's epoch: still "had one"
+    facts = {}
     for uid in rng.sample(range(1, 5000), 600):
-        gigs, minutes, last = rng.randint(0, 2), rng.choice([0, 60, 90]), rng.choice(lasts)
-        rows.append((uid, f"expert {uid}", None, None, gigs, minutes, last, last is not None))
-    by_rotation = sorted(rows, key=lambda r: rotation_key(r[4], r[5], r[6], r[0]))
-    assert sorted(rows, key=row_key) == by_rotation
-    # SQLite answers "has a last gig" with 0 and 1, PostgreSQL with False and True.
-    as_ints = [(*r[:7], int(r[7])) for r in rows]
-    assert [r[0] for r in sorted(as_ints, key=row_key)] == [r[0] for r in by_rotation]
+        facts[uid] = (rng.randint(0, 2), rng.choice([0, 60, 90]), rng.choice(lasts))
+    rows = [(uid, f"e{uid}", None, None, order_key(*f)) for uid, f in facts.items()]
+    by_rotation(rows)
+
+    def by_the_rules(uid: int) -> tuple[object, ...]:
+        gigs, minutes, last = facts[uid]
+        # Never had one: first; then the earlier the last gig, the longer the wait.
+        return (gigs, minutes, last is not None, last or NOW, uid)
+
+    assert [r[0] for r in rows] == sorted(facts, key=by_the_rules)
+
+
+def test_the_key_gives_back_the_figures_it_was_made_of() -> None:
+    for gigs, minutes, last in [
+        (0, 0, None),
+        (3, 270, NOW - timedelta(days=12)),
+        (1023, (1 << 20) - 1, datetime(2272, 1, 1, tzinfo=UTC)),
+        (1, 60, datetime(2000, 1, 1, tzinfo=UTC)),
+    ]:
+        r = Ranked(1, "e", 1, order_key(gigs, minutes, last))
+        assert (r.gigs_90d, r.minutes_90d, r.last_gig) == (gigs, minutes, last)
+
+
+def test_figures_past_the_keys_widths_count_as_the_largest_and_stay_in_order() -> None:
+    top = order_key(5000, 10**7, datetime(2300, 1, 1, tzinfo=UTC))
+    assert top == (1 << 63) - 1  # fits a signed 64-bit column
+    assert order_key(1023, 0, None) < top
+    assert order_key(1022, (1 << 20) - 1, NOW) < order_key(1023, 0, None)
 
 
 def test_somebody_without_gigs_has_zeros_and_no_last_gig() -> None:
