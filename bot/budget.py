@@ -174,6 +174,13 @@ class SendBudget(BaseRateLimiter[RateLimitArgs]):
         ready = self._chat_ready(chat_id, now) if new_message else self._blocked.get(chat_id, now)
         return max(0.0, ready - now)
 
+    def sent_lately(self, chat_id: int, within: float) -> bool:
+        """Whether a new message went to this chat (or was answered) in the last `within`
+        seconds. A chat is forgotten only once its bucket is full again and 10,000 others
+        are known: then it counts as not sent to lately."""
+        entry = self._buckets.get(chat_id)
+        return entry is not None and self._now() - entry[1] < within
+
     def _take(self, chat_id: int | None, now: float, new_message: bool, held: bool) -> None:
         if held:
             self._in_flight += 1

@@ -62,6 +62,12 @@ MAX_SKIPPED = 1_000
 # budget does not serve its waiters in order). With 0.25 s, under load, a coordinator's alerts
 # fell to 7-8 by the last of 1,000 offers in 2 of 3 runs (34 when quiet): likely so.
 LINGER = 1.0
+# Per-chat fairness: a chat that had a new message in the last `LATELY` seconds waits for
+# room the chats with nothing lately leave over. So a burst to one chat (hundreds of "gig
+# filled" alerts to a coordinator) never slows the messages to others (a broadcast's offers):
+# it goes at its chat's own pace when there is room, and gets one message every `LATELY`
+# seconds while there is none (so it never waits for good).
+LATELY = 10.0
 
 # The delivery event: (chat id, the row's tag, why) once a message cannot be delivered.
 OnUndelivered = Callable[[int, str | None, Undelivered], Awaitable[None]]
@@ -305,28 +311,42 @@ class _Flight:
 
     async def _take(self, repo: OutboxRepo, room: int) -> list[tuple[Outbox, int | None, bool]]:
         """Mark up to `room` rows `sending` (one statement per look at the outbox): each ready
-        chat's oldest due row. Each is (row, the message an edit replaces, whether it is to be
-        sent: a moot edit is cancelled here instead)."""
+        chat's oldest due row, chats with nothing sent lately first; the chats sent to lately
+        (`LATELY`) get the places left over. Each is (row, the message an edit replaces,
+        whether it is to be sent: a moot edit is cancelled here instead)."""
         taken: list[tuple[Outbox, int | None, bool]] = []
         seen: set[int] = set()
+        lately: list[Outbox] = []
         limit = 2 * room
         while len(taken) < room:
             now = self.sender.clock.now()
-            skip = list(self.held)[:MAX_SKIPPED]
+            skip = [*self.held, *(r.chat_id for r in lately)][:MAX_SKIPPED]
             found = await repo.due(now, limit, skip_chats=skip)
             heads = []
             for row in found:
                 if row.chat_id not in seen:
                     seen.add(row.chat_id)
                     heads.append(row)
-            ready = [r for r in heads if self._ready(r)][: room - len(taken)]
-            marked = await repo.mark_many([r.id for r in ready], self.sender.owner, now)
-            for row in ready:
-                if row.id in marked:  # else another instance took it, or it was cancelled
-                    taken.append(await self._edit(repo, row, now))
+            ready = [r for r in heads if self._ready(r)]
+            lately += [r for r in ready if self._sent_lately(r)]
+            rested = [r for r in ready if not self._sent_lately(r)]
+            taken += await self._mark(repo, rested[: room - len(taken)], now)
             if len(found) < limit or not heads:
                 break  # nothing more is due (a chat taken now is left out of the next look)
+        if lately and len(taken) < room:
+            taken += await self._mark(repo, lately[: room - len(taken)], now)
         return taken
+
+    async def _mark(
+        self, repo: OutboxRepo, rows: list[Outbox], now: datetime
+    ) -> list[tuple[Outbox, int | None, bool]]:
+        """Mark these heads `sending`: those another instance took, or that were cancelled,
+        are left out."""
+        marked = await repo.mark_many([r.id for r in rows], self.sender.owner, now)
+        return [await self._edit(repo, row, now) for row in rows if row.id in marked]
+
+    def _sent_lately(self, row: Outbox) -> bool:
+        return row.kind != Kind.EDIT and self.sender.limiter.sent_lately(row.chat_id, LATELY)
 
     def _ready(self, row: Outbox) -> bool:
         """Whether the row's chat can take it now; if not, the chat waits in `held`."""
