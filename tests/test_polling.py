@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -50,9 +50,11 @@ class Records(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.records: list[logging.LogRecord] = []
+        self.on_record: Callable[[logging.LogRecord], object] = lambda _: None
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+        self.on_record(record)
 
 
 @pytest.fixture
@@ -161,6 +163,27 @@ async def test_a_conflict_is_retried_and_reported_once(db_url: str, records: Rec
     assert clock.slept >= 1 + 2 + 4 + 8  # backing off, not spinning
     conflicts = [r for r in records.records if "another copy" in r.getMessage()]
     assert len(conflicts) == 4  # each logged at once
+
+
+async def test_a_stop_while_polling_backs_off_ends_the_run_at_once(
+    db_url: str, records: Records
+) -> None:
+    """SIGTERM while Telegram is unreachable and polling waits between tries (up to a minute):
+    the bot stops at once, without waiting the backoff out, and exits 0."""
+    app, tg, clock, stop = setup(db_url, polls=1000)
+    tg.faults.append(Fault("getUpdates", None, 0, "timed out", times=1000))
+    clock.hold()  # a backoff now waits until the test moves the clock: it never does
+    started = clock.now()
+    backing_off = asyncio.Event()
+    records.on_record = lambda r: r.getMessage().startswith("polling failed") and backing_off.set()
+    run = asyncio.create_task(serve(app, stop))
+    await asyncio.wait_for(backing_off.wait(), 30)
+    stop.set()
+    done, _ = await asyncio.wait({run}, timeout=10)  # a guard against hanging, not a timing
+    clock.release()
+    assert run in done, "the stop waited for the backoff"
+    assert run.result() == 0
+    assert clock.now() == started  # no backoff was waited out
 
 
 async def test_a_refused_token_ends_the_run_with_a_failure(db_url: str, records: Records) -> None:
