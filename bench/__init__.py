@@ -12,11 +12,19 @@ from contextlib import suppress
 from pathlib import Path
 
 QUICK_ENV = "BENCH_QUICK"
+POSTGRES_ENV = "BENCH_POSTGRES_URL"
 
 
-def options(prog: str, description: str | None, argv: Sequence[str] | None = None) -> bool:
-    """Parse a benchmark's command line; True for --quick. Quick mode is passed on to child
-    processes through the environment, so they use the same small sizes."""
+def options(
+    prog: str,
+    description: str | None,
+    argv: Sequence[str] | None = None,
+    *,
+    postgres: bool = False,
+) -> bool:
+    """Parse a benchmark's command line; True for --quick. Quick mode (and, for a benchmark
+    that also runs on PostgreSQL, `--postgres URL`) is passed on to child processes through
+    the environment, so they use the same sizes and database."""
     parser = argparse.ArgumentParser(
         prog=f"python -m {prog}",
         description=(description or "").strip().splitlines()[0] if description else None,
@@ -29,10 +37,27 @@ def options(prog: str, description: str | None, argv: Sequence[str] | None = Non
         help="small sizes that finish in about a minute; prints the figures and leaves "
         "docs/benchmarks.md alone (for trying a change, not for the record)",
     )
+    if postgres:
+        parser.add_argument(
+            "--postgres",
+            metavar="URL",
+            default=os.environ.get(POSTGRES_ENV),
+            help="also run on this PostgreSQL database (postgresql+asyncpg://…); everything "
+            f"in it is dropped first, so give an empty one. Default: ${POSTGRES_ENV}",
+        )
     args = parser.parse_args(argv)
     if args.quick:
         os.environ[QUICK_ENV] = "1"
+    if postgres and args.postgres:
+        if not args.postgres.startswith("postgresql"):
+            parser.error(f"--postgres wants a postgresql+asyncpg:// URL, not {args.postgres!r}")
+        os.environ[POSTGRES_ENV] = args.postgres
     return bool(args.quick)
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL database a benchmark also runs on (`--postgres`), if any."""
+    return os.environ.get(POSTGRES_ENV) or None
 
 
 def quick() -> bool:

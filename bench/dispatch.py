@@ -1,10 +1,10 @@
 """Benchmark for issue 4: how fast a broadcast reaches 1,000 experts under Telegram's limit,
 and how long ranking 10,000 experts with a year of history takes.
 
-Run from the project root:  .venv/bin/python -m bench.dispatch
+Run from the project root:  .venv/bin/python -m bench.dispatch [--quick] [--postgres URL]
 
-Environment: BENCH_POSTGRES_URL=postgresql+asyncpg://... ranks on that (emptied) PostgreSQL
-database too; BENCH_RANK_ONLY=1 skips the broadcast and only prints.
+--postgres (or BENCH_POSTGRES_URL) ranks on that (emptied) PostgreSQL database too;
+BENCH_RANK_ONLY=1 skips the broadcast and only prints.
 
 The dispatch part drives the real Application (python-telegram-bot over HTTP, the outbox,
 the send budget) against a local fake Bot API that refuses (429) more than 30 messages in any
@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench import machine, options, progress, quick
+from bench import machine, options, postgres_url, progress, quick
 from bench.seed import (
     COORDINATOR_TG,
     EXPERT_TG_BASE,
@@ -76,8 +76,7 @@ RANK_EXPERTS = 10_000
 HISTORY_GIGS = 8_000
 RANK_RUNS = 5
 SEED = 4
-# Environment: rank on PostgreSQL too (an empty database's URL); skip the broadcast (prints only).
-POSTGRES_ENV = "BENCH_POSTGRES_URL"
+# Environment: skip the broadcast and only rank (prints only).
 RANK_ONLY_ENV = "BENCH_RANK_ONLY"
 
 
@@ -415,7 +414,7 @@ async def timed_runs(
 def rank_databases(workdir: Path) -> list[tuple[str, str]]:
     """SQLite always; PostgreSQL too when BENCH_POSTGRES_URL names an empty database."""
     out = [("SQLite", f"sqlite+aiosqlite:///{workdir / 'ranking.sqlite3'}")]
-    if url := os.environ.get(POSTGRES_ENV):
+    if url := postgres_url():
         out.append(("PostgreSQL", url))
     return out
 
@@ -632,6 +631,6 @@ if __name__ == "__main__":
     # PTB 22 warns once that RetryAfter.retry_after will become a timedelta; the outbox
     # already accepts both.
     warnings.filterwarnings("ignore", message=".*retry_after.*")
-    if options("bench.dispatch", __doc__):
+    if options("bench.dispatch", __doc__, postgres=True):
         use_quick_sizes()
     asyncio.run(main())

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bench import machine, options, progress, quick
+from bench import machine, options, postgres_url, progress, quick
 from bench.seed import EXPERT_TG_BASE, FIRST_EXPERT_ID, TOKEN, seed_people
 
 BURST = 500
@@ -400,10 +400,10 @@ def write_section(body: list[str]) -> None:
 
 
 def main() -> None:
-    is_quick = options("bench.load", __doc__, _own_args())
+    is_quick = options("bench.load", __doc__, postgres=True)
     if is_quick:
         use_quick_sizes()
-    postgres = _postgres_url()
+    postgres = postgres_url()
     before = load_average()
     body = [
         SECTION,
@@ -422,21 +422,6 @@ def main() -> None:
     print("\n".join(body))
     if not is_quick:
         write_section(body)
-
-
-def _own_args() -> list[str]:
-    args = sys.argv[1:]
-    if "--postgres" in args:
-        i = args.index("--postgres")
-        del args[i : i + 2]
-    return args
-
-
-def _postgres_url() -> str | None:
-    args = sys.argv[1:]
-    if "--postgres" in args and args.index("--postgres") + 1 < len(args):
-        return args[args.index("--postgres") + 1]
-    return os.environ.get("BENCH_POSTGRES_URL")
 
 
 if __name__ == "__main__":

@@ -45,3 +45,23 @@ def test_an_unknown_option_is_refused(module: str) -> None:
         timeout=60,
     )
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr
+
+
+@pytest.mark.parametrize("module", ["dispatch", "load"])
+def test_the_postgres_option_is_documented_and_checked(module: str) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "--postgres URL" in shown.stdout and "dropped" in shown.stdout
+    refused = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", "--postgres", "sqlite:///x.db"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "postgresql+asyncpg://" in refused.stderr
