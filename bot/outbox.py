@@ -60,7 +60,8 @@ MAX_SKIPPED = 1_000
 # keep the other places empty. About a second: a window's calls normally all have their places
 # within one, and rows added while some still wait for a place compete with them for it (the
 # budget does not serve its waiters in order). With 0.25 s, under load, a coordinator's alerts
-# fell to 7-8 by the last of 1,000 offers in 2 of 3 runs (34 when quiet): likely so.
+# fell to 7-8 by the last of 1,000 offers in 2 of 3 runs (34 when quiet): likely so. (That was
+# before `LATELY`, which now holds such a burst back on purpose while offers wait.)
 LINGER = 1.0
 # Per-chat fairness: a chat that had a new message in the last `LATELY` seconds waits for
 # room the chats with nothing lately leave over. So a burst to one chat (hundreds of "gig
