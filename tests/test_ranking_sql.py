@@ -507,7 +507,7 @@ def test_the_migration_fills_the_rotation_figures_from_existing_offers(tmp_path:
         command.upgrade(alembic_config(c), "head")
         rows = c.execute(
             text(
-                "SELECT expert_id, gigs_90d, minutes_90d, last_gig, fresh_until "
+                "SELECT expert_id, gigs_90d, minutes_90d, last_gig, fresh_until, order_key "
                 "FROM expert_rotation"
             )
         ).all()
@@ -518,3 +518,4 @@ def test_the_migration_fills_the_rotation_figures_from_existing_offers(tmp_path:
     assert [(r[0], r[1], r[2]) for r in rows] == [(1, 1, 90)]
     assert datetime.fromisoformat(str(rows[0][3])) == held
     assert now <= datetime.fromisoformat(str(rows[0][4])) <= datetime.now(UTC).replace(tzinfo=None)
+    assert rows[0][5] == 0  # 0008: no key yet; the row is due, so the bot computes it first
