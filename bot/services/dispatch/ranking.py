@@ -18,14 +18,16 @@ offers at every ranking: whatever changes an expert's seats (`Seats.accept`, `re
 experts are recomputed by `figures` once, before the ranking reads them or before the unit of
 work commits (`refresh_touched`, a before-commit hook). Time moves them too: a gig that starts
 counts from then on, and one 90 days old drops out; each row says until when its figures hold
-(`fresh_until`), and a ranking first recomputes the rows past it (`refresh`). Each row keeps
-its figures packed in one integer too (`order_key`), so SQL hands over one plain number per
-expert and Python sorts plain numbers. So the figures a
+(`fresh_until`), and a ranking first recomputes the rows past it (`refresh`). So the figures a
 ranking reads are always exactly what `OfferRepo.work_done` would aggregate
 (tests/test_ranking_sql.py checks this after fills, step-backs, cancellations, moves,
 no-shows and time passing). No list of expert ids goes into SQL unsliced, so nothing breaks
 past asyncpg's 32,767 parameters. tests/test_ranking_sql.py checks the result against the
 Python rules on random data.
+
+Each row also keeps its figures packed in one integer that sorts as they do (`order_key`):
+the SELECT hands over one plain number per expert, Python sorts plain numbers
+(`by_rotation`), and `Ranked` reads the figures back from it.
 """
 
 from __future__ import annotations
