@@ -412,7 +412,8 @@ async def timed_runs(
 
 
 def rank_databases(workdir: Path) -> list[tuple[str, str]]:
-    """SQLite always; PostgreSQL too when BENCH_POSTGRES_URL names an empty database."""
+    """SQLite always; PostgreSQL too when `--postgres` (or BENCH_POSTGRES_URL) names an empty
+    database."""
     out = [("SQLite", f"sqlite+aiosqlite:///{workdir / 'ranking.sqlite3'}")]
     if url := postgres_url():
         out.append(("PostgreSQL", url))

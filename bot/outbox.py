@@ -328,9 +328,10 @@ class _Flight:
                 if row.chat_id not in seen:
                     seen.add(row.chat_id)
                     heads.append(row)
-            ready = [r for r in heads if self._ready(r)]
-            lately += [r for r in ready if self._sent_lately(r)]
-            rested = [r for r in ready if not self._sent_lately(r)]
+            rested: list[Outbox] = []
+            for row in heads:
+                if self._ready(row):
+                    (lately if self._sent_lately(row) else rested).append(row)
             taken += await self._mark(repo, rested[: room - len(taken)], now)
             if len(found) < limit or not heads:
                 break  # nothing more is due (a chat taken now is left out of the next look)
